@@ -1,0 +1,27 @@
+# make run: set up .venv when missing and open the editor. make test: set up and run the tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench presets clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m designer
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
+presets: $(STAMP)
+	$(PY) presets/generate.py
+
+bench: $(STAMP)
+	$(PY) bench/inference.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Composite blocks of the catalogue; each submodule registers its specs on import."""

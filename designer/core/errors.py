@@ -1,0 +1,33 @@
+"""Typed errors of the core. Each carries a sentence meant for a person."""
+
+
+class DesignError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class UnknownLayerError(DesignError):
+    """A layer or block type that the registry does not know."""
+
+
+class ParamError(DesignError):
+    """A parameter value of the wrong type or outside its range."""
+
+
+class PortError(DesignError):
+    """A connection to a port that does not exist or is already taken."""
+
+
+class CycleError(DesignError):
+    """A connection that would close a cycle."""
+
+
+class ShapeError(DesignError):
+    """Raised by shape rules; the inference engine turns it into an error on the node."""
+
+
+class CompileError(DesignError):
+    """The graph cannot be compiled (it has errors, or names collide)."""
+
+
+class DesignFileError(DesignError):
+    """A design file that cannot be read; the message names the offending field."""

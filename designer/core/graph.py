@@ -1,0 +1,368 @@
+"""The graph model: the one owner of a design's state.
+
+A `Graph` holds nodes (a layer or block type, validated parameters, a position, and for a user's
+group its own sub-graph) and edges between named ports. Every mutation validates first, then
+changes state, then notifies observers through `Signal`s, so views never hold a copy of the truth.
+Cycles are not refused here (a file may contain one); inference marks the nodes on a cycle as
+errors, and editors call `creates_cycle()` before connecting.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+import re
+
+from .errors import ParamError, PortError
+from .events import Signal
+from .params import ParamValues
+from .registry import get_spec
+
+NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+    def __str__(self):
+        return f"{self.src}.{self.src_port} -> {self.dst}.{self.dst_port}"
+
+
+@dataclass
+class Change:
+    """What a mutation touched: nodes whose own result must be recomputed, and whether the
+    topology (nodes or edges) changed."""
+    dirty: set
+    structure: bool = False
+
+    def merge(self, other):
+        self.dirty |= other.dirty
+        self.structure = self.structure or other.structure
+
+
+class Node:
+    __slots__ = ("id", "type", "params", "pos", "subgraph")
+
+    def __init__(self, node_id, type_name, params, pos=(0.0, 0.0), subgraph=None):
+        self.id = node_id
+        self.type = type_name
+        self.params = params
+        self.pos = pos
+        self.subgraph = subgraph
+
+    @property
+    def spec(self):
+        return get_spec(self.type)
+
+    @property
+    def is_block(self):
+        return self.spec.is_block
+
+    def block_graph(self, input_shapes):
+        """The sub-graph inside a block node: its own for a user's group, else the block's
+        expansion for these input shapes (one per input port)."""
+        if self.subgraph is not None:
+            return self.subgraph
+        return self.spec.subgraph(self.params, input_shapes)
+
+    def input_ports(self):
+        if self.subgraph is not None:
+            return [n.params["name"] for n in self.subgraph.nodes.values() if n.type == "BlockInput"]
+        return self.spec.input_ports(self.params)
+
+    def output_ports(self):
+        if self.subgraph is not None:
+            return [n.params["name"] for n in self.subgraph.nodes.values() if n.type == "Output"]
+        return self.spec.output_ports(self.params)
+
+    def __repr__(self):
+        return f"Node({self.id!r}, {self.type!r})"
+
+
+def validate_params(spec, values, base=None):
+    """Merge `values` over `base` (or the defaults) and coerce each; unknown names are refused."""
+    params = ParamValues(base if base is not None else spec.defaults())
+    schema = spec.param_map
+    for name, value in values.items():
+        if name not in schema:
+            raise ParamError(f"{spec.type} has no parameter {name!r}")
+        params[name] = schema[name].coerce(value)
+    return params
+
+
+class Graph:
+    def __init__(self, name="untitled", description=""):
+        self.name = name
+        self.description = description
+        self.nodes = {}
+        self._in_edges = {}     # (dst, dst_port) -> Edge
+        self._out_edges = {}    # src -> [Edge]
+        self.version = 0        # bumped on every mutation; caches key on it
+        self._batch = None
+        self.node_added = Signal()      # (node)
+        self.node_removed = Signal()    # (node)
+        self.edge_added = Signal()      # (edge)
+        self.edge_removed = Signal()    # (edge)
+        self.node_changed = Signal()    # (node, aspect) aspect in {"params", "pos", "id"}
+        self.metadata_changed = Signal()
+        self.changed = Signal()         # (Change) once per mutation or once per batch
+
+    # ---- queries -------------------------------------------------------------------------
+    @property
+    def edges(self):
+        return list(self._in_edges.values())
+
+    def node(self, node_id):
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise KeyError(f"no node {node_id!r}") from None
+
+    def in_edge(self, node_id, port):
+        return self._in_edges.get((node_id, port))
+
+    def in_edges(self, node_id):
+        return [e for e in (self._in_edges.get((node_id, p)) for p in self.nodes[node_id].input_ports()) if e]
+
+    def out_edges(self, node_id):
+        return list(self._out_edges.get(node_id, ()))
+
+    def predecessors(self, node_id):
+        return [e.src for e in self.in_edges(node_id)]
+
+    def successors(self, node_id):
+        seen = []
+        for e in self._out_edges.get(node_id, ()):
+            if e.dst not in seen:
+                seen.append(e.dst)
+        return seen
+
+    def nodes_of_type(self, type_name):
+        return [n for n in self.nodes.values() if n.type == type_name]
+
+    def unique_id(self, prefix):
+        prefix = re.sub(r"[^A-Za-z0-9_]", "_", prefix) or "node"
+        if not re.match(r"[A-Za-z_]", prefix):
+            prefix = "n" + prefix
+        if prefix not in self.nodes:
+            return prefix
+        base = re.sub(r"\d+$", "", prefix) or prefix
+        i = 1
+        while f"{base}{i}" in self.nodes:
+            i += 1
+        return f"{base}{i}"
+
+    def creates_cycle(self, src, dst):
+        """Would an edge src -> dst close a cycle? (Is src reachable from dst?)"""
+        if src == dst:
+            return True
+        stack, seen = [dst], {dst}
+        while stack:
+            for nxt in self.successors(stack.pop()):
+                if nxt == src:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return False
+
+    # ---- notifications -------------------------------------------------------------------
+    def _notify(self, change):
+        self.version += 1
+        if self._batch is not None:
+            self._batch.merge(change)
+        else:
+            self.changed.emit(change)
+
+    @contextmanager
+    def batch(self):
+        """Group mutations so observers recompute once at the end."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = Change(set())
+        try:
+            yield
+        finally:
+            change, self._batch = self._batch, None
+            if change.dirty or change.structure:
+                self.changed.emit(change)
+
+    # ---- mutations -----------------------------------------------------------------------
+    def add_node(self, type_name, node_id=None, params=None, pos=(0.0, 0.0), subgraph=None):
+        spec = get_spec(type_name)
+        node_id = node_id or self.unique_id(type_name.lower())
+        if not NODE_ID.match(node_id):
+            raise ValueError(f"{node_id!r} is not a valid node name: use letters, digits, '_' "
+                             "and '.' between parts, starting with a letter")
+        if node_id in self.nodes:
+            raise ValueError(f"a node named {node_id!r} already exists")
+        values = validate_params(spec, params or {})
+        node = Node(node_id, type_name, values, (float(pos[0]), float(pos[1])), subgraph)
+        self.nodes[node_id] = node
+        self.node_added.emit(node)
+        self._notify(Change({node_id}, structure=True))
+        return node
+
+    def remove_node(self, node_id):
+        node = self.node(node_id)
+        with self.batch():
+            for edge in [e for e in self._in_edges.values() if node_id in (e.src, e.dst)]:
+                self.disconnect(edge)
+            del self.nodes[node_id]
+            self.node_removed.emit(node)
+            self._notify(Change(set(), structure=True))
+        return node
+
+    def connect(self, src, src_port, dst, dst_port):
+        """Connect an output port to an input port; an input port takes one edge."""
+        if src not in self.nodes or dst not in self.nodes:
+            raise PortError(f"cannot connect {src} to {dst}: no such node")
+        if src_port not in self.nodes[src].output_ports():
+            raise PortError(f"{src} has no output port {src_port!r}")
+        if dst_port not in self.nodes[dst].input_ports():
+            raise PortError(f"{dst} has no input port {dst_port!r}")
+        if (dst, dst_port) in self._in_edges:
+            raise PortError(f"input {dst}.{dst_port} is already connected")
+        edge = Edge(src, src_port, dst, dst_port)
+        self._in_edges[(dst, dst_port)] = edge
+        self._out_edges.setdefault(src, []).append(edge)
+        self.edge_added.emit(edge)
+        self._notify(Change({dst}, structure=True))
+        return edge
+
+    def disconnect(self, edge):
+        if self._in_edges.get((edge.dst, edge.dst_port)) != edge:
+            raise PortError(f"no edge {edge}")
+        del self._in_edges[(edge.dst, edge.dst_port)]
+        self._out_edges[edge.src].remove(edge)
+        self.edge_removed.emit(edge)
+        self._notify(Change({edge.dst} if edge.dst in self.nodes else set(), structure=True))
+
+    def set_params(self, node_id, **values):
+        """Validate and apply parameter values. Edges to ports that no longer exist are removed
+        (and returned, so an undo can restore them)."""
+        node = self.node(node_id)
+        new = validate_params(node.spec, values, node.params)
+        if new == node.params:
+            return []
+        with self.batch():
+            node.params = new
+            inputs, outputs = set(node.input_ports()), set(node.output_ports())
+            dropped = [e for e in self._in_edges.values()
+                       if (e.dst == node_id and e.dst_port not in inputs)
+                       or (e.src == node_id and e.src_port not in outputs)]
+            for edge in dropped:
+                self.disconnect(edge)
+            self.node_changed.emit(node, "params")
+            self._notify(Change({node_id}))
+        return dropped
+
+    def move(self, node_id, pos):
+        node = self.node(node_id)
+        node.pos = (float(pos[0]), float(pos[1]))
+        self.version += 1
+        self.node_changed.emit(node, "pos")
+
+    def rename(self, node_id, new_id):
+        if new_id == node_id:
+            return
+        if not NODE_ID.match(new_id):
+            raise ValueError(f"{new_id!r} is not a valid node name")
+        if new_id in self.nodes:
+            raise ValueError(f"a node named {new_id!r} already exists")
+        node = self.node(node_id)
+        with self.batch():
+            edges = [e for e in self._in_edges.values() if node_id in (e.src, e.dst)]
+            for edge in edges:
+                self.disconnect(edge)
+            self.nodes = {(new_id if k == node_id else k): v for k, v in self.nodes.items()}
+            node.id = new_id
+            self.node_changed.emit(node, "id")
+            for e in edges:
+                self.connect(new_id if e.src == node_id else e.src, e.src_port,
+                             new_id if e.dst == node_id else e.dst, e.dst_port)
+            self._notify(Change({new_id}, structure=True))
+
+    def set_metadata(self, name=None, description=None):
+        if name is not None:
+            self.name = name
+        if description is not None:
+            self.description = description
+        self.version += 1
+        self.metadata_changed.emit()
+
+    # ---- whole-graph helpers ---------------------------------------------------------------
+    def copy(self):
+        """A deep copy with no observers."""
+        other = Graph(self.name, self.description)
+        for n in self.nodes.values():
+            sub = n.subgraph.copy() if n.subgraph is not None else None
+            other.nodes[n.id] = Node(n.id, n.type, ParamValues(n.params), n.pos, sub)
+        for e in self._in_edges.values():
+            other._in_edges[(e.dst, e.dst_port)] = e
+            other._out_edges.setdefault(e.src, []).append(e)
+        return other
+
+    def topological_order(self):
+        """Kahn's order of the nodes that are not on or behind a cycle, then the rest."""
+        indegree = {nid: 0 for nid in self.nodes}
+        for e in self._in_edges.values():
+            indegree[e.dst] += 1
+        ready = [nid for nid, d in indegree.items() if d == 0]
+        order = []
+        while ready:
+            nid = ready.pop()
+            order.append(nid)
+            for e in self._out_edges.get(nid, ()):
+                indegree[e.dst] -= 1
+                if indegree[e.dst] == 0:
+                    ready.append(e.dst)
+        # Keep the result stable and readable: a DFS-free Kahn with a stack is deterministic.
+        rest = [nid for nid in self.nodes if nid not in set(order)]
+        return order, rest
+
+    def cycle_nodes(self):
+        """Nodes that lie on a cycle (Tarjan's strongly connected components, iterative)."""
+        index, low, on_stack, stack, result = {}, {}, set(), [], set()
+        counter = 0
+        for root in self.nodes:
+            if root in index:
+                continue
+            work = [(root, iter(self.successors(root)))]
+            index[root] = low[root] = counter
+            counter += 1
+            stack.append(root)
+            on_stack.add(root)
+            while work:
+                nid, children = work[-1]
+                advanced = False
+                for child in children:
+                    if child not in index:
+                        index[child] = low[child] = counter
+                        counter += 1
+                        stack.append(child)
+                        on_stack.add(child)
+                        work.append((child, iter(self.successors(child))))
+                        advanced = True
+                        break
+                    if child in on_stack:
+                        low[nid] = min(low[nid], index[child])
+                if advanced:
+                    continue
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[nid])
+                if low[nid] == index[nid]:
+                    component = []
+                    while True:
+                        top = stack.pop()
+                        on_stack.discard(top)
+                        component.append(top)
+                        if top == nid:
+                            break
+                    if len(component) > 1 or nid in self.successors(nid):
+                        result.update(component)
+        return result

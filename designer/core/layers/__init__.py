@@ -1,0 +1,1 @@
+"""Primitive layers of the catalogue; each submodule registers its specs on import."""

@@ -1,0 +1,58 @@
+"""Element-wise activations and softmax."""
+
+from torch import nn
+
+from ..params import Param
+from ..registry import LayerInfo, LayerSpec, register
+
+
+def _same(p, shapes):
+    return LayerInfo((shapes[0],))
+
+
+_SIMPLE = {
+    "ReLU": (nn.ReLU, "max(0, x): the rectifier that made deep CNNs trainable (AlexNet)."),
+    "ReLU6": (nn.ReLU6, "min(max(0, x), 6): robust under low precision (MobileNet)."),
+    "GELU": (nn.GELU, "x·Φ(x), the Gaussian error linear unit."),
+    "SiLU": (nn.SiLU, "x·sigmoid(x) (Swish)."),
+    "Sigmoid": (nn.Sigmoid, "1 / (1 + e^−x); gates in SE and Highway blocks."),
+    "Tanh": (nn.Tanh, "Hyperbolic tangent (LeNet-era networks)."),
+    "Hardswish": (nn.Hardswish, "x·ReLU6(x+3)/6, a cheap Swish (MobileNetV3)."),
+    "Hardsigmoid": (nn.Hardsigmoid, "ReLU6(x+3)/6, a cheap sigmoid (MobileNetV3, GhostNet SE)."),
+}
+
+for _name, (_cls, _help) in _SIMPLE.items():
+    register(LayerSpec(type=_name, category="activation", help=_help, rule=_same,
+                       build=(lambda cls: lambda p, s: cls())(_cls)))
+
+register(LayerSpec(
+    type="LeakyReLU", category="activation", help="max(0, x) + slope·min(0, x).",
+    params=(Param("negative_slope", "float", 0.01, "Slope for x < 0"),),
+    rule=_same, build=lambda p, s: nn.LeakyReLU(p.negative_slope),
+    summary=lambda p: f"{p.negative_slope:g}",
+))
+
+register(LayerSpec(
+    type="ELU", category="activation", help="Exponential linear unit.",
+    params=(Param("alpha", "float", 1.0, "α"),),
+    rule=_same, build=lambda p, s: nn.ELU(p.alpha),
+))
+
+
+def _prelu_rule(p, shapes):
+    return LayerInfo((shapes[0],), shapes[0][0] if p.per_channel else 1)
+
+
+register(LayerSpec(
+    type="PReLU", category="activation", help="Leaky ReLU with a learned slope (He et al. 2015).",
+    params=(Param("per_channel", "bool", True, "One slope per channel instead of one in all"),),
+    rule=_prelu_rule,
+    build=lambda p, s: nn.PReLU(s[0][0] if p.per_channel else 1),
+))
+
+register(LayerSpec(
+    type="Softmax", category="activation",
+    help="Normalises scores over channels (dim 1) into probabilities. Training uses the "
+         "cross-entropy on the raw scores, so put Softmax only where probabilities are wanted.",
+    rule=_same, build=lambda p, s: nn.Softmax(1),
+))

@@ -1,0 +1,24 @@
+"""Fully connected layers."""
+
+from torch import nn
+
+from ..params import Param
+from ..registry import LayerInfo, LayerSpec, register
+from ..shapes import require_vector
+
+
+def _linear_rule(p, shapes):
+    (features,) = require_vector(shapes[0])
+    weights = features * p.out_features
+    return LayerInfo(((p.out_features,),), weights + (p.out_features if p.bias else 0), weights)
+
+
+register(LayerSpec(
+    type="Linear", category="head", title="Fully connected",
+    help="Fully connected layer: every input feature to every output feature.",
+    params=(Param("out_features", "int", 1000, "Output features", min=1, max=1 << 20),
+            Param("bias", "bool", True, "Learn a bias")),
+    rule=_linear_rule,
+    build=lambda p, s: nn.Linear(s[0][0], p.out_features, p.bias),
+    summary=lambda p: str(p.out_features),
+))

@@ -1,0 +1,109 @@
+"""Pooling: max/average windows, global, adaptive, spatial pyramid."""
+
+from torch import nn
+
+from .. import modules
+from ..errors import ShapeError
+from ..params import Param, format_pair
+from ..registry import LayerInfo, LayerSpec, register
+from ..shapes import require_image, window_output
+
+
+def _window_params(default_kernel=2):
+    return (Param("kernel", "pair", (default_kernel, default_kernel), "Window height × width", min=1, max=64),
+            Param("stride", "pair", (default_kernel, default_kernel), "Stride", min=1, max=64),
+            Param("padding", "pair", (0, 0), "Implicit padding (at most half the window)", min=0, max=32),
+            Param("ceil_mode", "bool", False, "Round the output size up (Caffe-style)"))
+
+
+def _pool_rule(p, shapes):
+    c, h, w = require_image(shapes[0])
+    for k, pad in zip(p.kernel, p.padding):
+        if pad > k // 2:
+            raise ShapeError(f"padding {format_pair(p.padding)} is more than half the window "
+                             f"{format_pair(p.kernel)}")
+    oh, ow = window_output((h, w), p.kernel, p.stride, p.padding, ceil_mode=p.ceil_mode,
+                           what="window")
+    return LayerInfo(((c, oh, ow),), 0, 0, p.kernel, p.stride)
+
+
+def _pool_summary(p):
+    text = format_pair(p.kernel)
+    if p.stride != p.kernel:
+        text += f"/{format_pair(p.stride)}"
+    return text
+
+
+register(LayerSpec(
+    type="MaxPool2d", category="pooling", title="Max pooling",
+    help="Takes the maximum over each window. Overlapping 3×3/2 windows (AlexNet) reduce "
+         "overfitting slightly compared with 2×2/2.",
+    params=_window_params(),
+    rule=_pool_rule,
+    build=lambda p, s: nn.MaxPool2d(p.kernel, p.stride, p.padding, ceil_mode=p.ceil_mode),
+    summary=_pool_summary,
+))
+
+register(LayerSpec(
+    type="AvgPool2d", category="pooling", title="Average pooling",
+    help="Averages each window.",
+    params=_window_params() + (Param("count_include_pad", "bool", True,
+                                     "Count padded zeros in the average"),),
+    rule=_pool_rule,
+    build=lambda p, s: nn.AvgPool2d(p.kernel, p.stride, p.padding, ceil_mode=p.ceil_mode,
+                                    count_include_pad=p.count_include_pad),
+    summary=_pool_summary,
+))
+
+
+def _global_rule(p, shapes):
+    c, h, w = require_image(shapes[0])
+    shape = (c,) if p.flatten else (c, 1, 1)
+    return LayerInfo((shape,), 0, 0, (h, w), (h, w))
+
+
+for _mode, _name in (("avg", "average"), ("max", "max")):
+    register(LayerSpec(
+        type=f"Global{_mode.capitalize()}Pool2d", category="pooling", title=f"Global {_name} pooling",
+        help=f"Global {_name} pooling over all positions (NIN, GoogLeNet, ResNet heads): C×H×W to "
+             "C×1×1, or to a vector of C when flatten is set.",
+        params=(Param("flatten", "bool", False, "Output a vector of C instead of C×1×1"),),
+        rule=_global_rule,
+        build=(lambda mode: lambda p, s: modules.GlobalPool(mode, p.flatten))(_mode),
+    ))
+
+
+def _adaptive_rule(p, shapes):
+    c, h, w = require_image(shapes[0])
+    oh, ow = p.output_size
+    kernel = (-(-h // oh), -(-w // ow))
+    stride = (max(1, h // oh), max(1, w // ow))
+    return LayerInfo(((c, oh, ow),), 0, 0, kernel, stride)
+
+
+for _mode, _cls in (("Avg", nn.AdaptiveAvgPool2d), ("Max", nn.AdaptiveMaxPool2d)):
+    register(LayerSpec(
+        type=f"Adaptive{_mode}Pool2d", category="pooling", title=f"Adaptive {_mode.lower()} pooling",
+        help="Pools to a fixed output size whatever the input size (torchvision's 7×7 heads).",
+        params=(Param("output_size", "pair", (1, 1), "Output height × width", min=1, max=1024),),
+        rule=_adaptive_rule,
+        build=(lambda cls: lambda p, s: cls(p.output_size))(_cls),
+        summary=lambda p: f"→{format_pair(p.output_size)}",
+    ))
+
+
+def _spp_rule(p, shapes):
+    c, h, w = require_image(shapes[0])
+    return LayerInfo(((c * sum(n * n for n in p.levels),),), 0, 0, (h, w), (h, w))
+
+
+register(LayerSpec(
+    type="SpatialPyramidPool", category="pooling", title="Spatial pyramid pooling",
+    help="SPP-net (He et al. 2014): pools to several grids (e.g. 1×1, 2×2, 4×4) and concatenates "
+         "them, giving a fixed-length vector from any input size.",
+    params=(Param("levels", "ints", (1, 2, 4), "Grid sizes", min=1, max=64),
+            Param("mode", "choice", "max", "Pooling", choices=("max", "avg"))),
+    rule=_spp_rule,
+    build=lambda p, s: modules.SpatialPyramidPool(list(p.levels), p.mode),
+    summary=lambda p: "/".join(map(str, p.levels)),
+))

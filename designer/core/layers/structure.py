@@ -1,0 +1,208 @@
+"""Graph structure: inputs, outputs, block ports, and shape plumbing (flatten, concat, add...)."""
+
+from math import prod
+
+from torch import nn
+
+from .. import modules
+from ..errors import ShapeError
+from ..params import Param, format_shape
+from ..registry import BlockSpec, LayerInfo, LayerSpec, register
+from ..shapes import require_image, same_shapes, check_divides
+
+
+def _identity_rule(p, shapes):
+    return LayerInfo((shapes[0],))
+
+
+register(LayerSpec(
+    type="Input", category="input/output", title="Input",
+    help="The network's input tensor for one sample: C×H×W for images, or a single length for a "
+         "feature vector. Editing it re-flows every shape downstream.",
+    params=(Param("shape", "shape", (3, 224, 224), "Channels × height × width, or features",
+                  min=1, min_length=1, max_length=3),),
+    inputs=(),
+    rule=lambda p, shapes: LayerInfo((p.shape,)),
+    build=None,
+    summary=lambda p: format_shape(p.shape),
+))
+
+register(LayerSpec(
+    type="Output", category="input/output", title="Output",
+    help="A network output. The main output is what the model returns; auxiliary outputs "
+         "(e.g. GoogLeNet's side classifiers) add their weighted loss in training and are "
+         "dropped from exported inference models. Inside a block, an Output is a block output "
+         "port named by `name`.",
+    params=(Param("name", "str", "out", "Output (or block port) name"),
+            Param("role", "choice", "main", "main or auxiliary", choices=("main", "auxiliary")),
+            Param("loss_weight", "float", 1.0, "Weight of this output's loss in training", min=0.0)),
+    outputs=(),
+    rule=lambda p, shapes: LayerInfo((shapes[0],)),
+    build=None,
+    summary=lambda p: p.name if p.role == "main" else f"{p.name} (aux ×{p.loss_weight:g})",
+))
+
+register(LayerSpec(
+    type="BlockInput", category="input/output", title="Block input",
+    help="An input port of a block's inside; its shape comes from what feeds the block.",
+    params=(Param("name", "str", "in", "Port name"),),
+    inputs=(),
+    rule=None, build=None,
+    summary=lambda p: p.name,
+))
+
+register(LayerSpec(
+    type="Identity", category="utility", help="Passes its input through unchanged.",
+    rule=_identity_rule, build=lambda p, s: nn.Identity(),
+))
+
+
+def _flatten_rule(p, shapes):
+    return LayerInfo(((prod(shapes[0]),),))
+
+
+register(LayerSpec(
+    type="Flatten", category="utility",
+    help="Flattens C×H×W to a vector of C·H·W features, as before a fully connected layer.",
+    rule=_flatten_rule, build=lambda p, s: nn.Flatten(1),
+))
+
+
+def _concat_ports(p):
+    return [f"in{i}" for i in range(p.num_inputs)]
+
+
+def _concat_rule(p, shapes):
+    rank = {len(s) for s in shapes}
+    if rank == {3}:
+        spatial = [s[1:] for s in shapes]
+        if len(set(spatial)) != 1:
+            listed = " and ".join(format_shape(s) for s in shapes)
+            raise ShapeError(f"inputs are {listed}: their heights and widths must match")
+    elif rank != {1}:
+        listed = " and ".join(format_shape(s) for s in shapes)
+        raise ShapeError(f"inputs are {listed}: all images or all vectors")
+    channels = sum(s[0] for s in shapes)
+    return LayerInfo(((channels,) + tuple(shapes[0][1:]),))
+
+
+register(LayerSpec(
+    type="Concat", category="merge", title="Concat",
+    help="Concatenates its inputs along channels, as Inception and DenseNet do; heights and widths "
+         "must match.",
+    params=(Param("num_inputs", "int", 2, "Number of inputs", min=2, max=32),),
+    inputs=_concat_ports,
+    rule=_concat_rule, build=lambda p, s: modules.Concat(),
+    summary=lambda p: f"{p.num_inputs} inputs",
+))
+
+
+def _add_rule(p, shapes):
+    same_shapes(shapes)
+    return LayerInfo((shapes[0],))
+
+
+register(LayerSpec(
+    type="Add", category="merge", title="Add",
+    help="Element-wise sum of its inputs, the residual connection. With scale ≠ 1 it computes "
+         "in0 + scale·(in1 + …), Inception-ResNet's residual scaling.",
+    params=(Param("num_inputs", "int", 2, "Number of inputs", min=2, max=32),
+            Param("scale", "float", 1.0, "Scale of the inputs after the first")),
+    inputs=_concat_ports,
+    rule=_add_rule, build=lambda p, s: modules.Add(p.scale),
+    summary=lambda p: "" if p.scale == 1.0 else f"scale {p.scale:g}",
+))
+
+
+def _multiply_rule(p, shapes):
+    x, gate = shapes
+    if len(x) == 3 and gate in ((x[0], 1, 1), (x[0],)):
+        return LayerInfo((x,))
+    if gate == x:
+        return LayerInfo((x,))
+    raise ShapeError(f"inputs are {format_shape(x)} and {format_shape(gate)}: the gate must be "
+                     f"{format_shape(x)}, {x[0]}×1×1 or {x[0]}")
+
+
+register(LayerSpec(
+    type="Multiply", category="merge", title="Multiply",
+    help="Multiplies a tensor by a gate of the same shape or one value per channel "
+         "(Squeeze-and-Excitation, Highway gates).",
+    inputs=("in", "gate"),
+    rule=_multiply_rule, build=lambda p, s: modules.Multiply(),
+))
+
+
+def _shuffle_rule(p, shapes):
+    c = require_image(shapes[0])[0]
+    check_divides(p.groups, c, "input channels")
+    return LayerInfo((shapes[0],))
+
+
+register(LayerSpec(
+    type="ChannelShuffle", category="utility", title="Channel shuffle",
+    help="ShuffleNet's channel shuffle: lets information cross groups of grouped convolutions.",
+    params=(Param("groups", "int", 2, "Number of groups", min=1, max=1024),),
+    rule=_shuffle_rule, build=lambda p, s: modules.ChannelShuffle(p.groups),
+    summary=lambda p: f"g={p.groups}",
+))
+
+
+def _split_rule(p, shapes):
+    c = require_image(shapes[0])[0]
+    if c % p.sections:
+        raise ShapeError(f"{c} channels do not split into {p.sections} equal sections")
+    return LayerInfo(tuple((c // p.sections,) + shapes[0][1:] for _ in range(p.sections)))
+
+
+register(LayerSpec(
+    type="Split", category="utility", title="Channel split",
+    help="Splits channels into equal sections (ShuffleNet v2's channel split).",
+    params=(Param("sections", "int", 2, "Number of sections", min=2, max=16),),
+    outputs=lambda p: [f"out{i}" for i in range(p.sections)],
+    rule=_split_rule, build=lambda p, s: modules.Split(p.sections),
+    summary=lambda p: f"{p.sections} ways",
+))
+
+
+register(LayerSpec(
+    type="DropPath", category="regularisation", title="Drop path",
+    help="Stochastic depth (Huang et al. 2016): in training, drops a residual branch for a whole "
+         "sample with probability 1 − survival probability; identity at evaluation.",
+    params=(Param("survival_probability", "float", 0.8, "Probability of keeping the branch",
+                  min=0.0, max=1.0),),
+    rule=_identity_rule, build=lambda p, s: modules.DropPath(p.survival_probability),
+    summary=lambda p: f"p={p.survival_probability:g}",
+))
+
+register(LayerSpec(
+    type="Dropout", category="regularisation",
+    help="Zeroes each activation with probability p in training (Srivastava et al. 2014).",
+    params=(Param("p", "float", 0.5, "Drop probability", min=0.0, max=1.0),),
+    rule=_identity_rule, build=lambda p, s: nn.Dropout(p.p),
+    summary=lambda p: f"p={p.p:g}",
+))
+
+register(LayerSpec(
+    type="Scale", category="utility",
+    help="Multiplies by a constant factor.",
+    params=(Param("factor", "float", 1.0, "Factor"),),
+    rule=_identity_rule, build=lambda p, s: modules.Scale(p.factor),
+    summary=lambda p: f"×{p.factor:g}",
+))
+
+
+class _GroupSpec(BlockSpec):
+    """A user's own block: its inside is stored on the node (`Node.subgraph`), not generated."""
+
+    def subgraph(self, params, input_shapes):
+        raise TypeError("a Group's inside lives on its node; use Node.block_graph()")
+
+
+register(_GroupSpec(
+    type="Group", category="blocks", title="Group",
+    help="A block made from a selection of layers. Open it to see and edit its inside; explode it "
+         "to turn it back into separate layers.",
+    params=(Param("label", "str", "", "A name to show on the block"),),
+    summary=lambda p: p.label,
+))

@@ -1,0 +1,158 @@
+"""Typed, validated layer parameters.
+
+A `Param` declares one parameter of a layer or block: its kind, default, range and help text.
+`Param.coerce` turns a value from the user, a design file or code into the canonical Python value
+(tuples for pairs and shapes) or raises `ParamError` with a sentence that names the problem.
+"""
+
+from dataclasses import dataclass, field
+import math
+
+from .errors import ParamError
+
+KINDS = ("int", "float", "bool", "choice", "pair", "padding", "shape", "ints", "str")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    default: object
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    min_length: int = 1
+    max_length: int = 8
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown parameter kind {self.kind!r}")
+        # The default itself must be valid: catches catalogue typos at import time.
+        object.__setattr__(self, "default", self.coerce(self.default))
+
+    @property
+    def label(self):
+        return self.name.replace("_", " ")
+
+    def _check_range(self, value, what="value"):
+        if not self._range_checked:
+            return
+        if self.min is not None and value < self.min:
+            raise ParamError(f"{self.name}: {what} {value} is below the minimum {self.min}")
+        if self.max is not None and value > self.max:
+            raise ParamError(f"{self.name}: {what} {value} is above the maximum {self.max}")
+
+    def _int(self, value, what="value"):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not _is_int(value):
+            raise ParamError(f"{self.name}: expected an integer, got {value!r}")
+        self._check_range(value, what)
+        return value
+
+    _range_checked = True
+
+    def coerce(self, value, check_range=True):
+        """Canonical value, or ParamError. `check_range=False` checks only the type: a design file
+        may hold an out-of-range value, which inference then reports as an error on the node."""
+        if not check_range:
+            unchecked = Param.__new__(Param)
+            unchecked.__dict__.update(self.__dict__)
+            object.__setattr__(unchecked, "_range_checked", False)
+            return unchecked.coerce(value)
+        kind = self.kind
+        if kind == "int":
+            return self._int(value)
+        if kind == "float":
+            if not _is_number(value):
+                raise ParamError(f"{self.name}: expected a number, got {value!r}")
+            value = float(value)
+            self._check_range(value)
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ParamError(f"{self.name}: expected true or false, got {value!r}")
+            return value
+        if kind == "choice":
+            if value not in self.choices:
+                options = ", ".join(map(str, self.choices))
+                raise ParamError(f"{self.name}: {value!r} is not one of {options}")
+            return value
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ParamError(f"{self.name}: expected text, got {value!r}")
+            return value
+        if kind == "pair":
+            if _is_int(value):
+                value = (value, value)
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise ParamError(f"{self.name}: expected an integer or [height, width], got {value!r}")
+            return tuple(self._int(v) for v in value)
+        if kind == "padding":
+            if value in ("same", "valid"):
+                return value
+            if _is_int(value):
+                value = (value, value)
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise ParamError(
+                    f"{self.name}: expected 'same', 'valid', an integer or [height, width], got {value!r}")
+            return tuple(self._int(v) for v in value)
+        if kind in ("shape", "ints"):
+            if _is_int(value):
+                value = (value,)
+            if not isinstance(value, (list, tuple)):
+                raise ParamError(f"{self.name}: expected a list of integers, got {value!r}")
+            if not self.min_length <= len(value) <= self.max_length:
+                raise ParamError(f"{self.name}: expected {self.min_length} to {self.max_length} "
+                                 f"integers, got {len(value)}")
+            return tuple(self._int(v) for v in value)
+        raise AssertionError(kind)
+
+    def range_error(self, value):
+        """The sentence saying why `value` is out of range, or None."""
+        try:
+            self.coerce(value)
+        except ParamError as error:
+            return str(error)
+        return None
+
+    def to_json(self, value):
+        """The JSON form of a canonical value (tuples become lists)."""
+        return list(value) if isinstance(value, tuple) else value
+
+
+class ParamValues(dict):
+    """A layer's parameter values with attribute access (`p.out_channels`). Read-only by convention."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def key(self):
+        """A hashable key of these values, for caches."""
+        return tuple(sorted(self.items()))
+
+
+def format_pair(value):
+    """(3, 3) -> '3', (1, 7) -> '1×7'."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
+    return str(value)
+
+
+def format_shape(shape):
+    return "×".join(str(d) for d in shape) if shape is not None else "?"

@@ -1,0 +1,140 @@
+"""The one catalogue of layer and block types.
+
+A `LayerSpec` declares a primitive layer: its ports, typed parameters, a fast shape rule and a
+`build()` to an `nn.Module`. A `BlockSpec` declares a composite block whose `expand()` turns its
+parameters into a sub-graph of primitive layers (and other blocks). Catalogue modules under
+`designer.core.layers` and `designer.core.blocks` register their specs on import; the registry
+loads them all the first time a type is looked up and refuses duplicate names.
+"""
+
+from dataclasses import dataclass, field
+import importlib
+import pkgutil
+from typing import Callable
+
+from .errors import UnknownLayerError
+from .params import Param, ParamValues
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What a shape rule returns for one node: output shapes (one per output port, batch dim left
+    out), parameter count, multiply-accumulates, and the node's effective kernel extent and stride
+    (height, width) for receptive-field arithmetic."""
+    outputs: tuple
+    params: int = 0
+    macs: int = 0
+    kernel: tuple = (1, 1)
+    stride: tuple = (1, 1)
+
+
+def _ports(value, p):
+    return list(value(p) if callable(value) else value)
+
+
+@dataclass(eq=False)
+class LayerSpec:
+    type: str
+    category: str
+    help: str
+    params: tuple = ()
+    inputs: object = ("in",)       # tuple of port names, or callable(params) -> names
+    outputs: object = ("out",)
+    rule: Callable | None = None   # (params, input_shapes) -> LayerInfo; raises ShapeError
+    build: Callable | None = None  # (params, input_shapes) -> nn.Module
+    summary: Callable | None = None  # (params) -> short text such as "3×3/2, 64"
+    title: str = ""
+    is_block = False
+
+    def __post_init__(self):
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.type}: duplicate parameter names")
+        if not self.title:
+            self.title = self.type
+
+    @property
+    def param_map(self):
+        return {p.name: p for p in self.params}
+
+    def defaults(self):
+        return ParamValues((p.name, p.default) for p in self.params)
+
+    def input_ports(self, params):
+        return _ports(self.inputs, params)
+
+    def output_ports(self, params):
+        return _ports(self.outputs, params)
+
+    def describe(self, params):
+        return self.summary(params) if self.summary else ""
+
+
+@dataclass(eq=False)
+class BlockSpec(LayerSpec):
+    """A composite block. Ports are declared like a layer's (`inputs`, `outputs`);
+    `expand(params, input_shapes)` returns a `Graph` with one `BlockInput` node per input port and
+    one `Output` node per output port (each named by its `name` parameter). The input shapes (one
+    tuple per input port, batch left out) let a block decide, say, whether its shortcut needs a
+    projection, exactly as torchvision's constructors do from their channel arguments."""
+    expand: Callable | None = None
+    is_block = True
+
+    def subgraph(self, params, input_shapes):
+        """The expanded sub-graph, cached per (params, shapes): callers must not mutate it."""
+        cache = self.__dict__.setdefault("_cache", {})
+        key = (params.key(), tuple(input_shapes))
+        graph = cache.get(key)
+        if graph is None:
+            graph = self.expand(params, list(input_shapes))
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = graph
+        return graph
+
+
+class Registry:
+    def __init__(self):
+        self._specs = {}
+        self._loaded = False
+
+    def register(self, spec):
+        if spec.type in self._specs:
+            raise ValueError(f"layer type {spec.type!r} is registered twice")
+        self._specs[spec.type] = spec
+        return spec
+
+    def _ensure_loaded(self):
+        if self._loaded:
+            return
+        self._loaded = True
+        for package_name in ("designer.core.layers", "designer.core.blocks"):
+            package = importlib.import_module(package_name)
+            for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+                importlib.import_module(f"{package_name}.{info.name}")
+
+    def get(self, type_name):
+        self._ensure_loaded()
+        try:
+            return self._specs[type_name]
+        except KeyError:
+            raise UnknownLayerError(f"unknown layer type {type_name!r}") from None
+
+    def __contains__(self, type_name):
+        self._ensure_loaded()
+        return type_name in self._specs
+
+    def specs(self):
+        self._ensure_loaded()
+        return list(self._specs.values())
+
+
+REGISTRY = Registry()
+
+
+def register(spec):
+    return REGISTRY.register(spec)
+
+
+def get_spec(type_name):
+    return REGISTRY.get(type_name)

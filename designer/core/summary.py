@@ -1,0 +1,77 @@
+"""The per-layer table and totals of a design, like torchinfo or MATLAB's analyzeNetwork."""
+
+from .infer import Analyzer
+from .params import format_shape
+
+
+def _rf_text(result):
+    if result.receptive_field is None:
+        return ""
+    return format_shape(result.receptive_field)
+
+
+def summarize(graph):
+    """The summary as plain data (the `designer summary --json` object)."""
+    analyzer = Analyzer(graph)
+    analyzer.detach()
+    totals = analyzer.totals
+    inputs = graph.nodes_of_type("Input")
+    nodes = []
+    for nid in sorted(graph.nodes, key=analyzer._index.get):
+        node, result = graph.nodes[nid], analyzer.results[nid]
+        record = {
+            "id": nid,
+            "type": node.type,
+            "output_shape": list(result.output_shape) if result.output_shape else None,
+            "params": result.params,
+            "macs": result.macs,
+            "memory_bytes": result.memory,
+            "receptive_field": list(result.receptive_field) if result.receptive_field else None,
+            "error": result.message or None,
+        }
+        if len(result.outputs) > 1:
+            record["output_shapes"] = {port: list(s.shape) for port, s in result.outputs.items()}
+        nodes.append(record)
+    return {
+        "name": graph.name,
+        "input_shape": list(inputs[0].params["shape"]) if inputs else None,
+        "total_params": totals.params,
+        "trainable_params": totals.params,
+        "total_macs": totals.macs,
+        "activation_memory_bytes": totals.memory,
+        "errors": totals.errors,
+        "nodes": nodes,
+    }
+
+
+def human(n):
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def format_table(summary):
+    header = ("Layer", "Type", "Output shape", "Params", "MACs", "RF")
+    rows = []
+    for n in summary["nodes"]:
+        shape = format_shape(n["output_shape"]) if n["output_shape"] else "—"
+        rf = format_shape(n["receptive_field"]) if n["receptive_field"] else ""
+        rows.append((n["id"], n["type"], shape, f"{n['params']:,}", human(n["macs"]), rf))
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    def line(row):
+        return "  ".join(str(v).rjust(w) if i in (3, 4) else str(v).ljust(w)
+                         for i, (v, w) in enumerate(zip(row, widths))).rstrip()
+    out = [line(header), "-" * len(line(header))]
+    for n, row in zip(summary["nodes"], rows):
+        out.append(line(row))
+        if n["error"]:
+            out.append(f"    ! {n['error']}")
+    out.append("-" * len(line(header)))
+    out.append(f"{summary['name']}: input {format_shape(summary['input_shape'])}")
+    out.append(f"Total parameters: {summary['total_params']:,}")
+    out.append(f"Multiply-adds:    {summary['total_macs']:,} ({human(summary['total_macs'])})")
+    out.append(f"Activations:      {summary['activation_memory_bytes'] / 2**20:.2f} MiB per sample (fp32)")
+    if summary["errors"]:
+        out.append(f"Errors:           {summary['errors']} node(s) in error")
+    return "\n".join(out)
