@@ -34,22 +34,19 @@ def resolve_padding(padding, kernel, stride, dilation):
 
 
 def window_output(size, kernel, stride, padding, dilation=(1, 1), ceil_mode=False, what="kernel"):
-    """Output H, W of a convolution or pooling window (torch's formula, ceil_mode included)."""
+    """Output H, W of a convolution or pooling window: torch's own formula, ceil_mode included
+    (with ceil_mode the last window may hang over the edge, but must start inside the input)."""
     if padding == "same":
         return size
     out = []
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
-        span = d * (k - 1) + 1
-        if n + 2 * p < span:
+        o = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1
+        if o < 1:
             extent = "×".join(str(d * (k - 1) + 1) for k, d in zip(kernel, dilation))
             padded = "×".join(str(n + 2 * p) for n, p in zip(size, padding))
             raise ShapeError(f"{what} {extent} is larger than the padded input {padded}")
-        if ceil_mode:
-            o = -(-(n + 2 * p - span) // s) + 1
-            if (o - 1) * s >= n + p:  # torch: the last window must start inside the input
-                o -= 1
-        else:
-            o = (n + 2 * p - span) // s + 1
         out.append(o)
     return tuple(out)
 
