@@ -43,18 +43,15 @@ class Change:
 
 
 class Node:
-    __slots__ = ("id", "type", "params", "pos", "subgraph")
+    __slots__ = ("id", "type", "spec", "params", "pos", "subgraph")
 
     def __init__(self, node_id, type_name, params, pos=(0.0, 0.0), subgraph=None):
         self.id = node_id
         self.type = type_name
+        self.spec = get_spec(type_name)  # a node never changes type
         self.params = params
         self.pos = pos
         self.subgraph = subgraph
-
-    @property
-    def spec(self):
-        return get_spec(self.type)
 
     @property
     def is_block(self):
@@ -89,6 +86,8 @@ def validate_params(spec, values, base=None):
         if name not in schema:
             raise ParamError(f"{spec.type} has no parameter {name!r}")
         params[name] = schema[name].coerce(value)
+    # Defaults and strictly coerced values are in range; a base loaded from a file may not be.
+    params.in_range = base is None or getattr(base, "in_range", False)
     return params
 
 

@@ -81,6 +81,8 @@ def _range_errors(node):
 
 
 def _combine_rf(states):
+    if len(states) == 1:
+        return states[0].rf_size, states[0].rf_jump
     spatial = [s for s in states if s.rf_size is not None]
     if not spatial:
         return None, None
@@ -98,9 +100,11 @@ def compute_node(node, inputs, is_on_cycle=False):
     title = spec.type
     if is_on_cycle:
         return _error(f"{title}: this node is on a cycle; a network must flow one way")
-    problem = _range_errors(node)
-    if problem:
-        return _error(f"{title}: {problem}")
+    if not node.params.in_range:
+        problem = _range_errors(node)
+        if problem:
+            return _error(f"{title}: {problem}")
+        node.params.in_range = True
     ports = node.input_ports()
     missing = [port for port in ports if inputs.get(port) is None]
     if missing:
@@ -131,9 +135,9 @@ def compute_node(node, inputs, is_on_cycle=False):
     outputs = {}
     for port, shape in zip(node.output_ports(), info.outputs):
         if len(shape) == 3 and in_size is not None:
-            size = tuple(r + (k - 1) * j for r, k, j in zip(in_size, info.kernel, in_jump))
-            jump = tuple(j * s for j, s in zip(in_jump, info.stride))
-            outputs[port] = PortState(shape, size, jump)
+            (kh, kw), (sh, sw) = info.kernel, info.stride
+            size = (in_size[0] + (kh - 1) * in_jump[0], in_size[1] + (kw - 1) * in_jump[1])
+            outputs[port] = PortState(shape, size, (in_jump[0] * sh, in_jump[1] * sw))
         else:
             outputs[port] = PortState(shape)
     memory = sum(prod(s) for s in info.outputs) * BYTES_PER_ELEMENT

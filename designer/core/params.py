@@ -132,9 +132,16 @@ class Param:
 
 
 class ParamValues(dict):
-    """A layer's parameter values with attribute access (`p.out_channels`). Read-only by convention."""
+    """A layer's parameter values with attribute access (`p.out_channels`). Read-only by convention.
 
-    __slots__ = ()
+    `in_range` records that every value passed its range check, so inference checks each set of
+    values once rather than on every recompute."""
+
+    __slots__ = ("in_range",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_range = False
 
     def __getattr__(self, name):
         try:
