@@ -244,7 +244,15 @@ class Graph:
         """Validate and apply parameter values. Edges to ports that no longer exist are removed
         (and returned, so an undo can restore them)."""
         node = self.node(node_id)
-        new = validate_params(node.spec, values, node.params)
+        return self._apply_params(node, validate_params(node.spec, values, node.params))
+
+    def restore_params(self, node_id, params):
+        """Put back a node's exact earlier `ParamValues` (undo, paste): they were valid when
+        recorded, or came from a file as they are, so they are not range-checked again."""
+        return self._apply_params(self.node(node_id), params)
+
+    def _apply_params(self, node, new):
+        node_id = node.id
         if new == node.params:
             return []
         with self.batch():
@@ -292,6 +300,15 @@ class Graph:
             self.description = description
         self.version += 1
         self.metadata_changed.emit()
+
+    def set_order(self, node_ids, edges):
+        """Reorder nodes and edges to the given sequences (same members). Order carries no meaning
+        but is what a saved file lists, so undo restores it and files stay byte-identical."""
+        self.nodes = {nid: self.nodes[nid] for nid in node_ids}
+        self._in_edges = {(e.dst, e.dst_port): e for e in edges}
+        self._out_edges = {}
+        for e in edges:
+            self._out_edges.setdefault(e.src, []).append(e)
 
     # ---- whole-graph helpers ---------------------------------------------------------------
     def copy(self):

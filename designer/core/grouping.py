@@ -1,0 +1,161 @@
+"""Grouping a selection into a block, and exploding a block back into layers (Qt-free).
+
+`group_command` turns selected nodes into one `Group` node whose `subgraph` holds them, with a
+`BlockInput` for every distinct source feeding the selection from outside and an `Output` for every
+distinct result used outside. `explode_command` does the reverse for a Group or for any catalogue
+block (its expansion for the current input shapes): the inside becomes ordinary editable layers
+wired to the block's neighbours. A catalogue block node `layer1.0` explodes into `layer1.0.conv1`...
+so module paths, and hence state_dict keys, stay the same. Both return one `Compound` command.
+"""
+
+from .commands import AddNode, Compound, Connect, MoveNodes, RemoveNode, fresh_id
+from .errors import DesignError
+from .graph import Graph
+from .layout import NODE_HEIGHT, layered_positions
+
+NOT_GROUPABLE = ("Input", "Output", "BlockInput")
+
+
+class GroupingError(DesignError):
+    """A selection that cannot become a block, or a node that cannot be exploded."""
+
+
+def _port_name(base, index):
+    return base if index == 0 else f"{base}{index}"
+
+
+def group_command(graph, node_ids, group_id=None, label=""):
+    chosen = [nid for nid in graph.nodes if nid in set(node_ids)]
+    if not chosen:
+        raise GroupingError("select the layers to group first")
+    inside = set(chosen)
+    for nid in chosen:
+        if graph.nodes[nid].type in NOT_GROUPABLE:
+            raise GroupingError(f"{nid} is a {graph.nodes[nid].type} node; inputs and outputs of "
+                                "the network stay outside blocks")
+    _refuse_cycle_through_outside(graph, inside)
+
+    edges = graph.edges
+    incoming = [e for e in edges if e.dst in inside and e.src not in inside]
+    outgoing = [e for e in edges if e.src in inside and e.dst not in inside]
+    sources = list(dict.fromkeys((e.src, e.src_port) for e in incoming))
+    results = list(dict.fromkeys((e.src, e.src_port) for e in outgoing))
+    in_ports = {src: _port_name("in", i) for i, src in enumerate(sources)}
+    out_ports = {src: _port_name("out", i) for i, src in enumerate(results)}
+
+    sub = Graph(label or "group")
+    with sub.batch():
+        for name in in_ports.values():
+            sub.add_node("BlockInput", name, {"name": name})
+        for nid in chosen:
+            node = graph.nodes[nid]
+            sub.add_node(node.type, nid, None, node.pos,
+                         node.subgraph.copy() if node.subgraph is not None else None)
+            sub.restore_params(nid, node.params)
+        for e in edges:
+            if e.src in inside and e.dst in inside:
+                sub.connect(e.src, e.src_port, e.dst, e.dst_port)
+        for e in incoming:
+            sub.connect(in_ports[(e.src, e.src_port)], "out", e.dst, e.dst_port)
+        for (src, port), name in out_ports.items():
+            taken = fresh_id(name, set(sub.nodes))
+            sub.add_node("Output", taken, {"name": name})
+            sub.connect(src, port, taken, "in")
+    for nid, pos in layered_positions(sub).items():
+        sub.move(nid, pos)
+
+    xs = [graph.nodes[n].pos[0] for n in chosen]
+    ys = [graph.nodes[n].pos[1] for n in chosen]
+    pos = (sum(xs) / len(xs), sum(ys) / len(ys))
+    group_id = group_id or fresh_id(label or "block", set(graph.nodes) - inside)
+    command = Compound(graph, f"Group {len(chosen)} layers into {group_id}")
+    for nid in chosen:
+        command.add(RemoveNode(graph, nid))
+    command.add(AddNode(graph, "Group", group_id, {"label": label}, pos, sub))
+    for (src, port), name in in_ports.items():
+        command.add(Connect(graph, src, port, group_id, name))
+    for e in outgoing:
+        command.add(Connect(graph, group_id, out_ports[(e.src, e.src_port)], e.dst, e.dst_port))
+    return command
+
+
+def _refuse_cycle_through_outside(graph, inside):
+    """A path that leaves the selection and comes back would make the block feed itself."""
+    downstream, stack = set(), [s for n in inside for s in graph.successors(n) if s not in inside]
+    while stack:
+        nid = stack.pop()
+        if nid in downstream:
+            continue
+        downstream.add(nid)
+        for succ in graph.successors(nid):
+            if succ in inside:
+                raise GroupingError(f"the path through {nid} leaves the selection and comes back "
+                                    "into it; add the nodes on that path to the selection")
+            stack.append(succ)
+
+
+def explode_command(graph, node_id, input_shapes=None):
+    """Replace the block `node_id` by its inside. `input_shapes` (one per input port) are needed
+    for a catalogue block, whose expansion depends on them; a Group ignores them."""
+    node = graph.node(node_id)
+    if not node.is_block:
+        raise GroupingError(f"{node_id} is a {node.type} layer, not a block")
+    if node.subgraph is None and input_shapes is None:
+        raise GroupingError(f"{node_id}: its input shapes are unknown (connect its inputs and fix "
+                            "errors upstream first)")
+    inner = node.block_graph(input_shapes)
+    is_group = node.subgraph is not None
+    taken = set(graph.nodes) - {node_id}
+    names = {}
+    for nid, inner_node in inner.nodes.items():
+        if inner_node.type in ("BlockInput", "Output"):
+            continue
+        names[nid] = fresh_id(nid if is_group else f"{node_id}.{nid}", taken)
+        taken.add(names[nid])
+
+    feeding = {e.dst_port: e for e in graph.in_edges(node_id)}
+    block_inputs = {nid: n.params["name"] for nid, n in inner.nodes.items() if n.type == "BlockInput"}
+
+    def outside_source(edge):
+        """(src, port) outside for an inner edge's source, or None when the port is unfed."""
+        if edge.src in block_inputs:
+            fed = feeding.get(block_inputs[edge.src])
+            return (fed.src, fed.src_port) if fed else None
+        return (names[edge.src], edge.src_port)
+
+    # Lay the inside out where the block was and push everything below it down to make room.
+    positions = layered_positions(inner)
+    kept = [nid for nid in names]
+    top = min((positions[n][1] for n in kept), default=0.0)
+    xs = [positions[n][0] for n in kept] or [0.0]
+    centre = (min(xs) + max(xs)) / 2
+    height = max((positions[n][1] for n in kept), default=0.0) - top
+    bx, by = node.pos
+
+    command = Compound(graph, f"Explode {node_id}")
+    if height > 0:
+        below = {nid: (n.pos[0], n.pos[1] + height) for nid, n in graph.nodes.items()
+                 if nid != node_id and n.pos[1] > by + NODE_HEIGHT / 2}
+        if below:
+            command.add(MoveNodes(graph, below))
+    outgoing = graph.out_edges(node_id)
+    command.add(RemoveNode(graph, node_id))
+    for nid, new_id in names.items():
+        inner_node = inner.nodes[nid]
+        x, y = positions[nid]
+        command.add(AddNode(graph, inner_node.type, new_id, inner_node.params,
+                            (bx + x - centre, by + y - top),
+                            inner_node.subgraph.copy() if inner_node.subgraph is not None else None))
+    outputs = {n.params["name"]: nid for nid, n in inner.nodes.items() if n.type == "Output"}
+    for e in inner.edges:
+        if e.dst in names:
+            source = outside_source(e)
+            if source is not None:
+                command.add(Connect(graph, *source, names[e.dst], e.dst_port))
+    for e in outgoing:
+        inner_out = outputs.get(e.src_port)
+        edge_in = inner.in_edge(inner_out, "in") if inner_out else None
+        source = outside_source(edge_in) if edge_in else None
+        if source is not None:
+            command.add(Connect(graph, *source, e.dst, e.dst_port))
+    return command
