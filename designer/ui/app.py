@@ -1,0 +1,59 @@
+"""Starting the editor: the QApplication, the main window, crash recovery, and the offscreen
+`--screenshot` mode that renders the window to a PNG and exits."""
+
+import json
+import os
+import sys
+
+from designer.core.errors import DesignError
+
+
+def _parse_edit(text):
+    """'conv1.kernel=7' -> ('conv1', 'kernel', 7). Node ids may contain dots; the parameter is
+    the part after the last dot before '='."""
+    target, sep, raw = text.partition("=")
+    node_id, dot, param = target.rpartition(".")
+    if not sep or not dot:
+        raise DesignError(f"--set {text!r}: expected NODE.PARAM=VALUE")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return node_id, param, value
+
+
+def run(design=None, screenshot=None, theme="light", edits=(), select=None, size=(1600, 1000)):
+    if screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+    from designer.core.commands import SetParams
+    from .window import MainWindow, grab_window
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("CNN Designer")
+    app.setOrganizationName("cnn-designer")
+    window = MainWindow(theme=theme)
+    if screenshot:
+        window.resize(*size)
+    if design:
+        if not window.open_design(design, ask=False):
+            return 2
+    for text in edits:
+        node_id, param, value = _parse_edit(text)
+        graph = window.document.graph if window.document else None
+        if graph is None or node_id not in graph.nodes:
+            raise DesignError(f"--set {text!r}: no node {node_id!r} in the design")
+        window.push(SetParams(graph, node_id, **{param: value}))
+    window.show()
+    app.processEvents()  # let the window lay out (and its first fit run) before focusing
+    if select and window.scene is not None:
+        window.focus_node(select)
+    if screenshot:
+        grab_window(window, screenshot)
+        print(f"wrote {screenshot}")
+        window.document and window.document.undo_stack.setClean()
+        window.close()
+        return 0
+    if not design:
+        window.offer_recovery()
+    return app.exec()

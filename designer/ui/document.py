@@ -1,0 +1,93 @@
+"""The open design: its graph, live analysis, undo stack, file path and modified flag.
+
+The `Document` is the only place the editor keeps state about a design, and the graph is the only
+truth; every edit goes through `push(command)` as a core command (see `designer.core.commands`)
+wrapped in a QUndoCommand, so undo and redo restore the exact earlier graph.
+"""
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from designer.core import fileformat
+from designer.core.commands import SetParams
+from designer.core.graph import Graph
+from designer.core.infer import Analyzer
+
+_MERGEABLE_PARAMS = 1
+
+
+class UndoableCommand(QUndoCommand):
+    """A core command on the QUndoStack. The core command is done before it is pushed (so a
+    refused edit raises and never reaches the stack); the stack's first `redo` is skipped."""
+
+    def __init__(self, core):
+        super().__init__(core.text)
+        self.core = core
+        self._done = True
+
+    def redo(self):
+        if self._done:
+            self._done = False
+            return
+        self.core.redo()
+
+    def undo(self):
+        self.core.undo()
+
+    def id(self):
+        return _MERGEABLE_PARAMS if isinstance(self.core, SetParams) else -1
+
+    def mergeWith(self, other):
+        return self.core.merge(other.core)
+
+
+class Document(QObject):
+    modified_changed = Signal(bool)
+    path_changed = Signal(object)
+
+    def __init__(self, graph=None, path=None, parent=None):
+        super().__init__(parent)
+        self.graph = graph if graph is not None else Graph("untitled")
+        self.analyzer = Analyzer(self.graph)
+        self.undo_stack = QUndoStack(self)
+        self.path = Path(path) if path else None
+        self._recovered = False
+        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(self.modified))
+
+    @classmethod
+    def open(cls, path, parent=None):
+        """Load a design file; raises DesignFileError (and creates nothing) when it cannot."""
+        return cls(fileformat.load(path), path, parent)
+
+    @property
+    def modified(self):
+        return self._recovered or not self.undo_stack.isClean()
+
+    def mark_recovered(self):
+        """A design brought back from a recovery file has unsaved work until saved."""
+        self._recovered = True
+        self.modified_changed.emit(True)
+
+    @property
+    def title(self):
+        return self.path.name if self.path else (self.graph.name or "untitled")
+
+    def push(self, core_command):
+        """Do a core command and put it on the undo stack; its errors propagate unchanged."""
+        core_command.redo()
+        self.undo_stack.push(UndoableCommand(core_command))
+
+    def save(self, path=None):
+        path = Path(path) if path else self.path
+        fileformat.save(self.graph, path)
+        if path != self.path:
+            self.path = path
+            self.path_changed.emit(path)
+        self._recovered = False
+        self.undo_stack.setClean()
+        self.modified_changed.emit(False)
+
+    def close(self):
+        self.analyzer.detach()

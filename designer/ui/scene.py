@@ -1,0 +1,301 @@
+"""The canvas scene: mirrors one graph through its signals (after orange-canvas-core's
+`canvas/scene.py`).
+
+The scene keeps a private node id -> item map and edge -> item map, adds and removes items as the
+graph notifies, and repaints only the nodes the analysis reports as changed. Gestures (moving
+nodes, dragging a connection) become core commands passed to `push`; a scene without `push` is a
+read-only view (the inside of a block).
+"""
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QToolTip
+
+from designer.core.commands import Connect, MoveNodes
+from designer.core.errors import DesignError
+from designer.core.infer import compute_node
+from designer.core.params import format_shape
+
+from .items import EdgeItem, NodeItem, curve
+
+
+class StaticResults:
+    """Analysis results that never change (a read-only block view); quacks like an Analyzer."""
+
+    def __init__(self, results):
+        from designer.core.events import Signal as CoreSignal
+        self.results = results
+        self.updated = CoreSignal()
+
+
+class GraphScene(QGraphicsScene):
+    open_block = Signal(str)      # a block node was double-clicked
+    activated = Signal(str)       # another node was double-clicked
+    message = Signal(str)         # a refusal or hint for the status bar
+
+    def __init__(self, graph, analysis, theme, push=None, parent=None):
+        super().__init__(parent)
+        self.graph = graph
+        self.analysis = analysis
+        self.theme = theme
+        self.push = push
+        self.read_only = push is None
+        self._items = {}
+        self._edges = {}
+        self._drag = None        # (item, kind, port) while dragging a new connection
+        self._drag_path = None
+        self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        for node in graph.nodes.values():
+            self._on_node_added(node)
+        for edge in graph.edges:
+            self._on_edge_added(edge)
+        self._subscriptions = [
+            (graph.node_added, self._on_node_added), (graph.node_removed, self._on_node_removed),
+            (graph.edge_added, self._on_edge_added), (graph.edge_removed, self._on_edge_removed),
+            (graph.node_changed, self._on_node_changed), (graph.changed, self._on_structure),
+            (analysis.updated, self._on_results),
+        ]
+        for signal, slot in self._subscriptions:
+            signal.connect(slot)
+        self._update_rect()
+
+    def detach(self):
+        for signal, slot in self._subscriptions:
+            signal.disconnect(slot)
+        self._subscriptions = []
+
+    # ---- queries -------------------------------------------------------------------------
+    def item(self, node_id):
+        return self._items.get(node_id)
+
+    def node_items(self):
+        return self._items.values()
+
+    def edge_item(self, edge):
+        return self._edges.get(edge)
+
+    def selected_ids(self):
+        return [item.node.id for item in self.selectedItems() if isinstance(item, NodeItem)]
+
+    def selected_edges(self):
+        return [item.edge for item in self.selectedItems() if isinstance(item, EdgeItem)]
+
+    def select_ids(self, node_ids):
+        wanted = set(node_ids)
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            for nid in wanted:
+                item = self._items.get(nid)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self.selectionChanged.emit()
+
+    def nodes_rect(self, node_ids=None):
+        items = [self._items[n] for n in node_ids if n in self._items] if node_ids else list(self._items.values())
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    # ---- mirroring the graph -----------------------------------------------------------------
+    def _on_node_added(self, node):
+        item = NodeItem(self, node, self.theme)
+        item.result = self.analysis.results.get(node.id)
+        item.refresh()
+        self._items[node.id] = item
+        self.addItem(item)
+
+    def _on_node_removed(self, node):
+        item = self._items.pop(node.id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _on_edge_added(self, edge):
+        src, dst = self._items[edge.src], self._items[edge.dst]
+        item = EdgeItem(edge, src, dst, self.theme)
+        src.edges.append(item)
+        dst.edges.append(item)
+        self._edges[edge] = item
+        self.addItem(item)
+        self._edge_tooltip(item)
+        src.update()
+        dst.update()
+
+    def _on_edge_removed(self, edge):
+        item = self._edges.pop(edge, None)
+        if item is None:
+            return
+        for end in (item.src_item, item.dst_item):
+            if item in end.edges:
+                end.edges.remove(item)
+            end.update()
+        self.removeItem(item)
+
+    def _on_node_changed(self, node, aspect):
+        if aspect == "id":
+            old = next(k for k, v in self._items.items() if v.node is node)
+            item = self._items.pop(old)
+            self._items[node.id] = item
+            item.refresh()
+        elif aspect == "pos":
+            item = self._items[node.id]
+            if (item.pos().x(), item.pos().y()) != node.pos:
+                item.setPos(QPointF(*node.pos))
+        else:
+            item = self._items[node.id]
+            item.refresh()
+            for edge in item.edges:
+                edge.update_path()
+
+    def _on_structure(self, change):
+        if change.structure:
+            self._update_rect()
+
+    def _on_results(self, changed):
+        results = self.analysis.results
+        for nid in changed:
+            item = self._items.get(nid)
+            if item is None:
+                continue
+            item.refresh(results.get(nid))
+            for edge in item.edges:
+                if edge.src_item is item:
+                    self._edge_tooltip(edge)
+
+    def _edge_tooltip(self, edge_item):
+        e = edge_item.edge
+        result = self.analysis.results.get(e.src)
+        state = result.outputs.get(e.src_port) if result is not None and result.ok else None
+        shape = format_shape(state.shape) if state is not None else "not computable"
+        edge_item.setToolTip(f"{shape}\n{e.src}.{e.src_port} → {e.dst}.{e.dst_port}")
+
+    def _update_rect(self):
+        rect = self.itemsBoundingRect()
+        margin = max(800.0, 0.5 * max(rect.width(), rect.height()))
+        self.setSceneRect(rect.adjusted(-margin, -margin, margin, margin))
+
+    def set_theme(self, theme):
+        self.theme = theme
+        for item in self._items.values():
+            item.set_theme(theme)
+        for item in self._edges.values():
+            item.set_theme(theme)
+
+    def port_tooltip(self, node_id, kind, port):
+        graph = self.graph
+        if kind == "in":
+            edge = graph.in_edge(node_id, port)
+            if edge is None:
+                return f"input {port}: not connected (drag from an output port here)"
+            result = self.analysis.results.get(edge.src)
+            state = result.outputs.get(edge.src_port) if result is not None and result.ok else None
+            shape = format_shape(state.shape) if state else "not computable"
+            return f"input {port} ← {edge.src}: {shape}"
+        result = self.analysis.results.get(node_id)
+        state = result.outputs.get(port) if result is not None and result.ok else None
+        return f"output {port}: {format_shape(state.shape) if state else 'not computable'}" + (
+            "" if self.read_only else "\ndrag to an input port to connect")
+
+    # ---- gestures --------------------------------------------------------------------------
+    def activate(self, node_id):
+        node = self.graph.nodes.get(node_id)
+        if node is not None and node.is_block:
+            self.open_block.emit(node_id)
+        else:
+            self.activated.emit(node_id)
+
+    def mouseReleaseEvent(self, event):
+        super().mouseReleaseEvent(event)
+        if self.read_only or event.button() != Qt.LeftButton:
+            return
+        moves = {}
+        for item in self._items.values():
+            pos = (item.pos().x(), item.pos().y())
+            if pos != item.node.pos:
+                moves[item.node.id] = pos
+        if moves:
+            text = f"Move {next(iter(moves))}" if len(moves) == 1 else f"Move {len(moves)} nodes"
+            self.push(MoveNodes(self.graph, moves, text))
+
+    @property
+    def connecting(self):
+        return self._drag is not None
+
+    def begin_connection(self, item, kind, port, scene_pos):
+        self._drag = (item, kind, port)
+        self._drag_path = QGraphicsPathItem()
+        self._drag_path.setPen(QPen(QColor(self.theme.accent), 2, Qt.DashLine))
+        self._drag_path.setZValue(10)
+        self.addItem(self._drag_path)
+        self.drag_connection(scene_pos)
+
+    def drag_connection(self, scene_pos):
+        item, kind, port = self._drag
+        anchor = item.port_scene(kind, port)
+        self._drag_path.setPath(curve(anchor, scene_pos) if kind == "out" else curve(scene_pos, anchor))
+
+    def end_connection(self, scene_pos):
+        item, kind, port = self._drag
+        self.removeItem(self._drag_path)
+        self._drag, self._drag_path = None, None
+        target = next((i for i in self.items(scene_pos) if isinstance(i, NodeItem) and i is not item), None)
+        if target is None:
+            return
+        local = target.mapFromScene(scene_pos)
+        want = "in" if kind == "out" else "out"
+        hit = target.port_at(local, reach=14)
+        target_port = hit[1] if hit and hit[0] == want else target.nearest_port(want, local)
+        if target_port is None:
+            self._refuse(scene_pos, f"{target.node.id} has no {'input' if want == 'in' else 'output'} port")
+            return
+        if kind == "out":
+            args = (item.node.id, port, target.node.id, target_port)
+        else:
+            args = (target.node.id, target_port, item.node.id, port)
+        self.connect_ports(*args, scene_pos=scene_pos)
+
+    def connect_ports(self, src, src_port, dst, dst_port, scene_pos=None):
+        """Connect after checking it makes sense; a refusal shows its reason. True if connected."""
+        problem = self.check_connection(src, src_port, dst, dst_port)
+        if problem:
+            self._refuse(scene_pos, problem)
+            return False
+        try:
+            self.push(Connect(self.graph, src, src_port, dst, dst_port, replace=True))
+        except DesignError as error:
+            self._refuse(scene_pos, str(error))
+            return False
+        return True
+
+    def check_connection(self, src, src_port, dst, dst_port, dst_node=None):
+        """None when the connection is acceptable, else the sentence saying why not. `dst_node`
+        stands for a node about to be added (not in the graph yet)."""
+        graph = self.graph
+        if src == dst:
+            return "a layer cannot feed itself"
+        if dst_node is None and graph.creates_cycle(src, dst):
+            return f"connecting {src} to {dst} would close a cycle; a network must flow one way"
+        source = self.analysis.results.get(src)
+        if source is None or not source.ok or src_port not in source.outputs:
+            return None
+        state = source.outputs[src_port]
+        node = dst_node or graph.nodes[dst]
+        inputs = {}
+        for port in node.input_ports():
+            edge = graph.in_edge(dst, port) if dst_node is None else None
+            other = self.analysis.results.get(edge.src) if edge and port != dst_port else None
+            ok = other is not None and other.ok and edge.src_port in other.outputs
+            inputs[port] = other.outputs[edge.src_port] if ok else state
+        result = compute_node(node, inputs)
+        if result.error:
+            return f"cannot connect {src} to {dst}: {result.error}"
+        return None
+
+    def _refuse(self, scene_pos, text):
+        self.message.emit(text)
+        view = self.views()[0] if self.views() else None
+        if view is not None and scene_pos is not None:
+            QToolTip.showText(view.mapToGlobal(view.mapFromScene(scene_pos)), text, view)

@@ -1,0 +1,221 @@
+"""The start page (also File ▸ New): an empty design or any preset, grouped by family, each with its
+one-line description and parameter count.
+
+Families and descriptions come from the preset builders (`designer.presetlib`); a preset file
+without a builder is listed under "other" with its file's description. Parameter counts are
+computed once per preset file and cached beside the recovery files, keyed by the file's size and
+modification time, so opening the page stays instant.
+"""
+
+import json
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from designer.core.presets import preset_names, preset_path
+
+NAME_ROLE = Qt.UserRole + 1
+
+
+def preset_catalogue():
+    """[(name, family, description)] for every preset file."""
+    try:
+        from designer import presetlib
+        builders = presetlib.load_all()
+    except Exception:  # a broken builder module must not hide the presets that exist as files
+        builders = {}
+    entries = []
+    for name in preset_names():
+        info = builders.get(name)
+        if info is not None:
+            entries.append((name, info.family, info.description))
+        else:
+            entries.append((name, "other", _file_description(name)))
+    return entries
+
+
+def _file_description(name):
+    try:
+        with open(preset_path(name), encoding="utf-8") as handle:
+            return (json.load(handle).get("description") or "").splitlines()[0]
+    except (OSError, ValueError, IndexError):
+        return ""
+
+
+class ParamCounts:
+    """Parameter counts of the preset files, cached on disk."""
+
+    def __init__(self, cache_path):
+        self.path = cache_path
+        try:
+            self.cache = json.loads(cache_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.cache = {}
+
+    def _key(self, name):
+        stat = preset_path(name).stat()
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+    def get(self, name):
+        entry = self.cache.get(name)
+        try:
+            return entry["params"] if entry and entry["key"] == self._key(name) else None
+        except OSError:
+            return None
+
+    def compute(self, name):
+        from designer.core.infer import Analyzer
+        from designer.core.presets import load_design
+        try:
+            params = Analyzer(load_design(name)).totals.params
+        except Exception:
+            params = -1
+        self.cache[name] = {"key": self._key(name), "params": params}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.cache), encoding="utf-8")
+        except OSError:
+            pass
+        return params
+
+
+def _count_text(params):
+    if params is None:
+        return "…"
+    if params < 0:
+        return "unreadable"
+    return f"{params / 1e6:.1f} M params" if params >= 1e6 else f"{params:,} params"
+
+
+class StartPage(QWidget):
+    """Lists an empty design and the presets; `chosen(name)` with "" for an empty design."""
+    chosen = Signal(str)
+    open_file = Signal()
+
+    def __init__(self, counts, parent=None, show_open=True):
+        super().__init__(parent)
+        self.counts = counts
+        title = QLabel("CNN Designer")
+        title.setObjectName("heading")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        title.setFont(font)
+        sub = QLabel("Start from an empty design or a classic architecture. Every shape, parameter "
+                     "count and multiply-add updates as you edit.")
+        sub.setObjectName("dim")
+        sub.setWordWrap(True)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter presets…")
+        self.search.setClearButtonEnabled(True)
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Design", "Parameters", "Description"])
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.header().resizeSection(0, 230)
+        self.tree.header().resizeSection(1, 120)
+        empty = QPushButton("New empty design")
+        empty.clicked.connect(lambda: self.chosen.emit(""))
+        buttons = QHBoxLayout()
+        buttons.addWidget(empty)
+        if show_open:
+            opener = QPushButton("Open a file…")
+            opener.clicked.connect(self.open_file.emit)
+            buttons.addWidget(opener)
+        buttons.addStretch(1)
+        buttons.addWidget(self.search)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 24, 32, 24)
+        layout.setSpacing(10)
+        layout.addWidget(title)
+        layout.addWidget(sub)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tree, 1)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemDoubleClicked.connect(self._activated)
+        self.search.textChanged.connect(self._filter)
+        self._pending = []
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._count_next)
+        self.populate()
+
+    def populate(self):
+        self.tree.clear()
+        families = {}
+        self._pending = []
+        for name, family, description in preset_catalogue():
+            top = families.get(family)
+            if top is None:
+                top = QTreeWidgetItem([family[:1].upper() + family[1:]])
+                top.setFlags(Qt.ItemIsEnabled)
+                font = top.font(0)
+                font.setBold(True)
+                top.setFont(0, font)
+                families[family] = top
+            params = self.counts.get(name)
+            child = QTreeWidgetItem([name, _count_text(params), description])
+            child.setData(0, NAME_ROLE, name)
+            child.setToolTip(2, description)
+            child.setTextAlignment(1, Qt.AlignRight | Qt.AlignVCenter)
+            top.addChild(child)
+            if params is None:
+                self._pending.append(child)
+        for family in sorted(families, key=lambda f: (f == "other", f)):
+            self.tree.addTopLevelItem(families[family])
+            families[family].setExpanded(True)
+        if self._pending:
+            self._timer.start()
+
+    def _count_next(self):
+        # One preset per event-loop turn, so the page stays responsive while counts fill in.
+        if not self._pending:
+            self._timer.stop()
+            return
+        child = self._pending.pop(0)
+        child.setText(1, _count_text(self.counts.compute(child.data(0, NAME_ROLE))))
+
+    def preset_items(self):
+        return [self.tree.topLevelItem(i).child(j) for i in range(self.tree.topLevelItemCount())
+                for j in range(self.tree.topLevelItem(i).childCount())]
+
+    def _filter(self, text):
+        words = text.lower().split()
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            shown = 0
+            for j in range(top.childCount()):
+                child = top.child(j)
+                hay = f"{top.text(0)} {child.text(0)} {child.text(2)}".lower()
+                match = all(w in hay for w in words)
+                child.setHidden(not match)
+                shown += match
+            top.setHidden(not shown)
+
+    def _activated(self, item, column=0):
+        name = item.data(0, NAME_ROLE)
+        if name:
+            self.chosen.emit(name)
+
+
+class NewDesignDialog(QDialog):
+    """File ▸ New: the start page in a dialog; `choice` is "" (empty) or a preset name."""
+
+    def __init__(self, counts, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("New design")
+        self.resize(900, 600)
+        self.choice = None
+        self.page = StartPage(counts, self, show_open=False)
+        self.page.chosen.connect(self._chosen)
+        buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.page)
+        layout.addWidget(buttons)
+
+    def _chosen(self, name):
+        self.choice = name
+        self.accept()

@@ -1,0 +1,133 @@
+"""Light and dark themes: canvas and node colours, colour by layer kind, the Qt palette and the
+style sheet, and the bundled SVG icon set (`resources/icons`, drawn in one stroke style and tinted
+to the theme's text colour)."""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    window: str
+    panel: str
+    base: str
+    text: str
+    text_dim: str
+    canvas: str
+    grid: str
+    node: str
+    node_border: str
+    edge: str
+    edge_hover: str
+    accent: str
+    error: str
+    error_fill: str
+    blocked: str
+
+
+LIGHT = Theme("light", window="#eef0f3", panel="#f7f8fa", base="#ffffff", text="#1f2430",
+              text_dim="#5f6878", canvas="#f4f5f7", grid="#e3e6eb", node="#ffffff",
+              node_border="#c5cbd5", edge="#8a93a3", edge_hover="#2f6fde", accent="#2f6fde",
+              error="#d33f3f", error_fill="#fdeaea", blocked="#a0a6b0")
+DARK = Theme("dark", window="#1e2127", panel="#252930", base="#1b1e23", text="#dfe3ea",
+             text_dim="#9aa3b2", canvas="#1a1d22", grid="#242830", node="#2c313a",
+             node_border="#434a56", edge="#7c8698", edge_hover="#6ea2ff", accent="#5b93f5",
+             error="#ff6b6b", error_fill="#4a2a2e", blocked="#6b717c")
+THEMES = {"light": LIGHT, "dark": DARK}
+
+# Colour by layer kind (the registry's categories); blocks of every family share one hue family.
+CATEGORY_COLOURS = {
+    "input/output": "#4f7cff",
+    "convolution": "#2e9d6a",
+    "pooling": "#1f9fb5",
+    "normalisation": "#8e63d2",
+    "activation": "#e09a2b",
+    "merge": "#d0603f",
+    "regularisation": "#8b8f97",
+    "utility": "#6f86a6",
+    "head": "#c4507c",
+    "blocks": "#3d77c2",
+}
+_FALLBACK = ["#3d77c2", "#5a6fd6", "#2f8fae", "#7b5cc4", "#b0683a", "#4b9a8f"]
+
+# Order of the palette's sections; other categories (block families) follow alphabetically.
+CATEGORY_ORDER = ["input/output", "convolution", "pooling", "normalisation", "activation", "merge",
+                  "regularisation", "utility", "head", "blocks"]
+
+
+def category_colour(category):
+    if category in CATEGORY_COLOURS:
+        return QColor(CATEGORY_COLOURS[category])
+    if category.startswith("block"):
+        return QColor(CATEGORY_COLOURS["blocks"])
+    return QColor(_FALLBACK[sum(map(ord, category)) % len(_FALLBACK)])
+
+
+def category_title(category):
+    text = category.replace("/", " / ").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def apply(app, theme):
+    """Set the application's palette and style sheet for `theme`."""
+    app.setStyle("Fusion")
+    palette = QPalette()
+    roles = {
+        QPalette.Window: theme.window, QPalette.WindowText: theme.text, QPalette.Base: theme.base,
+        QPalette.AlternateBase: theme.panel, QPalette.Text: theme.text,
+        QPalette.Button: theme.panel, QPalette.ButtonText: theme.text,
+        QPalette.Highlight: theme.accent, QPalette.HighlightedText: "#ffffff",
+        QPalette.ToolTipBase: theme.base, QPalette.ToolTipText: theme.text,
+        QPalette.PlaceholderText: theme.text_dim, QPalette.Link: theme.accent,
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    palette.setColor(QPalette.Disabled, QPalette.Text, QColor(theme.text_dim))
+    palette.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(theme.text_dim))
+    palette.setColor(QPalette.Disabled, QPalette.WindowText, QColor(theme.text_dim))
+    app.setPalette(palette)
+    app.setStyleSheet(f"""
+        QToolTip {{ color: {theme.text}; background: {theme.base}; border: 1px solid {theme.node_border};
+                    padding: 4px; }}
+        QDockWidget::title {{ padding: 5px 8px; background: {theme.window}; }}
+        QLabel#heading {{ font-weight: 600; font-size: 11pt; }}
+        QLabel#dim {{ color: {theme.text_dim}; }}
+        QLabel#error {{ color: {theme.error}; }}
+        QTreeWidget, QTableView, QListWidget {{ border: none; }}
+        QToolBar {{ spacing: 2px; padding: 2px 4px; border: none; }}
+        QStatusBar QLabel {{ padding: 0 8px; color: {theme.text_dim}; }}
+        QFrame#breadcrumb {{ background: {theme.panel}; border-bottom: 1px solid {theme.node_border}; }}
+        QPushButton#crumb {{ border: none; padding: 2px 6px; color: {theme.accent}; }}
+        QPushButton#crumb:disabled {{ color: {theme.text}; font-weight: 600; }}
+    """)
+    icon.cache_clear()
+
+
+@lru_cache(maxsize=None)
+def _svg(name):
+    path = ICONS_DIR / f"{name}.svg"
+    return path.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=256)
+def icon(name, colour="#1f2430"):
+    """An icon from the bundled set, tinted: the SVGs draw with `currentColor`."""
+    data = QByteArray(_svg(name).replace("currentColor", colour).encode("utf-8"))
+    renderer = QSvgRenderer(data)
+    result = QIcon()
+    for size in (16, 20, 24, 32, 48):
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.transparent)
+        painter = QPainter(pixmap)
+        renderer.render(painter, QRectF(0, 0, size, size))
+        painter.end()
+        result.addPixmap(pixmap)
+    return result

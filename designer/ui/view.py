@@ -1,0 +1,245 @@
+"""The canvas view: zoom to the cursor, pan (middle button, or space + drag), rubber-band select,
+fit, a grid, drops from the palette, and a minimap overlay in the corner."""
+
+from PySide6.QtCore import QLineF, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QTransform
+from PySide6.QtWidgets import QFrame, QGraphicsView
+
+LAYER_MIME = "application/x-cnn-designer-layer"
+MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
+READABLE_ZOOM = 0.9
+
+
+class GraphView(QGraphicsView):
+    zoom_changed = Signal(float)
+    layer_dropped = Signal(str, QPointF)   # layer type, scene position
+
+    def __init__(self, theme, parent=None):
+        super().__init__(parent)
+        self.theme = theme
+        self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
+        self.setOptimizationFlags(QGraphicsView.DontSavePainterState)
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.IntersectsItemShape)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setAcceptDrops(True)
+        self._pan_from = None
+        self._space = False
+        self.minimap = Minimap(self)
+
+    # ---- zoom and pan --------------------------------------------------------------------
+    @property
+    def zoom(self):
+        return self.transform().m11()
+
+    def set_zoom(self, factor, anchor=None):
+        """Zoom to `factor`, keeping the scene point under `anchor` (viewport pos) in place."""
+        factor = min(MAX_ZOOM, max(MIN_ZOOM, factor))
+        anchor = anchor if anchor is not None else self.viewport().rect().center()
+        before = self.mapToScene(anchor)
+        self.setTransform(QTransform.fromScale(factor, factor))
+        self._recentre(before, anchor)
+        self.zoom_changed.emit(self.zoom)
+        self.minimap.viewport().update()
+
+    def _recentre(self, scene_point, anchor):
+        # Scroll so `scene_point` sits under `anchor` again (scroll bars, not the transform, pan).
+        now = self.mapFromScene(scene_point)
+        dx, dy = now.x() - anchor.x(), now.y() - anchor.y()
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + dx)
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + dy)
+
+    def wheelEvent(self, event):
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.set_zoom(self.zoom * (1.15 ** steps), event.position().toPoint())
+        event.accept()
+
+    def fit(self, rect=None):
+        scene = self.scene()
+        if scene is None:
+            return
+        rect = rect if rect is not None and not rect.isEmpty() else scene.nodes_rect()
+        if rect.isEmpty():
+            self.set_zoom(1.0)
+            return
+        rect = rect.adjusted(-40, -40, 40, 40)
+        view = self.viewport().rect()
+        whole = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
+        # A long, narrow network fitted whole becomes unreadable: fit its width instead (up to a
+        # readable zoom) and show its top; the minimap shows where the rest is.
+        readable = min(READABLE_ZOOM, view.width() / rect.width())
+        factor = max(whole, readable, MIN_ZOOM)
+        self.setTransform(QTransform.fromScale(factor, factor))
+        if factor > whole + 1e-6:
+            self.centerOn(QPointF(rect.center().x(), rect.top() + view.height() / (2 * factor)))
+        else:
+            self.centerOn(rect.center())
+        self.zoom_changed.emit(self.zoom)
+        self.minimap.refit()
+
+    def focus_node(self, node_id):
+        item = self.scene().item(node_id) if self.scene() else None
+        if item is not None:
+            if self.zoom < 0.6:
+                self.set_zoom(0.9)
+            self.centerOn(item.sceneBoundingRect().center())
+            self.minimap.viewport().update()
+
+    def keyPressEvent(self, event):
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.OpenHandCursor)
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event):
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+        super().keyReleaseEvent(event)
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.MiddleButton or (self._space and event.button() == Qt.LeftButton):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event):
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            self.minimap.viewport().update()
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event):
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def scrollContentsBy(self, dx, dy):
+        super().scrollContentsBy(dx, dy)
+        self.minimap.viewport().update()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.minimap.place()
+
+    # ---- drops from the palette ------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasFormat(LAYER_MIME) and not getattr(self.scene(), "read_only", True):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event):
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event):
+        if event.mimeData().hasFormat(LAYER_MIME):
+            type_name = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8")
+            self.layer_dropped.emit(type_name, self.mapToScene(event.position().toPoint()))
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
+    # ---- looks -------------------------------------------------------------------------------
+    def set_theme(self, theme):
+        self.theme = theme
+        self.setBackgroundBrush(QColor(theme.canvas))
+        self.resetCachedContent()
+        self.viewport().update()
+        self.minimap.viewport().update()
+
+    def drawBackground(self, painter, rect):
+        painter.fillRect(rect, QColor(self.theme.canvas))
+        step = 24.0 if self.zoom >= 0.6 else 120.0
+        if self.zoom * step < 8:
+            return
+        left = int(rect.left() // step) * step
+        top = int(rect.top() // step) * step
+        lines = []
+        x = left
+        while x < rect.right():
+            lines.append(QLineF(x, rect.top(), x, rect.bottom()))
+            x += step
+        y = top
+        while y < rect.bottom():
+            lines.append(QLineF(rect.left(), y, rect.right(), y))
+            y += step
+        painter.setPen(QPen(QColor(self.theme.grid), 0))
+        painter.drawLines(lines)
+
+
+class Minimap(QGraphicsView):
+    """An overview of the whole design in the view's corner; click or drag to move there."""
+
+    SIZE = (180, 130)
+
+    def __init__(self, main):
+        super().__init__(main)
+        self.main = main
+        self.setInteractive(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setRenderHints(QPainter.Antialiasing)
+        self.setFrameShape(QFrame.Box)
+        self.setFixedSize(*self.SIZE)
+        self.setCursor(Qt.PointingHandCursor)
+        self.setToolTip("Overview: click or drag to move the view")
+
+    def set_scene(self, scene):
+        self.setScene(scene)
+        self.refit()
+
+    def place(self):
+        parent = self.main.viewport()
+        self.move(parent.width() - self.width() - 12, parent.height() - self.height() - 12)
+
+    def refit(self):
+        scene = self.scene()
+        if scene is None:
+            return
+        rect = scene.nodes_rect()
+        if not rect.isEmpty():
+            self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.KeepAspectRatio)
+        self.place()
+
+    def drawBackground(self, painter, rect):
+        painter.fillRect(rect, QColor(self.main.theme.panel))
+
+    def drawForeground(self, painter, rect):
+        visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+        painter.setPen(QPen(QColor(self.main.theme.accent), 0))
+        colour = QColor(self.main.theme.accent)
+        colour.setAlpha(40)
+        painter.setBrush(colour)
+        painter.drawRect(visible)
+
+    def _jump(self, event):
+        self.main.centerOn(self.mapToScene(event.position().toPoint()))
+        self.viewport().update()
+
+    def mousePressEvent(self, event):
+        self._jump(event)
+
+    def mouseMoveEvent(self, event):
+        if event.buttons() & Qt.LeftButton:
+            self._jump(event)
+
+    def wheelEvent(self, event):
+        event.accept()
