@@ -26,8 +26,12 @@ class Command:
     def redo(self):
         graph = self.graph
         order = (list(graph.nodes), graph.edges)
-        with graph.batch():
-            self._redo()
+        try:
+            with graph.batch():
+                self._redo()
+        except Exception:
+            graph.set_order(*order)  # a refused compound has rolled back; restore the order too
+            raise
         self._order = order
 
     def undo(self):

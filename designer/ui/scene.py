@@ -209,8 +209,11 @@ class GraphScene(QGraphicsScene):
 
     def mouseReleaseEvent(self, event):
         super().mouseReleaseEvent(event)
-        if self.read_only or event.button() != Qt.LeftButton:
-            return
+        if not self.read_only and event.button() == Qt.LeftButton:
+            self.commit_moves()
+
+    def commit_moves(self):
+        """Turn the items dragged since the last commit into one Move command."""
         moves = {}
         for item in self._items.values():
             pos = (item.pos().x(), item.pos().y())
