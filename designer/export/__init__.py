@@ -1,0 +1,7 @@
+"""Export engines (Qt-free): a design leaves the app as TorchScript, a torch.export program (.pt2),
+ONNX, a standalone PyTorch source file or a state_dict, and trained or third-party weights come in.
+
+`designer.export.exporter.export_design` is the one entry point the CLI and the dialog call; the
+format engines live in `torchscript`, `onnx`, `python_source`, and weights handling in `weights`.
+Importing this package costs nothing: torch is imported by the engine modules themselves.
+"""

@@ -1,0 +1,153 @@
+"""Weights in: read a state_dict from a file and load it into a compiled design, reporting what
+matched.
+
+`read_state_dict` accepts a bare state_dict or a training checkpoint holding the model's state under
+"model" (or "state_dict"), always through `torch.load(weights_only=True)` so a file is never
+executed. `load_into` loads every tensor whose name and shape match and lists the rest; it never
+copies a tensor of the wrong shape. `torchvision_state_dict` fetches (on request only) the
+pretrained weights of the torchvision model a preset reproduces.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from designer.core.errors import DesignError
+
+# Prefixes that wrappers add to every key: DataParallel/DDP and torch.compile.
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+class WeightsError(DesignError):
+    """A weights file that cannot be read, or whose tensors do not fit the design."""
+
+
+def _is_state_dict(value):
+    return isinstance(value, dict) and bool(value) and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items())
+
+
+def _strip_wrappers(state):
+    for prefix in _WRAPPER_PREFIXES:
+        if all(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items()}
+    return state
+
+
+def read_state_dict(path):
+    """The state_dict stored in `path` (a bare state_dict or a checkpoint with "model")."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such weights file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a file it cannot unpickle
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise WeightsError(f"{path}: not a PyTorch weights file that can be loaded safely "
+                           f"({first[:200]})") from None
+    if isinstance(data, dict) and not _is_state_dict(data):
+        for key in ("model", "state_dict"):
+            if _is_state_dict(data.get(key)):
+                return _strip_wrappers(dict(data[key]))
+        keys = ", ".join(sorted(map(str, data))[:8])
+        raise WeightsError(f"{path}: a dict without model weights (keys: {keys}); expected a "
+                           "state_dict or a checkpoint holding one under \"model\"")
+    if not _is_state_dict(data):
+        raise WeightsError(f"{path}: holds a {type(data).__name__}, not a state_dict of tensors")
+    return _strip_wrappers(dict(data))
+
+
+@dataclass
+class WeightsReport:
+    """What `load_into` did: names loaded, model tensors the file lacks, file tensors the model
+    lacks, and (name, model shape, file shape) for names whose shapes differ (not loaded)."""
+    loaded: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+    unexpected: list = field(default_factory=list)
+    mismatched: list = field(default_factory=list)
+
+    @property
+    def complete(self):
+        """Every tensor of the model came from the file (extra tensors in the file are allowed)."""
+        return not self.missing and not self.mismatched
+
+    @property
+    def exact(self):
+        return self.complete and not self.unexpected
+
+    def __str__(self):
+        total = len(self.loaded) + len(self.missing) + len(self.mismatched)
+        lines = [f"loaded {len(self.loaded)} of {total} tensors"]
+
+        def listed(names, limit=8):
+            more = f" (and {len(names) - limit} more)" if len(names) > limit else ""
+            return ", ".join(names[:limit]) + more
+
+        if self.mismatched:
+            lines.append("shape mismatch (not loaded): " + listed(
+                [f"{name} is {_shape_text(model)} in the design but {_shape_text(file)} in the file"
+                 for name, model, file in self.mismatched], 5))
+        if self.missing:
+            lines.append("missing from the file (left as initialised): " + listed(self.missing))
+        if self.unexpected:
+            lines.append("in the file but not in the design (ignored): " + listed(self.unexpected))
+        return "; ".join(lines)
+
+
+def _shape_text(shape):
+    return "×".join(map(str, shape)) or "a scalar"
+
+
+def load_into(module, state_dict):
+    """Load the tensors of `state_dict` whose names and shapes match `module`; a `WeightsReport`."""
+    own = module.state_dict()
+    report = WeightsReport()
+    usable = {}
+    for name, tensor in own.items():
+        if name not in state_dict:
+            report.missing.append(name)
+        elif tuple(state_dict[name].shape) != tuple(tensor.shape):
+            report.mismatched.append((name, tuple(tensor.shape), tuple(state_dict[name].shape)))
+        else:
+            usable[name] = state_dict[name]
+            report.loaded.append(name)
+    report.unexpected = [name for name in state_dict if name not in own]
+    module.load_state_dict(usable, strict=False)
+    return report
+
+
+def torchvision_builder_name(name):
+    """The torchvision model of this name (a preset named after it), or None."""
+    import torchvision
+    try:
+        torchvision.models.get_model_builder(name)
+    except ValueError:
+        return None
+    return name
+
+
+def torchvision_state_dict(name, weights="DEFAULT"):
+    """The pretrained state_dict of torchvision model `name` (downloaded to torch's cache on first
+    use). `weights` names an entry of the model's weights enum, e.g. "IMAGENET1K_V1"."""
+    import torchvision
+    if torchvision_builder_name(name) is None:
+        raise WeightsError(f"torchvision has no model named {name!r}")
+    enum = torchvision.models.get_model_weights(name)
+    try:
+        chosen = enum[weights] if weights != "DEFAULT" else enum.DEFAULT
+    except KeyError:
+        choices = ", ".join(w.name for w in enum)
+        raise WeightsError(f"{name} has no weights {weights!r}; choose one of {choices}") from None
+    return chosen.get_state_dict(progress=False)
+
+
+def load_torchvision(module, name, weights="DEFAULT", state_dict=None):
+    """Load torchvision's `name` weights into `module` (a compiled preset reproducing that model).
+    `state_dict` skips the download (tests pass `builder(weights=None).state_dict()`)."""
+    if state_dict is None:
+        state_dict = torchvision_state_dict(name, weights)
+    report = load_into(module, state_dict)
+    if not report.complete:
+        raise WeightsError(f"torchvision's {name} does not match this design: {report}")
+    return report

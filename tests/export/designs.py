@@ -1,0 +1,73 @@
+"""Small designs that exercise what export must handle: user blocks (Group nodes) with and without
+a projection shortcut, dotted ids (chains and non-chains), multi-input and multi-output layers,
+every custom module of `designer.core.modules`, and an auxiliary head that export drops."""
+
+from designer.core.builder import GraphBuilder, Ref
+from designer.core.graph import Graph
+
+
+def basic_block(in_channels, out_channels, stride):
+    """The inside of a ResNet basic block as a user's group (torchvision's module names)."""
+    b = GraphBuilder("BasicBlock")
+    x = b.block_input("in")
+    y = b.add("Conv2d", "conv1", x, out_channels=out_channels, kernel=3, stride=stride, padding=1,
+              bias=False)
+    y = b.add("BatchNorm", "bn1", y)
+    y = b.add("ReLU", "relu", y)
+    y = b.add("Conv2d", "conv2", y, out_channels=out_channels, kernel=3, padding=1, bias=False)
+    y = b.add("BatchNorm", "bn2", y)
+    shortcut = x
+    if stride != 1 or in_channels != out_channels:
+        shortcut = b.add("Conv2d", "downsample.0", x, out_channels=out_channels, kernel=1,
+                         stride=stride, padding=0, bias=False)
+        shortcut = b.add("BatchNorm", "downsample.1", shortcut)
+    y = b.add("Add", "add", y, shortcut)
+    y = b.add("DropPath", "drop_path", y, survival_probability=0.9)
+    y = b.add("ReLU", "relu_out", y)
+    b.output(y, "out", name="out")
+    return b.finish(layout=False)
+
+
+def _group(b, node_id, ref, inside, label):
+    b.graph.add_node("Group", node_id, {"label": label}, subgraph=inside)
+    b.graph.connect(ref.node, ref.port, node_id, "in")
+    return Ref(node_id)
+
+
+def mixed_net(size=16, with_aux=True):
+    """A small residual network touching every export path; input 3×size×size, 10 classes."""
+    b = GraphBuilder("Mixed Net", "A test network: residual groups, shuffles and two heads.")
+    x = b.input((3, size, size))
+    x = b.add("Conv2d", "stem.0", x, out_channels=8, kernel=3, padding=1, bias=False)
+    x = b.add("BatchNorm", "stem.1", x)
+    x = b.add("ReLU", "stem.2", x)
+    x = _group(b, "layer1.0", x, basic_block(8, 8, 1), "BasicBlock")
+    x = _group(b, "layer1.1", x, basic_block(8, 8, 1), "BasicBlock")
+    x = _group(b, "layer2.0", x, basic_block(8, 16, 2), "BasicBlock")
+    x = _group(b, "layer2.1", x, basic_block(16, 16, 1), "BasicBlock")
+    left, right = b.add("Split", "split", x, sections=2)
+    right = b.add("SeparableConv2d", "sep", right, out_channels=8, kernel=3, padding=1)
+    x = b.add("Concat", "cat", left, right, num_inputs=2)
+    x = b.add("ChannelShuffle", "shuffle", x, groups=2)
+    x = b.add("Scale", "scale", x, factor=0.5)
+    a = b.add("DepthwiseConv2d", "head.a", x, kernel=3, padding=1)
+    c = b.add("PointwiseConv2d", "head.b", x, out_channels=16)
+    x = b.add("Multiply", "gate", a, b.add("Sigmoid", "head.gate", c))
+    pooled = b.add("GlobalAvgPool2d", "pool", x, flatten=True)
+    y = b.add("Dropout", "dropout", pooled, p=0.2)
+    y = b.add("Linear", "fc", y, out_features=10)
+    b.output(y)
+    if with_aux:
+        aux = b.add("GlobalMaxPool2d", "aux_pool", x, flatten=True)
+        aux = b.add("Linear", "aux_fc", aux, out_features=10)
+        b.output(aux, "aux_out", role="auxiliary", loss_weight=0.3)
+    return b.finish()
+
+
+def broken_net():
+    """A design with a shape error (a 7×7 kernel on a 4×4 input)."""
+    b = GraphBuilder("Broken")
+    x = b.input((3, 4, 4))
+    x = b.add("Conv2d", "conv", x, out_channels=4, kernel=7, padding=0)
+    b.output(x)
+    return b.finish()
