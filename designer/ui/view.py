@@ -25,6 +25,7 @@ class GraphView(QGraphicsView):
         self.setDragMode(QGraphicsView.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.IntersectsItemShape)
         self.setFrameShape(QFrame.NoFrame)
+        self.setCacheMode(QGraphicsView.CacheBackground)
         self.setAcceptDrops(True)
         self._pan_from = None
         self._space = False

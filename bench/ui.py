@@ -1,0 +1,165 @@
+"""Editor speed, offscreen: opening and drawing the largest design, and one spin-box edit.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/ui.py [NAME_OR_FILE]
+
+Opens densenet264 when that preset exists, else the largest preset with at least 1,000 nodes, else
+a generated 1,000-node residual network. Prints the time to build the document (analysis), the
+scene, and the first full paint of the fitted window; then the time from a spin-box change in the
+inspector to the repainted canvas. Baselines measured in the same run: a bare QGraphicsScene with
+the same number of plain rectangles and straight edges (the cheapest drawing possible), and a full
+re-analysis of the graph (what the incremental analyzer avoids). Targets: open + draw < 1 s, edit
+< 16.7 ms (one frame at 60 Hz).
+"""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def generated(n_nodes=1000):
+    from designer.core.builder import GraphBuilder
+    b = GraphBuilder("generated", f"{n_nodes}-node residual network for benchmarking")
+    x = b.input((3, 224, 224))
+    x = b.add("Conv2d", "stem", x, out_channels=64, kernel=3, padding=1)
+    i = 0
+    while len(b.graph.nodes) + 8 < n_nodes:
+        y = b.add("Conv2d", f"u{i}.conv1", x, out_channels=64, kernel=3, padding=1, bias=False)
+        y = b.add("BatchNorm", f"u{i}.bn1", y)
+        y = b.add("ReLU", f"u{i}.relu1", y)
+        y = b.add("Conv2d", f"u{i}.conv2", y, out_channels=64, kernel=3, padding=1, bias=False)
+        y = b.add("BatchNorm", f"u{i}.bn2", y)
+        y = b.add("Add", f"u{i}.add", y, x)
+        x = b.add("ReLU", f"u{i}.relu", y)
+        i += 1
+    x = b.add("GlobalAvgPool2d", "pool", x)
+    x = b.add("Linear", "fc", x, out_features=1000)
+    b.output(x)
+    return b.finish()
+
+
+def choose(argument):
+    from designer.core.presets import load_design, preset_names
+    if argument:
+        return argument, load_design(argument)
+    names = preset_names()
+    if "densenet264" in names:
+        return "densenet264", load_design("densenet264")
+    best = None
+    for name in names:
+        graph = load_design(name)
+        if best is None or len(graph.nodes) > len(best[1].nodes):
+            best = (name, graph)
+    if best is not None and len(best[1].nodes) >= 1000:
+        return best
+    return "generated 1,000-node residual net", generated()
+
+
+def bare_scene_ms(graph, view_size):
+    """The cheapest drawing of the same graph: rectangles and straight lines, no text."""
+    from PySide6.QtCore import QLineF, QRectF
+    from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
+    start = time.perf_counter()
+    scene = QGraphicsScene()
+    for node in graph.nodes.values():
+        scene.addRect(QRectF(node.pos[0], node.pos[1], 190, 74))
+    for e in graph.edges:
+        a, b = graph.nodes[e.src].pos, graph.nodes[e.dst].pos
+        scene.addLine(QLineF(a[0] + 95, a[1] + 74, b[0] + 95, b[1]))
+    view = QGraphicsView(scene)
+    view.resize(*view_size)
+    view.fitInView(scene.itemsBoundingRect())
+    view.viewport().grab()
+    return (time.perf_counter() - start) * 1000
+
+
+def main():
+    from PySide6.QtWidgets import QApplication
+    from designer.core.infer import analyze
+    from designer.ui.document import Document
+    from designer.ui.window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    label, graph = choose(sys.argv[1] if len(sys.argv) > 1 else None)
+    print(f"design: {label}: {len(graph.nodes)} nodes, {len(graph.edges)} edges")
+    window = MainWindow(home=Path(os.environ.get("TMPDIR", "/tmp")) / "cnn-designer-bench")
+    window.resize(1600, 1000)
+    window.show()
+    app.processEvents()
+
+    t0 = time.perf_counter()
+    document = Document(graph)
+    t1 = time.perf_counter()
+    window.set_document(document)
+    t2 = time.perf_counter()
+    window.view.fit()
+    window.grab()  # paints the whole window: canvas at the fitted zoom, panels, minimap
+    t3 = time.perf_counter()
+    window.view.set_zoom(1.0)
+    window.view.viewport().grab()
+    t4 = time.perf_counter()
+    total = (t3 - t0) * 1000
+    print(f"open: analysis {1000 * (t1 - t0):.0f} ms + scene and panels {1000 * (t2 - t1):.0f} ms "
+          f"+ first paint of the window {1000 * (t3 - t2):.0f} ms = {total:.0f} ms "
+          f"(target < 1000 ms: {'met' if total < 1000 else 'NOT met'})")
+    print(f"      paint at 100% zoom: {1000 * (t4 - t3):.0f} ms")
+    bare = bare_scene_ms(graph, (1100, 650))
+    print(f"      baseline bare QGraphicsScene (rects + lines, no text): {bare:.0f} ms; "
+          f"ratio ours/bare {total / bare:.1f}x")
+
+    # Edits through the inspector, timed until Qt has re-inferred and repainted what changed.
+    start = time.perf_counter()
+    for _ in range(3):
+        analyze(graph)
+    full = (time.perf_counter() - start) / 3 * 1000
+    print(f"edit baseline: a full re-analysis of the graph takes {full:.1f} ms")
+    convs = [n for n in graph.topological_order()[0] if graph.nodes[n].type == "Conv2d"]
+    middle = convs[len(convs) // 2]
+    inputs = graph.nodes_of_type("Input")[0].id
+
+    def spin(node_id, values):
+        window.focus_node(node_id)
+        app.processEvents()
+        box = window.inspector.editors["out_channels"].box
+        return [lambda v=v: box.setValue(v) for v in values]
+
+    def shape(values):
+        window.focus_node(inputs)
+        app.processEvents()
+        line = window.inspector.editors["shape"].line
+
+        def edit(text):
+            line.setText(text)
+            line.editingFinished.emit()
+        return [lambda t=t: edit(t) for t in values]
+
+    base = graph.nodes[middle].params["out_channels"]
+    cases = [
+        (f"spin box {middle}.out_channels (mid-network)",
+         lambda: spin(middle, [base + 1 + i % 2 for i in range(20)])),
+        ("input size 3×224×224 <-> 3×192×192 (re-flows every shape)",
+         lambda: shape(["3×192×192", "3×224×224"] * 10)),
+        (f"spin box {convs[0]}.out_channels (puts every later node in error and back)",
+         lambda: spin(convs[0], [base + (i % 2) for i in range(1, 21)])),
+    ]
+    for title, make in cases:
+        edits = make()
+        times = []
+        for edit in edits:
+            begin = time.perf_counter()
+            edit()
+            app.processEvents()  # delivers the canvas's and panels' repaints
+            times.append((time.perf_counter() - begin) * 1000)
+        median = statistics.median(times)
+        print(f"edit: {title}: median {median:.1f} ms, max {max(times):.1f} ms; ratio to full "
+              f"re-analysis {median / full:.2f} (one frame 16.7 ms: {'met' if median < 16.7 else 'NOT met'})")
+    document.undo_stack.setClean()
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
