@@ -55,28 +55,35 @@ class NodeItem(QGraphicsItem):
 
     # ---- state ---------------------------------------------------------------------------
     def refresh(self, result=None):
-        """Re-read ports, parameters and the analysis result, then repaint."""
+        """Re-read ports and parameters (and take a new analysis result), then repaint."""
         if result is not None:
             self.result = result
         node = self.node
         self.in_ports = node.input_ports()
         self.out_ports = node.output_ports()
         self._describe = node.spec.describe(node.params)
-        r = self.result
+        self.set_result(self.result)
+
+    def set_result(self, result):
+        """A new analysis result: repaint; the tooltip is rebuilt when next hovered (building
+        1,000 tooltips on every keystroke would cost more than the analysis itself)."""
+        self.result = result
+        self._tip_stale = True
+        self.update()
+
+    def tooltip_text(self):
+        node, r = self.node, self.result
         if r is not None and r.error:
-            tip = r.error
-        elif r is not None and r.ok:
+            return r.error
+        if r is not None and r.ok:
             lines = [f"{node.id}: {node.spec.title}", f"output {self._shape_text()}",
                      f"{r.params:,} parameters, {human(r.macs)} multiply-adds"]
             if r.receptive_field:
                 lines.append(f"receptive field {format_shape(r.receptive_field)}")
             if node.is_block:
                 lines.append("double-click to look inside")
-            tip = "\n".join(lines)
-        else:
-            tip = f"{node.id}: {node.spec.title}\n{r.message if r else ''}".strip()
-        self.setToolTip(tip)
-        self.update()
+            return "\n".join(lines)
+        return f"{node.id}: {node.spec.title}\n{r.message if r else ''}".strip()
 
     def _shape_text(self):
         r = self.result
@@ -223,21 +230,25 @@ class NodeItem(QGraphicsItem):
                 edge.update_path()
         return super().itemChange(change, value)
 
+    def hoverEnterEvent(self, event):
+        self.setToolTip(self.tooltip_text())
+        self._tip_stale = False
+        super().hoverEnterEvent(event)
+
     def hoverMoveEvent(self, event):
         port = self.port_at(event.pos())
-        if port != self._hover_port:
+        if port != self._hover_port or self._tip_stale:
             self._hover_port = port
-            if port is not None:
-                self.setToolTip(self.scene_ref.port_tooltip(self.node.id, *port))
-            else:
-                self.refresh()
+            self._tip_stale = False
+            self.setToolTip(self.scene_ref.port_tooltip(self.node.id, *port) if port is not None
+                            else self.tooltip_text())
             self.update()
         super().hoverMoveEvent(event)
 
     def hoverLeaveEvent(self, event):
         if self._hover_port is not None:
             self._hover_port = None
-            self.refresh()
+            self.update()
         super().hoverLeaveEvent(event)
 
     def mousePressEvent(self, event):
@@ -281,6 +292,14 @@ class EdgeItem(QGraphicsPathItem):
         self._apply_pen()
         self.update_path()
 
+    def tooltip_text(self):
+        """The tensor this edge carries, read from the scene's analysis when hovered."""
+        e = self.edge
+        result = self.src_item.result
+        state = result.outputs.get(e.src_port) if result is not None and result.ok else None
+        shape = format_shape(state.shape) if state is not None else "not computable"
+        return f"{shape}\n{e.src}.{e.src_port} → {e.dst}.{e.dst_port}"
+
     def _apply_pen(self):
         colour = self.theme.edge_hover if (self._hover or self.isSelected()) else self.theme.edge
         self.setPen(QPen(QColor(colour), 2.4 if self._hover or self.isSelected() else 1.5,
@@ -311,6 +330,7 @@ class EdgeItem(QGraphicsPathItem):
     def hoverEnterEvent(self, event):
         self._hover = True
         self._apply_pen()
+        self.setToolTip(self.tooltip_text())
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event):

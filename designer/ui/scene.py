@@ -120,7 +120,6 @@ class GraphScene(QGraphicsScene):
         dst.edges.append(item)
         self._edges[edge] = item
         self.addItem(item)
-        self._edge_tooltip(item)
         src.update()
         dst.update()
 
@@ -160,17 +159,7 @@ class GraphScene(QGraphicsScene):
             item = self._items.get(nid)
             if item is None:
                 continue
-            item.refresh(results.get(nid))
-            for edge in item.edges:
-                if edge.src_item is item:
-                    self._edge_tooltip(edge)
-
-    def _edge_tooltip(self, edge_item):
-        e = edge_item.edge
-        result = self.analysis.results.get(e.src)
-        state = result.outputs.get(e.src_port) if result is not None and result.ok else None
-        shape = format_shape(state.shape) if state is not None else "not computable"
-        edge_item.setToolTip(f"{shape}\n{e.src}.{e.src_port} → {e.dst}.{e.dst_port}")
+            item.set_result(results.get(nid))
 
     def _update_rect(self):
         rect = self.itemsBoundingRect()

@@ -68,7 +68,7 @@ def test_build_edit_error_undo_save_reopen(window, tmp_path, qtbot):
     window.inspector.editors["kernel"].h.setValue(11)
     conv_item = window.scene.item(conv)
     assert conv_item.result.error and "larger than the padded input" in conv_item.result.error
-    assert conv_item.toolTip() == conv_item.result.error
+    assert conv_item.tooltip_text() == conv_item.result.error
     assert window.issues.node_ids() == [conv]
     assert window.scene.item(relu).result.blocked
     window.issues.itemClicked.emit(window.issues.item(0))
