@@ -30,12 +30,16 @@ def atomic_path(path):
     so a failed export never leaves a half-written file behind."""
     path = Path(path)
     check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
+                                   dir=path.parent)
+    except OSError as error:
+        raise ExportError(f"cannot write {path}: {error.strerror or error}") from None
     os.close(fd)
     try:
         yield tmp
         os.replace(tmp, path)
-    except PermissionError as error:
+    except OSError as error:
         raise ExportError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
         if os.path.exists(tmp):

@@ -1,0 +1,115 @@
+"""Weights in: reading state_dicts and checkpoints safely, loading with a report, and torchvision's
+weights into the presets that reproduce torchvision models."""
+
+import pytest
+import torch
+
+from designer.core.compile import compile_graph
+from designer.core.presets import load_design, preset_names
+from designer.export.weights import (WeightsError, load_into, load_torchvision, read_state_dict,
+                                     torchvision_builder_name)
+
+from .designs import mixed_net
+
+
+@pytest.fixture
+def lenet():
+    torch.manual_seed(0)
+    return compile_graph(load_design("lenet5"))
+
+
+def test_reads_bare_state_dicts_and_checkpoints(tmp_path, lenet):
+    state = lenet.state_dict()
+    torch.save(state, tmp_path / "bare.pth")
+    torch.save({"model": state, "optimizer": {"lr": 0.1}, "epoch": 4}, tmp_path / "ckpt.pt")
+    torch.save({"state_dict": {f"module.{k}": v for k, v in state.items()}}, tmp_path / "ddp.ckpt")
+    for name in ("bare.pth", "ckpt.pt", "ddp.ckpt"):
+        got = read_state_dict(tmp_path / name)
+        assert list(got) == list(state)
+        assert all(torch.equal(got[k], state[k]) for k in state)
+
+
+def test_bad_files_get_clear_errors(tmp_path, lenet):
+    with pytest.raises(WeightsError, match="no such weights file"):
+        read_state_dict(tmp_path / "absent.pth")
+    (tmp_path / "notes.txt").write_text("not weights")
+    with pytest.raises(WeightsError, match="notes.txt: not a PyTorch weights file"):
+        read_state_dict(tmp_path / "notes.txt")
+    torch.save({"epoch": 3, "lr": 0.1}, tmp_path / "meta.pt")
+    with pytest.raises(WeightsError, match=r"without model weights \(keys: epoch, lr\)"):
+        read_state_dict(tmp_path / "meta.pt")
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(WeightsError, match="holds a list"):
+        read_state_dict(tmp_path / "list.pt")
+
+
+def test_unsafe_pickles_are_refused(tmp_path):
+    """weights_only=True: a file that would run code on load is an error, not executed."""
+    class Payload:
+        def __reduce__(self):
+            return (print, ("executed",))
+    torch.save({"model": Payload()}, tmp_path / "evil.pt")
+    with pytest.raises(WeightsError, match="loaded safely"):
+        read_state_dict(tmp_path / "evil.pt")
+
+
+def test_load_into_reports_and_never_loads_a_mismatched_tensor(lenet):
+    torch.manual_seed(1)
+    source = compile_graph(load_design("lenet5")).state_dict()
+    before_f7 = lenet.state_dict()["f7.weight"].clone()
+    source["f7.weight"] = torch.zeros(5, 84)          # wrong shape
+    del source["c1.bias"]                              # missing
+    source["extra.weight"] = torch.zeros(3)            # unexpected
+    report = load_into(lenet, source)
+    state = lenet.state_dict()
+    assert torch.equal(state["f7.weight"], before_f7)
+    assert torch.equal(state["c1.weight"], source["c1.weight"])
+    assert report.missing == ["c1.bias"] and report.unexpected == ["extra.weight"]
+    assert report.mismatched == [("f7.weight", (10, 84), (5, 84))]
+    assert len(report.loaded) == len(state) - 2 and not report.complete
+    text = str(report)
+    assert text.startswith(f"loaded {len(state) - 2} of {len(state)} tensors")
+    assert "f7.weight is 10×84 in the design but 5×84 in the file" in text
+    assert "missing from the file" in text and "c1.bias" in text and "extra.weight" in text
+
+
+def test_a_complete_load_reproduces_outputs(lenet):
+    other = compile_graph(load_design("lenet5")).eval()
+    report = load_into(other, lenet.state_dict())
+    assert report.exact and str(report) == f"loaded {len(report.loaded)} of {len(report.loaded)} tensors"
+    x = torch.randn(2, 1, 32, 32)
+    assert torch.equal(other(x), lenet.eval()(x))
+
+
+def test_torchvision_names():
+    assert torchvision_builder_name("resnet18") == "resnet18"
+    assert torchvision_builder_name("lenet5") is None
+
+
+META_COPY = pytest.mark.filterwarnings("ignore:.*meta parameter")  # meta-to-meta loads are no-ops
+
+
+@META_COPY
+def test_torchvision_weights_that_do_not_match_are_refused():
+    import torchvision
+    with torch.device("meta"):
+        design = compile_graph(mixed_net())
+        state = torchvision.models.resnet18(weights=None).state_dict()
+    with pytest.raises(WeightsError, match="torchvision's resnet18 does not match this design"):
+        load_torchvision(design, "resnet18", state_dict=state)
+
+
+TORCHVISION_PRESETS = [n for n in preset_names() if torchvision_builder_name(n)]
+
+
+@META_COPY
+@pytest.mark.parametrize("name", TORCHVISION_PRESETS)
+def test_torchvision_weights_load_into_matching_preset(name):
+    """Every preset named after a torchvision model takes its state_dict exactly (meta tensors:
+    names and shapes are checked without allocating or downloading anything)."""
+    import torchvision
+    with torch.device("meta"):
+        design = compile_graph(load_design(name), include_auxiliary=False)
+        reference = torchvision.models.get_model(name, weights=None)
+    report = load_torchvision(design, name, state_dict=reference.state_dict())
+    assert report.complete, str(report)
