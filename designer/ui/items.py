@@ -345,12 +345,20 @@ class EdgeItem(QGraphicsPathItem):
 
 
 def curve(a, b):
-    """A vertical S-curve from a (an output port) down to b (an input port)."""
+    """A vertical S-curve from a (an output port) down to b (an input port). An edge that skips
+    rows of a column (a residual shortcut) swings out to the right of the column instead of
+    running behind the nodes it skips."""
     path = QPainterPath(a)
-    bend = max(30.0, abs(b.y() - a.y()) * 0.45)
-    if b.y() < a.y():  # going back up: swing out so the curve does not cross the nodes
+    dy = b.y() - a.y()
+    if dy > 1.6 * (NODE_HEIGHT + 46.0) and abs(b.x() - a.x()) < NODE_WIDTH * 0.75:
+        side = max(a.x(), b.x()) + NODE_WIDTH * 0.5 + 26.0
+        r = 40.0
+        path.cubicTo(QPointF(a.x(), a.y() + r), QPointF(side, a.y() + r * 0.4), QPointF(side, a.y() + 2 * r))
+        path.lineTo(QPointF(side, b.y() - 2 * r))
+        path.cubicTo(QPointF(side, b.y() - r * 0.4), QPointF(b.x(), b.y() - r), b)
+        return path
+    bend = max(30.0, abs(dy) * 0.45)
+    if dy < 0:  # going back up: swing out so the curve does not cross the nodes
         bend = max(bend, 80.0)
     path.cubicTo(QPointF(a.x(), a.y() + bend), QPointF(b.x(), b.y() - bend), b)
     return path
-
-
