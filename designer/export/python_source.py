@@ -461,7 +461,14 @@ class _Writer:
                 if container not in containers:
                     containers.add(container)
                     lines.append(self._assign(container, "nn.ModuleDict()"))
-            lines.append(self._assign(m.id, self.constructor(m, exprs)))
+            line = self._assign(m.id, self.constructor(m, exprs))
+            if m.kind == "seq" and len(line) > 88:
+                head = line[:line.index("nn.Sequential(") + len("nn.Sequential(")]
+                lines.append(head)
+                lines += [f"    {self.constructor(c, exprs, m.id + '/')}," for c in m.children]
+                lines.append(")")
+            else:
+                lines.append(line)
         return lines
 
     @staticmethod
@@ -480,6 +487,15 @@ class _Writer:
             uses[key] = uses.get(key, 0) + 1
         names = {key: var for key, var in body.inputs}
         taken = set(names.values())
+        # Values that continue one chain share a variable; the chain that is returned reads
+        # `out` as in hand-written blocks, side branches (a shortcut) are named after their node.
+        root = {key: key for key, _ in body.inputs}
+        for m in body.members:
+            for key in m.outputs:
+                root[key] = key
+            if len(m.ports) == 1 and m.inputs and uses.get(m.inputs[0]) == 1:
+                root[m.outputs[0]] = root[m.inputs[0]]
+        main = {root[k] for k in body.outputs} if len(body.outputs) == 1 else set()
 
         def fresh(text):
             name = _identifier(text)
@@ -499,7 +515,7 @@ class _Writer:
                 if m.inputs and uses.get(m.inputs[0]) == 1:
                     names[key] = names[m.inputs[0]]   # a chain reuses its variable
                 else:
-                    names[key] = fresh(m.id)
+                    names[key] = fresh("out" if key in main and "out" not in taken else m.id)
                 lines.append(f"{names[key]} = {call}")
             else:
                 targets = []
