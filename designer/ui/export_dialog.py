@@ -1,0 +1,180 @@
+"""File ▸ Export…: choose a format, an output file, optional weights and (for ONNX and torch.export)
+the input size, then export the current design through `designer.export.exporter`.
+
+The dialog never raises: a design with errors, an unwritable path or weights that do not fit
+appear as a red sentence in the dialog, and a successful export shows what was written (including
+whether TorchScript was scripted or had to be traced).
+"""
+
+import argparse
+import re
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from designer.core.errors import DesignError
+
+# (format key, menu title, file suffix, file dialog filter); the keys are the engine's formats.
+FORMATS = (
+    ("torchscript", "TorchScript (.pt)", ".pt", "TorchScript (*.pt)"),
+    ("torch_export", "torch.export program (.pt2)", ".pt2", "torch.export (*.pt2)"),
+    ("onnx", "ONNX, dynamic batch (.onnx)", ".onnx", "ONNX (*.onnx)"),
+    ("python", "PyTorch source (.py)", ".py", "Python (*.py)"),
+    ("state_dict", "Weights only: state_dict (.pth)", ".pth", "state_dict (*.pth *.pt)"),
+)
+NEEDS_INPUT_SIZE = {"onnx", "torch_export"}
+ERROR_STYLE = "color: #d33f3f;"
+
+
+def _slug(name):
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower() or "model"
+
+
+class ExportDialog(QDialog):
+    """`ExportDialog(get_graph)`: `get_graph()` returns the design to export when Export is
+    pressed, so the dialog always exports the current state of the editor."""
+
+    def __init__(self, get_graph, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.setMinimumWidth(560)
+        self._get_graph = get_graph
+        self.last_result = None
+
+        self.format_box = QComboBox()
+        for key, title, _, _ in FORMATS:
+            self.format_box.addItem(title, key)
+        self.path_edit = QLineEdit()
+        self.weights_edit = QLineEdit()
+        self.weights_edit.setPlaceholderText("optional: a state_dict or training checkpoint")
+        self.input_edit = QLineEdit()
+        self.input_edit.setPlaceholderText("C×H×W, e.g. 3x224x224")
+        self.input_edit.setToolTip("The input size written into ONNX and torch.export files; "
+                                   "the batch dimension stays dynamic.")
+
+        form = QFormLayout()
+        form.addRow("Format", self.format_box)
+        form.addRow("Save to", self._with_browse(self.path_edit, self._browse_output))
+        form.addRow("Weights", self._with_browse(self.weights_edit, self._browse_weights))
+        self.input_label = QLabel("Input size")
+        form.addRow(self.input_label, self.input_edit)
+
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.result_label.setMinimumHeight(48)
+        self.result_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        self.export_button = buttons.addButton("Export", QDialogButtonBox.AcceptRole)
+        self.export_button.setDefault(True)
+        # Export keeps the dialog open so the result line can be read (nothing handles accepted).
+        self.export_button.clicked.connect(self.export)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.result_label)
+        layout.addWidget(buttons)
+
+        self._fill_defaults()
+        self.format_box.currentIndexChanged.connect(self._format_changed)
+        self._format_changed()
+
+    # ---- state ------------------------------------------------------------------------------
+    def _with_browse(self, edit, handler):
+        row = QWidget()
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(edit, 1)
+        button = QPushButton("Browse…")
+        button.clicked.connect(handler)
+        box.addWidget(button)
+        return row
+
+    def _fill_defaults(self):
+        try:
+            graph = self._get_graph()
+        except Exception:  # the dialog must open even if the editor has nothing loaded
+            graph = None
+        name = _slug(graph.name) if graph is not None else "model"
+        self.path_edit.setText(str(Path.cwd() / f"{name}{self.suffix()}"))
+        inputs = graph.nodes_of_type("Input") if graph is not None else []
+        if inputs:
+            self.input_edit.setText("x".join(map(str, inputs[0].params["shape"])))
+
+    def format(self):
+        return self.format_box.currentData()
+
+    def suffix(self):
+        return FORMATS[self.format_box.currentIndex()][2]
+
+    def _format_changed(self):
+        fmt = self.format()
+        needs_size = fmt in NEEDS_INPUT_SIZE
+        self.input_edit.setEnabled(needs_size)
+        self.input_label.setEnabled(needs_size)
+        text = self.path_edit.text().strip()
+        if text:
+            path = Path(text)
+            if path.suffix in {s for _, _, s, _ in FORMATS} and path.suffix != self.suffix():
+                self.path_edit.setText(str(path.with_suffix(self.suffix())))
+
+    def _browse_output(self):
+        row = FORMATS[self.format_box.currentIndex()]
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(), row[3])
+        if path:
+            if not Path(path).suffix:
+                path += row[2]
+            self.path_edit.setText(path)
+
+    def _browse_weights(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Weights to load", self.weights_edit.text(),
+                                              "PyTorch weights (*.pth *.pt *.ckpt);;All files (*)")
+        if path:
+            self.weights_edit.setText(path)
+
+    def show_message(self, text, error=False):
+        self.result_label.setStyleSheet(ERROR_STYLE if error else "")
+        self.result_label.setText(text)
+
+    # ---- export -----------------------------------------------------------------------------
+    def export(self):
+        """Export with the current choices; the ExportResult, or None after showing the error."""
+        self.last_result = None
+        path = self.path_edit.text().strip()
+        if not path:
+            self.show_message("Choose a file to write.", error=True)
+            return None
+        input_shape = None
+        if self.format() in NEEDS_INPUT_SIZE and self.input_edit.text().strip():
+            from designer.cli import parse_shape
+            try:
+                input_shape = parse_shape(self.input_edit.text().strip())
+            except argparse.ArgumentTypeError as error:
+                self.show_message(f"Input size {error}", error=True)
+                return None
+        weights = self.weights_edit.text().strip() or None
+
+        self.show_message("Exporting…")
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        QApplication.processEvents()
+        try:
+            from designer.export.exporter import export_design
+            result = export_design(self._get_graph(), self.format(), Path(path).expanduser(),
+                                   weights=weights, input_shape=input_shape)
+        except DesignError as error:
+            self.show_message(str(error), error=True)
+            return None
+        except Exception as error:  # an unexpected failure is still shown, never raised
+            self.show_message(f"Export failed: {type(error).__name__}: {error}", error=True)
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
+        text = str(result)
+        self.show_message(text[:1].upper() + text[1:] + ".")
+        self.last_result = result
+        return result
