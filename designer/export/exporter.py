@@ -121,7 +121,10 @@ def export_design(graph, fmt, path, weights=None, input_shape=None):
     elif fmt == "onnx":
         from .onnx import save_onnx
         names = [n.id for n in input_nodes(graph)]
-        outputs = [n.params["name"] or n.id for n in output_nodes(graph, include_auxiliary=False)]
+        returned = output_nodes(graph, include_auxiliary=False)
+        outputs = [n.params["name"] or n.id for n in returned]
+        if len(set(outputs)) < len(outputs):  # ONNX needs distinct names; node ids are
+            outputs = [n.id for n in returned]
         note = save_onnx(module, path, examples, names, outputs)
         result.notes += [note] if note else []
     elif fmt == "python":

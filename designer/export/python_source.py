@@ -353,7 +353,8 @@ class _Reader:
             base = _camel(node.type, "Block")
             doc = (node.spec.help or node.spec.title).strip().split("\n")[0]
             candidates = {k: v for k, v in node.params.items()
-                          if isinstance(v, (int, float, tuple, str)) and not isinstance(v, bool)}
+                          if isinstance(v, (int, float, tuple, str)) and not isinstance(v, bool)
+                          and _identifier(k) == k}
         first = shapes[0] if shapes else ()
         if first:
             name = "in_channels" if len(first) == 3 else "in_features"
@@ -561,7 +562,10 @@ def generate_source(graph, compiled=None):
     top = reader.body(graph, results, "", output_nodes(graph, include_auxiliary=False), top_inputs)
 
     top_name = type(compiled).__name__
-    taken = {top_name} | {cls.__name__ for cls in reader.classes.copied}
+    copied_names = {cls.__name__ for cls in reader.classes.copied}
+    if top_name in copied_names:
+        top_name += "Network"
+    taken = {top_name} | copied_names
     for variant in reader.variants:
         variant.finalize()
     # The variant with the fewest members keeps the plain block name; the others are named after
