@@ -18,6 +18,7 @@ model's (or an exported) state_dict with matching keys:
 Only what feeds the main outputs is written, exactly like the compiled inference model.
 """
 
+import heapq
 import inspect
 import keyword
 import textwrap
@@ -278,6 +279,24 @@ def _literal(value):
 
 # ---- reading the design ---------------------------------------------------------------------
 
+def _reading_order(graph):
+    """A topological order that keeps the order the nodes were added in wherever the edges allow,
+    so parallel branches read in the order they were drawn (branch1, branch2, ...)."""
+    rank = {nid: i for i, nid in enumerate(graph.nodes)}
+    waiting = {nid: len(graph.in_edges(nid)) for nid in graph.nodes}
+    ready = [(rank[nid], nid) for nid, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, nid = heapq.heappop(ready)
+        order.append(nid)
+        for edge in graph.out_edges(nid):
+            waiting[edge.dst] -= 1
+            if waiting[edge.dst] == 0:
+                heapq.heappush(ready, (rank[edge.dst], edge.dst))
+    return order
+
+
 def _ancestors(graph, targets):
     live, stack = set(), list(targets)
     while stack:
@@ -298,7 +317,7 @@ class _Reader:
 
     def body(self, graph, results, prefix, targets, input_nodes):
         """The members of `graph` that feed the Output nodes `targets` (value keys returned)."""
-        order, _ = graph.topological_order()
+        order = _reading_order(graph)  # compile refuses cycles, so every node is in it
         live = _ancestors(graph, [t.id for t in targets])
         members = []
         for nid in order:

@@ -71,3 +71,44 @@ def broken_net():
     x = b.add("Conv2d", "conv", x, out_channels=4, kernel=7, padding=0)
     b.output(x)
     return b.finish()
+
+
+def _two_headed(channels):
+    """A group with two used outputs and one unused one (whose layer export must drop)."""
+    b = GraphBuilder("TwoHeads")
+    x = b.block_input("in")
+    b.output(b.add("Conv2d", "a", x, out_channels=channels, kernel=1), "out_a", name="a")
+    b.output(b.add("Conv2d", "b", x, out_channels=channels, kernel=3, padding=1), "out_b", name="b")
+    b.output(b.add("Conv2d", "unused", x, out_channels=3, kernel=1), "out_c", name="c")
+    return b.finish(layout=False)
+
+
+def _stage(channels):
+    """A group holding two groups (blocks nest)."""
+    b = GraphBuilder("Stage")
+    x = b.block_input("in")
+    x = _group(b, "blocks.0", x, basic_block(channels, channels, 1), "BasicBlock")
+    x = _group(b, "blocks.1", x, basic_block(channels, channels, 1), "BasicBlock")
+    b.output(x, "out", name="out")
+    return b.finish(layout=False)
+
+
+def nested_net(size=12):
+    """Nested groups, a multi-output group with an unused port, Inception-style dotted branches."""
+    b = GraphBuilder("nested-net", "Nested groups and branches.")
+    x = b.input((3, size, size))
+    x = b.add("Conv2d", "stem", x, out_channels=8, kernel=3, padding=1)
+    x = _group(b, "stage", x, _stage(8), "Stage")
+    b.graph.add_node("Group", "heads", {"label": "two heads"}, subgraph=_two_headed(4))
+    b.graph.connect(x.node, x.port, "heads", "in")
+    x = b.add("Concat", "join", Ref("heads", "a"), Ref("heads", "b"), num_inputs=2)
+    one = b.add("Conv2d", "branch1", x, out_channels=4, kernel=1)
+    two = b.add("Conv2d", "branch2.0", x, out_channels=4, kernel=1)
+    two = b.add("Conv2d", "branch2.1", two, out_channels=6, kernel=3, padding=1)
+    three = b.add("MaxPool2d", "branch3.0", x, kernel=3, stride=1, padding=1)
+    three = b.add("Conv2d", "branch3.1", three, out_channels=2, kernel=1)
+    x = b.add("Concat", "mixed", one, two, three, num_inputs=3)
+    x = b.add("AdaptiveAvgPool2d", "pool", x, output_size=2)
+    x = b.add("Flatten", "flatten", x)
+    b.output(b.add("Linear", "fc", x, out_features=5))
+    return b.finish()

@@ -15,7 +15,7 @@ from designer.export.exporter import FORMATS, export_design, prepare
 from designer.export.files import ExportError
 from designer.export.weights import WeightsError
 
-from .designs import broken_net, mixed_net
+from .designs import broken_net, mixed_net, nested_net
 from .isolated import run_without_designer
 
 TOL = 1e-5
@@ -44,7 +44,8 @@ def exported(tmp_path_factory):
     """lenet5 and the mixed test net, each exported to every format with known weights."""
     root = tmp_path_factory.mktemp("exported")
     cases = {}
-    for name, graph in (("lenet5", load_design("lenet5")), ("mixed", mixed_net())):
+    for name, graph in (("lenet5", load_design("lenet5")), ("mixed", mixed_net()),
+                        ("nested", nested_net())):
         module, x, y = _reference(graph)
         weights = root / f"{name}-weights.pth"
         # A training checkpoint, with the auxiliary head's tensors that export drops.
@@ -157,6 +158,16 @@ def test_source_is_readable_and_standalone(exported):
     assert "self.layer1 = nn.Sequential(BasicBlock(" in text
     assert "self.downsample = nn.Sequential(" in text
     assert "aux" not in text  # the auxiliary head is not part of the inference model
+
+
+def test_nested_blocks_and_branches_read_in_order(exported):
+    _, cases = exported
+    text = cases["nested"]["files"]["python"].read_text()
+    assert "self.blocks = nn.Sequential(BasicBlock(), BasicBlock())" in text  # a group in a group
+    assert "heads_a, heads_b = self.heads(x)" in text and "return (a, b)" in text
+    assert "unused" not in text  # feeds nothing that is returned, like the compiled model
+    assert text.index("self.branch1 =") < text.index("self.branch2 =") < text.index("self.branch3 =")
+    assert "self.branch2 = nn.Sequential(nn.Conv2d(8, 4, 1), nn.Conv2d(4, 6, 3, padding=1))" in text
 
 
 def test_block_parameters_are_named_after_what_varies():
