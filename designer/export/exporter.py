@@ -102,7 +102,9 @@ def prepare(graph, weights=None, input_shape=None):
 
 
 def export_design(graph, fmt, path, weights=None, input_shape=None):
-    """Write the design in format `fmt` (a key of FORMATS) to `path`; an `ExportResult`."""
+    """Write the design in format `fmt` (a key of FORMATS) to `path`; an `ExportResult`.
+    `weights` is a weights file path or a state_dict; `input_shape` (C, H, W) overrides the
+    design's input for this export only."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     path = Path(path)

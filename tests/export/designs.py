@@ -112,3 +112,22 @@ def nested_net(size=12):
     x = b.add("Flatten", "flatten", x)
     b.output(b.add("Linear", "fc", x, out_features=5))
     return b.finish()
+
+
+def resnet18_groups(size=32):
+    """torchvision's resnet18 drawn with user groups: its state_dict keys are torchvision's."""
+    b = GraphBuilder("ResNet-18 (groups)")
+    x = b.input((3, size, size))
+    x = b.add("Conv2d", "conv1", x, out_channels=64, kernel=7, stride=2, padding=3, bias=False)
+    x = b.add("BatchNorm", "bn1", x)
+    x = b.add("ReLU", "relu", x)
+    x = b.add("MaxPool2d", "maxpool", x, kernel=3, stride=2, padding=1)
+    channels = 64
+    for stage, (width, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2)), start=1):
+        for index in range(2):
+            s = stride if index == 0 else 1
+            x = _group(b, f"layer{stage}.{index}", x, basic_block(channels, width, s), "BasicBlock")
+            channels = width
+    x = b.add("GlobalAvgPool2d", "avgpool", x, flatten=True)
+    b.output(b.add("Linear", "fc", x, out_features=1000))
+    return b.finish()

@@ -113,3 +113,29 @@ def test_torchvision_weights_load_into_matching_preset(name):
         reference = torchvision.models.get_model(name, weights=None)
     report = load_torchvision(design, name, state_dict=reference.state_dict())
     assert report.complete, str(report)
+
+
+def test_torchvision_weights_load_and_export_reproduces_torchvision(tmp_path):
+    """torchvision's resnet18 state_dict loads exactly into a design with its module names, and
+    the exported source and TorchScript compute what torchvision computes."""
+    import torchvision
+    from designer.export.exporter import export_design
+    from .designs import resnet18_groups
+    graph = resnet18_groups(size=32)
+    torch.manual_seed(0)
+    reference = torchvision.models.resnet18(weights=None).eval()
+    design = compile_graph(graph, include_auxiliary=False).eval()
+    assert load_torchvision(design, "resnet18", state_dict=reference.state_dict()).exact
+    state = tmp_path / "resnet18.pth"
+    torch.save(reference.state_dict(), state)
+    export_design(graph, "python", tmp_path / "resnet18.py", weights=state)
+    export_design(graph, "torchscript", tmp_path / "resnet18.pt", weights=state)
+    namespace = {}
+    exec((tmp_path / "resnet18.py").read_text(), namespace)
+    source = namespace["ResNet18Groups"]().eval()
+    source.load_state_dict(torch.load(tmp_path / "resnet18.pth", weights_only=True), strict=True)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        want = reference(x)
+        for got in (design(x), source(x), torch.jit.load(str(tmp_path / "resnet18.pt"))(x)):
+            assert (got - want).abs().max().item() <= 1e-5
