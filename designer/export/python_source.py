@@ -447,9 +447,6 @@ def _access(member_id):
 
 
 class _Writer:
-    def __init__(self, variants):
-        self.variants = variants
-
     def constructor(self, member, exprs, prefix=""):
         key = prefix + member.id
         if member.kind == "seq":
@@ -605,11 +602,11 @@ def generate_source(graph, compiled=None):
             variant.name = candidate
             taken.add(candidate)
 
-    writer = _Writer(reader.variants)
-    blocks = [writer.class_text(v.name, v.doc, v.template, v.params,
-                                {k: e for k, e in v.exprs.items()}) for v in reader.variants]
+    writer = _Writer()
     # A block class is written from its first instance with the varying arguments replaced by
     # parameter expressions, so every instance's constructor call rebuilds it exactly.
+    blocks = [writer.class_text(v.name, v.doc, v.template, v.params, v.exprs)
+              for v in reader.variants]
     top_doc = _docstring_text(graph.description) if graph.description else f"{graph.name}."
     network = writer.class_text(top_name, top_doc, top, [], {})
 

@@ -3,7 +3,6 @@ a projection shortcut, dotted ids (chains and non-chains), multi-input and multi
 every custom module of `designer.core.modules`, and an auxiliary head that export drops."""
 
 from designer.core.builder import GraphBuilder, Ref
-from designer.core.graph import Graph
 
 
 def basic_block(in_channels, out_channels, stride):

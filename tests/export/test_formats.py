@@ -3,7 +3,6 @@
 onnxruntime for ONNX, torch.export.load for .pt2) and gives the compiled design's outputs."""
 
 import ast
-import json
 
 import pytest
 import torch
