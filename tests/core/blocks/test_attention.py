@@ -1,0 +1,75 @@
+"""The squeeze-and-excitation block against timm's SEModule (weights copied by name, outputs
+compared), its squeezed width, and SE after another block (the SE-Inception arrangement)."""
+
+import pytest
+import torch
+from timm.layers import SEModule
+from torch import nn
+
+from designer.core.blocks.attention import squeezed_channels
+from designer.core.builder import GraphBuilder
+from designer.core.compile import compile_graph
+from designer.core.infer import Analyzer
+
+
+def se_graph(shape, **params):
+    b = GraphBuilder("SE")
+    x = b.input(shape)
+    b.output(b.add("SEBlock", "se", x, **params))
+    return b.finish(layout=False)
+
+
+class Wrap(nn.Module):
+    def __init__(self, se):
+        super().__init__()
+        self.se = se
+
+    def forward(self, x):
+        return self.se(x)
+
+
+@pytest.mark.parametrize("channels, reduction, divisor, gate, timm_gate", [
+    (256, 16, 1, "sigmoid", "sigmoid"),
+    (200, 16, 8, "sigmoid", "sigmoid"),
+    (96, 4, 8, "hardsigmoid", "hard_sigmoid"),
+])
+def test_se_block_is_timms_se_module(channels, reduction, divisor, gate, timm_gate):
+    torch.manual_seed(0)
+    reference = Wrap(SEModule(channels, rd_ratio=1 / reduction, rd_divisor=divisor,
+                              gate_layer=timm_gate))
+    graph = se_graph((channels, 5, 5), reduction=reduction, divisor=divisor, gate=gate)
+    compiled = compile_graph(graph)
+    compiled.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, channels, 5, 5)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), reference(x), atol=1e-6)
+    squeezed = reference.se.fc1.out_channels
+    assert squeezed_channels(channels, reduction, divisor) == squeezed
+    # Hu et al. 2018: 2·C²/r weights plus biases.
+    assert Analyzer(graph).totals.params == 2 * channels * squeezed + squeezed + channels
+
+
+def test_se_rescales_each_channel_by_a_gate_between_0_and_1():
+    compiled = compile_graph(se_graph((8, 6, 6), reduction=2)).eval()
+    x = torch.rand(1, 8, 6, 6) + 0.1
+    with torch.no_grad():
+        ratio = compiled(x) / x
+    per_channel = ratio.flatten(2)
+    assert torch.allclose(per_channel, per_channel[..., :1].expand_as(per_channel), atol=1e-6)
+    assert ((ratio > 0) & (ratio < 1)).all()
+
+
+def test_se_after_any_block():
+    # SE-Inception: an SE block after a module keeps its output shape and adds 2·C²/r + C/r + C.
+    b = GraphBuilder("SE after a block")
+    x = b.input((64, 16, 16))
+    y = b.add("BasicBlock", "block", x, out_channels=128, stride=2)
+    b.output(b.add("SEBlock", "se", y))
+    analyzer = Analyzer(b.finish(layout=False))
+    assert analyzer.results["se"].output_shape == (128, 8, 8)
+    assert analyzer.results["se"].params == 2 * 128 * 8 + 8 + 128
+
+
+def test_se_needs_an_image():
+    analyzer = Analyzer(se_graph((64,)))
+    assert "image tensor" in analyzer.results["se"].error
