@@ -87,7 +87,10 @@ def _combine_rf(states):
     if not spatial:
         return None, None
     size = tuple(max(s.rf_size[i] for s in spatial) for i in range(2))
-    jump = tuple(max(s.rf_jump[i] for s in spatial) for i in range(2))
+    # A 1×1 gate broadcast over a feature map (squeeze-and-excitation) has the whole input in
+    # view but does not set the output's grid: take the jump from the full-size inputs.
+    grid = [s for s in spatial if s.shape[1:] != (1, 1)] or spatial
+    jump = tuple(max(s.rf_jump[i] for s in grid) for i in range(2))
     return size, jump
 
 

@@ -73,3 +73,17 @@ def test_se_after_any_block():
 def test_se_needs_an_image():
     analyzer = Analyzer(se_graph((64,)))
     assert "image tensor" in analyzer.results["se"].error
+
+
+def test_se_keeps_the_receptive_field_grid():
+    # The gate sees the whole map, but the output stays on the input's grid: a 3×3 after a
+    # stride-2 conv and SE grows the receptive field by 2·2, not by the pool's extent.
+    b = GraphBuilder("grid")
+    x = b.input((8, 16, 16))
+    x = b.add("Conv2d", "down", x, out_channels=16, kernel=3, stride=2, padding=1)
+    x = b.add("SEBlock", "se", x, reduction=4)
+    b.output(b.add("Conv2d", "after", x, out_channels=16, kernel=3, padding=1))
+    results = Analyzer(b.finish(layout=False)).results
+    se, after = results["se"].outputs["out"], results["after"].outputs["out"]
+    assert se.rf_jump == (2, 2)
+    assert after.rf_size[0] == se.rf_size[0] + 2 * 2
