@@ -16,9 +16,9 @@ from ..shapes import require_image
 class GateConv2d(nn.Conv2d):
     """A same-padded k×k convolution with a bias, initialised to the constant `bias_init`."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 bias_init: float = -1.0):
-        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, bias_init: float = -1.0):
+        size = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
+        super().__init__(in_channels, out_channels, size, padding=size // 2)
         self.bias_init = bias_init
         with torch.no_grad():
             self.bias.fill_(bias_init)
