@@ -1,0 +1,88 @@
+"""BlurPool: anti-aliased downsampling (Zhang 2019, 'Making Convolutional Networks Shift-Invariant
+Again').
+
+A fixed binomial low-pass filter applied depthwise, then subsampling by the stride. It is a layer of
+its own so it can follow a stride-1 max pool (MaxBlurPool) or a stride-1 convolution + ReLU
+(ConvBlurPool), the two placements the paper recommends. The filter is a constant, not a weight:
+it is a non-persistent buffer, so state_dicts carry no extra entries and the layer has no
+parameters. Padding follows the paper's code: (k-1)//2 before and ceil((k-1)/2) after, so the
+output is ceil(H / stride) × ceil(W / stride) for every filter size.
+"""
+
+from typing import List
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ShapeError
+from ..params import Param
+from ..registry import LayerInfo, LayerSpec, register
+from ..shapes import require_image
+
+
+class BlurPool2d(nn.Module):
+    """Blur each channel with the k×k binomial filter (outer product of row k-1 of Pascal's
+    triangle, normalised to sum 1), then keep every stride-th row and column."""
+
+    padding: List[int]
+
+    def __init__(self, channels: int, filter_size: int = 4, stride: int = 2,
+                 pad_mode: str = "reflect"):
+        super().__init__()
+        self.channels = channels
+        self.filter_size = filter_size
+        self.stride = stride
+        self.pad_mode = pad_mode
+        before = (filter_size - 1) // 2
+        after = filter_size - 1 - before
+        self.padding = [before, after, before, after]
+        row = [1.0]
+        for _ in range(filter_size - 1):
+            row = [a + b for a, b in zip(row + [0.0], [0.0] + row)]
+        taps = torch.tensor(row)
+        kernel = taps[:, None] * taps[None, :]
+        kernel = kernel / kernel.sum()
+        self.register_buffer("filt", kernel[None, None].repeat(channels, 1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.filter_size == 1:
+            return x[:, :, ::self.stride, ::self.stride]
+        if self.pad_mode == "zero":
+            x = F.pad(x, self.padding)
+        else:
+            x = F.pad(x, self.padding, mode=self.pad_mode)
+        return F.conv2d(x, self.filt, stride=self.stride, groups=x.shape[1])
+
+    def extra_repr(self):
+        return (f"channels={self.channels}, filter_size={self.filter_size}, stride={self.stride}, "
+                f"pad_mode={self.pad_mode!r}")
+
+
+def _blurpool_rule(p, shapes):
+    c, h, w = require_image(shapes[0])
+    k, s = p.filter_size, p.stride
+    after = k - 1 - (k - 1) // 2
+    if p.pad_mode == "reflect" and after >= min(h, w):
+        raise ShapeError(f"reflect padding of {after} needs an input larger than {after}×{after}, "
+                         f"got {h}×{w}: use pad mode 'replicate' or 'zero', or a smaller filter")
+    oh, ow = -(-h // s), -(-w // s)
+    macs = 0 if k == 1 else c * k * k * oh * ow
+    return LayerInfo(((c, oh, ow),), 0, macs, (k, k), (s, s))
+
+
+register(LayerSpec(
+    type="BlurPool", category="pooling", title="Blur pool",
+    help="Anti-aliased downsampling (Zhang 2019): blurs each channel with a fixed binomial filter "
+         "(1-2-1, 1-3-3-1, 1-4-6-4-1, ...) before subsampling, so small shifts of the input no "
+         "longer flip the output. Replace MaxPool(s=2) by MaxPool(s=1) + BlurPool, and a strided "
+         "Conv + ReLU by Conv(s=1) + ReLU + BlurPool. No parameters; output ceil(H/s)×ceil(W/s).",
+    params=(Param("filter_size", "int", 4, "Binomial filter size (1 = plain subsampling; the paper "
+                  "uses 3-5)", min=1, max=7),
+            Param("stride", "int", 2, "Subsampling factor", min=1, max=8),
+            Param("pad_mode", "choice", "reflect", "Border handling",
+                  choices=("reflect", "replicate", "zero"))),
+    rule=_blurpool_rule,
+    build=lambda p, s: BlurPool2d(s[0][0], p.filter_size, p.stride, p.pad_mode),
+    summary=lambda p: f"{p.filter_size}×{p.filter_size}/{p.stride}",
+))
