@@ -11,8 +11,8 @@ CONDENSENET74_STAGES = ((4, 8), (6, 16), (8, 32), (10, 64), (8, 128))
 
 def condensenet74_graph(groups=8, classes=1000):
     """CondenseNet-74 with G = C = `groups` (the paper trains 4 and 8)."""
-    params = {4: "4,773,944 parameters and 529 M multiply-adds (the paper: 4.8 M, 529 M)",
-              8: "2,935,416 parameters and 274 M multiply-adds (the paper: 2.9 M, 274 M)"}
+    params = {4: "4,773,944 parameters and 517 M multiply-adds (the paper: 4.8 M, 529 M)",
+              8: "2,935,416 parameters and 262 M multiply-adds (the paper: 2.9 M, 274 M)"}
     b = GraphBuilder(
         f"CondenseNet-74 (C = G = {groups})",
         f"CondenseNet-74 with G = C = {groups} for ImageNet (Huang et al. 2018, 'CondenseNet: "
@@ -46,6 +46,6 @@ def condensenet74_graph(groups=8, classes=1000):
 
 
 @preset("condensenet", "condensenet", "CondenseNet-74, C = G = 8 (Huang et al. 2018): 2.9 M "
-        "parameters, 274 M multiply-adds")
+        "parameters, 262 M multiply-adds")
 def condensenet():
     return condensenet74_graph(8)

@@ -26,10 +26,11 @@ def mobilenet_v1_graph(alpha=1.0, resolution=224, activation="relu", classes=100
         "depthwise-separable blocks (3×3 depthwise, BN, ReLU, 1×1 pointwise, BN, ReLU) widening "
         "64 → 1024 with five stride-2 steps, global average pooling and a 1000-way FC. At "
         "1.0-224: 4,231,976 parameters (with batch norm, no convolution biases) and 569 M "
-        "multiply-adds, as in the paper's Table 8. Other resolutions: "
-        "`designer summary mobilenet_v1 --input 3x160x160` (the network pools globally); other "
-        "widths: `mobilenet_v1_graph(alpha=0.5)` in designer.presetlib.mobile, or set α on every "
-        "block. Node names follow timm's mobilenetv1_100 (which uses ReLU6).")
+        "multiply-adds, as in the paper's Table 8. Other resolutions: give the input size, e.g. "
+        "`summary mobilenet_v1 --input 3x160x160` on the command line or edit the Input node "
+        "(the network pools globally); other widths: set α on the stem and every block, or "
+        "build `mobilenet_v1_graph(alpha=0.5, resolution=160)` from the preset library. Node "
+        "names follow timm's mobilenetv1_100 (which uses ReLU6).")
     x = b.input((3, resolution, resolution))
     x = b.add("Conv2d", "conv_stem", x, out_channels=scaled_channels(32, alpha), kernel=3,
               stride=2, padding=1, bias=False)
@@ -70,8 +71,8 @@ def mobilenet_v2():
         "Bottlenecks', Table 2): a 3×3/2 convolution to 32 channels, 17 inverted residual blocks "
         "(expansion t = 6 except the first; channels 16-24-32-64-96-160-320), a 1×1 convolution "
         "to 1280, global average pooling, dropout 0.2 and a 1000-way FC; ReLU6 throughout. "
-        "3,504,872 parameters and 300 M multiply-adds (the paper's 3.4 M counts no batch norm "
-        "and no bias). Identical to torchvision's mobilenet_v2, whose weights load by name. "
+        "3,504,872 parameters and 301 M multiply-adds (the paper: 3.4 M, 300 M). Identical to "
+        "torchvision's mobilenet_v2, whose weights load by name. "
         "3×224×224 in; any size works (global pooling).")
     x = b.input((3, 224, 224))
     x = _conv_bn_act(b, "features.0", x, 32, 3, 2)
@@ -102,7 +103,7 @@ def igcv3_graph(permute_output=True):
         "every block made 2-group convolutions interleaved by channel permutations, and about "
         "twice the blocks (1-4-6-8-6-6-1, channels 16-24-32-64-96-160-320), a 3×3/2 stem to 32 "
         "channels, a 1×1 convolution to 1280, global average pooling and a 1000-way FC. "
-        "3,491,688 parameters and 318 M multiply-adds (the paper: 3.5 M, 318 M). The blocks "
+        "3,491,688 parameters and 313 M multiply-adds (the paper: 3.5 M, 318 M). The blocks "
         "follow the authors' code, including the permutation after the second group "
         "convolution; node names follow pytorchcv's igcv3_w1. 3×224×224 in.")
     x = b.input((3, 224, 224))
@@ -128,6 +129,6 @@ def igcv3_graph(permute_output=True):
     return b.finish()
 
 
-@preset("igcv3", "mobile", "IGCV3-D 1.0 (Sun et al. 2018): 3.5 M parameters, 318 M multiply-adds")
+@preset("igcv3", "mobile", "IGCV3-D 1.0 (Sun et al. 2018): 3.5 M parameters, 313 M multiply-adds")
 def igcv3():
     return igcv3_graph()

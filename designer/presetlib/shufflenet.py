@@ -22,7 +22,7 @@ def shufflenet_v1_graph(groups=3, classes=1000):
         f"units at {widths[0]}-{widths[1]}-{widths[2]} channels (the first of each with stride 2, "
         "concatenating an average-pooled shortcut; the very first unit's first 1×1 is not "
         "grouped), global average pooling and a 1000-way FC. For g = 3: 1,865,728 parameters "
-        "and 138 M multiply-adds (the paper: 137-140 MFLOPs, counted as multiply-adds). Node "
+        "and 137 M multiply-adds (the paper: 137-140 MFLOPs, counted as multiply-adds). Node "
         "names follow pytorchcv's shufflenet_g3_w1. 3×224×224 in.")
     x = b.input((3, 224, 224))
     x = b.add("Conv2d", "features.init_block.conv", x, out_channels=24, kernel=3, stride=2,
@@ -41,13 +41,13 @@ def shufflenet_v1_graph(groups=3, classes=1000):
 
 
 @preset("shufflenet_v1_g3", "shufflenet", "ShuffleNet v1 1× g = 3 (Zhang et al. 2017): 1.9 M "
-        "parameters, 138 M multiply-adds")
+        "parameters, 137 M multiply-adds")
 def shufflenet_v1_g3():
     return shufflenet_v1_graph(3)
 
 
 @preset("shufflenet_v2_x1_0", "shufflenet", "ShuffleNet v2 1× (Ma et al. 2018): 2.3 M "
-        "parameters, 146 M multiply-adds")
+        "parameters, 145 M multiply-adds")
 def shufflenet_v2_x1_0():
     b = GraphBuilder(
         "ShuffleNet v2 1×",
@@ -55,7 +55,8 @@ def shufflenet_v2_x1_0():
         "CNN Architecture Design', Table 5): a 3×3/2 convolution to 24 channels and a 3×3/2 max "
         "pool, three stages of 4, 8 and 4 units at 116-232-464 channels (the first of each with "
         "stride 2), a 1×1 convolution to 1024, global average pooling and a 1000-way FC. "
-        "2,278,604 parameters and 146 M multiply-adds, identical to torchvision's "
+        "2,278,604 parameters and 145 M multiply-adds (the paper: 146 M), identical to "
+        "torchvision's "
         "shufflenet_v2_x1_0 (whose weights load by name). 3×224×224 in.")
     x = b.input((3, 224, 224))
     x = b.add("Conv2d", "conv1.0", x, out_channels=24, kernel=3, stride=2, padding=1, bias=False)
