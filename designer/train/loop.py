@@ -1,0 +1,644 @@
+"""The training loop: a generator of plain-dict events that a CLI prints and a GUI worker plots.
+
+`Trainer(graph, config).run()` yields, in order: one "start" event (sizes, device, and on resume
+the history so curves continue), "step" events (loss, learning rate, images/s, progress, ETA),
+one "epoch" event per epoch (train and validation loss and top-1/top-5 error, LR, throughput,
+peak GPU memory), "paused"/"resumed" around a pause, "message" events for notes, and a final
+"finished" event whose status is "completed", "stopped" or "failed" (NaN/inf loss naming the step,
+CUDA out of memory suggesting a smaller batch). Settings and designs that cannot train raise
+`TrainingError` (a design's errors are listed) before the first event.
+
+`TrainControl` is the thread-safe handle a GUI uses to pause, resume and stop between steps.
+Every epoch ends with an atomic `last.pt` (and `best.pt` when validation top-1 error improves)
+holding the model state under "model", the optimiser, scheduler, scaler, RNG and history; they load
+with `torch.load(weights_only=True)`. Each epoch reseeds the RNGs from (seed, epoch), so a resumed
+run draws the same batches and augmentations as an uninterrupted one.
+
+Under `torchrun` (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel, samplers are
+distributed, metrics are all-reduced and only rank 0 writes files.
+"""
+
+from contextlib import nullcontext
+import csv
+import math
+import os
+from pathlib import Path
+import re
+import threading
+import time
+
+import torch
+from torch import fx, nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from designer.core.compile import compile_graph, output_nodes
+from designer.core.errors import CompileError, DesignError
+from designer.core.infer import Analyzer
+from .config import TrainConfig
+from .data import build_data
+
+CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
+METRIC_FIELDS = ("epoch", "train_loss", "train_top1_error", "train_top5_error", "val_loss",
+                 "val_top1_error", "val_top5_error", "lr", "images_per_s", "epoch_time_s",
+                 "peak_memory_mb")
+
+
+class TrainingError(DesignError):
+    """A design, dataset or setting that cannot start training; the sentence says why."""
+
+
+class TrainControl:
+    """Pause, resume and stop a running `Trainer` from another thread (checked between steps)."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self):
+        self._stop.set()
+        self._running.set()     # a paused run must wake up to stop
+
+    def pause(self):
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def resume(self):
+        self._running.set()
+
+    @property
+    def stopped(self):
+        return self._stop.is_set()
+
+    @property
+    def paused(self):
+        return not self._running.is_set()
+
+    def wait_while_paused(self):
+        self._running.wait()
+
+
+def check_design(graph):
+    """Raise TrainingError listing the design's errors; return its (C, H, W) input shape."""
+    errors = Analyzer(graph).errors()
+    if errors:
+        listed = "\n".join(f"  {nid}: {text}" for nid, text in errors[:20])
+        more = f"\n  (and {len(errors) - 20} more)" if len(errors) > 20 else ""
+        raise TrainingError(f"the design has {len(errors)} error(s) and cannot train:\n"
+                            f"{listed}{more}")
+    inputs = graph.nodes_of_type("Input")
+    if len(inputs) != 1:
+        raise TrainingError(f"training needs exactly one Input node; the design has {len(inputs)}")
+    if not output_nodes(graph):
+        raise TrainingError("the design has no main Output node to train")
+    return tuple(inputs[0].params["shape"])
+
+
+def output_shapes(graph):
+    """The shape arriving at each Output node, in the order the compiled model returns them."""
+    results = Analyzer(graph).results
+    shapes = []
+    for node in output_nodes(graph):
+        edge = graph.in_edge(node.id, "in")
+        shapes.append(results[edge.src].outputs[edge.src_port].shape)
+    return shapes
+
+
+def main_output_view(model):
+    """A GraphModule returning only the first output of `model`, sharing its submodules, so
+    evaluation skips auxiliary heads without a second copy of the weights."""
+    out_node = next(n for n in model.graph.nodes if n.op == "output")
+    if not isinstance(out_node.args[0], (tuple, list)):
+        return model
+    graph = fx.Graph()
+    values = graph.graph_copy(model.graph, {})
+    graph.output(values[0])
+    graph.eliminate_dead_code()
+    return fx.GraphModule(model, graph, class_name=type(model).__name__ + "Eval")
+
+
+def pick_device(name):
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda was asked for but PyTorch sees no CUDA GPU")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    return torch.device(name)
+
+
+def build_optimizer(model, config):
+    # Weight decay on convolution and linear weights only: biases and norm scales are not decayed.
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise TrainingError("the design has no trainable parameters")
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
+                               nesterov=config.nesterov)
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    return cls(groups, lr=config.lr)
+
+
+class Schedule:
+    """The learning-rate schedule, stepped after every batch (warm-up, step, cosine, one-cycle)
+    and after every epoch (reduce-on-plateau). Its state is plain data for checkpoints."""
+
+    def __init__(self, optimizer, config, steps_per_epoch):
+        self.config = config
+        self.total = max(1, config.epochs * steps_per_epoch)
+        self.steps_per_epoch = steps_per_epoch
+        self.warmup = int(round(config.warmup_epochs * steps_per_epoch))
+        self.plateau = None
+        kind = config.schedule
+        if kind == "onecycle":
+            pct = config.warmup_epochs / config.epochs if config.warmup_epochs else 0.3
+            self.per_step = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=config.lr, total_steps=self.total, pct_start=min(pct, 0.99))
+        else:
+            self.per_step = torch.optim.lr_scheduler.LambdaLR(optimizer, self._factor)
+            if kind == "plateau":
+                self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                    optimizer, factor=config.gamma, patience=config.patience)
+        self.steps_done = 0
+
+    def _factor(self, step):
+        warm = min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
+        kind = self.config.schedule
+        if kind == "step":
+            return warm * self.config.gamma ** ((step // self.steps_per_epoch) // self.config.step_size)
+        if kind == "cosine" and step >= self.warmup:
+            progress = (step - self.warmup) / max(1, self.total - self.warmup)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return warm
+
+    def step_batch(self):
+        self.steps_done += 1
+        # Under reduce-on-plateau the per-step schedule only warms up; afterwards the plateau
+        # scheduler owns the learning rate.
+        if self.plateau is None or self.steps_done <= self.warmup:
+            if self.steps_done < self.total or self.config.schedule != "onecycle":
+                self.per_step.step()
+
+    def step_epoch(self, val_loss):
+        if self.plateau is not None and self.steps_done >= self.warmup:
+            self.plateau.step(val_loss)
+
+    def state_dict(self):
+        return {"per_step": self.per_step.state_dict(), "steps_done": self.steps_done,
+                "plateau": self.plateau.state_dict() if self.plateau else None}
+
+    def load_state_dict(self, state):
+        self.per_step.load_state_dict(state["per_step"])
+        self.steps_done = state["steps_done"]
+        if self.plateau is not None and state["plateau"] is not None:
+            self.plateau.load_state_dict(state["plateau"])
+
+
+def atomic_save(obj, path):
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path):
+    """A training checkpoint read with weights_only=True; a run folder means its last.pt."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "last.pt"
+    if not path.is_file():
+        raise TrainingError(f"{path}: no such checkpoint")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:   # torch raises many types for files it cannot unpickle safely
+        raise TrainingError(f"{path}: not a checkpoint that can be loaded safely ({error})") from None
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise TrainingError(f"{path}: not a CNN Designer training checkpoint")
+    return data
+
+
+def default_run_dir(graph, config):
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", graph.name).strip("_").lower() or "model"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path.cwd() / "runs" / f"{slug}_{config.dataset}_{stamp}"
+
+
+def _topk_correct(logits, labels, k):
+    k = min(k, logits.shape[1])
+    top = logits.topk(k, dim=1).indices
+    return (top == labels[:, None]).any(dim=1).sum()
+
+
+class Trainer:
+    """Train `graph` (left untouched: a copy is compiled) with `config`.
+
+    `weights` is a state_dict file or checkpoint to start from; `resume` a checkpoint or run
+    folder to continue (its history is replayed in the "start" event)."""
+
+    def __init__(self, graph, config=None, control=None, weights=None, resume=None):
+        self.graph = graph.copy()
+        self.config = (config or TrainConfig()).validate()
+        self.control = control or TrainControl()
+        self.weights = weights
+        self.resume = resume
+        self.run_dir = None
+
+    # -- setup -----------------------------------------------------------------------------
+    def _setup(self):
+        config = self.config
+        input_shape = check_design(self.graph)
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.device = pick_device(config.device)
+        if self.world > 1 and not torch.distributed.is_initialized():
+            if self.device.type == "cuda":
+                torch.cuda.set_device(self.device)
+            torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        self.cuda = self.device.type == "cuda"
+        if config.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        if self.cuda:
+            torch.backends.cudnn.benchmark = not config.deterministic
+            torch.backends.cudnn.deterministic = config.deterministic
+
+        self.data = build_data(config, input_shape)
+        shapes = output_shapes(self.graph)
+        for node, shape in zip(output_nodes(self.graph), shapes):
+            if tuple(shape) != (self.data.num_classes,):
+                raise TrainingError(
+                    f"the output {node.id!r} gives {'×'.join(map(str, shape))} values but "
+                    f"{self.data.title} has {self.data.num_classes} classes; make the last layer "
+                    f"produce {self.data.num_classes} outputs (e.g. Linear out_features="
+                    f"{self.data.num_classes})")
+        self.loss_weights = [float(n.params["loss_weight"]) for n in output_nodes(self.graph)]
+
+        torch.manual_seed(config.seed)
+        try:
+            model = compile_graph(self.graph)
+        except CompileError as error:
+            raise TrainingError(str(error)) from None
+        self.notes = []
+        if self.weights:
+            from designer.export.weights import load_into, read_state_dict
+            report = load_into(model, read_state_dict(self.weights))
+            self.notes.append(f"weights from {self.weights}: {report}")
+        self.memory_format = (torch.channels_last if self.cuda and config.channels_last
+                              else torch.contiguous_format)
+        self.model = model.to(self.device, memory_format=self.memory_format)
+        self.eval_model = main_output_view(self.model)
+        self.forward_train, self.forward_eval = self.model, self.eval_model
+        if self.world > 1:
+            self.forward_train = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.cuda else None)
+        if config.compile:
+            self.forward_train = torch.compile(self.forward_train)
+            self.forward_eval = torch.compile(self.eval_model)
+
+        self.train_loader, self.val_loader = self._loaders()
+        self.steps_per_epoch = len(self.train_loader)
+        if self.steps_per_epoch == 0:
+            raise TrainingError("the training set is empty")
+        self.optimizer = build_optimizer(self.model, config)
+        self.schedule = Schedule(self.optimizer, config, self.steps_per_epoch)
+        self.amp_dtype = None
+        if self.cuda and config.amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+
+        self.epoch = 0                 # completed epochs
+        self.step = 0                  # completed optimiser steps
+        self.history = []              # one METRIC_FIELDS dict per epoch
+        self.step_log = []             # (loss, lr) per step
+        self.best = None               # best validation top-1 error
+        if self.resume:
+            self._restore(load_checkpoint(self.resume))
+        self.run_dir = Path(config.out) if config.out else default_run_dir(self.graph, config)
+        if self.rank == 0:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._rewrite_csv()
+        self.tensorboard = self._tensorboard()
+
+    def _loaders(self):
+        config = self.config
+        self.loader_generator = torch.Generator()
+        train_sampler = val_sampler = None
+        if self.world > 1:
+            from torch.utils.data.distributed import DistributedSampler
+            train_sampler = DistributedSampler(self.data.train, seed=config.seed, drop_last=True)
+            val_sampler = DistributedSampler(self.data.val, shuffle=False)
+        # BatchNorm cannot train on a batch of one, so drop a short last batch when there is a
+        # full one to train on.
+        drop_last = len(self.data.train) // max(1, self.world) > config.batch_size
+        common = dict(num_workers=config.workers, pin_memory=self.cuda,
+                      persistent_workers=config.workers > 0)
+        train = DataLoader(self.data.train, batch_size=config.batch_size,
+                           shuffle=train_sampler is None, sampler=train_sampler,
+                           generator=self.loader_generator, drop_last=drop_last, **common)
+        val_batch = max(1, config.batch_size // self.data.eval_crops)
+        val = DataLoader(self.data.val, batch_size=val_batch, sampler=val_sampler, **common)
+        return train, val
+
+    def _restore(self, checkpoint):
+        try:
+            self.model.load_state_dict(checkpoint["model"])
+        except RuntimeError as error:
+            raise TrainingError(f"the checkpoint does not fit this design: "
+                                f"{str(error).splitlines()[0]}") from None
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.schedule.load_state_dict(checkpoint["scheduler"])
+        if checkpoint.get("scaler"):
+            self.scaler.load_state_dict(checkpoint["scaler"])
+        self.epoch, self.step = checkpoint["epoch"], checkpoint["step"]
+        self.history = list(checkpoint["history"])
+        self.step_log = [tuple(row) for row in checkpoint["step_log"].tolist()]
+        self.best = checkpoint["best_val_top1_error"]
+        torch.set_rng_state(checkpoint["rng"]["torch"])
+        if self.cuda and checkpoint["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+
+    def _tensorboard(self):
+        if self.rank != 0:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:      # tensorboard is optional
+            return None
+        return SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    # -- the run ---------------------------------------------------------------------------
+    def run(self):
+        """The event generator; see the module docstring."""
+        self._setup()
+        total_steps = self.config.epochs * self.steps_per_epoch
+        yield {"kind": "start", "run_dir": str(self.run_dir), "device": str(self.device),
+               "dataset": self.data.title, "epochs": self.config.epochs,
+               "steps_per_epoch": self.steps_per_epoch, "total_steps": total_steps,
+               "train_size": len(self.data.train), "val_size": len(self.data.val),
+               "classes": self.data.num_classes,
+               "parameters": sum(p.numel() for p in self.model.parameters()),
+               "resumed_epoch": self.epoch, "history": list(self.history),
+               "step_log": list(self.step_log), "world_size": self.world,
+               "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None}
+        for note in self.notes:
+            yield {"kind": "message", "text": note}
+        self.started = time.perf_counter()
+        self.paused_for = 0.0
+        self.session_steps = 0
+        try:
+            while self.epoch < self.config.epochs:
+                outcome = yield from self._train_epoch()
+                if outcome is not None:
+                    yield outcome
+                    return
+                val = self._evaluate()
+                yield self._end_epoch(val)
+            yield self._finished("completed", f"finished {self.config.epochs} epochs; best "
+                                 f"validation top-1 error {self.best:.2%}")
+        except torch.OutOfMemoryError:
+            yield self._out_of_memory()
+        finally:
+            if self.tensorboard is not None:
+                self.tensorboard.close()
+
+    def _seed_epoch(self, epoch):
+        seed = self.config.seed * 100_003 + epoch
+        torch.manual_seed(seed)
+        self.loader_generator.manual_seed(seed)
+        sampler = self.train_loader.sampler
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast("cuda", dtype=self.amp_dtype)
+
+    def _train_epoch(self):
+        """Yield step events for one epoch; return a "finished" event when the run must end."""
+        config = self.config
+        self._seed_epoch(self.epoch)
+        self.model.train()
+        sync_every = config.log_every or (20 if self.cuda else 1)
+        if self.cuda:
+            torch.cuda.reset_peak_memory_stats(self.device)
+        sums = torch.zeros(4, device=self.device)        # loss × n, top-1, top-5, n
+        pending = []                                      # (loss tensor, lr) since the last sync
+        epoch_start = last_sync = time.perf_counter()
+        images_since_sync = 0
+        self.epoch_paused = 0.0
+        for index, (images, labels) in enumerate(self.train_loader):
+            if self.control.paused:
+                yield from self._pause()
+            if self.control.stopped:
+                return self._finished("stopped", f"stopped at step {self.step + 1}; "
+                                      f"{self._kept_sentence()}")
+            images = images.to(self.device, non_blocking=True, memory_format=self.memory_format)
+            labels = labels.to(self.device, non_blocking=True)
+            lr = self.optimizer.param_groups[0]["lr"]
+            with self._autocast():
+                outputs = self.forward_train(images)
+                if not isinstance(outputs, (tuple, list)):
+                    outputs = (outputs,)
+                loss = sum(w * self.criterion(o.float(), labels)
+                           for w, o in zip(self.loss_weights, outputs))
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if config.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.schedule.step_batch()
+            self.step += 1
+            self.session_steps += 1
+            main = outputs[0].detach()
+            count = labels.numel()
+            sums += torch.stack([loss.detach().float() * count,
+                                 _topk_correct(main, labels, 1).float(),
+                                 _topk_correct(main, labels, 5).float(),
+                                 torch.tensor(float(count), device=self.device)])
+            pending.append((loss.detach().float(), lr))
+            images_since_sync += count
+            last_in_epoch = index + 1 == self.steps_per_epoch
+            if len(pending) >= sync_every or last_in_epoch:
+                now = time.perf_counter()
+                rate = images_since_sync * self.world / max(1e-9, now - last_sync)
+                failure = yield from self._flush(pending, rate)
+                if failure is not None:
+                    return failure
+                pending, images_since_sync, last_sync = [], 0, time.perf_counter()
+        if self.world > 1:
+            torch.distributed.all_reduce(sums)
+        loss_sum, top1, top5, count = sums.tolist()
+        self.epoch_train = {
+            "train_loss": loss_sum / count, "train_top1_error": 1 - top1 / count,
+            "train_top5_error": 1 - top5 / count,
+            "images_per_s": count / max(1e-9, time.perf_counter() - epoch_start - self.epoch_paused),
+            "epoch_time_s": time.perf_counter() - epoch_start - self.epoch_paused}
+        return None
+
+    def _flush(self, pending, rate):
+        losses = torch.stack([loss for loss, _ in pending])
+        if self.world > 1:
+            torch.distributed.all_reduce(losses)
+            losses /= self.world
+        values = losses.tolist()
+        first_step = self.step - len(pending) + 1
+        for offset, (value, (_, lr)) in enumerate(zip(values, pending)):
+            step = first_step + offset
+            if not math.isfinite(value):
+                return self._finished(
+                    "failed", f"the loss became {value} at step {step} (epoch {self.epoch + 1}); "
+                    f"try a lower learning rate (now {lr:g}), gradient clipping or warm-up. "
+                    f"{self._kept_sentence()}")
+            self.step_log.append((value, lr))
+            if self.tensorboard is not None:
+                self.tensorboard.add_scalar("train/loss", value, step)
+            yield {"kind": "step", "step": step, "epoch": self.epoch + 1,
+                   "epoch_progress": self.epoch + (step - self.epoch * self.steps_per_epoch)
+                   / self.steps_per_epoch,
+                   "loss": value, "lr": lr, "images_per_s": rate,
+                   "progress": step / (self.config.epochs * self.steps_per_epoch),
+                   "eta_s": self._eta()}
+        if self.rank == 0:
+            with open(self.run_dir / "steps.csv", "a", newline="") as handle:
+                writer = csv.writer(handle)
+                for offset, (value, (_, lr)) in enumerate(zip(values, pending)):
+                    writer.writerow([first_step + offset, f"{value:.6g}", f"{lr:.6g}"])
+        return None
+
+    def _eta(self):
+        elapsed = time.perf_counter() - self.started - self.paused_for
+        remaining = self.config.epochs * self.steps_per_epoch - self.step
+        return elapsed / max(1, self.session_steps) * remaining
+
+    def _pause(self):
+        began = time.perf_counter()
+        yield {"kind": "paused", "step": self.step}
+        self.control.wait_while_paused()
+        waited = time.perf_counter() - began
+        self.paused_for += waited
+        self.epoch_paused += waited
+        yield {"kind": "resumed", "step": self.step}
+
+    @torch.no_grad()
+    def _evaluate(self):
+        self.model.eval()
+        sums = torch.zeros(4, device=self.device)
+        crops = self.data.eval_crops
+        for images, labels in self.val_loader:
+            images = images.to(self.device, non_blocking=True)
+            labels = labels.to(self.device, non_blocking=True)
+            if crops > 1:
+                images = images.flatten(0, 1)
+            images = images.contiguous(memory_format=self.memory_format)
+            with self._autocast():
+                logits = self.forward_eval(images).float()
+            if crops > 1:
+                # 10-crop: average the crops' probabilities, as in AlexNet.
+                probs = logits.softmax(1).view(-1, crops, logits.shape[1]).mean(1)
+                log_probs = probs.clamp_min(1e-12).log()
+            else:
+                log_probs = F.log_softmax(logits, 1)
+            count = labels.numel()
+            sums += torch.stack([F.nll_loss(log_probs, labels, reduction="sum"),
+                                 _topk_correct(log_probs, labels, 1).float(),
+                                 _topk_correct(log_probs, labels, 5).float(),
+                                 torch.tensor(float(count), device=self.device)])
+        if self.world > 1:
+            torch.distributed.all_reduce(sums)
+        loss_sum, top1, top5, count = sums.tolist()
+        return {"val_loss": loss_sum / count, "val_top1_error": 1 - top1 / count,
+                "val_top5_error": 1 - top5 / count}
+
+    def _end_epoch(self, val):
+        self.epoch += 1
+        row = {"epoch": self.epoch, **self.epoch_train, **val,
+               "lr": self.optimizer.param_groups[0]["lr"],
+               "peak_memory_mb": (torch.cuda.max_memory_allocated(self.device) / 2 ** 20
+                                  if self.cuda else None)}
+        row = {name: row[name] for name in METRIC_FIELDS}
+        self.schedule.step_epoch(val["val_loss"])
+        improved = self.best is None or val["val_top1_error"] < self.best
+        if improved:
+            self.best = val["val_top1_error"]
+        self.history.append(row)
+        if self.rank == 0:
+            checkpoint = self._checkpoint()
+            atomic_save(checkpoint, self.run_dir / "last.pt")
+            if improved:
+                atomic_save(checkpoint, self.run_dir / "best.pt")
+            self._rewrite_csv(steps=False)
+            if self.tensorboard is not None:
+                for name in METRIC_FIELDS[1:]:
+                    if row[name] is not None:
+                        self.tensorboard.add_scalar(f"epoch/{name}", row[name], self.epoch)
+        return {"kind": "epoch", **row, "best": improved, "eta_s": self._eta(),
+                "progress": self.epoch / self.config.epochs}
+
+    def _checkpoint(self):
+        from designer.core import fileformat
+        rng = {"torch": torch.get_rng_state()}
+        if self.cuda:
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {"format": CHECKPOINT_FORMAT, "version": 1,
+                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.schedule.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+                "epoch": self.epoch, "step": self.step, "best_val_top1_error": self.best,
+                "history": list(self.history),
+                "step_log": torch.tensor(self.step_log, dtype=torch.float64).reshape(-1, 2),
+                "rng": rng, "config": self.config.to_dict(),
+                "design": fileformat.dumps(self.graph), "classes": self.data.classes}
+
+    def _rewrite_csv(self, steps=True):
+        """metrics.csv from the history (and steps.csv from the step log), so a resumed run's
+        files hold exactly what its checkpoint holds."""
+        tmp = self.run_dir / "metrics.csv.tmp"
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=METRIC_FIELDS)
+            writer.writeheader()
+            writer.writerows(self.history)
+        os.replace(tmp, self.run_dir / "metrics.csv")
+        if steps:
+            with open(self.run_dir / "steps.csv", "w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["step", "loss", "lr"])
+                for step, (loss, lr) in enumerate(self.step_log, 1):
+                    writer.writerow([step, f"{loss:.6g}", f"{lr:.6g}"])
+
+    def _kept_sentence(self):
+        if self.epoch == 0:
+            return "No epoch had finished, so there is no checkpoint."
+        return f"The checkpoint of epoch {self.epoch} is kept in {self.run_dir / 'last.pt'}."
+
+    def _out_of_memory(self):
+        if self.cuda:
+            torch.cuda.empty_cache()
+        batch = self.config.batch_size
+        return self._finished(
+            "failed", f"the GPU ran out of memory at step {self.step + 1} with batch size {batch}; "
+            f"try a smaller batch (e.g. {max(1, batch // 2)}), mixed precision or a smaller input. "
+            f"{self._kept_sentence()}")
+
+    def _finished(self, status, message):
+        return {"kind": "finished", "status": status, "message": message,
+                "epoch": self.epoch, "step": self.step, "best_val_top1_error": self.best,
+                "run_dir": str(self.run_dir) if self.run_dir else None}
+
+
+def train(graph, config=None, **kwargs):
+    """Run to the end; the list of "epoch" events and the final "finished" event."""
+    epochs, finished = [], None
+    for event in Trainer(graph, config, **kwargs).run():
+        if event["kind"] == "epoch":
+            epochs.append(event)
+        elif event["kind"] == "finished":
+            finished = event
+    return epochs, finished
