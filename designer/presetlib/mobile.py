@@ -19,7 +19,7 @@ def mobilenet_v1_graph(alpha=1.0, resolution=224, activation="relu", classes=100
     """MobileNet v1 at width multiplier α and a square input of `resolution` pixels."""
     act = {"relu": "ReLU", "relu6": "ReLU6"}[activation]
     b = GraphBuilder(
-        f"MobileNet v1 {alpha:g}-{resolution}",
+        f"MobileNet v1 {float(alpha)}-{resolution}",
         f"MobileNet v1 (Howard et al. 2017, 'MobileNets: Efficient Convolutional Neural Networks "
         f"for Mobile Vision Applications', Table 1), width multiplier α = {alpha:g}, "
         f"{resolution}×{resolution} input: a 3×3/2 convolution to 32 channels, 13 "
