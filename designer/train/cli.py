@@ -39,9 +39,9 @@ def _config(args):
 class ProgressBar:
     """One line on stderr, redrawn at most 10 times a second; silent when stderr is not a tty."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.enabled = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
         self.last = 0.0
 
     def update(self, event, force=False):

@@ -114,8 +114,11 @@ def main_output_view(model):
     graph = fx.Graph()
     values = graph.graph_copy(model.graph, {})
     graph.output(values[0])
-    graph.eliminate_dead_code()
-    return fx.GraphModule(model, graph, class_name=type(model).__name__ + "Eval")
+    view = fx.GraphModule(model, graph, class_name=type(model).__name__ + "Eval")
+    view.graph.eliminate_dead_code()
+    view.delete_all_unused_submodules()   # from the view's own containers; `model` keeps them
+    view.recompile()
+    return view
 
 
 def pick_device(name):

@@ -1,0 +1,65 @@
+"""The `designer train` verb: JSON lines per epoch, resume, clear errors, and the DDP path under
+torchrun with the gloo backend and two CPU processes."""
+
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+
+from designer.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_json_prints_one_object_per_epoch(tmp_path, capsys):
+    code = main(["train", "reactor_digits", "--dataset", "digits", "--epochs", "2",
+                 "--batch-size", "64", "--lr", "0.1", "--device", "cpu", "--json",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    for key in ("epoch", "train_loss", "val_loss", "val_top1_error", "val_top5_error",
+                "images_per_s"):
+        assert all(key in r for r in rows)
+    assert rows[1]["train_loss"] < rows[0]["train_loss"]
+    assert (tmp_path / "last.pt").is_file()
+
+    # --resume continues the run in its folder with its saved settings.
+    code = main(["train", "reactor_digits", "--resume", str(tmp_path), "--epochs", "3", "--json"])
+    assert code == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r["epoch"] for r in rows] == [3]
+    assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 4
+
+
+def test_wrong_class_count_is_a_clear_error(tmp_path, capsys):
+    code = main(["train", "lenet5", "--dataset", "digits", "--input", "1x32x32", "--epochs", "1",
+                 "--out", str(tmp_path), "--lr", "-1"])
+    assert code == 2
+    assert "learning rate must be positive" in capsys.readouterr().err
+
+
+def test_missing_dataset_message(tmp_path, capsys):
+    code = main(["train", "lenet5", "--dataset", "mnist", "--data-dir", str(tmp_path),
+                 "--no-download", "--out", str(tmp_path / "run")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "MNIST is not in" in err and "MNIST/raw/train-images-idx3-ubyte" in err
+
+
+def test_ddp_two_cpu_processes_with_gloo(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    run = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "designer", "train", "reactor_digits", "--dataset", "digits", "--epochs", "1",
+         "--batch-size", "64", "--device", "cpu", "--json", "--out", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [r["epoch"] for r in rows] == [1]           # rank 0 prints, rank 1 stays quiet
+    assert 0 <= rows[0]["val_top1_error"] <= 1
+    # Each process trains half of the 1,438 images: 719 // 64 = 11 steps, not 22.
+    steps = (tmp_path / "steps.csv").read_text().strip().splitlines()[1:]
+    assert len(steps) == 11

@@ -1,0 +1,194 @@
+"""The training loop on CPU: accuracy on the bundled digits, exact resume, faults, auxiliary
+losses, schedules and checkpoints that load with weights_only=True."""
+
+import math
+
+import pytest
+import torch
+
+from designer.core.builder import GraphBuilder
+from designer.core.presets import load_design
+from designer.train.config import TrainConfig, TrainConfigError
+from designer.train.loop import (Schedule, TrainControl, Trainer, TrainingError, load_checkpoint,
+                                 main_output_view, train)
+from designer.core.compile import compile_graph
+
+
+def small_digits_net(aux=False):
+    b = GraphBuilder("tiny")
+    x = b.input((1, 8, 8))
+    x = b.add("Conv2d", "conv", x, out_channels=4, kernel=3, padding=1)
+    x = b.add("ReLU", "relu", x)
+    f = b.add("Flatten", "flatten", x)
+    y = b.add("Linear", "fc", f, out_features=10)
+    b.output(y)
+    if aux:
+        a = b.add("Linear", "aux_fc", f, out_features=10)
+        b.output(a, "aux", role="auxiliary", loss_weight=0.3)
+    return b.finish()
+
+
+def test_lenet5_reaches_95_percent_on_digits(tmp_path):
+    config = TrainConfig(epochs=6, batch_size=32, lr=0.05, out=str(tmp_path), seed=0)
+    epochs, finished = train(load_design("lenet5"), config)
+    assert finished["status"] == "completed"
+    assert len(epochs) == 6
+    accuracy = 1 - epochs[-1]["val_top1_error"]
+    assert accuracy >= 0.95, accuracy
+    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    for name in ("metrics.csv", "steps.csv", "last.pt", "best.pt"):
+        assert (tmp_path / name).is_file()
+    assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 7
+
+
+def test_resume_reproduces_the_next_epoch_exactly(tmp_path):
+    base = dict(epochs=3, batch_size=64, lr=0.05, seed=3, deterministic=True, flip=True,
+                crop="pad", crop_padding=1)
+    graph = small_digits_net()
+    full, _ = train(graph, TrainConfig(**base, out=str(tmp_path / "full")))
+
+    control = TrainControl()
+    trainer = Trainer(graph, TrainConfig(**base, out=str(tmp_path / "cut")), control=control)
+    for event in trainer.run():
+        if event["kind"] == "epoch" and event["epoch"] == 2:
+            control.stop()
+        if event["kind"] == "finished":
+            assert event["status"] == "stopped"
+            assert "epoch 2" in event["message"]
+    resumed = Trainer(graph, TrainConfig(**base, out=str(tmp_path / "cut")),
+                      resume=tmp_path / "cut")
+    events = list(resumed.run())
+    start = events[0]
+    assert start["resumed_epoch"] == 2 and len(start["history"]) == 2
+    timing = {"images_per_s", "epoch_time_s"}
+    assert [{k: v for k, v in row.items() if k not in timing} for row in start["history"]] == \
+        [{k: e[k] for k in start["history"][0] if k not in timing} for e in full[:2]]
+    third = [e for e in events if e["kind"] == "epoch"]
+    assert [e["epoch"] for e in third] == [3]
+    for name in ("train_loss", "val_loss", "val_top1_error", "val_top5_error", "train_top1_error",
+                 "lr"):
+        assert third[0][name] == full[2][name], name
+    assert events[-1]["status"] == "completed"
+    assert len(load_checkpoint(tmp_path / "cut")["step_log"]) == 3 * resumed.steps_per_epoch
+
+
+def test_checkpoint_loads_weights_only_with_model_key(tmp_path):
+    train(small_digits_net(), TrainConfig(epochs=1, out=str(tmp_path)))
+    data = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert set(data["model"]) == {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}
+    assert data["epoch"] == 1 and data["history"][0]["epoch"] == 1
+    from designer.export.weights import read_state_dict
+    assert set(read_state_dict(tmp_path / "best.pt")) == set(data["model"])
+
+
+def test_weights_option_starts_from_a_checkpoint(tmp_path):
+    graph = small_digits_net()
+    first, _ = train(graph, TrainConfig(epochs=2, out=str(tmp_path / "a")))
+    trainer = Trainer(graph, TrainConfig(epochs=1, lr=1e-6, out=str(tmp_path / "b")),
+                      weights=tmp_path / "a" / "last.pt")
+    events = list(trainer.run())
+    assert any(e["kind"] == "message" and "loaded 4 of 4" in e["text"] for e in events)
+    epoch = next(e for e in events if e["kind"] == "epoch")
+    assert epoch["val_top1_error"] == pytest.approx(first[-1]["val_top1_error"], abs=0.02)
+
+
+def test_nan_loss_stops_naming_the_step(tmp_path):
+    events = list(Trainer(small_digits_net(), TrainConfig(epochs=2, lr=1e6, momentum=0.0,
+                                                          weight_decay=0, out=str(tmp_path))).run())
+    finished = events[-1]
+    assert finished["status"] == "failed"
+    assert "learning rate" in finished["message"]
+    steps = [e["step"] for e in events if e["kind"] == "step"]
+    assert all(math.isfinite(e["loss"]) for e in events if e["kind"] == "step")
+    assert f"at step {steps[-1] + 1 if steps else 1}" in finished["message"]
+
+
+def test_design_with_errors_cannot_start():
+    graph = small_digits_net()
+    graph.set_params("conv", kernel=11, padding="valid")   # larger than the 8×8 input
+    with pytest.raises(TrainingError, match=r"1 error\(s\)[\s\S]*conv:"):
+        next(Trainer(graph, TrainConfig(epochs=1)).run())
+
+
+def test_class_count_is_checked():
+    graph = small_digits_net()
+    graph.set_params("fc", out_features=7)
+    with pytest.raises(TrainingError, match="10 classes"):
+        next(Trainer(graph, TrainConfig(epochs=1)).run())
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(TrainConfigError, match="learning rate"):
+        TrainConfig(lr=-1).validate()
+    with pytest.raises(TrainConfigError, match="unknown dataset"):
+        TrainConfig(dataset="imagenet22k").validate()
+
+
+def test_auxiliary_loss_weighted_in_training_dropped_in_evaluation(tmp_path):
+    graph = small_digits_net(aux=True)
+    model = compile_graph(graph)
+    view = main_output_view(model)
+    x = torch.randn(3, 1, 8, 8)
+    main, aux = model(x)
+    assert torch.equal(view(x), main)
+    assert view.fc.weight is model.fc.weight
+    assert not hasattr(view, "aux_fc")
+    trainer = Trainer(graph, TrainConfig(epochs=1, out=str(tmp_path)))
+    events = list(trainer.run())
+    assert trainer.loss_weights == [1.0, 0.3]
+    assert events[-1]["status"] == "completed"
+
+
+@pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "onecycle", "plateau"])
+def test_schedules_with_warmup(schedule):
+    model = torch.nn.Linear(2, 2)
+    config = TrainConfig(schedule=schedule, epochs=4, warmup_epochs=1, step_size=2, gamma=0.5,
+                         patience=0, lr=0.1).validate()
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
+    sched = Schedule(optimizer, config, steps_per_epoch=10)
+    lrs = []
+    for epoch in range(4):
+        for _ in range(10):
+            lrs.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            sched.step_batch()
+        sched.step_epoch(1.0)   # never improves: the plateau schedule decays
+    assert max(lrs) <= 0.1 + 1e-9
+    if schedule != "onecycle":
+        assert lrs[0] == pytest.approx(0.01)          # warm-up starts at 1/10 of the rate
+        assert lrs[9] == pytest.approx(0.1)
+    if schedule == "step":
+        assert lrs[25] == pytest.approx(0.05)
+    if schedule == "cosine":
+        assert lrs[-1] < 0.01
+    if schedule == "plateau":
+        assert lrs[-1] < 0.1
+    state = sched.state_dict()
+    again = Schedule(torch.optim.SGD(model.parameters(), lr=config.lr), config, 10)
+    again.load_state_dict(state)
+    assert again.steps_done == 40
+
+
+def test_pause_and_stop_from_another_thread(tmp_path):
+    import threading
+    control = TrainControl()
+    trainer = Trainer(small_digits_net(), TrainConfig(epochs=3, out=str(tmp_path)), control=control)
+    kinds = []
+    for event in trainer.run():
+        kinds.append(event["kind"])
+        if event["kind"] == "step" and event["step"] == 3:
+            control.pause()
+        if event["kind"] == "paused":
+            threading.Timer(0.05, control.resume).start()
+        if event["kind"] == "step" and event["step"] == 5:
+            control.stop()
+    assert kinds.count("paused") == 1 and kinds.count("resumed") == 1
+    assert kinds[-1] == "finished"
+    assert kinds.count("step") == 5
+
+
+def test_ten_crop_evaluation(tmp_path):
+    epochs, finished = train(small_digits_net(), TrainConfig(epochs=1, eval_crop="ten",
+                                                             out=str(tmp_path)))
+    assert finished["status"] == "completed"
+    assert 0 <= epochs[0]["val_top1_error"] < 0.9
