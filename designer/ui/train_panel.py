@@ -1,0 +1,488 @@
+"""The Train panel: pick a dataset and hyperparameters, start / pause / resume / stop a run, and
+watch loss, top-1/top-5 error, learning rate and throughput plot live.
+
+`TrainPanel(get_graph)` trains a frozen copy of `get_graph()` taken when Start is pressed, so the
+design can be edited meanwhile without touching the run. The run goes through `TrainWorker` (a
+QThread around the engine's event generator); the panel only receives throttled signals and never
+waits on it. Plots follow pyqtgraph's guidance for live data: one long-lived curve per series and
+run, `setData` from a timer at a steady rate, clip-to-view and automatic peak downsampling. Every
+run stays in the runs list with its curves in its own colour; ticking several compares them on the
+same plots.
+"""
+
+import math
+from pathlib import Path
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from designer.train.config import TrainConfig
+from .worker import TrainWorker
+
+DATASETS = (("digits", "UCI digits (built in, offline)"), ("mnist", "MNIST"),
+            ("fashion_mnist", "Fashion-MNIST"), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"),
+            ("imagefolder", "ImageFolder tree"))
+RUN_COLOURS = ("#3b82f6", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#eab308", "#06b6d4",
+               "#64748b")
+PLOT_INTERVAL_MS = 200
+SMOOTHING = 0.9          # exponential moving average of the step loss, bias-corrected
+ERROR_STYLE = "color: #d33f3f;"
+
+# series -> (plot, legend label, pen style, width, alpha 0..255, symbol)
+SERIES = {
+    "loss_step": ("loss", "train loss (step)", Qt.SolidLine, 1, 70, None),
+    "loss_smooth": ("loss", "train loss (smoothed)", Qt.SolidLine, 2, 255, None),
+    "val_loss": ("loss", "val loss", Qt.DashLine, 2, 255, "o"),
+    "train_top1": ("error", "train top-1", Qt.SolidLine, 2, 255, None),
+    "val_top1": ("error", "val top-1", Qt.DashLine, 2, 255, "o"),
+    "train_top5": ("error", "train top-5", Qt.DotLine, 2, 200, None),
+    "val_top5": ("error", "val top-5", Qt.DashDotLine, 2, 200, "t"),
+    "lr": ("lr", "learning rate", Qt.SolidLine, 2, 255, None),
+    "throughput": ("speed", "images/s", Qt.SolidLine, 1, 255, None),
+}
+PLOTS = (("loss", "Loss", "loss"), ("error", "Error (%)", "error %"),
+         ("lr", "Learning rate", "lr"), ("speed", "Throughput", "images/s"))
+
+
+class Run:
+    """One training run's series and its long-lived curve items (created once, fed by setData)."""
+
+    def __init__(self, name, colour, steps_per_epoch=1):
+        self.name = name
+        self.colour = colour
+        self.steps_per_epoch = steps_per_epoch
+        self.data = {series: ([], []) for series in SERIES}
+        self.items = {}
+        self.dirty = set()
+        self.smoothed = 0.0
+        self.smoothed_count = 0
+        self.status = "starting"
+        self.run_dir = None
+
+    def add(self, series, x, y):
+        if y is None or not math.isfinite(y):
+            return
+        xs, ys = self.data[series]
+        xs.append(x)
+        ys.append(y)
+        self.dirty.add(series)
+
+    def add_step(self, x, loss, lr, images_per_s=None):
+        self.add("loss_step", x, loss)
+        self.smoothed = SMOOTHING * self.smoothed + (1 - SMOOTHING) * loss
+        self.smoothed_count += 1
+        self.add("loss_smooth", x, self.smoothed / (1 - SMOOTHING ** self.smoothed_count))
+        self.add("lr", x, lr)
+        if images_per_s is not None:
+            self.add("throughput", x, images_per_s)
+
+    def add_epoch(self, row):
+        x = row["epoch"]
+        self.add("val_loss", x, row["val_loss"])
+        for name in ("train_top1", "val_top1", "train_top5", "val_top5"):
+            value = row[f"{name}_error"]
+            self.add(name, x, None if value is None else 100 * value)
+
+    def points(self, series):
+        return len(self.data[series][0])
+
+
+class TrainPanel(QWidget):
+    """`TrainPanel(get_graph, parent=None, runs_dir=None)`; `running_changed(bool)` tells a main
+    window when a run starts and ends (it may lock or badge the design)."""
+
+    running_changed = Signal(bool)
+
+    def __init__(self, get_graph, parent=None, runs_dir=None):
+        super().__init__(parent)
+        self._get_graph = get_graph
+        self._runs_dir = Path(runs_dir) if runs_dir else None
+        self.worker = None
+        self.runs = []
+        self.current = None
+
+        self._build_form()
+        self._build_controls()
+        self._build_plots()
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        form_holder = QWidget()
+        form_holder.setLayout(self.form)
+        scroll.setWidget(form_holder)
+        side_layout.addWidget(scroll, 3)
+        side_layout.addWidget(QLabel("Runs (tick to compare)"))
+        side_layout.addWidget(self.runs_list, 1)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addLayout(self.buttons_row)
+        right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.status_label)
+        right_layout.addWidget(self.plot_widget, 1)
+
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(side)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([300, 700])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(PLOT_INTERVAL_MS)
+        self.timer.timeout.connect(self.refresh_plots)
+        self._set_state("idle")
+
+    # -- widgets ---------------------------------------------------------------------------
+    def _build_form(self):
+        defaults = TrainConfig()
+        self.form = QFormLayout()
+        self.dataset_box = QComboBox()
+        for key, title in DATASETS:
+            self.dataset_box.addItem(title, key)
+        self.dataset_box.currentIndexChanged.connect(self._dataset_changed)
+        self.data_dir_edit = QLineEdit()
+        self.data_dir_edit.setPlaceholderText("folder with the dataset files")
+        browse = QToolButton()
+        browse.setText("…")
+        browse.clicked.connect(self._browse_data_dir)
+        self.data_dir_row = QWidget()
+        row = QHBoxLayout(self.data_dir_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.data_dir_edit)
+        row.addWidget(browse)
+        self.download_check = QCheckBox("download when missing")
+        self.download_check.setChecked(defaults.download)
+
+        self.epochs_spin = self._int_spin(1, 10_000, defaults.epochs)
+        self.batch_spin = self._int_spin(1, 65_536, defaults.batch_size)
+        self.lr_spin = self._float_spin(1e-6, 10.0, defaults.lr, 6, 0.005)
+        self.optimizer_box = self._choices(("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW"))
+        self.momentum_spin = self._float_spin(0.0, 0.999, defaults.momentum, 3, 0.05)
+        self.nesterov_check = QCheckBox("Nesterov")
+        self.weight_decay_spin = self._float_spin(0.0, 1.0, defaults.weight_decay, 6, 1e-4)
+        self.schedule_box = self._choices(("cosine", "cosine"), ("step", "step"),
+                                          ("onecycle", "one-cycle"), ("plateau", "reduce on plateau"),
+                                          ("constant", "constant"))
+        self.warmup_spin = self._float_spin(0.0, 100.0, defaults.warmup_epochs, 2, 0.5)
+        self.smoothing_spin = self._float_spin(0.0, 0.5, defaults.label_smoothing, 3, 0.05)
+        self.clip_spin = self._float_spin(0.0, 1000.0, defaults.grad_clip, 2, 0.5)
+        self.clip_spin.setSpecialValueText("off")
+        self.crop_box = self._choices(("auto", "auto (by dataset)"), ("none", "none (resize)"),
+                                      ("pad", "pad and crop"), ("resized", "random-resized crop"))
+        self.flip_box = self._choices(("auto", "auto (natural images)"), ("on", "on"), ("off", "off"))
+        self.lighting_spin = self._float_spin(0.0, 1.0, defaults.pca_lighting, 3, 0.05)
+        self.lighting_spin.setSpecialValueText("off")
+        self.eval_crop_box = self._choices(("center", "centre crop"), ("ten", "10-crop"))
+        self.device_box = self._choices(("auto", "auto (GPU when present)"), ("cpu", "CPU"),
+                                        ("cuda", "CUDA GPU"))
+        self.seed_spin = self._int_spin(0, 2 ** 31 - 1, defaults.seed)
+
+        for label, widget in (
+                ("Dataset", self.dataset_box), ("Data folder", self.data_dir_row),
+                ("", self.download_check), ("Epochs", self.epochs_spin),
+                ("Batch size", self.batch_spin), ("Learning rate", self.lr_spin),
+                ("Optimiser", self.optimizer_box), ("Momentum", self.momentum_spin),
+                ("", self.nesterov_check), ("Weight decay", self.weight_decay_spin),
+                ("Schedule", self.schedule_box), ("Warm-up epochs", self.warmup_spin),
+                ("Label smoothing", self.smoothing_spin), ("Gradient clip", self.clip_spin),
+                ("Training crop", self.crop_box), ("Flip", self.flip_box),
+                ("PCA lighting", self.lighting_spin), ("Evaluation", self.eval_crop_box),
+                ("Device", self.device_box), ("Seed", self.seed_spin)):
+            self.form.addRow(label, widget)
+        self._settings_widgets = [self.form.itemAt(i).widget() for i in range(self.form.count())
+                                  if self.form.itemAt(i).widget() is not None]
+        self._dataset_changed()
+
+    @staticmethod
+    def _int_spin(low, high, value):
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setValue(value)
+        return spin
+
+    @staticmethod
+    def _float_spin(low, high, value, decimals, step):
+        spin = QDoubleSpinBox()
+        spin.setDecimals(decimals)
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setValue(value)
+        return spin
+
+    @staticmethod
+    def _choices(*pairs):
+        box = QComboBox()
+        for key, title in pairs:
+            box.addItem(title, key)
+        return box
+
+    def _build_controls(self):
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button = QPushButton("Stop")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.pause)
+        self.resume_button.clicked.connect(self.resume)
+        self.stop_button.clicked.connect(self.stop)
+        self.buttons_row = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+            self.buttons_row.addWidget(button)
+        self.buttons_row.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("idle")
+        self.progress.setTextVisible(True)
+        self.status_label = QLabel("Choose a dataset and press Start.")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.runs_list = QListWidget()
+        self.runs_list.itemChanged.connect(self._run_ticked)
+
+    def _build_plots(self):
+        self.plot_widget = pg.GraphicsLayoutWidget()
+        self.plot_widget.setBackground(None)
+        self.plots = {}
+        for index, (key, title, unit) in enumerate(PLOTS):
+            plot = self.plot_widget.addPlot(row=index // 2, col=index % 2, title=title)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setLabel("bottom", "epoch")
+            plot.setLabel("left", unit)
+            plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            # Applied by the plot to every curve it holds (PlotItem.addItem overrides per-item
+            # settings with the plot's own).
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            self.plots[key] = plot
+
+    # -- settings --------------------------------------------------------------------------
+    def _dataset_changed(self):
+        needs_folder = self.dataset_box.currentData() != "digits"
+        self.data_dir_row.setEnabled(needs_folder)
+        self.download_check.setEnabled(needs_folder and
+                                       self.dataset_box.currentData() != "imagefolder")
+
+    def _browse_data_dir(self):
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.data_dir_edit.text())
+        if folder:
+            self.data_dir_edit.setText(folder)
+
+    def config(self):
+        """The TrainConfig the form describes (the run folder is chosen at Start)."""
+        flip = self.flip_box.currentData()
+        return TrainConfig(
+            dataset=self.dataset_box.currentData(),
+            data_dir=self.data_dir_edit.text().strip() or None,
+            download=self.download_check.isChecked(),
+            epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
+            lr=self.lr_spin.value(), optimizer=self.optimizer_box.currentData(),
+            momentum=self.momentum_spin.value(),
+            nesterov=self.nesterov_check.isChecked(),
+            weight_decay=self.weight_decay_spin.value(),
+            schedule=self.schedule_box.currentData(), warmup_epochs=self.warmup_spin.value(),
+            label_smoothing=self.smoothing_spin.value(), grad_clip=self.clip_spin.value(),
+            crop=self.crop_box.currentData(), flip=None if flip == "auto" else flip == "on",
+            pca_lighting=self.lighting_spin.value(), eval_crop=self.eval_crop_box.currentData(),
+            device=self.device_box.currentData(), seed=self.seed_spin.value())
+
+    def _runs_root(self):
+        if self._runs_dir is None:
+            from designer.ui.window import app_home
+            self._runs_dir = app_home() / "runs"
+        return self._runs_dir
+
+    # -- run control -----------------------------------------------------------------------
+    @property
+    def is_running(self):
+        return self.worker is not None and self.worker.isRunning()
+
+    def start(self):
+        if self.is_running:
+            return
+        graph = self._get_graph()
+        if graph is None:
+            self._show_error("Open or create a design first.")
+            return
+        config = self.config()
+        name = f"{graph.name or 'design'} · {config.dataset} · {time.strftime('%H:%M:%S')}"
+        slug = "".join(c if c.isalnum() else "_" for c in graph.name.lower()).strip("_") or "model"
+        config.out = str(self._runs_root() / f"{slug}_{config.dataset}_{time.strftime('%Y%m%d-%H%M%S')}")
+        run = Run(name, RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
+        self._add_run(run)
+        self.current = run
+        self.worker = TrainWorker(graph, config, parent=self)
+        self.worker.started_run.connect(self._on_start)
+        self.worker.steps.connect(self._on_steps)
+        self.worker.epoch.connect(self._on_epoch)
+        self.worker.paused.connect(self._on_paused)
+        self.worker.resumed.connect(self._on_resumed)
+        self.worker.message.connect(self._show_info)
+        self.worker.finished_run.connect(self._on_finished)
+        self.progress.setValue(0)
+        self.progress.setFormat("starting…")
+        self._show_info(f"Preparing {config.dataset} and compiling the design…")
+        self._set_state("running")
+        self.worker.start()
+        self.timer.start()
+        self.running_changed.emit(True)
+
+    def pause(self):
+        if self.is_running:
+            self.worker.pause()
+            self.pause_button.setEnabled(False)
+            self._show_info("Pausing after the current step…")
+
+    def resume(self):
+        if self.worker is not None:
+            self.worker.resume()
+
+    def stop(self):
+        if self.worker is not None:
+            self.worker.stop()
+            self.stop_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+            self.resume_button.setEnabled(False)
+            self._show_info("Stopping after the current step…")
+
+    def shutdown(self, timeout_ms=10_000):
+        """Stop a run and wait for its thread (the main window calls this when it closes)."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker.wait(timeout_ms)
+
+    def _set_state(self, state):
+        running = state in ("running", "paused")
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(state == "running")
+        self.resume_button.setEnabled(state == "paused")
+        self.stop_button.setEnabled(running)
+        for widget in self._settings_widgets:
+            widget.setEnabled(not running)
+        if not running:
+            self._dataset_changed()
+
+    # -- worker signals (GUI thread) -------------------------------------------------------
+    def _on_start(self, event):
+        run = self.current
+        run.steps_per_epoch = event["steps_per_epoch"]
+        run.run_dir = event["run_dir"]
+        run.status = "running"
+        for step, (loss, lr) in enumerate(event["step_log"], 1):
+            run.add_step(step / run.steps_per_epoch, loss, lr)
+        for row in event["history"]:
+            run.add_epoch(row)
+            run.add("throughput", row["epoch"], row["images_per_s"])
+        self._show_info(f"Training on {event['device']}: {event['train_size']:,} training and "
+                        f"{event['val_size']:,} validation images of {event['dataset']}, "
+                        f"{event['parameters']:,} parameters. Run folder: {event['run_dir']}")
+
+    def _on_paused(self):
+        self._set_state("paused")
+        self._show_info("Paused. Resume continues from the same step.")
+
+    def _on_resumed(self):
+        self._set_state("running")
+        self._show_info("Training.")
+
+    def _on_steps(self, events):
+        run = self.current
+        for event in events:
+            run.add_step(event["epoch_progress"], event["loss"], event["lr"], event["images_per_s"])
+        last = events[-1]
+        self.progress.setValue(int(1000 * last["progress"]))
+        self.progress.setFormat(f"epoch {last['epoch']}/{self.worker.config.epochs} · step "
+                                f"{last['step']} · loss {last['loss']:.4f} · "
+                                f"{last['images_per_s']:,.0f} img/s · ETA {_duration(last['eta_s'])}")
+
+    def _on_epoch(self, event):
+        self.current.add_epoch(event)
+        self.progress.setValue(int(1000 * event["progress"]))
+        self._show_info(f"Epoch {event['epoch']}: val loss {event['val_loss']:.4f}, top-1 error "
+                        f"{event['val_top1_error']:.2%}, top-5 error {event['val_top5_error']:.2%}"
+                        f"{' (best so far)' if event['best'] else ''}")
+
+    def _on_finished(self, event):
+        run = self.current
+        run.status = event["status"]
+        self.refresh_plots()
+        self.timer.stop()
+        if event["status"] == "failed":
+            self._show_error(event["message"])
+            self.progress.setFormat("failed")
+        else:
+            self._show_info(event["message"])
+            self.progress.setFormat(event["status"])
+        item = self.runs_list.item(self.runs.index(run))
+        item.setText(f"{run.name} — {run.status}")
+        self._set_state("idle")
+        self.running_changed.emit(False)
+
+    # -- runs and plots --------------------------------------------------------------------
+    def _add_run(self, run):
+        self.runs.append(run)
+        for series, (plot_key, label, style, width, alpha, symbol) in SERIES.items():
+            colour = QColor(run.colour)
+            colour.setAlpha(alpha)
+            pen = pg.mkPen(colour, width=width, style=style)
+            item = pg.PlotDataItem([], [], pen=pen, name=f"{label} · run {len(self.runs)}",
+                                   symbol=symbol, symbolSize=5, symbolBrush=colour,
+                                   symbolPen=None)
+            self.plots[plot_key].addItem(item)
+            run.items[series] = item
+        entry = QListWidgetItem(run.name)
+        entry.setFlags(entry.flags() | Qt.ItemIsUserCheckable)
+        entry.setCheckState(Qt.Checked)
+        entry.setForeground(QColor(run.colour))
+        self.runs_list.addItem(entry)
+        # Only the new run and runs the person ticked stay visible: earlier runs are unticked.
+        self.runs_list.blockSignals(True)
+        for index, other in enumerate(self.runs[:-1]):
+            self.runs_list.item(index).setCheckState(Qt.Unchecked)
+            self._show_run(other, False)
+        self.runs_list.blockSignals(False)
+
+    def _run_ticked(self, item):
+        run = self.runs[self.runs_list.row(item)]
+        self._show_run(run, item.checkState() == Qt.Checked)
+
+    @staticmethod
+    def _show_run(run, visible):
+        for item in run.items.values():
+            item.setVisible(visible)
+
+    def refresh_plots(self):
+        """Push new points to the curves that changed (runs on a timer, never per step)."""
+        for run in self.runs:
+            for series in run.dirty:
+                xs, ys = run.data[series]
+                run.items[series].setData(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+            run.dirty.clear()
+
+    def _show_info(self, text):
+        self.status_label.setStyleSheet("")
+        self.status_label.setText(text)
+
+    def _show_error(self, text):
+        self.status_label.setStyleSheet(ERROR_STYLE)
+        self.status_label.setText(text)
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"

@@ -1,0 +1,93 @@
+"""The Qt side of training: a QThread that drives the engine's event generator
+(`designer.train.loop.Trainer.run`) and turns its events into signals for the GUI thread.
+
+Step events arrive hundreds of times a second on a fast GPU; the worker batches them and emits
+`steps` at most every `interval` seconds, so the GUI thread never floods. Everything else (start,
+epoch, pause, resume, messages, the end) is emitted as it happens, after any batched steps.
+Pause, resume and stop go through the engine's thread-safe `TrainControl`; the GUI never waits on
+the worker. Exceptions from the engine end the run with `finished_run` status "failed" and a
+sentence, so training can never take the editor down.
+"""
+
+import time
+import traceback
+
+from PySide6.QtCore import QThread, Signal
+
+
+class TrainWorker(QThread):
+    started_run = Signal(dict)     # the "start" event: sizes, device, history on resume
+    steps = Signal(list)           # a batch of "step" events
+    epoch = Signal(dict)
+    paused = Signal()
+    resumed = Signal()
+    message = Signal(str)
+    finished_run = Signal(dict)    # the "finished" event: status completed / stopped / failed
+
+    def __init__(self, graph, config, weights=None, resume=None, interval=0.1, parent=None):
+        super().__init__(parent)
+        from designer.train.loop import TrainControl
+        self.graph = graph.copy()          # a frozen copy: editing the design cannot race the run
+        self.config = config
+        self.weights = weights
+        self.resume_from = resume
+        self.interval = interval
+        self.control = TrainControl()
+        self.result = None
+
+    def pause(self):
+        self.control.pause()
+
+    def resume(self):
+        self.control.resume()
+
+    def stop(self):
+        self.control.stop()
+
+    def run(self):
+        pending = []
+        last_emit = time.monotonic()
+
+        def flush():
+            nonlocal pending, last_emit
+            if pending:
+                self.steps.emit(pending)
+                pending = []
+            last_emit = time.monotonic()
+
+        try:
+            from designer.train.loop import Trainer
+            trainer = Trainer(self.graph, self.config, control=self.control,
+                              weights=self.weights, resume=self.resume_from)
+            for event in trainer.run():
+                kind = event["kind"]
+                if kind == "step":
+                    pending.append(event)
+                    if time.monotonic() - last_emit >= self.interval:
+                        flush()
+                    continue
+                flush()
+                if kind == "start":
+                    self.started_run.emit(event)
+                elif kind == "epoch":
+                    self.epoch.emit(event)
+                elif kind == "paused":
+                    self.paused.emit()
+                elif kind == "resumed":
+                    self.resumed.emit()
+                elif kind == "message":
+                    self.message.emit(event["text"])
+                elif kind == "finished":
+                    self.result = event
+        except Exception as error:  # noqa: BLE001 - the GUI shows every failure as a sentence
+            flush()
+            from designer.core.errors import DesignError
+            text = str(error) if isinstance(error, DesignError) else (
+                f"training failed: {type(error).__name__}: {error}\n"
+                + traceback.format_exc(limit=4))
+            self.result = {"kind": "finished", "status": "failed", "message": text}
+        flush()
+        if self.result is None:
+            self.result = {"kind": "finished", "status": "failed",
+                           "message": "training ended without a result"}
+        self.finished_run.emit(self.result)

@@ -1,0 +1,100 @@
+"""The Train panel standalone: start a run from the panel, see the plots receive points, pause,
+resume and stop with the thread finished; failures show as a sentence and leave the panel usable;
+two runs compare on the same plots."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from designer.core.builder import GraphBuilder
+from designer.core.presets import load_design
+from designer.ui.train_panel import TrainPanel
+
+
+def tiny_graph():
+    b = GraphBuilder("tiny")
+    x = b.input((1, 8, 8))
+    x = b.add("Conv2d", "conv", x, out_channels=4, kernel=3, padding=1)
+    x = b.add("ReLU", "relu", x)
+    x = b.add("Flatten", "flatten", x)
+    x = b.add("Linear", "fc", x, out_features=10)
+    b.output(x)
+    return b.finish()
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    graphs = {"current": tiny_graph()}
+    widget = TrainPanel(lambda: graphs["current"], runs_dir=tmp_path / "runs")
+    widget.graphs = graphs
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def test_start_plot_pause_resume_stop(panel, qtbot):
+    panel.epochs_spin.setValue(200)     # long enough that Stop, not the end, finishes it
+    panel.batch_spin.setValue(16)
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    worker = panel.worker
+    assert worker.isRunning() and not panel.start_button.isEnabled()
+    assert not panel.epochs_spin.isEnabled()      # settings are locked while training
+    run = panel.current
+
+    qtbot.waitUntil(lambda: run.points("loss_step") > 20, timeout=30_000)
+    qtbot.waitUntil(lambda: run.items["loss_step"].xData is not None
+                    and len(run.items["loss_step"].xData) > 0, timeout=5_000)
+    qtbot.waitUntil(lambda: run.points("val_top1") >= 1, timeout=30_000)
+    panel.refresh_plots()
+    assert len(run.items["val_top1"].yData) >= 1 and len(run.items["lr"].yData) > 0
+    assert run.items["loss_step"].opts["clipToView"] and run.items["loss_step"].opts["autoDownsample"]
+    assert panel.progress.value() > 0 and "ETA" in panel.progress.format()
+
+    with qtbot.waitSignal(worker.paused, timeout=10_000):
+        qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
+    assert panel.resume_button.isEnabled() and not panel.pause_button.isEnabled()
+    frozen = run.points("loss_step")
+    qtbot.wait(300)
+    assert run.points("loss_step") == frozen          # nothing trains while paused
+    with qtbot.waitSignal(worker.resumed, timeout=10_000):
+        qtbot.mouseClick(panel.resume_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: run.points("loss_step") > frozen, timeout=10_000)
+
+    with qtbot.waitSignal(worker.finished_run, timeout=20_000) as blocker:
+        qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    assert blocker.args[0]["status"] == "stopped"
+    assert worker.wait(10_000) and worker.isFinished()
+    assert panel.start_button.isEnabled() and panel.epochs_spin.isEnabled()
+    assert "stopped" in panel.runs_list.item(0).text()
+
+
+def test_design_errors_show_and_panel_stays_usable(panel, qtbot):
+    broken = tiny_graph()
+    broken.set_params("conv", kernel=11, padding="valid")
+    panel.graphs["current"] = broken
+    with qtbot.waitSignal(panel.running_changed, timeout=20_000,
+                          check_params_cb=lambda running: running is False):
+        panel.start()
+    assert panel.worker.wait(5_000)
+    assert "cannot train" in panel.status_label.text() and "conv" in panel.status_label.text()
+    assert panel.start_button.isEnabled()
+
+
+def test_two_runs_compare_on_one_plot(panel, qtbot):
+    panel.graphs["current"] = load_design("reactor_digits")
+    panel.epochs_spin.setValue(1)
+    for _ in range(2):
+        with qtbot.waitSignal(panel.running_changed, timeout=60_000,
+                              check_params_cb=lambda running: running is False):
+            panel.start()
+    first, second = panel.runs
+    assert first.status == second.status == "completed"
+    assert first.points("val_top1") == second.points("val_top1") == 1
+    # The second run shows alone; ticking the first puts both on the same plots.
+    assert not first.items["val_loss"].isVisible() and second.items["val_loss"].isVisible()
+    panel.runs_list.item(0).setCheckState(Qt.Checked)
+    assert first.items["val_loss"].isVisible()
+    assert first.items["val_loss"].getViewBox() is second.items["val_loss"].getViewBox()
+    # The design is copied at Start: the panel never edits the editor's graph.
+    assert panel.graphs["current"].nodes["fc2"].params["out_features"] == 10
