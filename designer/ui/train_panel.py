@@ -63,6 +63,7 @@ class Run:
         self.dirty = set()
         self.smoothed = 0.0
         self.smoothed_count = 0
+        self.rate = None           # images/s, smoothed like the loss: single readings are noisy
         self.status = "starting"
         self.run_dir = None
 
@@ -81,7 +82,9 @@ class Run:
         self.add("loss_smooth", x, self.smoothed / (1 - SMOOTHING ** self.smoothed_count))
         self.add("lr", x, lr)
         if images_per_s is not None:
-            self.add("throughput", x, images_per_s)
+            self.rate = images_per_s if self.rate is None else (
+                SMOOTHING * self.rate + (1 - SMOOTHING) * images_per_s)
+            self.add("throughput", x, self.rate)
 
     def add_epoch(self, row):
         x = row["epoch"]
@@ -136,7 +139,7 @@ class TrainPanel(QWidget):
         splitter.addWidget(side)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([300, 700])
+        splitter.setSizes([360, 740])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
