@@ -192,3 +192,31 @@ def test_ten_crop_evaluation(tmp_path):
                                                              out=str(tmp_path)))
     assert finished["status"] == "completed"
     assert 0 <= epochs[0]["val_top1_error"] < 0.9
+
+
+def test_out_of_memory_stops_with_advice_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    trainer = Trainer(small_digits_net(), TrainConfig(epochs=3, batch_size=64, out=str(tmp_path)))
+    original = Trainer._autocast
+
+    def autocast_that_runs_out(self):
+        if self.epoch == 1 and self.step > self.steps_per_epoch + 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "_autocast", autocast_that_runs_out)
+    events = list(trainer.run())
+    finished = events[-1]
+    assert finished["status"] == "failed"
+    assert "smaller batch (e.g. 32)" in finished["message"]
+    assert "checkpoint of epoch 1 is kept" in finished["message"]
+    assert load_checkpoint(tmp_path)["epoch"] == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_run_uses_mixed_precision_and_reports_memory(tmp_path):
+    trainer = Trainer(load_design("lenet5"), TrainConfig(epochs=1, device="cuda", out=str(tmp_path)))
+    events = list(trainer.run())
+    assert events[0]["device"].startswith("cuda") and events[0]["amp"] in ("bfloat16", "float16")
+    epoch = next(e for e in events if e["kind"] == "epoch")
+    assert epoch["peak_memory_mb"] > 0
+    assert events[-1]["status"] == "completed"
