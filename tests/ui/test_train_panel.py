@@ -41,6 +41,8 @@ def test_start_plot_pause_resume_stop(panel, qtbot):
     assert worker.isRunning() and not panel.start_button.isEnabled()
     assert not panel.epochs_spin.isEnabled()      # settings are locked while training
     run = panel.current
+    batch_sizes = []
+    worker.steps.connect(lambda events: batch_sizes.append(len(events)))
 
     qtbot.waitUntil(lambda: run.points("loss_step") > 20, timeout=30_000)
     qtbot.waitUntil(lambda: run.items["loss_step"].xData is not None
@@ -50,6 +52,7 @@ def test_start_plot_pause_resume_stop(panel, qtbot):
     assert len(run.items["val_top1"].yData) >= 1 and len(run.items["lr"].yData) > 0
     assert run.items["loss_step"].opts["clipToView"] and run.items["loss_step"].opts["autoDownsample"]
     assert panel.progress.value() > 0 and "ETA" in panel.progress.format()
+    assert batch_sizes and max(batch_sizes) > 1      # steps arrive throttled, in batches
 
     with qtbot.waitSignal(worker.paused, timeout=10_000):
         qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
