@@ -127,6 +127,19 @@ def torchvision_builder_name(name):
     return name
 
 
+def torchvision_model_for_preset(preset):
+    """The torchvision model a preset reproduces, or None. `alexnet_torchvision` reproduces
+    torchvision's alexnet; `alexnet` itself is the paper's network, different from torchvision's
+    despite the name, because a `<name>_torchvision` preset exists beside it."""
+    from designer.core.presets import preset_names
+    names = set(preset_names())
+    if preset.endswith("_torchvision"):
+        return torchvision_builder_name(preset.removesuffix("_torchvision"))
+    if f"{preset}_torchvision" in names:
+        return None
+    return torchvision_builder_name(preset)
+
+
 def torchvision_state_dict(name, weights="DEFAULT"):
     """The pretrained state_dict of torchvision model `name` (downloaded to torch's cache on first
     use). `weights` names an entry of the model's weights enum, e.g. "IMAGENET1K_V1"."""

@@ -7,7 +7,7 @@ import torch
 from designer.core.compile import compile_graph
 from designer.core.presets import load_design, preset_names
 from designer.export.weights import (WeightsError, load_into, load_torchvision, read_state_dict,
-                                     torchvision_builder_name)
+                                     torchvision_builder_name, torchvision_model_for_preset)
 
 from .designs import mixed_net
 
@@ -84,6 +84,9 @@ def test_a_complete_load_reproduces_outputs(lenet):
 def test_torchvision_names():
     assert torchvision_builder_name("resnet18") == "resnet18"
     assert torchvision_builder_name("lenet5") is None
+    assert torchvision_model_for_preset("alexnet_torchvision") == "alexnet"
+    assert torchvision_model_for_preset("alexnet") is None  # the paper's AlexNet, not torchvision's
+    assert torchvision_model_for_preset("resnet50") == "resnet50"
 
 
 META_COPY = pytest.mark.filterwarnings("ignore:.*meta parameter")  # meta-to-meta loads are no-ops
@@ -99,19 +102,21 @@ def test_torchvision_weights_that_do_not_match_are_refused():
         load_torchvision(design, "resnet18", state_dict=state)
 
 
-TORCHVISION_PRESETS = [n for n in preset_names() if torchvision_builder_name(n)]
+TORCHVISION_PRESETS = {n: torchvision_model_for_preset(n) for n in preset_names()
+                       if torchvision_model_for_preset(n)}
 
 
 @META_COPY
-@pytest.mark.parametrize("name", TORCHVISION_PRESETS)
+@pytest.mark.parametrize("name", sorted(TORCHVISION_PRESETS))
 def test_torchvision_weights_load_into_matching_preset(name):
-    """Every preset named after a torchvision model takes its state_dict exactly (meta tensors:
+    """Every preset reproducing a torchvision model takes its state_dict exactly (meta tensors:
     names and shapes are checked without allocating or downloading anything)."""
     import torchvision
+    model = TORCHVISION_PRESETS[name]
     with torch.device("meta"):
         design = compile_graph(load_design(name), include_auxiliary=False)
-        reference = torchvision.models.get_model(name, weights=None)
-    report = load_torchvision(design, name, state_dict=reference.state_dict())
+        reference = torchvision.models.get_model(model, weights=None)
+    report = load_torchvision(design, model, state_dict=reference.state_dict())
     assert report.complete, str(report)
 
 
