@@ -382,11 +382,23 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.Discard
 
     def closeEvent(self, event):
-        if self.maybe_save():
+        if self.maybe_save() and self.maybe_stop_training():
+            if self.train_dock is not None:
+                self.train_panel.shutdown()  # the worker thread must end before its QThread dies
             self._drop_recovery()
             event.accept()
         else:
             event.ignore()
+
+    def maybe_stop_training(self):
+        """Ask before quitting stops a training run; False when the person cancels."""
+        if self.train_dock is None or not self.train_panel.is_running:
+            return True
+        answer = QMessageBox.question(
+            self, "Training is running", "Stop the training run and quit? The last checkpoint "
+            "is kept and the run can be resumed from it.",
+            QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+        return answer == QMessageBox.Yes
 
     def _add_recent(self, path):
         recent = [str(Path(path).resolve())] + [p for p in self.recent_files()

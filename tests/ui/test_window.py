@@ -280,3 +280,20 @@ def test_screenshot_command_writes_the_window(tmp_path, home):
     assert run("lenet5", screenshot=str(out), size=(1000, 700)) == 0
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1000, 700)
+
+
+def test_quitting_while_training_asks_then_stops_the_worker(window, dialogs, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+    window.open_design("reactor_digits")
+    panel = window.train_panel
+    panel.epochs_spin.setValue(200)     # long enough that only quitting ends it
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    worker = panel.worker
+    assert worker.isRunning()
+    dialogs.answers["question"] = QMessageBox.Cancel
+    assert not window.close()
+    assert dialogs[-1][1] == "Training is running" and worker.isRunning()
+    dialogs.answers["question"] = QMessageBox.Yes
+    assert window.close()
+    assert worker.isFinished()
