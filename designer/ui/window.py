@@ -5,6 +5,7 @@ The window holds one `Document` at a time and wires views to it; opening a file 
 document first, so a file that fails to load leaves the current design untouched.
 """
 
+import atexit
 import json
 import os
 import time
@@ -59,6 +60,17 @@ def _pid_alive(pid):
     except PermissionError:
         return True
     return True
+
+
+def _clipboard_release():
+    """Qt's clipboard owns the QMimeData we made in Python and would destroy it after Python has
+    shut down (a crash at exit); hand it back while Python still runs."""
+    app = QApplication.instance()
+    if app is not None:
+        app.clipboard().clear()
+
+
+_clipboard_release.registered = False
 
 
 class MainWindow(QMainWindow):
@@ -131,7 +143,7 @@ class MainWindow(QMainWindow):
             self.train_dock = self._dock("Train", self.train_panel, Qt.BottomDockWidgetArea, "train")
             self.tabifyDockWidget(self.issues_dock, self.train_dock)
         self.summary_dock.raise_()
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 320], Qt.Horizontal)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 350], Qt.Horizontal)
         self.resizeDocks([self.summary_dock], [190], Qt.Vertical)
 
         self.totals_label = QLabel()
@@ -541,6 +553,9 @@ class MainWindow(QMainWindow):
         mime.setData(CLIP_MIME, text.encode("utf-8"))
         mime.setText(text)
         QApplication.clipboard().setMimeData(mime)
+        if not _clipboard_release.registered:
+            atexit.register(_clipboard_release)
+            _clipboard_release.registered = True
         return True
 
     def cut(self):

@@ -38,12 +38,17 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def window(qtbot, home, dialogs):
+    from PySide6.QtCore import QCoreApplication, QEvent
     from designer.ui.window import MainWindow
     win = MainWindow(home=home)
-    qtbot.addWidget(win)
     win.resize(1200, 800)
     win.show()
     yield win
     if win.document is not None:
         win.document.undo_stack.setClean()
         win.document._recovered = False
+    win.close()
+    # Delete the window now: live windows make every later style sheet change slower, and Qt
+    # objects left for interpreter shutdown are destroyed in no safe order.
+    win.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
