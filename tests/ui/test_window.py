@@ -282,7 +282,7 @@ def test_screenshot_command_writes_the_window(tmp_path, home):
     assert (image.width(), image.height()) == (1000, 700)
 
 
-def test_quitting_while_training_asks_then_stops_the_worker(window, dialogs, qtbot):
+def test_training_from_the_window_plots_and_quitting_asks_then_stops_it(window, dialogs, qtbot):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMessageBox
     window.open_design("reactor_digits")
@@ -291,6 +291,11 @@ def test_quitting_while_training_asks_then_stops_the_worker(window, dialogs, qtb
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     worker = panel.worker
     assert worker.isRunning()
+    qtbot.waitUntil(lambda: panel.current.points("loss_step") > 5, timeout=30_000)
+    with qtbot.waitSignal(worker.paused, timeout=10_000):
+        qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
+    with qtbot.waitSignal(worker.resumed, timeout=10_000):
+        qtbot.mouseClick(panel.resume_button, Qt.LeftButton)
     dialogs.answers["question"] = QMessageBox.Cancel
     assert not window.close()
     assert dialogs[-1][1] == "Training is running" and worker.isRunning()
