@@ -1,9 +1,10 @@
 """Editor speed, offscreen: opening and drawing the largest design, and one spin-box edit.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/ui.py [NAME_OR_FILE]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/ui.py [NAME_OR_FILE] [--exploded]
 
 Opens densenet264 when that preset exists, else the largest preset with at least 1,000 nodes, else
-a generated 1,000-node residual network. Prints the time to build the document (analysis), the
+a generated 1,000-node residual network. `--exploded` first explodes every block into its layers
+(as Edit ▸ Explode would, recursively), the largest drawing a person can make of a preset. Prints the time to build the document (analysis), the
 scene, and the first full paint of the fitted window; then the time from a spin-box change in the
 inspector to the repainted canvas. Baselines measured in the same run: a bare QGraphicsScene with
 the same number of plain rectangles and straight edges (the cheapest drawing possible), and a full
@@ -59,6 +60,25 @@ def choose(argument):
     return "generated 1,000-node residual net", generated()
 
 
+def exploded(graph):
+    """`graph` with every block replaced by its layers, recursively, then laid out afresh."""
+    from designer.core.commands import layout
+    from designer.core.grouping import explode_command
+    from designer.core.infer import analyze
+    from designer.core.layout import layered_positions
+    while True:
+        blocks = [nid for nid in graph.topological_order()[0] if graph.nodes[nid].is_block]
+        if not blocks:
+            break
+        results = analyze(graph)
+        node_id = blocks[0]
+        shapes = [results[graph.in_edge(node_id, port).src].outputs[graph.in_edge(node_id, port).src_port].shape
+                  for port in graph.nodes[node_id].input_ports()]
+        explode_command(graph, node_id, shapes).redo()
+    layout(graph, layered_positions(graph)).redo()
+    return graph
+
+
 def bare_scene_ms(graph, view_size):
     """The cheapest drawing of the same graph: rectangles and straight lines, no text."""
     from PySide6.QtCore import QLineF, QRectF
@@ -84,7 +104,10 @@ def main():
     from designer.ui.window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    label, graph = choose(sys.argv[1] if len(sys.argv) > 1 else None)
+    arguments = [a for a in sys.argv[1:] if a != "--exploded"]
+    label, graph = choose(arguments[0] if arguments else None)
+    if "--exploded" in sys.argv:
+        label, graph = f"{label}, exploded to layers", exploded(graph)
     print(f"design: {label}: {len(graph.nodes)} nodes, {len(graph.edges)} edges")
     window = MainWindow(home=Path(os.environ.get("TMPDIR", "/tmp")) / "cnn-designer-bench")
     window.resize(1600, 1000)

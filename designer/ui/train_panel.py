@@ -193,6 +193,18 @@ class TrainPanel(QWidget):
         self.device_box = self._choices(("auto", "auto (GPU when present)"), ("cpu", "CPU"),
                                         ("cuda", "CUDA GPU"))
         self.seed_spin = self._int_spin(0, 2 ** 31 - 1, defaults.seed)
+        self.weights_edit = QLineEdit()
+        self.weights_edit.setPlaceholderText("optional: a state_dict or checkpoint")
+        self.weights_edit.setToolTip("Start from these weights (e.g. torchvision's, for a preset "
+                                     "named like its model); the first message reports what loaded.")
+        weights_browse = QToolButton()
+        weights_browse.setText("…")
+        weights_browse.clicked.connect(self._browse_weights)
+        self.weights_row = QWidget()
+        row = QHBoxLayout(self.weights_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.weights_edit)
+        row.addWidget(weights_browse)
 
         for label, widget in (
                 ("Dataset", self.dataset_box), ("Data folder", self.data_dir_row),
@@ -204,7 +216,8 @@ class TrainPanel(QWidget):
                 ("Label smoothing", self.smoothing_spin), ("Gradient clip", self.clip_spin),
                 ("Training crop", self.crop_box), ("Flip", self.flip_box),
                 ("PCA lighting", self.lighting_spin), ("Evaluation", self.eval_crop_box),
-                ("Device", self.device_box), ("Seed", self.seed_spin)):
+                ("Device", self.device_box), ("Seed", self.seed_spin),
+                ("Start from", self.weights_row)):
             self.form.addRow(label, widget)
         self._settings_widgets = [self.form.itemAt(i).widget() for i in range(self.form.count())
                                   if self.form.itemAt(i).widget() is not None]
@@ -279,6 +292,12 @@ class TrainPanel(QWidget):
         self.download_check.setEnabled(needs_folder and
                                        self.dataset_box.currentData() != "imagefolder")
 
+    def _browse_weights(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Start from weights", self.weights_edit.text(),
+                                              "PyTorch weights (*.pt *.pth *.ckpt);;All files (*)")
+        if path:
+            self.weights_edit.setText(path)
+
     def _browse_data_dir(self):
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.data_dir_edit.text())
         if folder:
@@ -327,7 +346,8 @@ class TrainPanel(QWidget):
         run = Run(name, RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
         self._add_run(run)
         self.current = run
-        self.worker = TrainWorker(graph, config, parent=self)
+        self.worker = TrainWorker(graph, config, weights=self.weights_edit.text().strip() or None,
+                                  parent=self)
         self.worker.started_run.connect(self._on_start)
         self.worker.steps.connect(self._on_steps)
         self.worker.epoch.connect(self._on_epoch)

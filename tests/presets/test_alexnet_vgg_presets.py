@@ -18,14 +18,7 @@ from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
 from designer.presetlib.alexnet_vgg import vgg
-
-
-def param_count(module):
-    return sum(p.numel() for p in module.parameters())
-
-
-def shape_of(analyzer, node_id):
-    return analyzer.results[node_id].outputs["out"].shape
+from ..helpers import param_count, shape_of
 
 
 def make_reference(name):

@@ -21,24 +21,7 @@ from torchvision.models.densenet import DenseNet, _DenseBlock, _Transition
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
-
-
-def param_count(module):
-    return sum(p.numel() for p in module.parameters())
-
-
-def shape_of(analyzer, node_id):
-    return analyzer.results[node_id].outputs["out"].shape
-
-
-def randomise_batch_norms(model):
-    """Non-trivial BN statistics and affine terms, so the comparison exercises them."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.1, 0.1)
+from ..helpers import param_count, randomise_batch_norms, shape_of
 
 
 def assert_same_network(graph, reference, size, forward=None):

@@ -22,28 +22,10 @@ from designer.core.blocks.residual import ZeroPadShortcut, survival_probability
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
+from ..helpers import param_count, randomise_batch_norms, shape_of
 
 TORCHVISION = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
                "resnext101_32x8d"]
-
-
-def param_count(module):
-    return sum(p.numel() for p in module.parameters())
-
-
-def shape_of(analyzer, node_id):
-    return analyzer.results[node_id].outputs["out"].shape
-
-
-def randomise_batch_norms(model):
-    """Non-trivial BN statistics and affine terms (the references initialise every BN alike), so
-    a swapped name between two same-sized norms would show in the outputs."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.1, 0.1)
 
 
 def assert_same_network(graph, reference, size=64, classes=1000):

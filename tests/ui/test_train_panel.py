@@ -84,6 +84,30 @@ def test_design_errors_show_and_panel_stays_usable(panel, qtbot):
     assert panel.start_button.isEnabled()
 
 
+def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_path):
+    import torch
+    from designer.core.compile import compile_graph
+    weights = tmp_path / "start.pth"
+    state = compile_graph(tiny_graph()).state_dict()
+    torch.save(state, weights)
+    panel.weights_edit.setText(str(weights))
+    panel.epochs_spin.setValue(1)
+    messages = []
+    panel.start()
+    panel.worker.message.connect(messages.append)
+    with qtbot.waitSignal(panel.worker.finished_run, timeout=60_000) as blocker:
+        pass
+    assert blocker.args[0]["status"] == "completed"
+    assert any("weights from" in m and f"loaded {len(state)} of {len(state)} tensors" in m for m in messages), messages
+
+    panel.weights_edit.setText(str(tmp_path / "missing.pth"))
+    with qtbot.waitSignal(panel.running_changed, timeout=20_000,
+                          check_params_cb=lambda running: running is False):
+        panel.start()
+    assert "missing.pth" in panel.status_label.text()
+    assert panel.start_button.isEnabled()
+
+
 def test_two_runs_compare_on_one_plot(panel, qtbot):
     panel.graphs["current"] = load_design("reactor_digits")
     panel.epochs_spin.setValue(1)

@@ -18,6 +18,7 @@ from torch import nn
 from designer.core.builder import GraphBuilder
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
+from ...helpers import randomise_batch_norms
 
 tv_googlenet = importlib.import_module("torchvision.models.googlenet")
 tv_inception = importlib.import_module("torchvision.models.inception")
@@ -35,15 +36,6 @@ def block_graph(type_name, shape, **params):
     y = b.add(type_name, "blk", b.input(shape), **params)
     b.output(y)
     return b.finish(layout=False)
-
-
-def randomise_batch_norms(model):
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.1, 0.1)
 
 
 REFERENCES = [
