@@ -15,6 +15,10 @@ VERB_MODULES = [
     "designer.ui.cli",        # open (the editor)
     "designer.train.cli",     # train
     "designer.export.cli",    # export
+    "designer.interop.cli",   # import (PyTorch, ONNX), diff
+    "designer.compress.cli",  # prune, quantize, factorize, compress-report
+    "designer.insight.cli",   # inspect
+    "designer.speed.cli",     # profile, sweep
 ]
 
 

@@ -132,10 +132,9 @@ def torchvision_model_for_preset(preset):
     torchvision's alexnet; `alexnet` itself is the paper's network, different from torchvision's
     despite the name, because a `<name>_torchvision` preset exists beside it."""
     from designer.core.presets import preset_names
-    names = set(preset_names())
     if preset.endswith("_torchvision"):
         return torchvision_builder_name(preset.removesuffix("_torchvision"))
-    if f"{preset}_torchvision" in names:
+    if f"{preset}_torchvision" in preset_names():
         return None
     return torchvision_builder_name(preset)
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QFormLayout, QLabel, QLineEdit, QVBoxLayout)
 
 from designer.core.errors import DesignError
+
+from .widgets import browse_row
 
 # (format key, menu title, file suffix, file dialog filter); the keys are the engine's formats.
 FORMATS = (
@@ -57,8 +58,8 @@ class ExportDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Format", self.format_box)
-        form.addRow("Save to", self._with_browse(self.path_edit, self._browse_output))
-        form.addRow("Weights", self._with_browse(self.weights_edit, self._browse_weights))
+        form.addRow("Save to", browse_row(self.path_edit, self._browse_output))
+        form.addRow("Weights", browse_row(self.weights_edit, self._browse_weights))
         self.input_label = QLabel("Input size")
         form.addRow(self.input_label, self.input_edit)
 
@@ -85,16 +86,6 @@ class ExportDialog(QDialog):
         self._format_changed()
 
     # ---- state ------------------------------------------------------------------------------
-    def _with_browse(self, edit, handler):
-        row = QWidget()
-        box = QHBoxLayout(row)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(edit, 1)
-        button = QPushButton("Browse…")
-        button.clicked.connect(handler)
-        box.addWidget(button)
-        return row
-
     def _fill_defaults(self):
         try:
             graph = self._get_graph()

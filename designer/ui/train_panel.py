@@ -21,9 +21,10 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
-                               QToolButton, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from designer.train.config import TrainConfig
+from .widgets import browse_row
 from .worker import TrainWorker
 
 DATASETS = (("digits", "UCI digits (built in, offline)"), ("mnist", "MNIST"),
@@ -158,15 +159,8 @@ class TrainPanel(QWidget):
             self.dataset_box.addItem(title, key)
         self.dataset_box.currentIndexChanged.connect(self._dataset_changed)
         self.data_dir_edit = QLineEdit()
-        self.data_dir_edit.setPlaceholderText("folder with the dataset files")
-        browse = QToolButton()
-        browse.setText("…")
-        browse.clicked.connect(self._browse_data_dir)
-        self.data_dir_row = QWidget()
-        row = QHBoxLayout(self.data_dir_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.data_dir_edit)
-        row.addWidget(browse)
+        self.data_dir_edit.setPlaceholderText("dataset folder")
+        self.data_dir_row = browse_row(self.data_dir_edit, self._browse_data_dir)
         self.download_check = QCheckBox("download when missing")
         self.download_check.setChecked(defaults.download)
 
@@ -194,17 +188,10 @@ class TrainPanel(QWidget):
                                         ("cuda", "CUDA GPU"))
         self.seed_spin = self._int_spin(0, 2 ** 31 - 1, defaults.seed)
         self.weights_edit = QLineEdit()
-        self.weights_edit.setPlaceholderText("optional: a state_dict or checkpoint")
+        self.weights_edit.setPlaceholderText("optional .pt or .pth")
         self.weights_edit.setToolTip("Start from these weights (e.g. torchvision's, for a preset "
                                      "named like its model); the first message reports what loaded.")
-        weights_browse = QToolButton()
-        weights_browse.setText("…")
-        weights_browse.clicked.connect(self._browse_weights)
-        self.weights_row = QWidget()
-        row = QHBoxLayout(self.weights_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.weights_edit)
-        row.addWidget(weights_browse)
+        self.weights_row = browse_row(self.weights_edit, self._browse_weights)
 
         for label, widget in (
                 ("Dataset", self.dataset_box), ("Data folder", self.data_dir_row),

@@ -62,15 +62,15 @@ def _pid_alive(pid):
     return True
 
 
+@atexit.register
 def _clipboard_release():
-    """Qt's clipboard owns the QMimeData we made in Python and would destroy it after Python has
-    shut down (a crash at exit); hand it back while Python still runs."""
+    """Qt's clipboard owns the QMimeData that Copy made in Python and would destroy it after Python
+    has shut down (a crash at exit); hand it back while Python still runs. A clipboard holding
+    another program's data is left alone."""
     app = QApplication.instance()
-    if app is not None:
+    mime = app.clipboard().mimeData() if app is not None else None
+    if mime is not None and mime.hasFormat(CLIP_MIME):
         app.clipboard().clear()
-
-
-_clipboard_release.registered = False
 
 
 class MainWindow(QMainWindow):
@@ -553,9 +553,6 @@ class MainWindow(QMainWindow):
         mime.setData(CLIP_MIME, text.encode("utf-8"))
         mime.setText(text)
         QApplication.clipboard().setMimeData(mime)
-        if not _clipboard_release.registered:
-            atexit.register(_clipboard_release)
-            _clipboard_release.registered = True
         return True
 
     def cut(self):

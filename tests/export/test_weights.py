@@ -102,8 +102,8 @@ def test_torchvision_weights_that_do_not_match_are_refused():
         load_torchvision(design, "resnet18", state_dict=state)
 
 
-TORCHVISION_PRESETS = {n: torchvision_model_for_preset(n) for n in preset_names()
-                       if torchvision_model_for_preset(n)}
+TORCHVISION_PRESETS = {name: model for name in preset_names()
+                       if (model := torchvision_model_for_preset(name))}
 
 
 @META_COPY
