@@ -6,7 +6,9 @@ result scripts with TorchScript. A model with auxiliary outputs returns a tuple 
 first, then auxiliary ones); `include_auxiliary=False` drops the auxiliary heads entirely.
 """
 
+import keyword
 import operator
+import unicodedata
 
 import torch
 from torch import fx, nn
@@ -132,4 +134,7 @@ def compile_graph(graph, include_auxiliary=True):
 def _class_name(name):
     words = "".join(c if c.isalnum() else " " for c in name).split()
     text = "".join(w[:1].upper() + w[1:] for w in words) or "Network"
-    return text if text[0].isalpha() else "Net" + text
+    text = text if text[0].isalpha() else "Net" + text
+    # Python refuses "²" in names and folds "ﬀ" to "ff" (NFKC); keywords are not names either.
+    usable = text.isidentifier() and unicodedata.normalize("NFKC", text) == text
+    return text if usable and not keyword.iskeyword(text) else "Network"

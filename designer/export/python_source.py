@@ -22,6 +22,7 @@ import heapq
 import inspect
 import keyword
 import textwrap
+import unicodedata
 from dataclasses import dataclass, field
 
 import torch
@@ -268,7 +269,10 @@ def _identifier(text):
 def _camel(text, fallback):
     words = "".join(c if c.isalnum() else " " for c in text).split()
     name = "".join(w[:1].upper() + w[1:] for w in words) or fallback
-    return name if name[0].isalpha() else fallback + name
+    name = name if name[0].isalpha() else fallback + name
+    # Python refuses "²" in names and folds "ﬀ" to "ff" (NFKC); keywords are not names either.
+    usable = name.isidentifier() and unicodedata.normalize("NFKC", name) == name
+    return name if usable and not keyword.iskeyword(name) else fallback
 
 
 def _literal(value):
@@ -552,7 +556,9 @@ class _Writer:
     def class_text(self, name, doc, body, params, exprs):
         signature = ", ".join(["self"] + list(params))
         inputs = ", ".join(["self"] + [var for _, var in body.inputs])
-        doc_lines = textwrap.wrap(f'"""{doc}"""', 92, initial_indent="    ", subsequent_indent="    ")
+        # Break only between words: a break inside an escape would change the text.
+        doc_lines = textwrap.wrap(f'"""{_docstring_text(doc)}"""', 92, initial_indent="    ", subsequent_indent="    ",
+                                  break_long_words=False, break_on_hyphens=False)
         out = [f"class {name}(nn.Module):", *doc_lines, "",
                f"    def __init__({signature}):", "        super().__init__()"]
         out += ["        " + line for line in self.init_lines(body, exprs)]
@@ -562,7 +568,11 @@ class _Writer:
 
 
 def _docstring_text(text):
-    return " ".join(text.replace('"""', "'''").replace("\\", "\\\\").split())
+    """`text` on one line, safe inside a triple-quoted docstring whatever it holds: backslashes and
+    every double quote are escaped (a description ending in a quote would otherwise close the
+    docstring early) and characters that cannot stand in source (NUL, controls) become escapes."""
+    text = " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def generate_source(graph, compiled=None):
@@ -607,7 +617,7 @@ def generate_source(graph, compiled=None):
     # parameter expressions, so every instance's constructor call rebuilds it exactly.
     blocks = [writer.class_text(v.name, v.doc, v.template, v.params, v.exprs)
               for v in reader.variants]
-    top_doc = _docstring_text(graph.description) if graph.description else f"{graph.name}."
+    top_doc = graph.description or f"{graph.name}."
     network = writer.class_text(top_name, top_doc, top, [], {})
 
     shapes = ", ".join("×".join(map(str, n.params["shape"])) for n in inputs)
