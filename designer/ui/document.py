@@ -7,7 +7,7 @@ wrapped in a QUndoCommand, so undo and redo restore the exact earlier graph.
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from designer.core import fileformat
@@ -54,12 +54,18 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.path = Path(path) if path else None
         self._recovered = False
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(self.modified))
+        # A slot of this QObject (not a lambda): Qt drops the connection when the document is
+        # destroyed, before the stack, whose destructor signals cleanChanged as it empties itself.
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
 
     @classmethod
     def open(cls, path, parent=None):
         """Load a design file; raises DesignFileError (and creates nothing) when it cannot."""
         return cls(fileformat.load(path), path, parent)
+
+    @Slot(bool)
+    def _clean_changed(self, clean):
+        self.modified_changed.emit(self._recovered or not clean)
 
     @property
     def modified(self):
@@ -90,4 +96,8 @@ class Document(QObject):
         self.modified_changed.emit(False)
 
     def close(self):
+        """Tear down in order: stop analysing the graph, stop listening to the undo stack, then
+        empty it while this document is whole (undo commands hold the graph)."""
         self.analyzer.detach()
+        self.undo_stack.cleanChanged.disconnect(self._clean_changed)
+        self.undo_stack.clear()
