@@ -51,7 +51,8 @@ def _summary(args):
         print(json.dumps(summary))
     else:
         print(format_table(summary))
-    return 0
+    # Like a linter: scripts can tell a design that cannot be exported or trained.
+    return 1 if summary["errors"] or summary["problems"] else 0
 
 
 def _presets(args):

@@ -34,7 +34,7 @@ def test_summary_table_and_input_override(capsys):
     assert "16×6×6" in out  # s4 at 36×36 input: (36-4)/2=16, (16-4)/2=6
 
 
-def test_broken_design_reports_the_node_and_exits_zero(capsys, tmp_path):
+def test_broken_design_reports_the_node_and_exits_non_zero(capsys, tmp_path):
     b = GraphBuilder("broken")
     x = b.input((3, 32, 32))
     a = b.add("Conv2d", "a", x, out_channels=16, stride=2)
@@ -43,11 +43,12 @@ def test_broken_design_reports_the_node_and_exits_zero(capsys, tmp_path):
     path = tmp_path / "broken.json"
     fileformat.save(b.finish(), path)
     code, out, _ = run(capsys, "summary", str(path), "--json")
-    assert code == 0
+    assert code == 1         # like a linter: the design cannot be exported or trained as it is
     errors = {n["id"]: n["error"] for n in json.loads(out)["nodes"] if n["error"]}
     assert errors["merge"] == "Add: inputs are 16×16×16 and 3×32×32"
     assert errors["output"] == "not computable: an input has an error"
     code, out, _ = run(capsys, "summary", str(path))
+    assert code == 1
     assert "! Add: inputs are 16×16×16 and 3×32×32" in out
 
 

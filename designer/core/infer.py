@@ -158,6 +158,7 @@ def _compute_block(node, input_states):
     if hit is not None and hit[0] is graph:
         return hit[1]
     results = analyze(graph, input_states)
+    live = reaching_output(graph)  # what the compiled block keeps
     inner_errors = [(nid, r.error) for nid, r in results.items() if r.error]
     if inner_errors:
         nid, text = inner_errors[0]
@@ -169,10 +170,10 @@ def _compute_block(node, input_states):
                 outputs[inner.params["name"]] = results[inner.id].outputs["out"]
         result = NodeResult(
             outputs,
-            params=sum(r.params for r in results.values()),
-            macs=sum(r.macs for r in results.values()),
+            params=sum(r.params for nid, r in results.items() if nid in live),
+            macs=sum(r.macs for nid, r in results.items() if nid in live),
             memory=sum(r.memory for nid, r in results.items()
-                       if graph.nodes[nid].type not in ("Output", "BlockInput")),
+                       if nid in live and graph.nodes[nid].type not in ("Output", "BlockInput")),
         )
     if len(_block_cache) > 4096:
         _block_cache.clear()
@@ -195,6 +196,32 @@ def _gather_inputs(graph, node, results):
     return inputs
 
 
+def reaching_output(graph):
+    """The nodes from which some Output node can be reached (Outputs included): what a compiled
+    model keeps. A layer outside this set computes nothing anyone receives."""
+    live = {node.id for node in graph.nodes_of_type("Output")}
+    stack = list(live)
+    while stack:
+        for edge in graph.in_edges(stack.pop()):
+            if edge.src not in live:
+                live.add(edge.src)
+                stack.append(edge.src)
+    return live
+
+
+def design_problems(graph):
+    """Sentences about the design as a whole (not one node) that stop export and training."""
+    problems = []
+    if not graph.nodes:
+        return problems          # an empty canvas is a start, not a problem
+    if not graph.nodes_of_type("Input"):
+        problems.append("the design has no Input node: add one to say what the network takes")
+    if not graph.nodes_of_type("Output"):
+        problems.append("the design has no Output node: connect the last layer to an Output "
+                        "so the network returns something")
+    return problems
+
+
 def analyze(graph, input_states=None):
     """A full pass over `graph`. `input_states` maps BlockInput names to PortStates (for the inside
     of a block); returns node id -> NodeResult."""
@@ -215,10 +242,13 @@ def analyze(graph, input_states=None):
 
 @dataclass(frozen=True)
 class Totals:
+    """Sums over the layers that reach an Output (the compiled model); `unused` counts the layers
+    that reach none, left out of the sums as they are left out of the model."""
     params: int
     macs: int
     memory: int
     errors: int
+    unused: int = 0
 
 
 class Analyzer:
@@ -230,6 +260,7 @@ class Analyzer:
         self.updated = Signal()
         self._index = {}
         self._on_cycle = set()
+        self.unused = set()        # nodes that reach no Output (none flagged while there is none)
         self._rebuild_order()
         self._propagate(set(graph.nodes))
         graph.changed.connect(self._on_changed)
@@ -242,11 +273,15 @@ class Analyzer:
 
     @property
     def totals(self):
-        results = self.results.values()
-        return Totals(sum(r.params for r in results), sum(r.macs for r in results),
-                      sum(r.memory for nid, r in self.results.items()
-                          if self.graph.nodes[nid].type != "Output"),
-                      sum(1 for r in results if r.error))
+        used = [(nid, r) for nid, r in self.results.items() if nid not in self.unused]
+        return Totals(sum(r.params for _, r in used), sum(r.macs for _, r in used),
+                      sum(r.memory for nid, r in used if self.graph.nodes[nid].type != "Output"),
+                      sum(1 for r in self.results.values() if r.error), len(self.unused))
+
+    def problems(self):
+        """(node id, sentence) for every node in error, then (None, sentence) for each problem
+        of the whole design (no Input, no Output): what the Issues panel lists."""
+        return self.errors() + [(None, text) for text in design_problems(self.graph)]
 
     def errors(self):
         """(node id, sentence) for every node with an error of its own, in topological order."""
@@ -256,6 +291,8 @@ class Analyzer:
     def _rebuild_order(self):
         order, rest = self.graph.topological_order()
         self._index = {nid: i for i, nid in enumerate(order + rest)}
+        live = reaching_output(self.graph)
+        self.unused = set(self.graph.nodes) - live if live else set()
         old_cycle = self._on_cycle
         self._on_cycle = self.graph.cycle_nodes() if rest else set()
         return old_cycle ^ self._on_cycle

@@ -1,6 +1,6 @@
 """The per-layer table and totals of a design, like torchinfo or MATLAB's analyzeNetwork."""
 
-from .infer import Analyzer
+from .infer import Analyzer, design_problems
 from .params import format_shape
 
 
@@ -28,6 +28,7 @@ def summarize(graph):
             "memory_bytes": result.memory,
             "receptive_field": list(result.receptive_field) if result.receptive_field else None,
             "error": result.message or None,
+            "reaches_output": nid not in analyzer.unused,
         }
         if len(result.outputs) > 1:
             record["output_shapes"] = {port: list(s.shape) for port, s in result.outputs.items()}
@@ -40,6 +41,9 @@ def summarize(graph):
         "total_macs": totals.macs,
         "activation_memory_bytes": totals.memory,
         "errors": totals.errors,
+        "unused_nodes": [n["id"] for n in nodes if not n["reaches_output"]],
+        "unused_params": sum(n["params"] for n in nodes if not n["reaches_output"]),
+        "problems": design_problems(graph),
         "nodes": nodes,
     }
 
@@ -67,11 +71,18 @@ def format_table(summary):
         out.append(line(row))
         if n["error"]:
             out.append(f"    ! {n['error']}")
+        if not n["reaches_output"]:
+            out.append("    · reaches no output: not in the compiled model or the totals")
     out.append("-" * len(line(header)))
     out.append(f"{summary['name']}: input {format_shape(summary['input_shape'])}")
     out.append(f"Total parameters: {summary['total_params']:,}")
     out.append(f"Multiply-adds:    {summary['total_macs']:,} ({human(summary['total_macs'])})")
     out.append(f"Activations:      {summary['activation_memory_bytes'] / 2**20:.2f} MiB per sample (fp32)")
+    if summary["unused_nodes"]:
+        out.append(f"Not counted:      {len(summary['unused_nodes'])} layer(s) reach no output "
+                   f"({summary['unused_params']:,} parameters)")
     if summary["errors"]:
         out.append(f"Errors:           {summary['errors']} node(s) in error")
+    for problem in summary["problems"]:
+        out.append(f"Problem:          {problem}")
     return "\n".join(out)

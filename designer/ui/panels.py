@@ -137,12 +137,16 @@ class SummaryPanel(QWidget):
         self._update_totals()
 
     def _update_totals(self):
-        results = self.analysis.results
-        params = sum(r.params for r in results.values())
-        macs = sum(r.macs for r in results.values())
-        memory = sum(r.memory for nid, r in results.items()
-                     if nid in self.graph.nodes and self.graph.nodes[nid].type != "Output")
-        errors = sum(1 for r in results.values() if r.error)
+        totals = getattr(self.analysis, "totals", None)
+        if totals is not None:   # the core's totals: layers that reach no output left out
+            params, macs, memory, errors = totals.params, totals.macs, totals.memory, totals.errors
+        else:                    # a block's inside, analysed once
+            results = self.analysis.results
+            params = sum(r.params for r in results.values())
+            macs = sum(r.macs for r in results.values())
+            memory = sum(r.memory for nid, r in results.items()
+                         if nid in self.graph.nodes and self.graph.nodes[nid].type != "Output")
+            errors = sum(1 for r in results.values() if r.error)
         error_text = (f" · <span style='color:#d33f3f'><b>{errors}</b> in error</span>" if errors else "")
         self.totals.setText(f"<b>{len(self.graph.nodes)}</b> layers · <b>{params:,}</b> parameters · "
                             f"<b>{human(macs)}</b> multiply-adds · <b>{memory / 2**20:.2f} MiB</b> "
@@ -202,12 +206,13 @@ class IssuesPanel(QListWidget):
         self.refresh()
 
     def refresh(self):
-        errors = self.analysis.errors() if hasattr(self.analysis, "errors") else [
+        # The core's list: problems of the whole design (no Output...) first, then nodes in error.
+        errors = self.analysis.problems() if hasattr(self.analysis, "problems") else [
             (nid, r.error) for nid, r in self.analysis.results.items() if r.error]
         self.clear()
         warning = icon("warning", self.theme.error)
         for nid, text in errors:
-            item = QListWidgetItem(warning, f"{nid} — {text}")
+            item = QListWidgetItem(warning, f"{nid} — {text}" if nid else text[:1].upper() + text[1:])
             item.setData(Qt.UserRole, nid)
             item.setToolTip(text)
             self.addItem(item)
