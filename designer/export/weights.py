@@ -10,6 +10,7 @@ pretrained weights of the torchvision model a preset reproduces.
 
 from dataclasses import dataclass, field
 from pathlib import Path
+import re
 
 import torch
 
@@ -21,6 +22,29 @@ _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 
 class WeightsError(DesignError):
     """A weights file that cannot be read, or whose tensors do not fit the design."""
+
+
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def load_weights_only(path, error_class):
+    """`torch.load(path, weights_only=True)` on the CPU; a file it refuses or cannot read raises
+    `error_class` with one plain sentence (torch's own message is a page with colour codes)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a file it cannot unpickle
+        text = _TERMINAL_CODES.sub("", str(error))
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        if "Weights only load failed" in text and found:
+            what = f" (it refers to {found.group(1)})"
+            raise error_class(
+                f"{path}: not a weights-only checkpoint{what}: it stores Python objects that "
+                "loading would run as code, so it is refused; save a state_dict of tensors "
+                "instead") from None
+        # torch's reason without its page of advice ("Unsupported operand 110" for a text file).
+        reason = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|$)", text, re.S)
+        first = " ".join((reason.group(1) if reason else text).split())[:200] or type(error).__name__
+        raise error_class(f"{path}: not a PyTorch weights file that can be read ({first})") from None
 
 
 def _is_state_dict(value):
@@ -40,12 +64,7 @@ def read_state_dict(path):
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a file it cannot unpickle
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise WeightsError(f"{path}: not a PyTorch weights file that can be loaded safely "
-                           f"({first[:200]})") from None
+    data = load_weights_only(path, WeightsError)
     if isinstance(data, dict) and not _is_state_dict(data):
         for key in ("model", "state_dict"):
             if _is_state_dict(data.get(key)):

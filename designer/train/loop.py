@@ -215,10 +215,8 @@ def load_checkpoint(path):
         path = path / "last.pt"
     if not path.is_file():
         raise TrainingError(f"{path}: no such checkpoint")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:   # torch raises many types for files it cannot unpickle safely
-        raise TrainingError(f"{path}: not a checkpoint that can be loaded safely ({error})") from None
+    from designer.export.weights import load_weights_only
+    data = load_weights_only(path, TrainingError)
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise TrainingError(f"{path}: not a CNN Designer training checkpoint")
     return data

@@ -49,7 +49,7 @@ def test_unsafe_pickles_are_refused(tmp_path):
         def __reduce__(self):
             return (print, ("executed",))
     torch.save({"model": Payload()}, tmp_path / "evil.pt")
-    with pytest.raises(WeightsError, match="loaded safely"):
+    with pytest.raises(WeightsError, match="not a weights-only checkpoint"):
         read_state_dict(tmp_path / "evil.pt")
 
 
