@@ -27,9 +27,27 @@ def parse_shape(text):
         dims = tuple(int(v) for v in text.lower().replace("×", "x").split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected C×H×W such as 3x224x224") from None
-    if not 1 <= len(dims) <= 3 or min(dims) < 1:
+    if not 1 <= len(dims) <= 3:
         raise argparse.ArgumentTypeError(f"{text!r}: expected C×H×W such as 3x224x224")
+    if min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be at least 1, not {min(dims)}")
     return dims
+
+
+SHAPE_OPTIONS = ("--input",)
+
+
+def _join_negative_shapes(argv):
+    """argparse takes `--input -1x5x5` for two options and answers "expected one argument";
+    join it to `--input=-1x5x5` so the shape check explains what is wrong."""
+    joined, argv = [], list(argv)
+    for i, arg in enumerate(argv):
+        previous = argv[i - 1] if i else None
+        if previous in SHAPE_OPTIONS and arg[:2].startswith("-") and arg[1:2].isdigit():
+            joined[-1] = f"{previous}={arg}"
+        else:
+            joined.append(arg)
+    return joined
 
 
 def load_for_cli(file_or_preset, input_shape=None):
@@ -97,7 +115,7 @@ def build_parser():
 def main(argv=None):
     from designer.core.errors import DesignError
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_shapes(sys.argv[1:] if argv is None else argv))
     if args.verb is None:
         if "open" in subparsers_names(parser):
             args = parser.parse_args(["open"])

@@ -14,7 +14,8 @@ import torch
 from torch import fx, nn
 
 from .errors import CompileError
-from .infer import analyze
+from .infer import analyze, reaching_output
+from .memory import check_fits
 
 
 def _check(graph, results):
@@ -119,6 +120,10 @@ def compile_graph(graph, include_auxiliary=True):
     returned = output_nodes(graph, include_auxiliary)
     if not returned:
         raise CompileError("the design has no main Output node")
+    # The weights are allocated below: refuse a design whose weights cannot fit, with the number.
+    live = reaching_output(graph)
+    check_fits(sum(r.params for nid, r in results.items() if nid in live), 0, 0,
+               "building the model")
     compiler = _Compiler()
     outputs = compiler.emit(graph, results, "", {})
     values = [outputs[n.id] for n in returned]

@@ -14,6 +14,7 @@ import torch
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError
 from designer.core.infer import analyze
+from designer.core.memory import check_fits, design_needs
 
 from .files import ExportError, atomic_path, check_writable
 from .weights import WeightsError, load_into, read_state_dict
@@ -88,6 +89,8 @@ def prepare(graph, weights=None, input_shape=None):
     if errors:
         raise CompileError(f"the design has {len(errors)} error(s) to fix before export:\n  "
                            + "\n  ".join(errors))
+    # Refuse before allocating: the example batch traced below holds every activation.
+    check_fits(*design_needs(graph), EXAMPLE_BATCH, "exporting")
     module = compile_graph(graph, include_auxiliary=False).eval()
     report = None
     if weights is not None:

@@ -36,6 +36,7 @@ from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
 from designer.core.infer import Analyzer
+from designer.core.memory import check_fits, design_needs
 from .config import TrainConfig
 from .data import build_data
 
@@ -255,6 +256,8 @@ class Trainer:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.device = pick_device(config.device)
+        # Refuse before allocating: one batch holds at least every activation of the model.
+        check_fits(*design_needs(self.graph), config.batch_size, "training", self.device)
         if self.world > 1 and not torch.distributed.is_initialized():
             if self.device.type == "cuda":
                 torch.cuda.set_device(self.device)
