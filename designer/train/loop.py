@@ -248,6 +248,8 @@ class Trainer:
         self.weights = weights
         self.resume = resume
         self.run_dir = None
+        self.train_loader = self.val_loader = self.tensorboard = None
+        self.owns_process_group = False
 
     # -- setup -----------------------------------------------------------------------------
     def _setup(self):
@@ -262,6 +264,7 @@ class Trainer:
             if self.device.type == "cuda":
                 torch.cuda.set_device(self.device)
             torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+            self.owns_process_group = True
         self.cuda = self.device.type == "cuda"
         if config.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
@@ -377,6 +380,29 @@ class Trainer:
     # -- the run ---------------------------------------------------------------------------
     def run(self):
         """The event generator; see the module docstring."""
+        try:
+            yield from self._events()
+        finally:
+            self.close()
+
+    def close(self):
+        """Release what the run holds, in order, on every exit path (finished, stopped, failed,
+        refused in setup, or the generator dropped): data-loader worker processes first, then
+        the process group (a gloo group still alive at interpreter exit aborts the process with
+        "terminate called without an active exception"), then the TensorBoard writer."""
+        for loader in (self.train_loader, self.val_loader):
+            iterator = getattr(loader, "_iterator", None)     # persistent workers live here
+            if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+                iterator._shutdown_workers()
+                loader._iterator = None
+        if self.owns_process_group and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+        self.owns_process_group = False
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+            self.tensorboard = None
+
+    def _events(self):
         self._setup()
         total_steps = self.config.epochs * self.steps_per_epoch
         yield {"kind": "start", "run_dir": str(self.run_dir), "device": str(self.device),
@@ -405,9 +431,6 @@ class Trainer:
                                  f"validation top-1 error {self.best:.2%}")
         except torch.OutOfMemoryError:
             yield self._out_of_memory()
-        finally:
-            if self.tensorboard is not None:
-                self.tensorboard.close()
 
     def _seed_epoch(self, epoch):
         seed = self.config.seed * 100_003 + epoch
