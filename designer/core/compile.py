@@ -14,7 +14,7 @@ import torch
 from torch import fx, nn
 
 from .errors import CompileError
-from .infer import analyze, reaching_output
+from .infer import analyze, live_sums
 from .memory import check_fits
 
 
@@ -121,9 +121,7 @@ def compile_graph(graph, include_auxiliary=True):
     if not returned:
         raise CompileError("the design has no main Output node")
     # The weights are allocated below: refuse a design whose weights cannot fit, with the number.
-    live = reaching_output(graph)
-    check_fits(sum(r.params for nid, r in results.items() if nid in live), 0, 0,
-               "building the model")
+    check_fits(live_sums(graph, results)[0], 0, 0, "building the model")
     compiler = _Compiler()
     outputs = compiler.emit(graph, results, "", {})
     values = [outputs[n.id] for n in returned]

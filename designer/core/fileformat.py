@@ -195,7 +195,9 @@ def _parse_body(doc, where, depth=0):
 
 def _check_group(graph, at, label):
     """Refuse a group's inside that no network could use: an Input node (the compiled model would
-    take a second input), two ports with the same name, or no output at all."""
+    take a second input) or two ports with the same name. (A group with no Output is allowed:
+    the editor makes one from a branch that feeds nothing, and it is flagged as reaching no
+    output like any such layer.)"""
     for kind, role in (("BlockInput", "input"), ("Output", "output")):
         names = [n.params["name"] for n in graph.nodes.values() if n.type == kind]
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -207,9 +209,6 @@ def _check_group(graph, at, label):
             raise DesignFileError(f"{at}.subgraph: the group {label} contains the Input node "
                                   f"{node.id!r}; a network's inputs stay outside groups (a group "
                                   "takes its inputs through BlockInput nodes)")
-    if not graph.nodes_of_type("Output"):
-        raise DesignFileError(f"{at}.subgraph: the group {label} has no Output node, so nothing "
-                              "comes out of it")
 
 
 def _resolve(parsed):

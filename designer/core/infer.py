@@ -158,7 +158,6 @@ def _compute_block(node, input_states):
     if hit is not None and hit[0] is graph:
         return hit[1]
     results = analyze(graph, input_states)
-    live = reaching_output(graph)  # what the compiled block keeps
     inner_errors = [(nid, r.error) for nid, r in results.items() if r.error]
     if inner_errors:
         nid, text = inner_errors[0]
@@ -168,13 +167,7 @@ def _compute_block(node, input_states):
         for inner in graph.nodes.values():
             if inner.type == "Output":
                 outputs[inner.params["name"]] = results[inner.id].outputs["out"]
-        result = NodeResult(
-            outputs,
-            params=sum(r.params for nid, r in results.items() if nid in live),
-            macs=sum(r.macs for nid, r in results.items() if nid in live),
-            memory=sum(r.memory for nid, r in results.items()
-                       if nid in live and graph.nodes[nid].type not in ("Output", "BlockInput")),
-        )
+        result = NodeResult(outputs, *live_sums(graph, results))  # what the compiled block keeps
     if len(_block_cache) > 4096:
         _block_cache.clear()
     _block_cache[key] = (graph, result)
@@ -196,17 +189,53 @@ def _gather_inputs(graph, node, results):
     return inputs
 
 
-def reaching_output(graph):
-    """The nodes from which some Output node can be reached (Outputs included): what a compiled
-    model keeps. A layer outside this set computes nothing anyone receives."""
-    live = {node.id for node in graph.nodes_of_type("Output")}
-    stack = list(live)
-    while stack:
-        for edge in graph.in_edges(stack.pop()):
-            if edge.src not in live:
-                live.add(edge.src)
-                stack.append(edge.src)
-    return live
+_NOT_ACTIVATIONS = ("Output", "BlockInput")
+
+
+def live_ports(graph, outputs=None):
+    """What a compiled model keeps: node id -> the set of its output ports whose values reach the
+    Output nodes `outputs` (ids; every Output when None). Those Outputs map to an empty set; a
+    node missing from the result reaches no output. Inside a Group only the input ports that feed
+    a used output count, so a layer feeding only a group's dead branch is not kept either."""
+    order, rest = graph.topological_order()
+    targets = outputs if outputs is not None else [n.id for n in graph.nodes_of_type("Output")]
+    used = {nid: set() for nid in targets}
+    for nid in reversed(order + rest):       # consumers before their sources
+        if nid not in used:
+            continue
+        for port in _needed_inputs(graph.nodes[nid], used[nid]):
+            edge = graph.in_edge(nid, port)
+            if edge is not None:
+                used.setdefault(edge.src, set()).add(edge.src_port)
+    return used
+
+
+def _needed_inputs(node, ports):
+    if node.subgraph is None:
+        return node.input_ports()   # layers, and catalogue blocks, use every input they have
+    inner = node.subgraph
+    wanted = [n.id for n in inner.nodes_of_type("Output") if n.params["name"] in ports]
+    inner_used = live_ports(inner, wanted)
+    return [n.params["name"] for n in inner.nodes_of_type("BlockInput") if n.id in inner_used]
+
+
+def live_sums(graph, results, outputs=None):
+    """(params, MACs, activation bytes) of what `live_ports` keeps. A block whose output ports
+    are only partly used counts only the inside feeding those ports, as the compiled model
+    prunes the rest."""
+    params = macs = memory = 0
+    for nid, ports in live_ports(graph, outputs).items():
+        node, result = graph.nodes[nid], results[nid]
+        if node.is_block and result.ok and set(node.output_ports()) - ports:
+            inputs = _gather_inputs(graph, node, results)
+            inner = node.block_graph([state.shape for state in inputs.values()])
+            wanted = [n.id for n in inner.nodes_of_type("Output") if n.params["name"] in ports]
+            sums = live_sums(inner, analyze(inner, inputs), wanted)
+        else:
+            sums = (result.params, result.macs,
+                    0 if node.type in _NOT_ACTIVATIONS else result.memory)
+        params, macs, memory = params + sums[0], macs + sums[1], memory + sums[2]
+    return params, macs, memory
 
 
 def design_problems(graph):
@@ -273,10 +302,13 @@ class Analyzer:
 
     @property
     def totals(self):
-        used = [(nid, r) for nid, r in self.results.items() if nid not in self.unused]
-        return Totals(sum(r.params for _, r in used), sum(r.macs for _, r in used),
-                      sum(r.memory for nid, r in used if self.graph.nodes[nid].type != "Output"),
-                      sum(1 for r in self.results.values() if r.error), len(self.unused))
+        errors = sum(1 for r in self.results.values() if r.error)
+        if not self.graph.nodes_of_type("Output"):   # nothing to reach yet: count everything
+            results = self.results.items()
+            return Totals(sum(r.params for _, r in results), sum(r.macs for _, r in results),
+                          sum(r.memory for nid, r in results
+                              if self.graph.nodes[nid].type not in _NOT_ACTIVATIONS), errors)
+        return Totals(*live_sums(self.graph, self.results), errors, len(self.unused))
 
     def problems(self):
         """(node id, sentence) for every node in error, then (None, sentence) for each problem
@@ -291,8 +323,8 @@ class Analyzer:
     def _rebuild_order(self):
         order, rest = self.graph.topological_order()
         self._index = {nid: i for i, nid in enumerate(order + rest)}
-        live = reaching_output(self.graph)
-        self.unused = set(self.graph.nodes) - live if live else set()
+        live = live_ports(self.graph)
+        self.unused = set(self.graph.nodes) - set(live) if live else set()
         old_cycle = self._on_cycle
         self._on_cycle = self.graph.cycle_nodes() if rest else set()
         return old_cycle ^ self._on_cycle
