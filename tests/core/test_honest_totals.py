@@ -88,3 +88,31 @@ def test_summary_exits_non_zero_when_nodes_are_in_error_or_the_design_has_proble
     fileformat.save(b.finish(), no_output)
     assert main(["summary", str(no_output)]) == 1
     assert "Problem:          the design has no Output node" in capsys.readouterr().out
+
+
+def test_a_layer_feeding_only_a_groups_dead_branch_is_not_counted():
+    """Found by the fuzz suite: inside the group, the second input feeds a layer that reaches
+    no output, so the layer outside feeding that input is pruned from the model too."""
+    b = GraphBuilder("dead group input")
+    x = b.input((3, 8, 8))
+    side = b.add("Conv2d", "side", x, out_channels=4, kernel=2)     # feeds the group only
+    y = b.add("ReLU", "relu", x)
+    b.add("Conv2d", "inner_dead", side, out_channels=2, kernel=2)
+    b.output(y)
+    graph = b.finish(layout=False)
+    group_command(graph, ["relu", "inner_dead"], "blk").redo()
+    analyzer = Analyzer(graph)
+    assert analyzer.unused == {"side"}
+    assert analyzer.totals.params == _model_params(graph) == 0
+
+
+def test_a_block_with_a_partly_used_output_counts_only_that_part():
+    b = GraphBuilder("two outputs")
+    x = b.input((3, 8, 8))
+    kept = b.add("Conv2d", "kept", x, out_channels=4)
+    dropped = b.add("Conv2d", "dropped", x, out_channels=8)
+    b.output(kept)
+    b.add("ReLU", "after_dropped", dropped)                         # reaches no output
+    graph = b.finish(layout=False)
+    group_command(graph, ["kept", "dropped"], "blk").redo()
+    assert Analyzer(graph).totals.params == _model_params(graph) == 3 * 4 * 9 + 4
