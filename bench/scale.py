@@ -5,6 +5,8 @@ size: loading the file (parse + resolve), a full analysis (`Analyzer` from scrat
 `torch.fx.GraphModule`, and the layered layout. Each time is the median of --repeat runs. The
 growth ratio between consecutive sizes is printed beside the time against the ratio of the sizes:
 linear work grows by the same factor as the size (10x for 1k -> 10k), quadratic work by its square.
+The baseline is `copy`, a plain linear pass over the graph measured in the same run: on a busy
+machine even it grows faster than the size once the graph outgrows the CPU caches.
 
     python bench/scale.py [--sizes 1000 10000 100000] [--repeat 3]
 """
@@ -46,9 +48,13 @@ def timed(fn, repeat):
     times = []
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
+        gc.disable()      # as timeit does: the collector's passes over a big heap are noise here
+        try:
+            start = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
     return statistics.median(times), result
 
 
@@ -58,17 +64,18 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    stages = ("load", "analyse", "compile", "layout")
+    stages = ("copy", "load", "analyse", "compile", "layout")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for n in args.sizes:
             path = Path(folder) / f"chain{n}.json"
             fileformat.save(chain(n), path)
             load_s, graph = timed(lambda: fileformat.load(path), args.repeat)
+            copy_s, _ = timed(graph.copy, args.repeat)
             analyse_s, _ = timed(lambda: Analyzer(graph).detach(), args.repeat)
             compile_s, _ = timed(lambda: compile_graph(graph), args.repeat)
             layout_s, _ = timed(lambda: layered_positions(graph), args.repeat)
-            rows.append((n, dict(zip(stages, (load_s, analyse_s, compile_s, layout_s)))))
+            rows.append((n, dict(zip(stages, (copy_s, load_s, analyse_s, compile_s, layout_s)))))
             print(f"{n:>8} nodes  " + "  ".join(f"{s} {rows[-1][1][s]:8.3f} s" for s in stages),
                   flush=True)
     print()

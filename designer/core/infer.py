@@ -291,7 +291,11 @@ class Analyzer:
         self._on_cycle = set()
         self.unused = set()        # nodes that reach no Output (none flagged while there is none)
         self._rebuild_order()
-        self._propagate(set(graph.nodes))
+        # Everything is new: one pass in topological order (no heap of dirty nodes needed).
+        for nid in self._index:
+            node = graph.nodes[nid]
+            self.results[nid] = compute_node(node, _gather_inputs(graph, node, self.results),
+                                             nid in self._on_cycle)
         graph.changed.connect(self._on_changed)
 
     def detach(self):
