@@ -63,3 +63,14 @@ def test_compiling_refuses_weights_that_cannot_fit(monkeypatch):
 def test_available_memory_is_known_here():
     free = memory.available_memory()
     assert free is None or free > 0
+
+
+def test_a_container_limit_counts_its_page_cache_as_free(monkeypatch):
+    import io
+    files = {"/sys/fs/cgroup/memory.max": "1000000\n", "/sys/fs/cgroup/memory.current": "900000\n",
+             "/sys/fs/cgroup/memory.stat": "anon 300000\nfile 600000\n",
+             "/proc/meminfo": "MemTotal: 999999 kB\nMemAvailable: 999999 kB\n"}
+    monkeypatch.setattr(memory, "open", lambda path, *a, **k: io.StringIO(files[path]), raising=False)
+    assert memory.available_memory() == 1000000 - 900000 + 600000     # the cgroup, not the host
+    files["/sys/fs/cgroup/memory.max"] = "max\n"
+    assert memory.available_memory() == 999999 * 1024

@@ -25,15 +25,20 @@ def format_bytes(n):
 
 
 def _cgroup_limit():
-    """What this process's control group still allows (containers), or None."""
+    """What this process's control group still allows (containers), or None. The page cache it
+    is charged for ("file") can be reclaimed, so it does not count as used."""
     try:
         with open("/sys/fs/cgroup/memory.max") as handle:
             limit = handle.read().strip()
+        if limit == "max":
+            return None
         with open("/sys/fs/cgroup/memory.current") as handle:
             used = int(handle.read().strip())
+        with open("/sys/fs/cgroup/memory.stat") as handle:
+            stats = dict(line.split() for line in handle if line.count(" ") == 1)
     except (OSError, ValueError):
         return None
-    return None if limit == "max" else max(0, int(limit) - used)
+    return max(0, int(limit) - used + int(stats.get("file", 0)))
 
 
 def available_memory(device=None):
