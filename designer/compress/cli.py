@@ -396,5 +396,5 @@ def distillation_loss_from_args(args, student_graph):
     from designer.compress.distill import DistillationLoss, load_teacher
     from designer.core.compile import output_nodes
     aux = [float(n.params["loss_weight"]) for n in output_nodes(student_graph)][1:]
-    return DistillationLoss(load_teacher(args.teacher, args.teacher_weights), args.temperature,
-                            args.alpha, aux)
+    teacher, teacher_shape = load_teacher(args.teacher, args.teacher_weights)
+    return DistillationLoss(teacher, args.temperature, args.alpha, aux, teacher_shape)
