@@ -5,7 +5,8 @@ Trains LeNet-5 (the teacher, 1×32×32 in) and reports validation top-1 error an
   L1 pruning of half the filters + 3 fine-tune epochs (bar: ≤ 2 points),
   SVD of the fully connected layers at 90 % energy (bar: fewer FC parameters, ≤ 2 points),
 and knowledge distillation: the small `reactor_digits` CNN (1,392 parameters, 8×8 in) trained
-alone and distilled from the teacher (T = 4, α = 0.9) with the same epochs, seeds 0, 1, 2.
+alone and distilled from the teacher (T = 2, α = 0.5) with the same epochs, learning rate and
+seeds 0, 1, 2.
 
     python bench/compress_digits.py [--teacher-epochs 8] [--student-epochs 6]
 """
@@ -82,7 +83,7 @@ def main():
     for seed in (0, 1, 2):
         state = fit(student, root / f"alone{seed}", args.student_epochs, seed)
         alone.append(top1_error(load_model(student, state), validation_data("digits", student)))
-        loss = DistillationLoss(teacher, 4.0, 0.9, teacher_shape=(1, 32, 32))
+        loss = DistillationLoss(teacher, 2.0, 0.5, teacher_shape=(1, 32, 32))
         state = fit(student, root / f"distil{seed}", args.student_epochs, seed, loss=loss)
         distilled.append(top1_error(load_model(student, state), validation_data("digits", student)))
     print(f"distillation ({args.student_epochs} epochs, seeds 0-2): student alone "

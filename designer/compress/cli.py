@@ -1,4 +1,5 @@
-"""The compression verbs: `designer prune`, `quantize`, `factorize` and `compress-report`, and the
+"""The compression verbs: `designer prune`, `quantize`, `factorize`, `substitute` and
+`compress-report`, and the
 distillation options of `designer train`. Each prints a before/after table (or one JSON object
 with `--json`) and writes its result with `-o`: a design file and its weights beside it
 (`OUT.json` + `OUT.pt`, a plain state_dict) or, for int8, a TorchScript module. An existing
@@ -248,6 +249,34 @@ def _factorize(args):
     return 0
 
 
+def _substitute(args):
+    import torch
+    from designer.cli import load_for_cli
+    from designer.compress.measure import compare, load_model
+    from designer.compress.substitute import substitute
+    from designer.core.compile import compile_graph
+    from designer.export.weights import load_into, read_state_dict
+    paths = _outputs(args.output, ".json", args.force)
+    graph = load_for_cli(args.design)
+    model = load_model(graph, args.weights)
+    new_graph = substitute(graph, args.layer, args.kind)
+    torch.manual_seed(0)
+    after = compile_graph(new_graph)
+    fresh = load_into(after, read_state_dict(args.weights)).missing
+    state = after.state_dict()
+    if args.finetune_epochs:
+        state = _finetune(new_graph, state, args)
+    after = load_model(new_graph, state)
+    report = {"technique": "substitute", "layer": args.layer, "with": args.kind,
+              **compare(graph, model, new_graph, after, _loader(args, graph)),
+              "notes": [f"new (initialised) tensors: {', '.join(fresh)}; fine-tune to recover "
+                        "the accuracy (--dataset D --finetune-epochs N)"]}
+    _save_design(new_graph, state, paths, f"{args.layer} as {args.kind}")
+    report["output"] = [str(p) for p in paths]
+    _print(report, args)
+    return 0
+
+
 def _compress_report(args):
     from designer.compress.deep_compression import DEFAULTS, deep_compression
     from designer.compress.measure import design_counts, latency_ms, input_shape, top1_error
@@ -368,6 +397,19 @@ def add_parser(subparsers):
     p.set_defaults(run=_factorize)
 
     p = subparsers.add_parser(
+        "substitute", help="make one convolution cheaper (depthwise-separable or Ghost module)",
+        description="Replace a convolution by a depthwise-separable convolution or a Ghost "
+                    "module with the same output shape; other layers keep their weights.")
+    _common(p)
+    p.add_argument("--layer", required=True, help="the convolution (its module name)")
+    p.add_argument("--with", dest="kind", choices=("separable", "ghost"), required=True)
+    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N")
+    p.add_argument("--lr", type=float, default=0.01, help="fine-tuning learning rate")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_substitute)
+
+    p = subparsers.add_parser(
         "compress-report", help="Deep Compression stages: prune, k-means quantise, Huffman",
         description="Bytes and validation error after each stage of Deep Compression.")
     _common(p, output=False)
@@ -383,10 +425,10 @@ def add_distillation_arguments(parser):
     group = parser.add_argument_group("knowledge distillation")
     group.add_argument("--teacher", metavar="DESIGN", help="distil from this trained design")
     group.add_argument("--teacher-weights", metavar="CKPT", help="the teacher's weights")
-    group.add_argument("--temperature", type=float, default=4.0,
-                       help="softmax temperature T (default 4)")
-    group.add_argument("--alpha", type=float, default=0.9,
-                       help="loss = A·T²·KL(teacher ‖ student) + (1−A)·CE (default 0.9)")
+    group.add_argument("--temperature", type=float, default=2.0,
+                       help="softmax temperature T (default 2)")
+    group.add_argument("--alpha", type=float, default=0.5,
+                       help="loss = A·T²·KL(teacher ‖ student) + (1−A)·CE (default 0.5)")
 
 
 def distillation_loss_from_args(args, student_graph):

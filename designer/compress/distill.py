@@ -36,7 +36,7 @@ def fit_images(images, shape):
 
 
 class DistillationLoss:
-    def __init__(self, teacher, temperature=4.0, alpha=0.9, aux_weights=(), teacher_shape=None):
+    def __init__(self, teacher, temperature=2.0, alpha=0.5, aux_weights=(), teacher_shape=None):
         if temperature <= 0:
             raise CompressError(f"the temperature must be positive; got {temperature:g}")
         if not 0 <= alpha <= 1:

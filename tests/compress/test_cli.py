@@ -119,3 +119,34 @@ def test_quantized_engine_missing_is_one_sentence():
     assert quantized_engine() in torch.backends.quantized.supported_engines
     with pytest.raises(CompressError, match="no quantized CPU engine .*cannot run here"):
         quantized_engine(["none"])
+
+
+def test_substitute_makes_a_convolution_cheaper_and_keeps_the_other_weights(trained_lenet5,
+                                                                           tmp_path, capsys):
+    _, weights, _ = trained_lenet5
+    out = tmp_path / "s.json"
+    code, stdout, _ = run(capsys, "substitute", "lenet5", "--weights", str(weights), "--layer",
+                          "c5", "--with", "separable", "-o", str(out), "--json")
+    report = json.loads(stdout)
+    assert code == 0 and report["params_after"] < report["params_before"]
+    assert "c5.depthwise.weight" in report["notes"][0]
+    graph = load_design(str(out))
+    assert graph.nodes["c5"].type == "SeparableConv2d"
+    state = torch.load(out.with_suffix(".pt"), weights_only=True)
+    original = torch.load(weights, weights_only=True)["model"]
+    assert torch.equal(state["c3.weight"], original["c3.weight"])
+    code, _, stderr = run(capsys, "substitute", "lenet5", "--weights", str(weights), "--layer",
+                          "c1", "--with", "ghost", "-o", str(tmp_path / "g.json"))
+    assert code == 2 and "same output shape" in stderr
+
+
+def test_ghost_substitution_inside_a_block():
+    from designer.compress.substitute import substitute
+    from designer.core.compile import compile_graph
+    from designer.core.infer import Analyzer
+    graph = load_design("resnet18")
+    graph.set_params("input", shape=(3, 32, 32))
+    cheaper = substitute(graph, "layer1.0.conv1", "ghost")
+    assert cheaper.nodes["layer1.0"].subgraph.nodes["conv1"].type == "GhostModule"
+    assert Analyzer(cheaper).totals.params < Analyzer(graph).totals.params
+    assert compile_graph(cheaper).eval()(torch.zeros(1, 3, 32, 32)).shape == (1, 1000)
