@@ -43,11 +43,11 @@ def run(design=None, screenshot=None, theme="light", edits=(), select=None, size
         graph = window.document.graph if window.document else None
         if graph is None or node_id not in graph.nodes:
             raise DesignError(f"--set {text!r}: no node {node_id!r} in the design")
-        window.push(SetParams(graph, node_id, **{param: value}))
+        window.editor.push(SetParams(graph, node_id, **{param: value}))
     window.show()
     app.processEvents()  # let the window lay out (and its first fit run) before focusing
     if select and window.scene is not None:
-        window.focus_node(select)
+        window.editor.focus_node(select)
     if screenshot:
         grab_window(window, screenshot)
         print(f"wrote {screenshot}")

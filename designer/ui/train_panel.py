@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
+from designer.home import app_home
 from designer.train.config import TrainConfig
 from .widgets import browse_row
 from .worker import TrainWorker
@@ -99,14 +100,15 @@ class Run:
 
 
 class TrainPanel(QWidget):
-    """`TrainPanel(get_graph, parent=None, runs_dir=None)`; `running_changed(bool)` tells a main
-    window when a run starts and ends (it may lock or badge the design)."""
+    """`TrainPanel(context, parent=None, runs_dir=None)`: trains the graph of `context.document`
+    (a `PanelContext`, see `panel_registry`). `running_changed(bool)` says when a run starts and
+    ends."""
 
     running_changed = Signal(bool)
 
-    def __init__(self, get_graph, parent=None, runs_dir=None):
+    def __init__(self, context, parent=None, runs_dir=None):
         super().__init__(parent)
-        self._get_graph = get_graph
+        self.context = context
         self._runs_dir = Path(runs_dir) if runs_dir else None
         self.worker = None
         self.runs = []
@@ -310,7 +312,6 @@ class TrainPanel(QWidget):
 
     def _runs_root(self):
         if self._runs_dir is None:
-            from designer.ui.window import app_home
             self._runs_dir = app_home() / "runs"
         return self._runs_dir
 
@@ -322,7 +323,7 @@ class TrainPanel(QWidget):
     def start(self):
         if self.is_running:
             return
-        graph = self._get_graph()
+        graph = self.context.graph
         if graph is None:
             self._show_error("Open or create a design first.")
             return
@@ -367,6 +368,13 @@ class TrainPanel(QWidget):
             self.pause_button.setEnabled(False)
             self.resume_button.setEnabled(False)
             self._show_info("Stopping after the current step…")
+
+    def close_question(self):
+        """What the main window asks before it closes while a run is going (None when idle)."""
+        if not self.is_running:
+            return None
+        return ("Training is running", "Stop the training run and quit? The last checkpoint is "
+                "kept and the run can be resumed from it.")
 
     def shutdown(self, timeout_ms=10_000):
         """Stop a run and wait for its thread (the main window calls this when it closes)."""
