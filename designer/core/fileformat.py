@@ -10,8 +10,8 @@ target, so a crash never leaves half a design on disk.
 import json
 import os
 from pathlib import Path
-import tempfile
 
+from . import atomic
 from .errors import DesignFileError, DesignError, ParamError, PortError, UnknownLayerError
 from .graph import Graph, Node, NODE_ID, validate_params
 from .params import ParamValues
@@ -58,19 +58,7 @@ def dumps(graph):
 
 def save(graph, path):
     """Atomic save: write beside the target, flush to disk, then rename over it."""
-    path = Path(path)
-    text = dumps(graph)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic.write_text(path, dumps(graph))
 
 
 # ---- reading ------------------------------------------------------------------------------
@@ -198,6 +186,7 @@ def loads(text):
 
 def load(path):
     path = Path(path)
+    atomic.remove_stale_temps(path.parent)  # leftovers of saves that were killed
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -32,6 +32,7 @@ from torch import fx, nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
 from designer.core.infer import Analyzer
@@ -203,10 +204,8 @@ class Schedule:
 
 
 def atomic_save(obj, path):
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def load_checkpoint(path):
@@ -603,12 +602,10 @@ class Trainer:
     def _rewrite_csv(self, steps=True):
         """metrics.csv from the history (and steps.csv from the step log), so a resumed run's
         files hold exactly what its checkpoint holds."""
-        tmp = self.run_dir / "metrics.csv.tmp"
-        with open(tmp, "w", newline="") as handle:
+        with atomic_path(self.run_dir / "metrics.csv") as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=METRIC_FIELDS)
             writer.writeheader()
             writer.writerows(self.history)
-        os.replace(tmp, self.run_dir / "metrics.csv")
         if steps:
             with open(self.run_dir / "steps.csv", "w", newline="") as handle:
                 writer = csv.writer(handle)
