@@ -4,7 +4,9 @@ Qt-free, so the command line and the editor agree on one folder without importin
 """
 
 import os
+import re
 import sys
+import time
 from pathlib import Path
 
 
@@ -23,3 +25,23 @@ def app_home():
     else:
         base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "cnn-designer"
+
+
+def runs_root():
+    """The folder new training runs go in, for the CLI and the Train panel alike:
+    CNN_DESIGNER_RUNS when set, else `runs` in the user data folder."""
+    override = os.environ.get("CNN_DESIGNER_RUNS")
+    return Path(override) if override else app_home() / "runs"
+
+
+def new_run_dir(design_name, dataset, root=None):
+    """The one place that names run folders: `<root>/<design>_<dataset>_<YYYYmmdd-HHMMSS>`, with
+    `-2`, `-3` ... added when a run started in the same second already has that name. Not created."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", design_name or "").strip("_").lower() or "model"
+    base = Path(root) if root is not None else runs_root()
+    name = f"{slug}_{dataset}_{time.strftime('%Y%m%d-%H%M%S')}"
+    path, number = base / name, 1
+    while path.exists():
+        number += 1
+        path = base / f"{name}-{number}"
+    return path

@@ -68,7 +68,7 @@ def test_start_plot_pause_resume_stop(panel, qtbot):
 
     with qtbot.waitSignal(worker.finished_run, timeout=20_000) as blocker:
         qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
-    assert blocker.args[0]["status"] == "stopped"
+    assert blocker.args[0].status == "stopped"
     assert worker.wait(10_000) and worker.isFinished()
     assert panel.start_button.isEnabled() and panel.epochs_spin.isEnabled()
     assert "stopped" in panel.runs_list.item(0).text()
@@ -99,7 +99,7 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
     panel.worker.message.connect(messages.append)
     with qtbot.waitSignal(panel.worker.finished_run, timeout=60_000) as blocker:
         pass
-    assert blocker.args[0]["status"] == "completed"
+    assert blocker.args[0].status == "completed"
     assert any("weights from" in m and f"loaded {len(state)} of {len(state)} tensors" in m for m in messages), messages
 
     panel.weights_edit.setText(str(tmp_path / "missing.pth"))
