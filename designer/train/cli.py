@@ -78,7 +78,9 @@ def _run(args):
     graph = load_for_cli(args.design, args.input)
     config = _config(args)
     rank0 = int(os.environ.get("RANK", "0")) == 0
-    trainer = Trainer(graph, config, weights=args.weights, resume=args.resume)
+    from designer.compress.cli import distillation_loss_from_args
+    trainer = Trainer(graph, config, weights=args.weights, resume=args.resume,
+                      loss=distillation_loss_from_args(args, graph))
     bar = ProgressBar()
     finished = None
     try:
@@ -177,5 +179,7 @@ def add_parser(subparsers):
                    "a checkpoint)")
     p.add_argument("--resume", metavar="RUN_DIR_OR_CHECKPOINT", help="continue a run")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch")
+    from designer.compress.cli import add_distillation_arguments
+    add_distillation_arguments(p)
     p.set_defaults(run=_run)
     return p

@@ -233,10 +233,13 @@ class Trainer:
     """Train `graph` (left untouched: a copy is compiled) with `config`.
 
     `weights` is a state_dict file or checkpoint to start from; `resume` a checkpoint or run
-    folder to continue (its history is replayed in the "start" event)."""
+    folder to continue (its history is replayed in the "start" event). `loss`, when given, is
+    called as loss(outputs, images, labels) in place of the weighted cross-entropy (knowledge
+    distillation uses it)."""
 
-    def __init__(self, graph, config=None, control=None, weights=None, resume=None):
+    def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None):
         self.graph = graph.copy()
+        self.loss = loss
         self.config = (config or TrainConfig()).validate()
         self.control = control or TrainControl()
         self.weights = weights
@@ -441,8 +444,11 @@ class Trainer:
                 outputs = self.forward_train(images)
                 if not isinstance(outputs, (tuple, list)):
                     outputs = (outputs,)
-                loss = sum(w * self.criterion(o.float(), labels)
-                           for w, o in zip(self.loss_weights, outputs))
+                if self.loss is not None:
+                    loss = self.loss(outputs, images, labels)
+                else:
+                    loss = sum(w * self.criterion(o.float(), labels)
+                               for w, o in zip(self.loss_weights, outputs))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if config.grad_clip > 0:
