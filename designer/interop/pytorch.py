@@ -560,7 +560,15 @@ class _Level:
     def report(self, op, node, why="", target=None):
         label = f"{op} ({why})" if why else op
         self.importer.unsupported.append((label, self.where(node, target)))
-        self.refs[node] = _BAD
+        # Carry on past it with a stand-in of the right shape, so every unsupported op is found
+        # in one pass; the design is discarded anyway.
+        value = self.values.get(node)
+        if isinstance(value, torch.Tensor) and 1 < value.dim() <= 4:
+            stand_in = self.add("Input", f"unsupported_{node.name}", [],
+                                {"shape": self.shape(value)})
+            self.refs[node] = _Ref(stand_in.id)
+        else:
+            self.refs[node] = _BAD
 
     def shape(self, value):
         return tuple(value.shape[1:])
