@@ -21,13 +21,16 @@ def _human_bytes(n):
 def format_profile(report):
     from designer.core.summary import human
     total = report["end_to_end_ms"]
-    header = ("Layer", "Type", "ms", "%", "MACs", "Read", "Written", "MAC/B", "Bound")
+    backward = "backward_end_to_end_ms" in report
+    header = ("Layer", "Type", "ms", "%", "MACs", "Read", "Written", "MAC/B", "Bound") + (
+        ("Backward ms",) if backward else ())
     rows = []
     for n in report["nodes"]:
         share = n["latency_ms"] / total if total else 0.0
         rows.append((n["id"], n["type"], f"{n['latency_ms']:.3f}", f"{share:.1%}", human(n["macs"]),
                      _human_bytes(n["bytes_read"]), _human_bytes(n["bytes_written"]),
-                     f"{n['intensity']:.1f}", n["bound"] if n["bytes_read"] else ""))
+                     f"{n['intensity']:.1f}", n["bound"] if n["bytes_read"] else "")
+                    + ((f"{n['backward_ms']:.3f}",) if backward else ()))
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
 
     def line(row):

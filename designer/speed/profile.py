@@ -88,26 +88,24 @@ class _Clock:
         return [(index, ms) for (index, _), ms in zip(self.marks, elapsed)]
 
 
-def ticked_module(module, owners, order, clock):
+def ticked_module(module, owners, order, clock, watch=False):
     """A copy of `module` whose forward ticks `clock` before each design node's operations
-    (index into `order`) and before returning; `clock.watch` sees each node's outputs."""
+    (index into `order`) and before returning. With `watch`, `clock.watch` sees every value a
+    node computes, right after it is computed (so no tensor lives longer than in `module`)."""
     index_of = {nid: i for i, nid in enumerate(order)}
     graph = fx.Graph()
     env = {}
     current = None
-    last_value = {}
     for fx_node in module.graph.nodes:
         owner = owners.get(fx_node.name)
         if fx_node.op == "output":
             graph.call_function(clock.tick, (len(order),))
-            for index, value in last_value.values():      # after the last tick: not timed
-                graph.call_function(clock.watch, (value, index))
         elif owner is not None and owner != current:
             graph.call_function(clock.tick, (index_of[owner],))
             current = owner
         env[fx_node.name] = graph.node_copy(fx_node, lambda n: env[n.name])
-        if owner is not None:
-            last_value[fx_node.name] = (index_of[owner], env[fx_node.name])
+        if watch and owner is not None:
+            graph.call_function(clock.watch, (env[fx_node.name], index_of[owner]))
     return fx.GraphModule(module, graph)
 
 
@@ -190,7 +188,8 @@ def _measure(graph, batch, device, repeats, warmup, backward, dtype):
             runs.append(_run_times(clock, order))
     timing = Timing(statistics.median(plain), _middle_mean(runs))
     if backward:
-        _measure_backward(module, ticked, clock, order, x, warmup, repeats, cuda, timing)
+        watched = ticked_module(module, owners, order, clock, watch=True)
+        _measure_backward(module, watched, clock, order, x, warmup, repeats, cuda, timing)
     return timing
 
 
