@@ -36,8 +36,8 @@ def fit(graph, folder, epochs, seed=0, weights=None, loss=None, lr=0.05):
     config = TrainConfig(epochs=epochs, batch_size=32, lr=lr, seed=seed, out=str(folder))
     trainer = Trainer(graph, config, weights=weights, loss=loss)
     for event in trainer.run():
-        if event["kind"] == "finished" and event["status"] != "completed":
-            raise SystemExit(event["message"])
+        if event.kind == "finished" and event.status != "completed":
+            raise SystemExit(event.message)
     return {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
 
 

@@ -108,13 +108,13 @@ def _finetune(graph, state, args, masks=None):
         trainer = Trainer(graph, config, weights=str(start))
         finished = None
         for event in trainer.run():
-            if event["kind"] == "epoch" and not args.json:
-                print(f"  fine-tune epoch {event['epoch']}/{config.epochs}: val top-1 error "
-                      f"{event['val_top1_error']:.2%}", file=sys.stderr, flush=True)
-            elif event["kind"] == "finished":
+            if event.kind == "epoch" and not args.json:
+                print(f"  fine-tune epoch {event.epoch}/{config.epochs}: val top-1 error "
+                      f"{event.val_top1_error:.2%}", file=sys.stderr, flush=True)
+            elif event.kind == "finished":
                 finished = event
-        if finished is None or finished["status"] != "completed":
-            raise _error(f"fine-tuning did not complete: {finished['message'] if finished else ''}")
+        if finished is None or finished.status != "completed":
+            raise _error(f"fine-tuning did not complete: {finished.message if finished else ''}")
         trained = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
     if masks:   # keep unstructured zeros at zero
         with torch.no_grad():

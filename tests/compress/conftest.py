@@ -32,5 +32,5 @@ def trained_lenet5(tmp_path_factory):
     config = TrainConfig(epochs=5, batch_size=32, lr=0.05, seed=0, out=str(folder))
     with single_thread():
         epochs, finished = train(load_design("lenet5"), config)
-    assert finished["status"] == "completed"
-    return load_design("lenet5"), folder / "best.pt", finished["best_val_top1_error"]
+    assert finished.status == "completed"
+    return load_design("lenet5"), folder / "best.pt", finished.best_val_top1_error
