@@ -51,6 +51,7 @@ class Panel:
 
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
+    Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
 )
 
 
@@ -62,6 +63,7 @@ class PanelContext(QObject):
     selection_changed = Signal(list)    # node ids selected in the document's graph
     select_requested = Signal(list)     # a panel asks the editor to select and show these nodes
     message_requested = Signal(str)     # a panel asks for a status-bar message
+    open_requested = Signal(str)        # a panel asks the editor to open this design file
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -78,6 +80,9 @@ class PanelContext(QObject):
 
     def show_message(self, text):
         self.message_requested.emit(text)
+
+    def open_design(self, path):
+        self.open_requested.emit(str(path))
 
     # -- kept current by the window ---------------------------------------------------------
     def set_document(self, document):
