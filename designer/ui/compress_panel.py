@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pyqtgraph as pg
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 from PySide6.QtCore import Qt
@@ -177,14 +177,17 @@ class CompressPanel(QWidget):
         self.table.verticalHeader().hide()
         for index, (_, title, _) in enumerate(REPORT_ROWS):
             self.table.setItem(index, 0, QTableWidgetItem(title))
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.chart = pg.PlotWidget()
-        self.chart.setMinimumHeight(160)
+        self.chart.setBackground(None)     # follow the theme, as the Train panel's plots do
+        self.chart.setMinimumHeight(120)
         self.chart.showGrid(y=True, alpha=0.3)
         self.chart.addLegend(offset=(-10, 10))
-        right = QSplitter(Qt.Vertical)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.setMinimumWidth(330)
+        right = QSplitter(Qt.Horizontal)
         right.addWidget(self.table)
         right.addWidget(self.chart)
+        right.setStretchFactor(1, 1)
 
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(left)
