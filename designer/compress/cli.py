@@ -222,6 +222,10 @@ def add_parser(subparsers):
     p.add_argument("--layers", metavar="A,B", help="prune only these layers (module names)")
     p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
                    help="fine-tune on --dataset with the training engine afterwards")
+    p.add_argument("--iterations", type=int, default=1, metavar="K",
+                   help="reach the amount in K prune (→ fine-tune) rounds of equal share")
+    p.add_argument("--rewind", metavar="CKPT", help="lottery ticket: after the first pruning, "
+                   "reset the kept weights to these (e.g. the initial weights) before training")
     p.add_argument("--lr", type=float, default=0.01, help="fine-tuning learning rate")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)

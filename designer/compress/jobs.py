@@ -21,7 +21,7 @@ DEFAULTS = {"method": "l1", "amount": 0.5, "global_": False, "layers": None,
             "finetune_epochs": 0, "lr": 0.01, "batch_size": 64, "seed": 0, "dataset": None,
             "data_dir": None, "scheme": "int8-static", "per_channel": False,
             "calibration_batches": 10, "energy": None, "rank": None, "layer": None,
-            "kind": "separable", "latency": True}
+            "kind": "separable", "latency": True, "iterations": 1, "rewind": None}
 
 
 @dataclass
@@ -90,21 +90,38 @@ def _compare(graph, model, new_graph, after, options, **kwargs):
 
 
 def prune(graph, model, options, control=None, on_event=None):
+    """Prune by `amount` in `iterations` equal steps (each keeping the same share, then
+    fine-tuning when epochs are given); `rewind` (a weights file) resets the kept weights to
+    those values after pruning, as in the lottery ticket hypothesis."""
     import copy
+    from designer.export.weights import read_state_dict
     from . import prune as pruning
     from .measure import load_model
     method, amount = option(options, "method"), option(options, "amount")
     if not 0 < amount < 1:
         raise CompressError(f"the amount must be between 0 and 1 (exclusive); got {amount:g}")
+    iterations = option(options, "iterations")
+    if iterations < 1:
+        raise CompressError(f"the number of iterations must be at least 1; got {iterations}")
+    step_amount = 1 - (1 - amount) ** (1 / iterations)
+    rewind = read_state_dict(option(options, "rewind")) if option(options, "rewind") else None
     epochs = option(options, "finetune_epochs")
     notes, rows = [], []
     if method == "magnitude":
         pruned_model = copy.deepcopy(model)
-        masks = pruning.prune_magnitude(pruned_model, amount, option(options, "global_"))
+        masks = {}
+        for step in range(iterations):
+            # Zeros are the smallest magnitudes, so pruning to the cumulative share keeps them.
+            cumulative = 1 - (1 - amount) ** ((step + 1) / iterations)
+            masks = pruning.prune_magnitude(pruned_model, cumulative, option(options, "global_"))
+            if rewind is not None and step == 0:
+                _rewind_masked(pruned_model, rewind, masks)
+            state = pruned_model.state_dict()
+            if epochs:
+                state = finetune(graph, pruning.full_state(graph, state), options, masks, control,
+                                 on_event)
+                pruned_model = load_model(graph, state)
         new_graph, state = graph.copy(), pruned_model.state_dict()
-        if epochs:
-            state = finetune(new_graph, pruning.full_state(graph, state), options, masks, control,
-                             on_event)
         after = load_model(new_graph, state)
         sparsity = pruning.sparsity(after)
         rows = [{"layer": path, "sparsity": 1 - mask.float().mean().item()}
@@ -112,24 +129,44 @@ def prune(graph, model, options, control=None, on_event=None):
         notes.append(f"{sparsity:.1%} of the convolution and fully connected weights are zero; "
                      "the design and its dense storage are unchanged")
     else:
-        result = pruning.prune_structured(graph, model.state_dict(), method, amount,
-                                          option(options, "global_"), _layers(options))
-        new_graph, state = result.graph, result.state_dict
-        if epochs:
-            state = finetune(new_graph, state, options, None, control, on_event)
+        current, state, first = graph, model.state_dict(), None
+        for step in range(iterations):
+            result = pruning.prune_structured(current, state, method, step_amount,
+                                              option(options, "global_"), _layers(options),
+                                              rewind if step == 0 else None)
+            first = first or result
+            current, state = result.graph, result.state_dict
+            if epochs:
+                state = finetune(current, state, options, None, control, on_event)
+        new_graph = current
         after = load_model(new_graph, state)
         sparsity = None
-        rows = [{"layer": path, "filters_before": before, "filters_after": kept}
-                for path, (before, kept, _) in result.kept.items()]
+        final = {path: kept for path, (_, kept, _) in result.kept.items()}
+        rows = [{"layer": path, "filters_before": before, "filters_after": final.get(path, kept)}
+                for path, (before, kept, _) in first.kept.items()]
         for producers, reason in result.left_whole:
             notes.append(f"left whole: {', '.join(producers[:4])}"
                          f"{' ...' if len(producers) > 4 else ''} because {reason}")
         notes.extend(result.notes)
+    if rewind is not None:
+        notes.append("kept weights rewound to the --rewind weights (lottery ticket)")
     report = {"technique": "prune", "method": method, "amount": amount,
-              "global": option(options, "global_"), "finetune_epochs": epochs or 0,
+              "global": option(options, "global_"), "iterations": iterations,
+              "finetune_epochs": epochs or 0,
               **_compare(graph, model, new_graph, after, options), "sparsity": sparsity,
               "layers": rows, "notes": notes}
     return Outcome(report, new_graph, state)
+
+
+def _rewind_masked(model, rewind, masks):
+    """Reset every weight to its `rewind` value, keeping the pruned ones at zero."""
+    import torch
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if name in rewind and rewind[name].shape == tensor.shape:
+                tensor.copy_(rewind[name])
+        for path, mask in masks.items():
+            model.get_submodule(path).weight.mul_(mask)
 
 
 def quantize(graph, model, options, control=None, on_event=None):

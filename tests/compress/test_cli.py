@@ -9,6 +9,7 @@ import torch
 
 from designer.cli import main
 from designer.compress.measure import REPORT_FIELDS, load_model
+from designer.core.compile import compile_graph
 from designer.core.presets import load_design
 
 
@@ -150,3 +151,27 @@ def test_ghost_substitution_inside_a_block():
     assert cheaper.nodes["layer1.0"].subgraph.nodes["conv1"].type == "GhostModule"
     assert Analyzer(cheaper).totals.params < Analyzer(graph).totals.params
     assert compile_graph(cheaper).eval()(torch.zeros(1, 3, 32, 32)).shape == (1, 1000)
+
+
+def test_iterative_pruning_and_lottery_ticket_rewinding(trained_lenet5, tmp_path, capsys):
+    _, weights, _ = trained_lenet5
+    torch.manual_seed(1)
+    initial = tmp_path / "init.pt"
+    torch.save(compile_graph(load_design("lenet5")).state_dict(), initial)
+    out = tmp_path / "it.json"
+    code, stdout, _ = run(capsys, "prune", "lenet5", "--weights", str(weights), "--amount", "0.75",
+                          "--iterations", "2", "--rewind", str(initial), "-o", str(out), "--json")
+    assert code == 0
+    report = json.loads(stdout)
+    c5 = next(row for row in report["layers"] if row["layer"] == "c5")
+    assert c5["filters_after"] == 30                 # 120 → 60 → 30: half of the rest each round
+    state = torch.load(out.with_suffix(".pt"), weights_only=True)
+    init = torch.load(initial, weights_only=True)
+    # The first round's survivors were rewound to their initial values: every kept c1 filter is
+    # one of the initial filters.
+    for kept in state["c1.weight"]:
+        assert any(torch.equal(kept, original) for original in init["c1.weight"])
+    code, stdout, _ = run(capsys, "prune", "lenet5", "--weights", str(weights), "--method",
+                          "magnitude", "--amount", "0.75", "--iterations", "3", "-o",
+                          str(tmp_path / "m.json"), "--json")
+    assert code == 0 and json.loads(stdout)["sparsity"] == pytest.approx(0.75, abs=0.01)
