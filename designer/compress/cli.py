@@ -253,6 +253,8 @@ def add_parser(subparsers):
     rank.add_argument("--energy", type=float, help="keep this share of Σσ² (e.g. 0.9)")
     rank.add_argument("--rank", type=int, help="the same rank r for every chosen layer")
     p.add_argument("--layers", metavar="A,B", help="factorise only these layers")
+    p.add_argument("--spatial", action="store_true",
+                   help="split k×k convolutions into k×1 then 1×k (instead of k×k then 1×1)")
     p.set_defaults(run=_factorize)
 
     p = subparsers.add_parser(

@@ -21,7 +21,8 @@ DEFAULTS = {"method": "l1", "amount": 0.5, "global_": False, "layers": None,
             "finetune_epochs": 0, "lr": 0.01, "batch_size": 64, "seed": 0, "dataset": None,
             "data_dir": None, "scheme": "int8-static", "per_channel": False,
             "calibration_batches": 10, "energy": None, "rank": None, "layer": None,
-            "kind": "separable", "latency": True, "iterations": 1, "rewind": None}
+            "kind": "separable", "latency": True, "iterations": 1, "rewind": None,
+            "spatial": False}
 
 
 @dataclass
@@ -224,7 +225,7 @@ def factorize(graph, model, options, control=None, on_event=None):
     from .factorize import factorize as svd
     from .measure import input_shape, load_model, output_error
     result = svd(graph, model.state_dict(), option(options, "energy"), option(options, "rank"),
-                 _layers(options))
+                 _layers(options), option(options, "spatial"))
     after = load_model(result.graph, result.state_dict)
     loader = validation_loader(options, graph)
     report = _compare(graph, model, result.graph, after, options)

@@ -75,3 +75,22 @@ def test_svd_of_the_fully_connected_layers_at_90_percent_energy(trained_lenet5):
     assert all(r["energy"] >= 0.9 for r in result.layers)
     loader = validation_data("digits", graph)
     assert top1_error(after, loader) <= top1_error(model, loader) + 0.02
+
+
+def test_spatial_split_is_exact_at_the_separable_rank():
+    b = GraphBuilder("spatial")
+    x = b.add("Conv2d", "conv", b.input((3, 9, 9)), out_channels=8, kernel=3, stride=2,
+              padding=(1, 1))
+    b.output(b.add("Flatten", "flatten", x))
+    graph = b.finish()
+    torch.manual_seed(0)
+    model = compile_graph(graph).eval()
+    vertical, horizontal = torch.randn(2, 3, 3), torch.randn(8, 2, 3)     # rank 2 in (i,y)×(o,x)
+    with torch.no_grad():
+        model.conv.weight.copy_(torch.einsum("riy,orx->oiyx", vertical, horizontal))
+    result = factorize(graph, model.state_dict(), energy=0.999999, layers=["conv"], spatial=True)
+    assert result.layers[0]["rank"] == 2
+    assert result.graph.nodes["conv_lowrank"].params["kernel"] == (3, 1)
+    assert result.graph.nodes["conv"].params["kernel"] == (1, 3)
+    after = load_model(result.graph, result.state_dict)
+    assert output_error(model, after, [torch.randn(4, 3, 9, 9)]) < 1e-5
