@@ -296,8 +296,6 @@ def distillation_loss_from_args(args, student_graph):
     """The DistillationLoss asked for with --teacher, or None."""
     if not getattr(args, "teacher", None):
         return None
-    from designer.compress.distill import DistillationLoss, load_teacher
-    from designer.core.compile import output_nodes
-    aux = [float(n.params["loss_weight"]) for n in output_nodes(student_graph)][1:]
-    teacher, teacher_shape = load_teacher(args.teacher, args.teacher_weights)
-    return DistillationLoss(teacher, args.temperature, args.alpha, aux, teacher_shape)
+    from designer.compress.distill import distillation_for
+    return distillation_for(student_graph, args.teacher, args.teacher_weights, args.temperature,
+                            args.alpha)

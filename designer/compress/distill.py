@@ -72,3 +72,12 @@ def load_teacher(design, weights):
         raise CompressError("a teacher needs its trained weights (--teacher-weights)")
     graph = load_for_cli(design)
     return load_model(graph, weights), input_shape(graph)
+
+
+def distillation_for(student_graph, teacher, teacher_weights, temperature=2.0, alpha=0.5):
+    """The DistillationLoss for training `student_graph` from the design or preset `teacher`
+    with `teacher_weights`; auxiliary outputs of the student keep their weighted cross-entropy."""
+    from designer.core.compile import output_nodes
+    aux = [float(n.params["loss_weight"]) for n in output_nodes(student_graph)][1:]
+    model, shape = load_teacher(teacher, teacher_weights)
+    return DistillationLoss(model, temperature, alpha, aux, shape)

@@ -92,3 +92,34 @@ def test_window_has_the_compress_dock_and_opens_results(window, qtbot, weights):
     with qtbot.waitSignal(compress.result_ready, timeout=60000):
         qtbot.mouseClick(compress.apply_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "f6_lowrank" in window.document.graph.nodes, timeout=10000)
+
+
+def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
+    """The Train panel's distillation rows: a teacher and its weights train the student with the
+    distillation loss; a teacher without weights fails with a sentence."""
+    from designer.core.builder import GraphBuilder
+    from designer.ui.train_panel import TrainPanel
+    b = GraphBuilder("student")
+    x = b.add("Conv2d", "conv", b.input((1, 8, 8)), out_channels=4, kernel=3, padding=1)
+    x = b.add("Flatten", "flatten", b.add("ReLU", "relu", x))
+    b.output(b.add("Linear", "fc", x, out_features=10))
+    context = PanelContext()
+    context.set_document(Document(b.finish()))
+    panel = TrainPanel(context, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(panel)
+    panel.epochs_spin.setValue(1)
+    panel.teacher_edit.setText("lenet5")
+    panel.teacher_weights_edit.setText(str(weights))
+    panel.temperature_spin.setValue(3.0)
+    assert panel.distillation() == ("lenet5", str(weights), 3.0, 0.5)
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.worker.result is not None, timeout=60_000)
+    assert panel.worker.result.status == "completed", panel.worker.result.message
+    qtbot.waitUntil(panel.start_button.isEnabled)
+    panel.teacher_weights_edit.setText("")
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.worker.result is not None, timeout=30_000)
+    assert panel.worker.result.status == "failed"
+    assert "teacher needs its trained weights" in panel.worker.result.message
+    qtbot.waitUntil(panel.start_button.isEnabled)
+    panel.shutdown()
