@@ -90,7 +90,7 @@ def _compare(graph, model, new_graph, after, options, **kwargs):
                    latency=option(options, "latency"), **kwargs)
 
 
-def prune(graph, model, options, control=None, on_event=None):
+def prune(graph, model, options, control=None, on_event=None, state=None):
     """Prune by `amount` in `iterations` equal steps (each keeping the same share, then
     fine-tuning when epochs are given); `rewind` (a weights file) resets the kept weights to
     those values after pruning, as in the lottery ticket hypothesis."""
@@ -106,6 +106,7 @@ def prune(graph, model, options, control=None, on_event=None):
         raise CompressError(f"the number of iterations must be at least 1; got {iterations}")
     step_amount = 1 - (1 - amount) ** (1 / iterations)
     rewind = read_state_dict(option(options, "rewind")) if option(options, "rewind") else None
+    state = pruning.full_state(graph, state if state is not None else model.state_dict())
     epochs = option(options, "finetune_epochs")
     notes, rows = [], []
     if method == "magnitude":
@@ -117,12 +118,12 @@ def prune(graph, model, options, control=None, on_event=None):
             masks = pruning.prune_magnitude(pruned_model, cumulative, option(options, "global_"))
             if rewind is not None and step == 0:
                 _rewind_masked(pruned_model, rewind, masks)
-            state = pruned_model.state_dict()
             if epochs:
-                state = finetune(graph, pruning.full_state(graph, state), options, masks, control,
-                                 on_event)
+                state = finetune(graph, {**state, **pruned_model.state_dict()}, options, masks,
+                                 control, on_event)
                 pruned_model = load_model(graph, state)
-        new_graph, state = graph.copy(), pruned_model.state_dict()
+        # Auxiliary heads (not in the evaluated model) keep their weights unpruned.
+        new_graph, state = graph.copy(), {**state, **pruned_model.state_dict()}
         after = load_model(new_graph, state)
         sparsity = pruning.sparsity(after)
         rows = [{"layer": path, "sparsity": 1 - mask.float().mean().item()}
@@ -130,7 +131,7 @@ def prune(graph, model, options, control=None, on_event=None):
         notes.append(f"{sparsity:.1%} of the convolution and fully connected weights are zero; "
                      "the design and its dense storage are unchanged")
     else:
-        current, state, first = graph, model.state_dict(), None
+        current, first = graph, None
         for step in range(iterations):
             result = pruning.prune_structured(current, state, method, step_amount,
                                               option(options, "global_"), _layers(options),
@@ -170,7 +171,7 @@ def _rewind_masked(model, rewind, masks):
             model.get_submodule(path).weight.mul_(mask)
 
 
-def quantize(graph, model, options, control=None, on_event=None):
+def quantize(graph, model, options, control=None, on_event=None, state=None):
     import copy
     import torch
     from . import quantize as quant
@@ -189,7 +190,8 @@ def quantize(graph, model, options, control=None, on_event=None):
         report = _compare(graph, model, graph, after, options, bytes_after=stored)
         notes.append("the weights written are the quantised values in fp32, so they load as "
                      "--weights anywhere; bytes_after counts them at the quantised width")
-        outcome = Outcome(None, graph.copy(), after.state_dict())
+        full = state if state is not None else model.state_dict()
+        outcome = Outcome(None, graph.copy(), {**full, **after.state_dict()})
     else:
         quant.quantized_engine()
         if kind == "int8-static":
@@ -220,11 +222,12 @@ def quantize(graph, model, options, control=None, on_event=None):
     return outcome
 
 
-def factorize(graph, model, options, control=None, on_event=None):
+def factorize(graph, model, options, control=None, on_event=None, state=None):
     import torch
     from .factorize import factorize as svd
     from .measure import input_shape, load_model, output_error
-    result = svd(graph, model.state_dict(), option(options, "energy"), option(options, "rank"),
+    result = svd(graph, state if state is not None else model.state_dict(),
+                 option(options, "energy"), option(options, "rank"),
                  _layers(options), option(options, "spatial"))
     after = load_model(result.graph, result.state_dict)
     loader = validation_loader(options, graph)
@@ -239,7 +242,7 @@ def factorize(graph, model, options, control=None, on_event=None):
     return Outcome(report, result.graph, result.state_dict)
 
 
-def substitute(graph, model, options, control=None, on_event=None):
+def substitute(graph, model, options, control=None, on_event=None, state=None):
     import torch
     from designer.core.compile import compile_graph
     from designer.export.weights import load_into
@@ -251,7 +254,7 @@ def substitute(graph, model, options, control=None, on_event=None):
     new_graph = replace(graph, layer, kind)
     torch.manual_seed(option(options, "seed"))
     fresh_model = compile_graph(new_graph)
-    fresh = load_into(fresh_model, model.state_dict()).missing
+    fresh = load_into(fresh_model, state if state is not None else model.state_dict()).missing
     state = fresh_model.state_dict()
     if option(options, "finetune_epochs"):
         state = finetune(new_graph, state, options, None, control, on_event)
@@ -265,11 +268,14 @@ def substitute(graph, model, options, control=None, on_event=None):
 
 def run(technique, graph, weights, options, control=None, on_event=None):
     """Load `weights` (a path or a state_dict) into `graph` and apply `technique`."""
+    from designer.export.weights import read_state_dict
     from .measure import load_model
+    from .prune import full_state
     if technique not in TECHNIQUES:
         raise CompressError(f"unknown technique {technique!r}")
-    model = load_model(graph, weights)
-    return globals()[technique](graph, model, options, control, on_event)
+    model = load_model(graph, weights)          # refuses weights that do not fit
+    state = full_state(graph, weights if isinstance(weights, dict) else read_state_dict(weights))
+    return globals()[technique](graph, model, options, control, on_event, state)
 
 
 def preview(technique, graph, state, options):
@@ -283,7 +289,7 @@ def preview(technique, graph, state, options):
     from .measure import load_model
     model = load_model(graph, state)
     quick = _Quick(options)
-    outcome = globals()[technique](graph, model, quick)
+    outcome = globals()[technique](graph, model, quick, state=state)
     params, macs = design_counts(outcome.graph)
     before = design_counts(graph)
     return {"params_before": before[0], "params_after": params, "macs_before": before[1],

@@ -175,3 +175,35 @@ def test_iterative_pruning_and_lottery_ticket_rewinding(trained_lenet5, tmp_path
                           "magnitude", "--amount", "0.75", "--iterations", "3", "-o",
                           str(tmp_path / "m.json"), "--json")
     assert code == 0 and json.loads(stdout)["sparsity"] == pytest.approx(0.75, abs=0.01)
+
+
+def test_auxiliary_heads_keep_their_weights(tmp_path, capsys):
+    """A design with an auxiliary classifier: its head's weights travel into every result."""
+    from designer.core.builder import GraphBuilder
+    from designer.core.fileformat import save
+    b = GraphBuilder("with aux")
+    x = b.add("Conv2d", "conv", b.input((1, 8, 8)), out_channels=6, kernel=3, padding=1)
+    x = b.add("Conv2d", "conv2", b.add("ReLU", "relu", x), out_channels=8, kernel=3, padding=1)
+    f = b.add("Flatten", "flatten", x)
+    b.output(b.add("Linear", "fc", f, out_features=10))
+    b.output(b.add("Linear", "aux_fc", f, out_features=10), "aux", role="auxiliary",
+             loss_weight=0.3)
+    design = tmp_path / "aux.json"
+    save(b.finish(), design)
+    torch.manual_seed(0)
+    weights = tmp_path / "aux.pt"
+    torch.save(compile_graph(load_design(str(design))).state_dict(), weights)
+    original = torch.load(weights, weights_only=True)
+    for argv in (["prune", "--method", "l1"], ["prune", "--method", "magnitude"],
+                 ["quantize", "--scheme", "weight:8:linear"], ["factorize", "--rank", "2",
+                                                               "--layers", "fc"]):
+        out = tmp_path / f"{argv[0]}_{argv[-1]}.json"
+        code, _, stderr = run(capsys, argv[0], str(design), "--weights", str(weights), *argv[1:],
+                              "-o", str(out))
+        assert code == 0, stderr
+        state = torch.load(out.with_suffix(".pt"), weights_only=True)
+        result = load_design(str(out))
+        model = compile_graph(result)
+        model.load_state_dict(state)          # strict: the auxiliary head is there too
+        if argv[0] != "prune" or argv[2] == "magnitude":
+            assert torch.equal(state["aux_fc.bias"], original["aux_fc.bias"])
