@@ -21,11 +21,10 @@ import math
 import operator
 
 import torch
-from torch import fx, nn
+from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from designer.core import modules as core_modules
-from designer.core.blocks.residual import ZeroPadShortcut
 from designer.core.compile import compile_graph
 from designer.core.layers.blurpool import BlurPool2d
 
@@ -121,7 +120,6 @@ def analyse(model, shape, describe):
                 _pin(plan, layouts[value], "it feeds an output of the network")
             continue
         if node.op == "call_function" and node.target is operator.getitem:
-            source = node.args[0]
             layouts[node] = [(_new_space(plan, channels(node), "it comes out of a split"),
                               channels(node))]
             factors[node] = 1

@@ -36,7 +36,7 @@ def quantized_engine(engines=None):
 
 
 def _qconfig_mapping(engine, per_channel):
-    from torch.ao.quantization import QConfig, QConfigMapping, get_default_qconfig_mapping
+    from torch.ao.quantization import QConfig, get_default_qconfig_mapping
     from torch.ao.quantization.observer import HistogramObserver, MinMaxObserver
     if per_channel:
         return get_default_qconfig_mapping(engine)

@@ -8,18 +8,16 @@ All the work is `designer.compress.jobs`, the same calls the `designer prune / q
 factorize / substitute` verbs make; the panel only gathers options and draws results.
 """
 
-import time
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
 
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QThread, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
-from PySide6.QtCore import Qt, QTimer
 
 from designer.home import app_home, new_run_dir
 from designer.train.config import DATASETS
