@@ -254,7 +254,11 @@ class NodeItem(QGraphicsItem):
     def mousePressEvent(self, event):
         port = self.port_at(event.pos())
         if port is not None and event.button() == Qt.LeftButton and not self.scene_ref.read_only:
-            self.scene_ref.begin_connection(self, *port, event.scenePos())
+            edge = self.scene_ref.graph.in_edge(self.node.id, port[1]) if port[0] == "in" else None
+            if edge is not None:  # a connected input: pick the wire up by this end
+                self.scene_ref.pick_up_edge(edge, event.scenePos())
+            else:
+                self.scene_ref.begin_connection(self, *port, event.scenePos())
             event.accept()
             return
         super().mousePressEvent(event)

@@ -118,11 +118,14 @@ class StartPage(QWidget):
         self.tree.header().resizeSection(1, 120)
         empty = QPushButton("New empty design")
         empty.clicked.connect(lambda: self.chosen.emit(""))
+        # Enter in the filter opens the highlighted preset; no button may take it as a default.
+        empty.setAutoDefault(False)
         buttons = QHBoxLayout()
         buttons.addWidget(empty)
         if show_open:
             opener = QPushButton("Open a file…")
             opener.clicked.connect(self.open_file.emit)
+            opener.setAutoDefault(False)
             buttons.addWidget(opener)
         buttons.addStretch(1)
         buttons.addWidget(self.search)
@@ -133,9 +136,10 @@ class StartPage(QWidget):
         layout.addWidget(sub)
         layout.addLayout(buttons)
         layout.addWidget(self.tree, 1)
+        # itemActivated alone: it already fires on double-click (and on Enter).
         self.tree.itemActivated.connect(self._activated)
-        self.tree.itemDoubleClicked.connect(self._activated)
         self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self._open_highlighted)
         self._pending = []
         self._timer = QTimer(self)
         self._timer.setInterval(0)
@@ -193,6 +197,29 @@ class StartPage(QWidget):
                 child.setHidden(not match)
                 shown += match
             top.setHidden(not shown)
+        current = self.tree.currentItem()
+        if words and (current is None or current.isHidden() or not current.data(0, NAME_ROLE)):
+            matches = self.visible_presets()
+            self.tree.setCurrentItem(matches[0] if matches else None)
+
+    def visible_presets(self):
+        return [item for item in self.preset_items() if not item.isHidden() and not item.parent().isHidden()]
+
+    def _open_highlighted(self):
+        """Enter in the filter: open the highlighted preset, else the first one shown."""
+        current = self.tree.currentItem()
+        if current is None or current.isHidden() or not current.data(0, NAME_ROLE):
+            matches = self.visible_presets()
+            current = matches[0] if matches else None
+        if current is not None:
+            self._activated(current)
+
+    def keyPressEvent(self, event):
+        # Down from the filter moves into the list, so arrows then Enter pick a preset.
+        if event.key() == Qt.Key_Down and self.search.hasFocus():
+            self.tree.setFocus()
+            return
+        super().keyPressEvent(event)
 
     def _activated(self, item, column=0):
         name = item.data(0, NAME_ROLE)
@@ -211,6 +238,7 @@ class NewDesignDialog(QDialog):
         self.page = StartPage(counts, self, show_open=False)
         self.page.chosen.connect(self._chosen)
         buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Cancel).setAutoDefault(False)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.page)

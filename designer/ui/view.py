@@ -1,7 +1,7 @@
 """The canvas view: zoom to the cursor, pan (middle button, or space + drag), rubber-band select,
 fit, a grid, drops from the palette, and a minimap overlay in the corner."""
 
-from PySide6.QtCore import QLineF, QPointF, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
@@ -13,6 +13,7 @@ READABLE_ZOOM = 0.9
 class GraphView(QGraphicsView):
     zoom_changed = Signal(float)
     layer_dropped = Signal(str, QPointF)   # layer type, scene position
+    context_requested = Signal(QPoint, QPointF)   # global position, scene position
 
     def __init__(self, theme, parent=None):
         super().__init__(parent)
@@ -128,6 +129,10 @@ class GraphView(QGraphicsView):
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event):
+        self.context_requested.emit(event.globalPos(), self.mapToScene(event.pos()))
+        event.accept()
 
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)

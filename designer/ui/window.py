@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, Q
                                QWidget)
 
 from designer.core import fileformat
-from designer.core.commands import (AddNode, Compound, Connect, Disconnect, delete_nodes, layout as
+from designer.core.commands import (AddNode, Compound, Connect, Disconnect, delete_nodes, insert_on_edge, layout as
                                     layout_command, paste, selection_graph)
 from designer.core.errors import DesignError, DesignFileError
 from designer.core.grouping import explode_command, group_command
@@ -28,7 +28,7 @@ from designer.core.graph import Node
 from designer.core.summary import human
 from designer.core.presets import PRESETS_DIR, load_design, resolve
 
-from . import theme as themes
+from . import context_menu, theme as themes
 from .document import Document
 from .inspector import Inspector
 from .palette import Palette
@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
     def _build_widgets(self):
         self.view = GraphView(self.theme)
         self.view.layer_dropped.connect(self.add_layer)
+        self.view.context_requested.connect(self._context_menu)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.breadcrumb = QFrame()
         self.breadcrumb.setObjectName("breadcrumb")
@@ -514,12 +515,14 @@ class MainWindow(QMainWindow):
             centre = self.view.mapToScene(self.view.viewport().rect().center())
             pos = (centre.x() - NODE_WIDTH / 2, centre.y() - NODE_HEIGHT / 2)
         command = Compound(graph, f"Add {node_id}", [AddNode(graph, type_name, node_id, None, pos)])
-        if source is not None:
+        edge = self.scene.edge_at(scene_pos) if scene_pos is not None else None
+        if edge is not None:  # dropped on a wire: insert it there
+            command = insert_on_edge(graph, edge, type_name, node_id, pos)
+        elif source is not None:
             probe = Node(node_id, type_name, None)
             probe.params = probe.spec.defaults()
             outs, ins = source.output_ports(), probe.input_ports()
-            if outs and ins and self.scene.check_connection(source.id, outs[0], node_id, ins[0],
-                                                            dst_node=probe) is None:
+            if outs and ins and self.scene.fits(source.id, outs[0], probe, ins[0]):
                 command.add(Connect(graph, source.id, outs[0], node_id, ins[0]))
         try:
             self.push(command)
@@ -640,6 +643,13 @@ class MainWindow(QMainWindow):
             graph = self.document.graph
             self._try(lambda: layout_command(graph, layered_positions(graph)))
             self.view.fit()
+
+    def _context_menu(self, global_pos, scene_pos):
+        if self.scene is None:
+            return
+        kind, target = self.scene.target_at(scene_pos)
+        self._update_actions()
+        context_menu.build(self, scene_pos, kind, target).exec(global_pos)
 
     # ---- looking inside blocks ------------------------------------------------------------------
     def open_selected_block(self):
@@ -769,8 +779,10 @@ class MainWindow(QMainWindow):
         if stack is not None:
             self.act_undo.setText(f"&Undo {stack.undoText()}".strip())
             self.act_redo.setText(f"&Redo {stack.redoText()}".strip())
-        for action in (self.act_cut, self.act_delete, self.act_duplicate, self.act_group):
+        for action in (self.act_cut, self.act_duplicate, self.act_group):
             action.setEnabled(editable and bool(ids))
+        wires = self.scene.selected_edges() if self.scene else []
+        self.act_delete.setEnabled(editable and bool(ids or wires))
         self.act_copy.setEnabled(bool(ids))
         self.act_paste.setEnabled(editable)
         self.act_layout.setEnabled(editable)
