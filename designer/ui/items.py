@@ -3,6 +3,8 @@
 input port (top). Items show state and forward gestures to the scene; they never change the graph.
 """
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
@@ -13,7 +15,10 @@ from designer.core.summary import human
 
 from .theme import category_colour
 
+UNSORTED = Qt.SortOrder(-1)   # scene.items() without sorting (Qt's internal "no order")
 HEADER = 22.0
+FULL_DETAIL = 0.62      # below this zoom nodes draw compactly: text would be too small to read
+COMPACT_TEXT_PX = 11
 PORT_RADIUS = 4.5
 PORT_HIT = 9.0
 
@@ -27,6 +32,10 @@ def _fonts():
     small = QFont()
     small.setPointSizeF(8.0)
     return bold, plain, small
+
+
+def node_type_text(node):
+    return node.spec.title if node.type != "Group" else "Block"
 
 
 class NodeItem(QGraphicsItem):
@@ -44,6 +53,7 @@ class NodeItem(QGraphicsItem):
         self.out_ports = []
         self._hover_port = None
         self._rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        self._bounds = self._rect.adjusted(-PORT_RADIUS - 3, -PORT_RADIUS - 3, PORT_RADIUS + 5, PORT_RADIUS + 5)
         flags = QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemSendsGeometryChanges
         if not scene_ref.read_only:
             flags |= QGraphicsItem.ItemIsMovable
@@ -100,7 +110,7 @@ class NodeItem(QGraphicsItem):
 
     # ---- geometry ------------------------------------------------------------------------
     def boundingRect(self):
-        return self._rect.adjusted(-PORT_RADIUS - 3, -PORT_RADIUS - 3, PORT_RADIUS + 5, PORT_RADIUS + 5)
+        return self._bounds
 
     def shape(self):
         path = QPainterPath()
@@ -143,14 +153,8 @@ class NodeItem(QGraphicsItem):
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         border = QColor(theme.error) if error else (QColor(theme.accent) if selected
                                                    else QColor(theme.node_border))
-        if lod < 0.3:  # far out (minimap, fitted large nets): a block of colour is enough
-            painter.setPen(Qt.NoPen)
-            painter.setBrush(QColor(theme.error) if error else colour)
-            painter.drawRect(rect)
-            if selected:
-                painter.setBrush(Qt.NoBrush)
-                painter.setPen(QPen(QColor(theme.accent), 6))
-                painter.drawRect(rect)
+        if lod < FULL_DETAIL:
+            self._paint_compact(painter, lod, QColor(theme.error) if error else colour, selected)
             return
         painter.setRenderHint(painter.RenderHint.Antialiasing, True)
         if node.is_block:  # a block shows as a small stack of cards
@@ -166,13 +170,10 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor(theme.error) if error else colour)
         painter.drawPath(header.simplified())
-        if lod < 0.55:
-            self._paint_ports(painter)
-            return
         bold, plain, small = _fonts()
         pad = 8.0
         painter.setFont(small)
-        type_text = node.spec.title if node.type != "Group" else "Block"
+        type_text = node_type_text(node)
         type_width = min(QFontMetrics(small).horizontalAdvance(type_text) + 3, NODE_WIDTH * 0.45)
         painter.setPen(QColor(255, 255, 255, 215))
         painter.drawText(QRectF(NODE_WIDTH - pad - type_width, 0, type_width, HEADER),
@@ -209,6 +210,50 @@ class NodeItem(QGraphicsItem):
                 painter.setPen(QColor(theme.text_dim))
                 painter.drawText(footer, Qt.AlignRight | Qt.AlignVCenter, count)
         self._paint_ports(painter)
+
+    def _paint_compact(self, painter, lod, fill, selected):
+        """Zoomed out (an overview, the minimap): a bar in the layer's colour with its type and
+        output shape in a font of fixed screen size, so the overview stays legible."""
+        rect = self._rect
+        painter.setPen(QPen(QColor(self.theme.accent), 3 / lod) if selected else Qt.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(rect, 5, 5)
+        width, height = NODE_WIDTH * lod, NODE_HEIGHT * lod   # on screen, in pixels
+        if height < COMPACT_TEXT_PX + 2 or width < 30:
+            return
+        painter.save()
+        painter.scale(1 / lod, 1 / lod)   # draw text in screen pixels from the node's corner
+        title, shape = self._compact_lines()
+        font = QFont()
+        font.setPixelSize(COMPACT_TEXT_PX)
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        two = height >= 2 * metrics.height() + 4
+        text_width = int(width - 8)
+        if two:
+            top = (height - 2 * metrics.height()) / 2
+            painter.drawText(QRectF(4, top, width - 8, metrics.height()), Qt.AlignCenter,
+                             metrics.elidedText(title, Qt.ElideRight, text_width))
+            font.setBold(False)
+            painter.setFont(font)
+            painter.drawText(QRectF(4, top + metrics.height(), width - 8, metrics.height()),
+                             Qt.AlignCenter, QFontMetrics(font).elidedText(shape, Qt.ElideRight,
+                                                                           text_width))
+        else:
+            painter.drawText(QRectF(4, 0, width - 8, height), Qt.AlignCenter,
+                             metrics.elidedText(title, Qt.ElideRight, text_width))
+        painter.restore()
+        if lod >= 0.35:
+            self._paint_ports(painter)
+
+    def _compact_lines(self):
+        r = self.result
+        title = node_type_text(self.node)
+        if r is not None and r.error:
+            return "⚠ " + title, "error"
+        return title, self._shape_text()
 
     def _paint_ports(self, painter):
         theme = self.theme
@@ -316,7 +361,7 @@ class EdgeItem(QGraphicsPathItem):
     def update_path(self):
         a = self.src_item.port_scene("out", self.edge.src_port)
         b = self.dst_item.port_scene("in", self.edge.dst_port)
-        self.setPath(curve(a, b))
+        self.setPath(routed(self.scene(), a, b, (self.src_item, self.dst_item)))
         self._shape = None
 
     def shape(self):
@@ -348,19 +393,73 @@ class EdgeItem(QGraphicsPathItem):
         super().paint(painter, option, widget)
 
 
+def routed(scene, a, b, ends):
+    """The wire from a to b: the plain curve when it passes behind no other node, else a path
+    that leaves downward, runs along a free vertical lane between the nodes in its way and
+    enters b from above (a residual shortcut runs beside its branch, a column wrap between
+    the columns)."""
+    path = curve(a, b)
+    if scene is None or not _blocked(scene, path, ends):
+        return path
+    gap = 16.0
+    top, bottom = sorted((a.y() + gap, b.y() - gap))
+    span = QRectF(min(a.x(), b.x()) - 4 * NODE_WIDTH, top, abs(b.x() - a.x()) + 8 * NODE_WIDTH,
+                  max(bottom - top, 1.0))
+    taken = sorted((r.left() - gap, r.right() + gap) for r in
+                   (i.mapRectToScene(i._rect) for i in scene.items(span, Qt.IntersectsItemBoundingRect,
+                                                                     UNSORTED)
+                    if isinstance(i, NodeItem) and i not in ends))
+    if not taken:
+        return path
+    merged = [list(taken[0])]
+    for left, right in taken[1:]:
+        if left <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], right)
+        else:
+            merged.append([left, right])
+    lanes = [merged[0][0], merged[-1][1]]
+    lanes += [(one[1] + two[0]) / 2 for one, two in zip(merged, merged[1:])]
+    # Shortcuts going down keep to the right of their branch (the usual way residuals are drawn).
+    prefer = max(a.x(), b.x()) + NODE_WIDTH / 2 if b.y() > a.y() else (a.x() + b.x()) / 2
+    lane = min(lanes, key=lambda x: abs(x - prefer))
+    y1, y2 = a.y() + gap, b.y() - gap
+    return _rounded([a, QPointF(a.x(), y1), QPointF(lane, y1), QPointF(lane, y2), QPointF(b.x(), y2), b],
+                    14.0)
+
+
+def _blocked(scene, path, ends):
+    stroke = None
+    for item in scene.items(path.boundingRect(), Qt.IntersectsItemBoundingRect, UNSORTED):
+        if isinstance(item, NodeItem) and item not in ends:
+            if stroke is None:
+                stroker = QPainterPathStroker()
+                stroker.setWidth(2)
+                stroke = stroker.createStroke(path)
+            if stroke.intersects(item.mapRectToScene(item._rect)):
+                return True
+    return False
+
+
+def _rounded(points, radius):
+    """A polyline through `points` with its corners rounded."""
+    path = QPainterPath(points[0])
+    for before, corner, after in zip(points, points[1:], points[2:]):
+        into, out = corner - before, after - corner
+        into_len = math.hypot(into.x(), into.y())
+        out_len = math.hypot(out.x(), out.y())
+        if into_len < 1e-6 or out_len < 1e-6:
+            continue
+        r_in, r_out = min(radius, into_len / 2), min(radius, out_len / 2)
+        path.lineTo(corner - into * (r_in / into_len))
+        path.quadTo(corner, corner + out * (r_out / out_len))
+    path.lineTo(points[-1])
+    return path
+
+
 def curve(a, b):
-    """A vertical S-curve from a (an output port) down to b (an input port). An edge that skips
-    rows of a column (a residual shortcut) swings out to the right of the column instead of
-    running behind the nodes it skips."""
+    """A vertical S-curve from a (an output port) down to b (an input port)."""
     path = QPainterPath(a)
     dy = b.y() - a.y()
-    if dy > 1.6 * (NODE_HEIGHT + 46.0) and abs(b.x() - a.x()) < NODE_WIDTH * 0.75:
-        side = max(a.x(), b.x()) + NODE_WIDTH * 0.5 + 26.0
-        r = 40.0
-        path.cubicTo(QPointF(a.x(), a.y() + r), QPointF(side, a.y() + r * 0.4), QPointF(side, a.y() + 2 * r))
-        path.lineTo(QPointF(side, b.y() - 2 * r))
-        path.cubicTo(QPointF(side, b.y() - r * 0.4), QPointF(b.x(), b.y() - r), b)
-        return path
     bend = max(30.0, abs(dy) * 0.45)
     if dy < 0:  # going back up: swing out so the curve does not cross the nodes
         bend = max(bend, 80.0)

@@ -7,7 +7,7 @@ nodes, dragging a connection) become core commands passed to `push`; a scene wit
 read-only view (the inside of a block).
 """
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QToolTip
 
@@ -45,6 +45,10 @@ class GraphScene(QGraphicsScene):
         self._drag = None        # (item, kind, port) while dragging a new connection
         self._moving = None      # the edge picked up by its input end, while it is dragged
         self._drag_path = None
+        self._reroute = QTimer(self)       # wires re-routed once after nodes moved
+        self._reroute.setSingleShot(True)
+        self._reroute.setInterval(0)
+        self._reroute.timeout.connect(self.reroute_edges)
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         for node in graph.nodes.values():
             self._on_node_added(node)
@@ -141,6 +145,7 @@ class GraphScene(QGraphicsScene):
         dst.edges.append(item)
         self._edges[edge] = item
         self.addItem(item)
+        item.update_path()   # routed around the nodes now that it is in the scene
         src.update()
         dst.update()
 
@@ -164,6 +169,7 @@ class GraphScene(QGraphicsScene):
             item = self._items[node.id]
             if (item.pos().x(), item.pos().y()) != node.pos:
                 item.setPos(QPointF(*node.pos))
+            self._reroute.start()
         else:
             item = self._items[node.id]
             item.refresh()
@@ -173,6 +179,11 @@ class GraphScene(QGraphicsScene):
     def _on_structure(self, change):
         if change.structure:
             self._update_rect()
+
+    def reroute_edges(self):
+        """Route every wire again (nodes moved: a wire may now pass behind one)."""
+        for item in self._edges.values():
+            item.update_path()
 
     def _on_results(self, changed):
         results = self.analysis.results

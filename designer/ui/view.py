@@ -6,8 +6,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
 LAYER_MIME = "application/x-cnn-designer-layer"
-MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
-READABLE_ZOOM = 0.9
+MIN_ZOOM, MAX_ZOOM = 0.01, 3.0
 
 
 class GraphView(QGraphicsView):
@@ -70,16 +69,10 @@ class GraphView(QGraphicsView):
             return
         rect = rect.adjusted(-40, -40, 40, 40)
         view = self.viewport().rect()
-        whole = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
-        # A long, narrow network fitted whole becomes unreadable: fit its width instead (up to a
-        # readable zoom) and show its top; the minimap shows where the rest is.
-        readable = min(READABLE_ZOOM, view.width() / rect.width())
-        factor = max(whole, readable, MIN_ZOOM)
+        # The whole design, never beyond actual size; small zooms draw nodes compactly (items.py).
+        factor = max(MIN_ZOOM, min(view.width() / rect.width(), view.height() / rect.height(), 1.0))
         self.setTransform(QTransform.fromScale(factor, factor))
-        if factor > whole + 1e-6:
-            self.centerOn(QPointF(rect.center().x(), rect.top() + view.height() / (2 * factor)))
-        else:
-            self.centerOn(rect.center())
+        self.centerOn(rect.center())
         self.zoom_changed.emit(self.zoom)
         self.minimap.refit()
 

@@ -641,7 +641,9 @@ class MainWindow(QMainWindow):
     def auto_layout(self):
         if self.editable:
             graph = self.document.graph
-            self._try(lambda: layout_command(graph, layered_positions(graph)))
+            view = self.view.viewport().rect()
+            aspect = view.width() / max(1, view.height())
+            self._try(lambda: layout_command(graph, layered_positions(graph, aspect=aspect)))
             self.view.fit()
 
     def _context_menu(self, global_pos, scene_pos):

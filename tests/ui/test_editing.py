@@ -150,11 +150,12 @@ def test_right_click_menus_on_canvas_node_and_wire(window):
     assert "relu1" not in graph.nodes
     # On empty canvas: add a layer where the person clicked.
     empty = centre + QPoint(400, 0)
+    where = window.view.mapToScene(empty)
     titles = _right_click(window, empty, lambda menu: _menu_action(menu, "Convolution").trigger())
     assert "Add Layer Here" in titles and "Auto-&Layout" in titles
     added = window.scene.selected_ids()
     assert len(added) == 1 and graph.nodes[added[0]].type == "Conv2d"
-    assert window.scene.item(added[0]).sceneBoundingRect().contains(window.view.mapToScene(empty))
+    assert window.scene.item(added[0]).sceneBoundingRect().contains(where)
 
 
 def _double_click(widget, point):

@@ -1,0 +1,95 @@
+"""The whole network at a glance and canvas repaints (issue 11, items 5 and 6): fit shows every node,
+zoomed-out nodes draw as legible coloured bars, auto-layout wraps long chains into columns, no
+wire runs behind a node, and what is drawn follows the graph without a hover."""
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainterPathStroker
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from designer.core.builder import GraphBuilder
+from designer.ui.document import Document
+from designer.ui.items import FULL_DETAIL
+from designer.ui.theme import category_colour
+
+
+def _visible_rect(window):
+    return window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+
+
+def _wires_behind_nodes(scene):
+    """(edge, node id) for every wire whose drawn path crosses a node other than its ends."""
+    crossings = []
+    for edge_item in scene._edges.values():
+        stroker = QPainterPathStroker()
+        stroker.setWidth(2)
+        stroke = stroker.createStroke(edge_item.path())
+        for item in scene.node_items():
+            if item in (edge_item.src_item, edge_item.dst_item):
+                continue
+            if stroke.intersects(item.mapRectToScene(item._rect)):
+                crossings.append((edge_item.edge, item.node.id))
+    return crossings
+
+
+def _pixel(window, scene_point):
+    image = window.view.viewport().grab().toImage()
+    point = window.view.mapFromScene(scene_point)
+    return QColor(image.pixel(point.x(), point.y()))
+
+
+def test_fit_shows_every_node_drawn_as_legible_bars(window):
+    window.open_design("alexnet")
+    window.view.set_zoom(1.0)
+    QTest.keyClick(window.view.viewport(), Qt.Key_F)
+    visible = _visible_rect(window)
+    outside = [i.node.id for i in window.scene.node_items() if not visible.contains(i.sceneBoundingRect())]
+    assert outside == []
+    assert window.view.zoom < FULL_DETAIL  # 25 layers in one column: the overview drawing
+    conv = window.scene.item("conv1")
+    inside_edge = conv.mapToScene(QPointF(3, conv._rect.height() / 2))
+    colour = _pixel(window, inside_edge)
+    expected = category_colour(conv.node.spec.category)
+    assert abs(colour.red() - expected.red()) + abs(colour.green() - expected.green()) < 40
+
+
+def test_auto_layout_wraps_a_long_chain_into_columns_without_wires_behind_nodes(window):
+    window.open_design("alexnet")
+    before = window.scene.nodes_rect()
+    window.view.setFocus()
+    QTest.keyClick(window.view.viewport(), Qt.Key_L, Qt.ControlModifier)
+    after = window.scene.nodes_rect()
+    columns = {round(node.pos[0]) for node in window.document.graph.nodes.values()}
+    assert len(columns) >= 3 and after.height() < before.height() / 2
+    viewport = window.view.viewport().rect()
+    assert abs(after.width() / after.height() - viewport.width() / viewport.height()) < 1.0
+    QApplication.processEvents()  # wires are re-routed once the moves are done
+    assert _wires_behind_nodes(window.scene) == []
+    visible = _visible_rect(window)
+    assert all(visible.contains(i.sceneBoundingRect()) for i in window.scene.node_items())
+
+
+def test_a_hand_made_residual_shortcut_never_runs_behind_its_branch(window):
+    b = GraphBuilder("residual")
+    x = b.input((16, 32, 32))
+    y = b.add("Conv2d", "conv1", x, out_channels=16, kernel=3, padding=1)
+    y = b.add("ReLU", "relu1", y)
+    y = b.add("Conv2d", "conv2", y, out_channels=16, kernel=3, padding=1)
+    y = b.add("Add", "add", y, x)
+    z = b.add("Conv2d", "conv3", y, out_channels=16, kernel=1)   # a shortcut over one layer
+    z = b.add("Add", "add2", z, y)
+    b.output(z)
+    window.set_document(Document(b.finish()))
+    # Put everything in one column first, as a person building it by hand might.
+    for i, node in enumerate(window.document.graph.nodes.values()):
+        item = window.scene.item(node.id)
+        item.setPos(QPointF(0, i * 120))
+    window.scene.commit_moves()
+    QApplication.processEvents()
+    assert _wires_behind_nodes(window.scene) == []
+    QTest.keyClick(window.view.viewport(), Qt.Key_L, Qt.ControlModifier)
+    QApplication.processEvents()
+    assert _wires_behind_nodes(window.scene) == []
+    skip = next(e for e in window.scene._edges if e.src == "input" and e.dst == "add")
+    assert window.scene.edge_item(skip).path().boundingRect().right() > \
+        window.scene.item("conv1").mapRectToScene(window.scene.item("conv1")._rect).right()
