@@ -52,6 +52,7 @@ class NodeItem(QGraphicsItem):
         self.in_ports = []
         self.out_ports = []
         self._hover_port = None
+        self._hovered = False
         self._rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
         self._bounds = self._rect.adjusted(-PORT_RADIUS - 3, -PORT_RADIUS - 3, PORT_RADIUS + 5, PORT_RADIUS + 5)
         flags = QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemSendsGeometryChanges
@@ -69,17 +70,27 @@ class NodeItem(QGraphicsItem):
         if result is not None:
             self.result = result
         node = self.node
+        self.colour = category_colour(node.spec.category)
         self.in_ports = node.input_ports()
         self.out_ports = node.output_ports()
         self._describe = node.spec.describe(node.params)
         self.set_result(self.result)
 
     def set_result(self, result):
-        """A new analysis result: repaint; the tooltip is rebuilt when next hovered (building
-        1,000 tooltips on every keystroke would cost more than the analysis itself)."""
+        """A new analysis result: repaint, and rebuild the tooltip now only when the pointer is
+        on the node (building 1,000 tooltips on every keystroke would cost more than the
+        analysis itself); others rebuild theirs when next hovered."""
         self.result = result
-        self._tip_stale = True
+        self.refresh_tooltip()
         self.update()
+
+    def refresh_tooltip(self):
+        if self._hovered:
+            self.setToolTip(self.scene_ref.port_tooltip(self.node.id, *self._hover_port)
+                            if self._hover_port is not None else self.tooltip_text())
+            self._tip_stale = False
+        else:
+            self._tip_stale = True
 
     def tooltip_text(self):
         node, r = self.node, self.result
@@ -147,7 +158,7 @@ class NodeItem(QGraphicsItem):
         node, r = self.node, self.result
         error = r is not None and r.error is not None
         blocked = r is not None and r.blocked
-        colour = category_colour(node.spec.category)
+        colour = self.colour
         selected = bool(option.state & QStyle.State_Selected)
         rect = self._rect
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
@@ -276,6 +287,7 @@ class NodeItem(QGraphicsItem):
         return super().itemChange(change, value)
 
     def hoverEnterEvent(self, event):
+        self._hovered = True
         self.setToolTip(self.tooltip_text())
         self._tip_stale = False
         super().hoverEnterEvent(event)
@@ -291,6 +303,7 @@ class NodeItem(QGraphicsItem):
         super().hoverMoveEvent(event)
 
     def hoverLeaveEvent(self, event):
+        self._hovered = False
         if self._hover_port is not None:
             self._hover_port = None
             self.update()

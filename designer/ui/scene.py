@@ -32,6 +32,7 @@ class GraphScene(QGraphicsScene):
     open_block = Signal(str)      # a block node was double-clicked
     activated = Signal(str)       # another node was double-clicked
     message = Signal(str)         # a refusal or hint for the status bar
+    drawing_changed = Signal()    # nodes added, removed, moved or recoloured (the minimap redraws)
 
     def __init__(self, graph, analysis, theme, push=None, parent=None):
         super().__init__(parent)
@@ -132,11 +133,13 @@ class GraphScene(QGraphicsScene):
         item.refresh()
         self._items[node.id] = item
         self.addItem(item)
+        self.drawing_changed.emit()
 
     def _on_node_removed(self, node):
         item = self._items.pop(node.id, None)
         if item is not None:
             self.removeItem(item)
+            self.drawing_changed.emit()
 
     def _on_edge_added(self, edge):
         src, dst = self._items[edge.src], self._items[edge.dst]
@@ -146,8 +149,9 @@ class GraphScene(QGraphicsScene):
         self._edges[edge] = item
         self.addItem(item)
         item.update_path()   # routed around the nodes now that it is in the scene
-        src.update()
-        dst.update()
+        for end in (src, dst):
+            end.refresh_tooltip()
+            end.update()
 
     def _on_edge_removed(self, edge):
         item = self._edges.pop(edge, None)
@@ -156,6 +160,7 @@ class GraphScene(QGraphicsScene):
         for end in (item.src_item, item.dst_item):
             if item in end.edges:
                 end.edges.remove(item)
+            end.refresh_tooltip()
             end.update()
         self.removeItem(item)
 
@@ -170,6 +175,7 @@ class GraphScene(QGraphicsScene):
             if (item.pos().x(), item.pos().y()) != node.pos:
                 item.setPos(QPointF(*node.pos))
             self._reroute.start()
+            self.drawing_changed.emit()
         else:
             item = self._items[node.id]
             item.refresh()
@@ -192,6 +198,7 @@ class GraphScene(QGraphicsScene):
             if item is None:
                 continue
             item.set_result(results.get(nid))
+        self.drawing_changed.emit()
 
     def _update_rect(self):
         rect = self.itemsBoundingRect()
@@ -204,6 +211,7 @@ class GraphScene(QGraphicsScene):
             item.set_theme(theme)
         for item in self._edges.values():
             item.set_theme(theme)
+        self.drawing_changed.emit()
 
     def port_tooltip(self, node_id, kind, port):
         graph = self.graph

@@ -44,7 +44,7 @@ class GraphView(QGraphicsView):
         self.setTransform(QTransform.fromScale(factor, factor))
         self._recentre(before, anchor)
         self.zoom_changed.emit(self.zoom)
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     def _recentre(self, scene_point, anchor):
         # Scroll so `scene_point` sits under `anchor` again (scroll bars, not the transform, pan).
@@ -82,7 +82,7 @@ class GraphView(QGraphicsView):
             if self.zoom < 0.6:
                 self.set_zoom(0.9)
             self.centerOn(item.sceneBoundingRect().center())
-            self.minimap.viewport().update()
+            self.minimap.update()
 
     def keyPressEvent(self, event):
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
@@ -110,7 +110,7 @@ class GraphView(QGraphicsView):
             self._pan_from = event.position()
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
-            self.minimap.viewport().update()
+            self.minimap.update()
             event.accept()
             return
         super().mouseMoveEvent(event)
@@ -129,7 +129,7 @@ class GraphView(QGraphicsView):
 
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
@@ -162,7 +162,7 @@ class GraphView(QGraphicsView):
         self.setBackgroundBrush(QColor(theme.canvas))
         self.resetCachedContent()
         self.viewport().update()
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     def drawBackground(self, painter, rect):
         painter.fillRect(rect, QColor(self.theme.canvas))
@@ -184,25 +184,34 @@ class GraphView(QGraphicsView):
         painter.drawLines(lines)
 
 
-class Minimap(QGraphicsView):
-    """An overview of the whole design in the view's corner; click or drag to move there."""
+class Minimap(QFrame):
+    """An overview of the whole design in the view's corner; click or drag to move there.
+
+    It paints each node as a rectangle in its layer's colour (red when in error) straight from the
+    scene's items, instead of being a second view of the scene: Qt's per-view item caches left
+    the second view showing stale colours, and a few hundred rectangles cost less to draw."""
 
     SIZE = (180, 130)
+    MARGIN = 60.0
 
     def __init__(self, main):
         super().__init__(main)
         self.main = main
-        self.setInteractive(False)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setRenderHints(QPainter.Antialiasing)
+        self.scene = None
         self.setFrameShape(QFrame.Box)
         self.setFixedSize(*self.SIZE)
         self.setCursor(Qt.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
+        self._transform = QTransform()
 
     def set_scene(self, scene):
-        self.setScene(scene)
+        if self.scene is not None:
+            try:
+                self.scene.drawing_changed.disconnect(self.update)
+            except (RuntimeError, TypeError):
+                pass
+        self.scene = scene
+        scene.drawing_changed.connect(self.update)
         self.refit()
 
     def place(self):
@@ -210,28 +219,48 @@ class Minimap(QGraphicsView):
         self.move(parent.width() - self.width() - 12, parent.height() - self.height() - 12)
 
     def refit(self):
-        scene = self.scene()
-        if scene is None:
-            return
-        rect = scene.nodes_rect()
-        if not rect.isEmpty():
-            self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.KeepAspectRatio)
+        """Scale the whole design into the widget (kept until the next fit)."""
+        self._transform = QTransform()
+        if self.scene is not None:
+            rect = self.scene.nodes_rect()
+            if not rect.isEmpty():
+                rect = rect.adjusted(-self.MARGIN, -self.MARGIN, self.MARGIN, self.MARGIN)
+                scale = min(self.width() / rect.width(), self.height() / rect.height())
+                centre = rect.center()
+                self._transform = QTransform.fromTranslate(self.width() / 2, self.height() / 2)
+                self._transform.scale(scale, scale)
+                self._transform.translate(-centre.x(), -centre.y())
         self.place()
+        self.update()
 
-    def drawBackground(self, painter, rect):
-        painter.fillRect(rect, QColor(self.main.theme.panel))
+    def to_scene(self, point):
+        return self._transform.inverted()[0].map(QPointF(point))
 
-    def drawForeground(self, painter, rect):
-        visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        painter.setPen(QPen(QColor(self.main.theme.accent), 0))
-        colour = QColor(self.main.theme.accent)
-        colour.setAlpha(40)
-        painter.setBrush(colour)
-        painter.drawRect(visible)
+    def paintEvent(self, event):
+        theme = self.main.theme
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(theme.panel))
+        if self.scene is not None:
+            painter.setTransform(self._transform)
+            painter.setPen(Qt.NoPen)
+            error = QColor(theme.error)
+            for item in self.scene.node_items():
+                r = item.result
+                painter.setBrush(error if r is not None and r.error else item.colour)
+                painter.drawRect(item.mapRectToScene(item._rect))
+            visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+            painter.setPen(QPen(QColor(theme.accent), 0))
+            colour = QColor(theme.accent)
+            colour.setAlpha(40)
+            painter.setBrush(colour)
+            painter.drawRect(visible)
+            painter.resetTransform()
+        painter.end()
+        super().paintEvent(event)   # the frame
 
     def _jump(self, event):
-        self.main.centerOn(self.mapToScene(event.position().toPoint()))
-        self.viewport().update()
+        self.main.centerOn(self.to_scene(event.position()))
+        self.update()
 
     def mousePressEvent(self, event):
         self._jump(event)

@@ -93,3 +93,68 @@ def test_a_hand_made_residual_shortcut_never_runs_behind_its_branch(window):
     skip = next(e for e in window.scene._edges if e.src == "input" and e.dst == "add")
     assert window.scene.edge_item(skip).path().boundingRect().right() > \
         window.scene.item("conv1").mapRectToScene(window.scene.item("conv1")._rect).right()
+
+
+def _near(one, two, tolerance=70):
+    """Colours alike (the minimap shades the part the view shows)."""
+    return sum(abs(a - b) for a, b in zip(one.getRgb()[:3], two.getRgb()[:3])) < tolerance
+
+
+def _minimap_colour(window, node_id):
+    minimap = window.view.minimap
+    item = window.scene.item(node_id)
+    point = minimap._transform.map(item.mapToScene(item._rect.center()))
+    return QColor(minimap.grab().toImage().pixel(int(point.x()), int(point.y())))
+
+
+def _body_colour(window, node_id):
+    item = window.scene.item(node_id)
+    return _pixel(window, item.mapToScene(QPointF(4, item._rect.height() * 0.55)))
+
+
+def test_minimap_follows_errors_and_nodes_follow_the_theme_without_a_hover(window):
+    window.open_design("lenet5")
+    error = QColor(window.theme.error)
+    window.scene.select_ids(["c1"])
+    box = window.inspector.editors["kernel"].h
+    box.setValue(40)   # larger than the 32×32 input: c1 turns red, in the minimap too
+    box.editingFinished.emit()
+    QApplication.processEvents()
+    assert window.scene.item("c1").result.error
+    assert _near(_minimap_colour(window, "c1"), error)
+    QTest.keyClick(window.view.viewport(), Qt.Key_Z, Qt.ControlModifier)
+    QApplication.processEvents()
+    assert window.scene.item("c1").result.error is None
+    assert not _near(_minimap_colour(window, "c1"), error)
+    assert _near(_minimap_colour(window, "c1"), window.scene.item("c1").colour)
+    window.view.set_zoom(1.0)
+    window.view.centerOn(window.scene.item("c3").sceneBoundingRect().center())
+    assert _body_colour(window, "c3") == QColor(window.theme.node)
+    window.act_theme.trigger()
+    QApplication.processEvents()
+    assert _body_colour(window, "c3") == QColor(window.theme.node) and window.theme.name == "dark"
+
+
+def test_a_just_connected_node_redraws_and_its_tooltip_follows(window):
+    window.new_design("")
+    scene = window.scene
+    window.add_layer("Input", scene_pos=QPointF(0, 0))
+    window.add_layer("Conv2d", scene_pos=QPointF(0, 200))
+    conv = next(n for n in window.document.graph.nodes if n != "input1" and n.startswith("conv"))
+    window.view.set_zoom(1.0)
+    window.view.centerOn(QPointF(0, 100))
+    assert _body_colour(window, conv) == QColor(window.theme.error_fill)
+    item = scene.item(conv)
+    viewport = window.view.viewport()
+    target = window.view.mapFromScene(item.port_scene("in", item.in_ports[0]))
+    QTest.mouseMove(viewport, target)   # hovering the input port first: "not connected"
+    assert "not connected" in item.toolTip()
+    source = next(i for i in scene.node_items() if i.node.type == "Input")
+    start = window.view.mapFromScene(source.port_scene("out", source.out_ports[0]))
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(viewport, target)
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, target)
+    QApplication.processEvents()
+    assert window.document.graph.in_edge(conv, "in") is not None
+    assert _body_colour(window, conv) == QColor(window.theme.node)
+    assert "not connected" not in item.toolTip()
