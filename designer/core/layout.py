@@ -14,7 +14,7 @@ NODE_HEIGHT = 74.0
 H_GAP = 40.0
 V_GAP = 46.0
 COLUMN_GAP = 140.0
-MIN_WRAP_ROWS = 24
+MIN_WRAP_ROWS = 12
 
 
 def layered_positions(graph, aspect=None):

@@ -38,6 +38,46 @@ def node_type_text(node):
     return node.spec.title if node.type != "Group" else "Block"
 
 
+# Shorter forms of layer titles for a node's header when the full title does not fit.
+ABBREVIATIONS = (("Fully connected", "FC"), ("Local response norm", "LRN"), ("convolution", "conv"),
+                 ("Convolution", "Conv"), ("pooling", "pool"), ("average", "avg"), ("Average", "Avg"),
+                 (" layer", ""), ("normalisation", "norm"))
+
+
+def short_title(title):
+    for long, short in ABBREVIATIONS:
+        title = title.replace(long, short)
+    return title
+
+
+def elide_name(name, metrics, width):
+    """A dotted name that does not fit loses its leading parts first ('…denseblock1'): the
+    end says which layer it is; only a last part too long on its own is cut in the middle."""
+    if metrics.horizontalAdvance(name) <= width:
+        return name
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        tail = "…" + ".".join(parts[i:])
+        if metrics.horizontalAdvance(tail) <= width:
+            return tail
+    return metrics.elidedText(name, Qt.ElideMiddle, int(width))
+
+
+def header_texts(node, name_metrics, type_metrics, width, gap=8):
+    """(name, type) for a node's header: the name comes first; the type shows in full or
+    abbreviated when it fits beside it, and is left out rather than cut (it is in the tooltip)."""
+    full = node_type_text(node)
+    name_width = name_metrics.horizontalAdvance(node.id)
+    for candidate in (full, short_title(full)):
+        if name_width + gap + type_metrics.horizontalAdvance(candidate) <= width:
+            return node.id, candidate
+    short = short_title(full)
+    type_width = type_metrics.horizontalAdvance(short)
+    if type_width <= width * 0.45:
+        return elide_name(node.id, name_metrics, width - gap - type_width), short
+    return elide_name(node.id, name_metrics, width), ""
+
+
 class NodeItem(QGraphicsItem):
     """A node: a coloured header with its name and type, its key parameters, and a footer with
     its output shape and parameter count; input ports on top, output ports at the bottom."""
@@ -184,17 +224,13 @@ class NodeItem(QGraphicsItem):
         bold, plain, small = _fonts()
         pad = 8.0
         painter.setFont(small)
-        type_text = node_type_text(node)
-        type_width = min(QFontMetrics(small).horizontalAdvance(type_text) + 3, NODE_WIDTH * 0.45)
+        name, type_text = header_texts(node, QFontMetrics(bold), QFontMetrics(small), NODE_WIDTH - 2 * pad)
         painter.setPen(QColor(255, 255, 255, 215))
-        painter.drawText(QRectF(NODE_WIDTH - pad - type_width, 0, type_width, HEADER),
-                         Qt.AlignRight | Qt.AlignVCenter,
-                         QFontMetrics(small).elidedText(type_text, Qt.ElideRight, int(type_width)))
+        painter.drawText(QRectF(pad, 0, NODE_WIDTH - 2 * pad, HEADER), Qt.AlignRight | Qt.AlignVCenter,
+                         type_text)
         painter.setFont(bold)
         painter.setPen(QColor("#ffffff"))
-        name_width = NODE_WIDTH - 2 * pad - type_width - 6
-        painter.drawText(QRectF(pad, 0, name_width, HEADER), Qt.AlignLeft | Qt.AlignVCenter,
-                         QFontMetrics(bold).elidedText(node.id, Qt.ElideMiddle, int(name_width)))
+        painter.drawText(QRectF(pad, 0, NODE_WIDTH - 2 * pad, HEADER), Qt.AlignLeft | Qt.AlignVCenter, name)
         painter.setFont(plain)
         text_colour = QColor(theme.text)
         painter.setPen(text_colour)
@@ -234,7 +270,6 @@ class NodeItem(QGraphicsItem):
             return
         painter.save()
         painter.scale(1 / lod, 1 / lod)   # draw text in screen pixels from the node's corner
-        title, shape = self._compact_lines()
         font = QFont()
         font.setPixelSize(COMPACT_TEXT_PX)
         font.setBold(True)
@@ -243,6 +278,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QColor("#ffffff"))
         two = height >= 2 * metrics.height() + 4
         text_width = int(width - 8)
+        title, shape = self._compact_lines(metrics, text_width)
         if two:
             top = (height - 2 * metrics.height()) / 2
             painter.drawText(QRectF(4, top, width - 8, metrics.height()), Qt.AlignCenter,
@@ -259,10 +295,15 @@ class NodeItem(QGraphicsItem):
         if lod >= 0.35:
             self._paint_ports(painter)
 
-    def _compact_lines(self):
-        r = self.result
-        title = node_type_text(self.node)
-        if r is not None and r.error:
+    def _compact_lines(self, metrics, width):
+        """(type, output shape); the type shortened to what fits: its title, its type name,
+        or the title's first word."""
+        node, r = self.node, self.result
+        error = r is not None and r.error
+        names = [node_type_text(node), node.type, node_type_text(node).split()[0]]
+        title = next((n for n in names if metrics.horizontalAdvance(("⚠ " if error else "") + n) <= width),
+                     names[-1])
+        if error:
             return "⚠ " + title, "error"
         return title, self._shape_text()
 
@@ -412,7 +453,8 @@ def routed(scene, a, b, ends):
     enters b from above (a residual shortcut runs beside its branch, a column wrap between
     the columns)."""
     path = curve(a, b)
-    if scene is None or not _blocked(scene, path, ends):
+    going_up = b.y() < a.y() + 2 * 16.0   # a wrapped column's hop, or a wire drawn backwards
+    if scene is None or (not going_up and not _blocked(scene, path, ends)):
         return path
     gap = 16.0
     top, bottom = sorted((a.y() + gap, b.y() - gap))
@@ -422,19 +464,22 @@ def routed(scene, a, b, ends):
                    (i.mapRectToScene(i._rect) for i in scene.items(span, Qt.IntersectsItemBoundingRect,
                                                                      UNSORTED)
                     if isinstance(i, NodeItem) and i not in ends))
-    if not taken:
-        return path
-    merged = [list(taken[0])]
-    for left, right in taken[1:]:
-        if left <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], right)
-        else:
-            merged.append([left, right])
-    lanes = [merged[0][0], merged[-1][1]]
-    lanes += [(one[1] + two[0]) / 2 for one, two in zip(merged, merged[1:])]
     # Shortcuts going down keep to the right of their branch (the usual way residuals are drawn).
-    prefer = max(a.x(), b.x()) + NODE_WIDTH / 2 if b.y() > a.y() else (a.x() + b.x()) / 2
-    lane = min(lanes, key=lambda x: abs(x - prefer))
+    prefer = (a.x() + b.x()) / 2 if going_up else max(a.x(), b.x()) + NODE_WIDTH / 2
+    if taken:
+        merged = [list(taken[0])]
+        for left, right in taken[1:]:
+            if left <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], right)
+            else:
+                merged.append([left, right])
+        lanes = [merged[0][0], merged[-1][1]]
+        lanes += [(one[1] + two[0]) / 2 for one, two in zip(merged, merged[1:])]
+        lane = min(lanes, key=lambda x: abs(x - prefer))
+    elif going_up:
+        lane = prefer
+    else:
+        return path
     y1, y2 = a.y() + gap, b.y() - gap
     return _rounded([a, QPointF(a.x(), y1), QPointF(lane, y1), QPointF(lane, y2), QPointF(b.x(), y2), b],
                     14.0)

@@ -1,7 +1,7 @@
 """The canvas view: zoom to the cursor, pan (middle button, or space + drag), rubber-band select,
 fit, a grid, drops from the palette, and a minimap overlay in the corner."""
 
-from PySide6.QtCore import QLineF, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
@@ -69,10 +69,14 @@ class GraphView(QGraphicsView):
             return
         rect = rect.adjusted(-40, -40, 40, 40)
         view = self.viewport().rect()
+        free = QRectF(view)
+        if self.minimap.isVisible():   # keep the design clear of the minimap in the corner
+            free.setRight(free.right() - self.minimap.width() - 20)
         # The whole design, never beyond actual size; small zooms draw nodes compactly (items.py).
-        factor = max(MIN_ZOOM, min(view.width() / rect.width(), view.height() / rect.height(), 1.0))
+        factor = max(MIN_ZOOM, min(free.width() / rect.width(), view.height() / rect.height(), 1.0))
         self.setTransform(QTransform.fromScale(factor, factor))
-        self.centerOn(rect.center())
+        shift = (QRectF(view).center() - free.center()) / factor
+        self.centerOn(rect.center() + shift)
         self.zoom_changed.emit(self.zoom)
         self.minimap.refit()
 

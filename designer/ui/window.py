@@ -317,7 +317,7 @@ class MainWindow(QMainWindow):
             return False
         if name:
             try:
-                graph = load_design(name)
+                graph = self.fitted_to_view(load_design(name))
             except DesignError as error:
                 QMessageBox.critical(self, "Cannot open preset", str(error))
                 return False
@@ -343,10 +343,27 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot open design", str(error))
             return False
         is_preset = Path(path).resolve().parent == PRESETS_DIR.resolve()
+        if is_preset:
+            graph = self.fitted_to_view(graph)
         self.set_document(Document(graph, None if is_preset else path))
         if not is_preset:
             self._add_recent(path)
         return True
+
+    def view_aspect(self):
+        """Width / height of the canvas (before the window is first shown: a typical one)."""
+        view = self.view.viewport().rect()   # sized with the window even while hidden
+        if view.height() < 100:
+            return 1.6
+        minimap = self.view.minimap
+        return (view.width() - (minimap.width() + 20 if minimap.isVisibleTo(self.view) else 0)) / view.height()
+
+    def fitted_to_view(self, graph):
+        """A preset laid out afresh for this canvas: a long network wraps into columns, so the
+        whole of it shows at a readable size. (Preset files store one tall column.)"""
+        for node_id, pos in layered_positions(graph, aspect=self.view_aspect()).items():
+            graph.move(node_id, pos)
+        return graph
 
     def open_dialog(self):
         start = str(self.document.path.parent) if self.document and self.document.path else ""
@@ -641,8 +658,7 @@ class MainWindow(QMainWindow):
     def auto_layout(self):
         if self.editable:
             graph = self.document.graph
-            view = self.view.viewport().rect()
-            aspect = view.width() / max(1, view.height())
+            aspect = self.view_aspect()
             self._try(lambda: layout_command(graph, layered_positions(graph, aspect=aspect)))
             self.view.fit()
 

@@ -8,6 +8,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from designer.core.builder import GraphBuilder
+from designer.core.presets import PRESETS_DIR
 from designer.ui.document import Document
 from designer.ui.items import FULL_DETAIL
 from designer.ui.theme import category_colour
@@ -38,8 +39,16 @@ def _pixel(window, scene_point):
     return QColor(image.pixel(point.x(), point.y()))
 
 
-def test_fit_shows_every_node_drawn_as_legible_bars(window):
-    window.open_design("alexnet")
+def _one_column_alexnet(window, tmp_path):
+    """AlexNet as a file of one's own, stored as one tall column (presets open laid out to fit)."""
+    path = tmp_path / "tall.json"
+    path.write_text((PRESETS_DIR / "alexnet.json").read_text())
+    assert window.open_design(str(path))
+    assert len({node.pos[0] for node in window.document.graph.nodes.values()}) == 1
+
+
+def test_fit_shows_every_node_drawn_as_legible_bars(window, tmp_path):
+    _one_column_alexnet(window, tmp_path)
     window.view.set_zoom(1.0)
     QTest.keyClick(window.view.viewport(), Qt.Key_F)
     visible = _visible_rect(window)
@@ -53,8 +62,8 @@ def test_fit_shows_every_node_drawn_as_legible_bars(window):
     assert abs(colour.red() - expected.red()) + abs(colour.green() - expected.green()) < 40
 
 
-def test_auto_layout_wraps_a_long_chain_into_columns_without_wires_behind_nodes(window):
-    window.open_design("alexnet")
+def test_auto_layout_wraps_a_long_chain_into_columns_without_wires_behind_nodes(window, tmp_path):
+    _one_column_alexnet(window, tmp_path)
     before = window.scene.nodes_rect()
     window.view.setFocus()
     QTest.keyClick(window.view.viewport(), Qt.Key_L, Qt.ControlModifier)
@@ -158,3 +167,17 @@ def test_a_just_connected_node_redraws_and_its_tooltip_follows(window):
     assert window.document.graph.in_edge(conv, "in") is not None
     assert _body_colour(window, conv) == QColor(window.theme.node)
     assert "not connected" not in item.toolTip()
+
+
+def test_a_preset_opens_laid_out_to_show_whole_at_a_readable_size(window, tmp_path):
+    _one_column_alexnet(window, tmp_path)
+    one_column = window.view.zoom
+    window.open_design("alexnet")
+    visible = _visible_rect(window)
+    assert all(visible.contains(i.sceneBoundingRect()) for i in window.scene.node_items())
+    assert window.view.zoom > 2 * one_column
+    minimap = window.view.minimap.geometry()
+    covered = [i.node.id for i in window.scene.node_items()
+               if window.view.mapFromScene(i.sceneBoundingRect()).boundingRect().intersects(minimap)]
+    assert covered == []
+    assert not window.document.modified
