@@ -73,6 +73,15 @@ def _clipboard_release():
         app.clipboard().clear()
 
 
+def _unique(sequences):
+    """Key sequences without repeats (a platform's standard key may equal one we add)."""
+    seen = []
+    for sequence in sequences:
+        if not sequence.isEmpty() and sequence not in seen:
+            seen.append(sequence)
+    return seen
+
+
 class MainWindow(QMainWindow):
     def __init__(self, theme="light", home=None):
         super().__init__()
@@ -181,7 +190,7 @@ class MainWindow(QMainWindow):
         self.act_quit = A("&Quit", self.close, K.Quit)
         self.act_undo = A("&Undo", lambda: self.document.undo_stack.undo(), K.Undo, "undo")
         self.act_redo = A("&Redo", lambda: self.document.undo_stack.redo(),
-                          [K(K.Redo), K("Ctrl+Y")], "redo")
+                          _unique([K(K.Redo), K("Ctrl+Shift+Z"), K("Ctrl+Y")]), "redo")
         self.act_cut = A("Cu&t", self.cut, K.Cut)
         self.act_copy = A("&Copy", self.copy, K.Copy, "copy")
         self.act_paste = A("&Paste", self.paste, K.Paste, "paste")

@@ -215,3 +215,53 @@ def test_a_wire_whose_shapes_do_not_fit_is_made_and_the_node_turns_red(window):
     assert window.scene.item("f6").tooltip_text() == error and "f6" in messages[-1]
     window.document.undo_stack.undo()
     assert fileformat.dumps(graph) == before and window.issues.node_ids() == []
+
+
+def _type_into(box, text, enter=True):
+    box.setFocus()
+    box.selectAll()
+    QTest.keyClicks(box, text)
+    if enter:
+        QTest.keyClick(box, Qt.Key_Return)
+
+
+def test_inspector_commits_typed_numbers_on_enter_or_a_pause_and_undo_keys_work_in_fields(window, qtbot):
+    window.open_design("lenet5")
+    graph = window.document.graph
+    window.scene.select_ids(["c1"])
+    window.activateWindow()
+    box = window.inspector.editors["out_channels"].box
+    _type_into(box, "48", enter=False)
+    assert graph.nodes["c1"].params["out_channels"] == 6       # nothing applied while typing
+    QTest.keyClick(box, Qt.Key_Return)
+    assert graph.nodes["c1"].params["out_channels"] == 48
+    assert window.document.undo_stack.count() == 1               # one step, never 4 first
+    _type_into(box, "16", enter=False)
+    qtbot.waitUntil(lambda: graph.nodes["c1"].params["out_channels"] == 16, timeout=3000)  # a pause
+    # Ctrl+Z with the focus still in the field undoes the design (successive edits of one
+    # field are one step), and the field follows.
+    assert box.hasFocus()
+    QTest.keyClick(box, Qt.Key_Z, Qt.ControlModifier)
+    assert graph.nodes["c1"].params["out_channels"] == 6 and box.value() == 6
+    QTest.keyClick(box, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert graph.nodes["c1"].params["out_channels"] == 16 and box.value() == 16
+    name = window.inspector.name_edit
+    name.setFocus()
+    QTest.keyClick(name, Qt.Key_Z, Qt.ControlModifier)
+    assert graph.nodes["c1"].params["out_channels"] == 6
+
+
+def test_kernel_and_stride_keep_square_until_unlocked(window):
+    window.open_design("lenet5")
+    graph = window.document.graph
+    window.scene.select_ids(["c1"])
+    kernel = window.inspector.editors["kernel"]
+    assert kernel.lock.isChecked()
+    _type_into(kernel.h, "3")
+    assert graph.nodes["c1"].params["kernel"] == (3, 3)
+    QTest.mouseClick(kernel.lock, Qt.LeftButton)
+    _type_into(kernel.w, "5")
+    assert graph.nodes["c1"].params["kernel"] == (3, 5)
+    window.scene.select_ids(["c3"])
+    window.scene.select_ids(["c1"])    # a value that is not square shows unlocked
+    assert not window.inspector.editors["kernel"].lock.isChecked()
