@@ -216,6 +216,7 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(QColor(theme.error_fill) if error else QColor(theme.node))
         painter.drawRoundedRect(rect, 6, 6)
         header = QPainterPath()
+        header.setFillRule(Qt.WindingFill)   # the overlap of the two parts is filled, not a hole
         header.addRoundedRect(rect.adjusted(1, 1, -1, 0).intersected(QRectF(0, 0, NODE_WIDTH, HEADER)), 5, 5)
         header.addRect(QRectF(1, HEADER - 6, NODE_WIDTH - 2, 6))
         painter.setPen(Qt.NoPen)

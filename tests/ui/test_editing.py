@@ -265,3 +265,15 @@ def test_kernel_and_stride_keep_square_until_unlocked(window):
     window.scene.select_ids(["c3"])
     window.scene.select_ids(["c1"])    # a value that is not square shows unlocked
     assert not window.inspector.editors["kernel"].lock.isChecked()
+
+
+def test_start_page_families_read_as_titles_and_aux_heads_are_counted_openly(window, qtbot):
+    page = window.start_page
+    families = [page.tree.topLevelItem(i).text(0) for i in range(page.tree.topLevelItemCount())]
+    assert "Alexnet_vgg" not in families and "AlexNet, ZFNet, VGG and NIN" in families
+    page.counts.compute("googlenet_torchvision")   # counted in an earlier session (cached)
+    page.populate()
+    item = next(i for i in page.preset_items() if i.text(0) == "googlenet_torchvision")
+    # The description gives the count without the auxiliary heads; the column says it has them.
+    without = item.text(2).split(" parameters without")[0].rsplit(" ", 1)[-1]
+    assert item.text(1).endswith("with aux heads") and without in item.toolTip(1)

@@ -181,3 +181,23 @@ def test_a_preset_opens_laid_out_to_show_whole_at_a_readable_size(window, tmp_pa
                if window.view.mapFromScene(i.sceneBoundingRect()).boundingRect().intersects(minimap)]
     assert covered == []
     assert not window.document.modified
+
+
+def test_node_headers_are_whole_and_elide_sensibly_with_the_full_text_in_the_tooltip(window):
+    from PySide6.QtGui import QFontMetrics
+    from designer.ui.items import HEADER, _fonts, header_texts, short_title
+    window.open_design("densenet264")
+    window.view.set_zoom(1.0)
+    item = window.scene.item("features.denseblock1")
+    window.view.centerOn(item.sceneBoundingRect().center())
+    # The coloured header runs its full height (the title's baseline is not cut off).
+    assert _near(_pixel(window, item.mapToScene(QPointF(item._rect.width() / 2, HEADER - 2))), item.colour)
+    bold, _, small = _fonts()
+    for node_item in window.scene.node_items():
+        node = node_item.node
+        name, type_text = header_texts(node, QFontMetrics(bold), QFontMetrics(small), item._rect.width() - 16)
+        assert type_text in ("", node.spec.title, short_title(node.spec.title))
+        assert name == node.id or name.startswith("…") and node.id.endswith(name[1:])
+        tip = node_item.tooltip_text()
+        assert node.id in tip and node.spec.title in tip
+    assert header_texts(item.node, QFontMetrics(bold), QFontMetrics(small), 174)[0].endswith("denseblock1")
