@@ -15,7 +15,6 @@ from designer.core.summary import human
 
 from .theme import category_colour
 
-UNSORTED = Qt.SortOrder(-1)   # scene.items() without sorting (Qt's internal "no order")
 HEADER = 22.0
 FULL_DETAIL = 0.62      # below this zoom nodes draw compactly: text would be too small to read
 COMPACT_TEXT_PX = 11
@@ -416,7 +415,9 @@ class EdgeItem(QGraphicsPathItem):
     def update_path(self):
         a = self.src_item.port_scene("out", self.edge.src_port)
         b = self.dst_item.port_scene("in", self.edge.dst_port)
-        self.setPath(routed(self.scene(), a, b, (self.src_item, self.dst_item)))
+        scene = self.scene()
+        grid = scene.node_grid() if scene is not None else None
+        self.setPath(routed(grid, a, b, (self.src_item, self.dst_item)))
         self._shape = None
 
     def shape(self):
@@ -448,23 +449,50 @@ class EdgeItem(QGraphicsPathItem):
         super().paint(painter, option, widget)
 
 
-def routed(scene, a, b, ends):
+class NodeGrid:
+    """Node rectangles bucketed in a coarse grid, to find the nodes near a wire quickly (the
+    scene's own index is not built until the event loop runs, and asking it item by item while
+    it is rebuilt cost seconds for a 900-node design)."""
+
+    CELL = 240.0
+
+    def __init__(self, node_items):
+        self.cells = {}
+        for item in node_items:
+            rect = item.mapRectToScene(item._rect)
+            for key in self._keys(rect):
+                self.cells.setdefault(key, []).append((item, rect))
+
+    def _keys(self, rect):
+        c = self.CELL
+        for i in range(int(math.floor(rect.left() / c)), int(math.floor(rect.right() / c)) + 1):
+            for j in range(int(math.floor(rect.top() / c)), int(math.floor(rect.bottom() / c)) + 1):
+                yield i, j
+
+    def near(self, rect):
+        """(item, scene rect) of each node whose rectangle meets `rect`."""
+        found = {}
+        for key in self._keys(rect):
+            for item, r in self.cells.get(key, ()):
+                if item not in found and r.intersects(rect):
+                    found[item] = r
+        return found.items()
+
+
+def routed(grid, a, b, ends):
     """The wire from a to b: the plain curve when it passes behind no other node, else a path
     that leaves downward, runs along a free vertical lane between the nodes in its way and
     enters b from above (a residual shortcut runs beside its branch, a column wrap between
     the columns)."""
     path = curve(a, b)
     going_up = b.y() < a.y() + 2 * 16.0   # a wrapped column's hop, or a wire drawn backwards
-    if scene is None or (not going_up and not _blocked(scene, path, ends)):
+    if grid is None or (not going_up and not _blocked(grid, path, ends)):
         return path
     gap = 16.0
     top, bottom = sorted((a.y() + gap, b.y() - gap))
     span = QRectF(min(a.x(), b.x()) - 4 * NODE_WIDTH, top, abs(b.x() - a.x()) + 8 * NODE_WIDTH,
                   max(bottom - top, 1.0))
-    taken = sorted((r.left() - gap, r.right() + gap) for r in
-                   (i.mapRectToScene(i._rect) for i in scene.items(span, Qt.IntersectsItemBoundingRect,
-                                                                     UNSORTED)
-                    if isinstance(i, NodeItem) and i not in ends))
+    taken = sorted((r.left() - gap, r.right() + gap) for item, r in grid.near(span) if item not in ends)
     # Shortcuts going down keep to the right of their branch (the usual way residuals are drawn).
     prefer = (a.x() + b.x()) / 2 if going_up else max(a.x(), b.x()) + NODE_WIDTH / 2
     if taken:
@@ -486,15 +514,15 @@ def routed(scene, a, b, ends):
                     14.0)
 
 
-def _blocked(scene, path, ends):
+def _blocked(grid, path, ends):
     stroke = None
-    for item in scene.items(path.boundingRect(), Qt.IntersectsItemBoundingRect, UNSORTED):
-        if isinstance(item, NodeItem) and item not in ends:
+    for item, rect in grid.near(path.boundingRect()):
+        if item not in ends:
             if stroke is None:
                 stroker = QPainterPathStroker()
                 stroker.setWidth(2)
                 stroke = stroker.createStroke(path)
-            if stroke.intersects(item.mapRectToScene(item._rect)):
+            if stroke.intersects(rect):
                 return True
     return False
 

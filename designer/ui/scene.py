@@ -16,7 +16,7 @@ from designer.core.errors import DesignError
 from designer.core.infer import compute_node
 from designer.core.params import format_shape
 
-from .items import EdgeItem, NodeItem, curve
+from .items import EdgeItem, NodeGrid, NodeItem, curve
 
 
 class StaticResults:
@@ -53,8 +53,12 @@ class GraphScene(QGraphicsScene):
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         for node in graph.nodes.values():
             self._on_node_added(node)
+        self._grid = None        # where the nodes are, for routing wires (rebuilt after moves)
+        self._building = True    # edges are routed once, after every item is in place
         for edge in graph.edges:
             self._on_edge_added(edge)
+        self._building = False
+        self.reroute_edges()
         self._subscriptions = [
             (graph.node_added, self._on_node_added), (graph.node_removed, self._on_node_removed),
             (graph.edge_added, self._on_edge_added), (graph.edge_removed, self._on_edge_removed),
@@ -133,12 +137,14 @@ class GraphScene(QGraphicsScene):
         item.refresh()
         self._items[node.id] = item
         self.addItem(item)
+        self._grid = None
         self.drawing_changed.emit()
 
     def _on_node_removed(self, node):
         item = self._items.pop(node.id, None)
         if item is not None:
             self.removeItem(item)
+            self._grid = None
             self.drawing_changed.emit()
 
     def _on_edge_added(self, edge):
@@ -148,7 +154,8 @@ class GraphScene(QGraphicsScene):
         dst.edges.append(item)
         self._edges[edge] = item
         self.addItem(item)
-        item.update_path()   # routed around the nodes now that it is in the scene
+        if not self._building:
+            item.update_path()   # routed around the nodes now that it is in the scene
         for end in (src, dst):
             end.refresh_tooltip()
             end.update()
@@ -174,6 +181,7 @@ class GraphScene(QGraphicsScene):
             item = self._items[node.id]
             if (item.pos().x(), item.pos().y()) != node.pos:
                 item.setPos(QPointF(*node.pos))
+            self._grid = None
             self._reroute.start()
             self.drawing_changed.emit()
         else:
@@ -186,19 +194,29 @@ class GraphScene(QGraphicsScene):
         if change.structure:
             self._update_rect()
 
+    def node_grid(self):
+        if self._grid is None:
+            self._grid = NodeGrid(self._items.values())
+        return self._grid
+
     def reroute_edges(self):
         """Route every wire again (nodes moved: a wire may now pass behind one)."""
+        self._grid = None
         for item in self._edges.values():
             item.update_path()
 
     def _on_results(self, changed):
         results = self.analysis.results
+        recoloured = False
         for nid in changed:
             item = self._items.get(nid)
             if item is None:
                 continue
+            was_error = item.result is not None and item.result.error is not None
             item.set_result(results.get(nid))
-        self.drawing_changed.emit()
+            recoloured |= was_error != (item.result is not None and item.result.error is not None)
+        if recoloured:   # the minimap shows errors only: most edits leave it as it is
+            self.drawing_changed.emit()
 
     def _update_rect(self):
         rect = self.itemsBoundingRect()

@@ -216,8 +216,19 @@ class StartPage(QWidget):
         for family in sorted(families, key=lambda f: (f == "other", family_title(f))):
             self.tree.addTopLevelItem(families[family])
             families[family].setExpanded(True)
+        if self._pending and self.isVisible():
+            self._timer.start()
+
+    # Counting runs only while the page is on screen: each count analyses a whole preset, which
+    # would stall the editor's event loop once a design is open.
+    def showEvent(self, event):
+        super().showEvent(event)
         if self._pending:
             self._timer.start()
+
+    def hideEvent(self, event):
+        super().hideEvent(event)
+        self._timer.stop()
 
     def _count_next(self):
         # One preset per event-loop turn, so the page stays responsive while counts fill in.

@@ -2,7 +2,7 @@
 fit, a grid, drops from the palette, and a minimap overlay in the corner."""
 
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QTransform
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
 LAYER_MIME = "application/x-cnn-designer-layer"
@@ -166,7 +166,7 @@ class GraphView(QGraphicsView):
         self.setBackgroundBrush(QColor(theme.canvas))
         self.resetCachedContent()
         self.viewport().update()
-        self.minimap.update()
+        self.minimap.redraw()
 
     def drawBackground(self, painter, rect):
         painter.fillRect(rect, QColor(self.theme.canvas))
@@ -207,16 +207,23 @@ class Minimap(QFrame):
         self.setCursor(Qt.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
         self._transform = QTransform()
+        self._nodes = None   # the nodes drawn once into a pixmap
 
     def set_scene(self, scene):
         if self.scene is not None:
             try:
-                self.scene.drawing_changed.disconnect(self.update)
+                self.scene.drawing_changed.disconnect(self.redraw)
             except (RuntimeError, TypeError):
                 pass
         self.scene = scene
-        scene.drawing_changed.connect(self.update)
+        scene.drawing_changed.connect(self.redraw)
         self.refit()
+
+    def redraw(self):
+        """The nodes changed: draw them again at the next paint (scrolling only moves the
+        rectangle over the kept drawing)."""
+        self._nodes = None
+        self.update()
 
     def place(self):
         parent = self.main.viewport()
@@ -235,16 +242,33 @@ class Minimap(QFrame):
                 self._transform.scale(scale, scale)
                 self._transform.translate(-centre.x(), -centre.y())
         self.place()
-        self.update()
+        self.redraw()
 
     def to_scene(self, point):
         return self._transform.inverted()[0].map(QPointF(point))
 
     def paintEvent(self, event):
         theme = self.main.theme
+        if self._nodes is None or self._nodes.size() != self.size():
+            self._nodes = self._draw_nodes(theme)
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(theme.panel))
+        painter.drawPixmap(0, 0, self._nodes)
         if self.scene is not None:
+            painter.setTransform(self._transform)
+            visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+            painter.setPen(QPen(QColor(theme.accent), 0))
+            colour = QColor(theme.accent)
+            colour.setAlpha(40)
+            painter.setBrush(colour)
+            painter.drawRect(visible)
+        painter.end()
+        super().paintEvent(event)   # the frame
+
+    def _draw_nodes(self, theme):
+        pixmap = QPixmap(self.size())
+        pixmap.fill(QColor(theme.panel))
+        if self.scene is not None:
+            painter = QPainter(pixmap)
             painter.setTransform(self._transform)
             painter.setPen(Qt.NoPen)
             error = QColor(theme.error)
@@ -252,15 +276,8 @@ class Minimap(QFrame):
                 r = item.result
                 painter.setBrush(error if r is not None and r.error else item.colour)
                 painter.drawRect(item.mapRectToScene(item._rect))
-            visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-            painter.setPen(QPen(QColor(theme.accent), 0))
-            colour = QColor(theme.accent)
-            colour.setAlpha(40)
-            painter.setBrush(colour)
-            painter.drawRect(visible)
-            painter.resetTransform()
-        painter.end()
-        super().paintEvent(event)   # the frame
+            painter.end()
+        return pixmap
 
     def _jump(self, event):
         self.main.centerOn(self.to_scene(event.position()))
