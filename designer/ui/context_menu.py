@@ -32,25 +32,26 @@ def disconnect_command(graph, node_ids, inputs=True, outputs=True):
     return Compound(graph, text, [Disconnect(graph, e) for e in edges]), len(edges)
 
 
-def build(editor, scene_pos, item_kind, target):
+def build(window, scene_pos, item_kind, target):
     """The menu for a right-click at `scene_pos` on a node id, an edge, or empty canvas
-    (`item_kind` "node", "edge" or None). The scene's selection has already been set to what
-    was clicked."""
-    menu = QMenu(editor)
+    (`item_kind` "node", "edge" or None), with the window's actions. The scene's selection has
+    already been set to what was clicked."""
+    menu = QMenu(window)
+    actions, editor = window, window.editor
     scene = editor.scene
     editable = editor.editable
     if item_kind == "edge":
-        menu.addAction(editor.act_delete)
+        menu.addAction(actions.act_delete)
         if editable:
             _layer_menu(menu, "Insert Layer Here", lambda t: editor.add_layer(t, scene_pos))
         return menu
     if item_kind == "node":
         node = scene.graph.nodes[target]
         if node.is_block:
-            menu.addAction(editor.act_open_block)
-        menu.addAction(editor.act_rename)
+            menu.addAction(actions.act_open_block)
+        menu.addAction(actions.act_rename)
         menu.addSeparator()
-        for action in (editor.act_cut, editor.act_copy, editor.act_duplicate, editor.act_delete):
+        for action in (actions.act_cut, actions.act_copy, actions.act_duplicate, actions.act_delete):
             menu.addAction(action)
         if editable:
             menu.addSeparator()
@@ -64,23 +65,23 @@ def build(editor, scene_pos, item_kind, target):
                 action.setEnabled(count > 0)
                 action.triggered.connect(lambda checked=False, c=command: _push(editor, c))
         menu.addSeparator()
-        menu.addAction(editor.act_group)
+        menu.addAction(actions.act_group)
         if node.is_block:
-            menu.addAction(editor.act_explode)
+            menu.addAction(actions.act_explode)
         return menu
     if editable:
         _layer_menu(menu, "Add Layer Here", lambda t: editor.add_layer(t, scene_pos))
-        menu.addAction(editor.act_paste)
+        menu.addAction(actions.act_paste)
         menu.addSeparator()
-    for action in (editor.act_select_all, editor.act_layout, editor.act_fit):
+    for action in (actions.act_select_all, actions.act_layout, actions.act_fit):
         menu.addAction(action)
     if editor.crumbs:
-        menu.addAction(editor.act_close_block)
+        menu.addAction(actions.act_close_block)
     return menu
 
 
 def _push(editor, command):
     try:
         editor.push(command)
-    except DesignError:
+    except (DesignError, ValueError, KeyError):
         pass  # the editor's push has shown the sentence

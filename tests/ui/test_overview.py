@@ -88,7 +88,7 @@ def test_a_hand_made_residual_shortcut_never_runs_behind_its_branch(window):
     z = b.add("Conv2d", "conv3", y, out_channels=16, kernel=1)   # a shortcut over one layer
     z = b.add("Add", "add2", z, y)
     b.output(z)
-    window.set_document(Document(b.finish()))
+    window.editor.set_document(Document(b.finish()))
     # Put everything in one column first, as a person building it by hand might.
     for i, node in enumerate(window.document.graph.nodes.values()):
         item = window.scene.item(node.id)
@@ -147,8 +147,8 @@ def test_minimap_follows_errors_and_nodes_follow_the_theme_without_a_hover(windo
 def test_a_just_connected_node_redraws_and_its_tooltip_follows(window):
     window.new_design("")
     scene = window.scene
-    window.add_layer("Input", scene_pos=QPointF(0, 0))
-    window.add_layer("Conv2d", scene_pos=QPointF(0, 200))
+    window.editor.add_layer("Input", scene_pos=QPointF(0, 0))
+    window.editor.add_layer("Conv2d", scene_pos=QPointF(0, 200))
     conv = next(n for n in window.document.graph.nodes if n != "input1" and n.startswith("conv"))
     window.view.set_zoom(1.0)
     window.view.centerOn(QPointF(0, 100))
