@@ -305,12 +305,14 @@ class Inspector(QScrollArea):
         """Inspect `graph` (the document's, or a block's inside shown read-only)."""
         if self.graph is not None:
             self.graph.node_changed.disconnect(self._on_node_changed)
+            self.graph.metadata_changed.disconnect(self._on_metadata)
             self.analysis.updated.disconnect(self._on_results)
         self.document = document
         self.graph = graph if graph is not None else document.graph
         self.analysis = analysis if analysis is not None else document.analyzer
         self.read_only = read_only
         self.graph.node_changed.connect(self._on_node_changed)
+        self.graph.metadata_changed.connect(self._on_metadata)
         self.analysis.updated.connect(self._on_results)
         self.show_nodes([])
 
@@ -326,6 +328,7 @@ class Inspector(QScrollArea):
         return layout
 
     def show_nodes(self, node_ids):
+        self._shown_ids = list(node_ids)
         layout = self._new_body()
         self.node_id = node_ids[0] if len(node_ids) == 1 else None
         if self.graph is None:
@@ -485,6 +488,10 @@ class Inspector(QScrollArea):
         for name, editor in self.editors.items():
             if editor.value() != node.params[name]:
                 editor.set_value(node.params[name])
+
+    def _on_metadata(self):
+        if not self._shown_ids:   # the whole design is shown: its name changed
+            self.show_nodes([])
 
     def _on_results(self, changed):
         if self.node_id is None or self.node_id in changed:

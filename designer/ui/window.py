@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QMessageBox, QStackedWidget)
 
 from designer.core import fileformat
+from designer.core.commands import SetMetadata
 from designer.core.errors import DesignError, DesignFileError
 from designer.core.presets import PRESETS_DIR, load_design, resolve
 from designer.core.summary import human
@@ -319,13 +320,17 @@ class MainWindow(QMainWindow):
     def save_as(self):
         if self.document is None:
             return False
-        suggestion = str(self.document.path or Path.cwd() / f"{self.document.graph.name or 'design'}.json")
+        suggestion = str(self.document.path or Path.home() / f"{self.document.graph.name or 'design'}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save design", suggestion, FILE_FILTER)
         if not path:
             return False
         if not path.endswith(".json"):
             path += ".json"
-        return self._save_to(Path(path))
+        path = Path(path)
+        graph = self.document.graph
+        if graph.name != path.stem:   # the design is named after its file (exports use the name)
+            self.editor.push(SetMetadata(graph, name=path.stem))
+        return self._save_to(path)
 
     def _save_to(self, path):
         try:
@@ -501,7 +506,7 @@ class MainWindow(QMainWindow):
 
     def export_dialog(self):
         if self.document is not None:
-            ExportDialog(lambda: self.document.graph, self).exec()
+            ExportDialog(lambda: self.document.graph, self, self.document.path).exec()
 
     def show_controls(self):
         QMessageBox.information(self, "Keyboard and mouse", (
