@@ -373,8 +373,9 @@ def landscape_png(landscape, path, title):
     canvas.text((left - 4, top + plot_h), "0", size=11, anchor="rb")
     canvas.text((left, height - 20), f"α from {xs[0]:g} to {xs[-1]:g}: (1−α)·start + α·end", size=11)
     canvas.text((width - 20, top + 4), "loss", size=11, fill=_rgb(CLASS_COLOURS[0]), anchor="ra")
-    canvas.text((width - 20, top + 18), "accuracy (× max loss)", size=11,
+    canvas.text((width - 20, top + 18), "top-1 accuracy (0–100 %)", size=11,
                 fill=_rgb(CLASS_COLOURS[1]), anchor="ra")
+    canvas.text((left + plot_w + 2, top), "100 %", size=10, fill=_rgb(CLASS_COLOURS[1]))
     return canvas.save(path)
 
 

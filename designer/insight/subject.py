@@ -215,7 +215,7 @@ def _image_tensor(image):
                                f"{'×'.join(map(str, array.shape))}")
         if array.shape[2] == 4:                      # RGBA: drop alpha
             array = array[:, :, :3]
-        tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+        tensor = torch.from_numpy(np.array(array.transpose(2, 0, 1)))   # a writable copy
     elif isinstance(image, torch.Tensor):
         tensor = image
         if tensor.ndim == 2:
