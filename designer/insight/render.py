@@ -3,7 +3,6 @@ Qt: feature-map grids, filter tiles, Grad-CAM overlays, the confusion matrix, th
 the validation set and loss landscapes. `colormap` and `tile` are shared with the editor's panel.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -142,11 +141,11 @@ def save_png(image, path):
     """Write a PIL image (or an (H, W[, 3]) uint8 array) atomically."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
+    from designer.core.atomic import atomic_path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    image.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
     return path
 
 

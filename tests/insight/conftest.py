@@ -13,7 +13,7 @@ def lenet_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("lenet5_digits")
     config = TrainConfig(epochs=3, batch_size=64, lr=0.05, seed=0, out=str(run_dir))
     epochs, finished = train(load_design("lenet5"), config)
-    assert finished["status"] == "completed"
+    assert finished.status == "completed"
     return run_dir, epochs
 
 

@@ -32,7 +32,7 @@ def test_inspect_writes_the_views_and_one_json_object(lenet_run, tmp_path, capsy
     assert prediction["probability"] == top5[0]
     confusion = result["confusion"]
     assert len(confusion) == 10 and sum(map(sum, confusion)) == 359
-    assert result["val_top1_error"] == pytest.approx(epochs[-1]["val_top1_error"], abs=1e-12)
+    assert result["val_top1_error"] == pytest.approx(epochs[-1].val_top1_error, abs=1e-12)
     assert len(result["per_class_error"]) == 10
     activations = result["activations"]
     assert activations["c1"]["shape"] == [6, 28, 28] and activations["f6"]["shape"] == [84]

@@ -78,8 +78,8 @@ def test_confusion_sums_to_the_validation_set_and_gives_trainings_error(lenet, l
     confusion = result.confusion()
     assert int(confusion.sum()) == len(lenet.dataset) == 359
     wrong = len(lenet.dataset) - int(confusion.trace())
-    assert wrong == round(epochs[-1]["val_top1_error"] * len(lenet.dataset))
-    assert result.top1_error == pytest.approx(epochs[-1]["val_top1_error"], abs=1e-12)
+    assert wrong == round(epochs[-1].val_top1_error * len(lenet.dataset))
+    assert result.top1_error == pytest.approx(epochs[-1].val_top1_error, abs=1e-12)
     per_class = result.per_class_error()
     rows = confusion.sum(1)
     assert sum(e * n for e, n in zip(per_class, rows.tolist())) == pytest.approx(wrong)
