@@ -22,7 +22,8 @@ def conv_weight(model, tap):
 def filter_tiles(weight, max_filters=64, max_inputs=16):
     """(tiles, columns, rgb): RGB tiles (N, kh, kw, 3) in 0..1, one per filter, when the kernels
     read 3 channels; else grey tiles (N, kh, kw) in -1..1 (symmetric about zero, scaled by the
-    largest weight shown), one row of `columns` input channels per filter."""
+    largest weight shown), one row of `columns` input channels per filter (a square grid when
+    the layer reads one channel)."""
     weight = weight[:max_filters].cpu().numpy()
     if weight.shape[1] == 3:
         # Each filter scaled on its own so its colour pattern shows, as in AlexNet's figure 3.
@@ -32,4 +33,6 @@ def filter_tiles(weight, max_filters=64, max_inputs=16):
         return tiles.transpose(0, 2, 3, 1), int(np.ceil(np.sqrt(len(tiles)))), True
     weight = weight[:, :max_inputs]
     scale = max(float(np.abs(weight).max()), 1e-12)
-    return (weight / scale).reshape(-1, *weight.shape[2:]), weight.shape[1], False
+    # One input channel: a square grid of filters reads better than one long column.
+    columns = weight.shape[1] if weight.shape[1] > 1 else int(np.ceil(np.sqrt(len(weight))))
+    return (weight / scale).reshape(-1, *weight.shape[2:]), columns, False

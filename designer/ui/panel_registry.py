@@ -51,6 +51,7 @@ class Panel:
 
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
+    Panel("Insight", "insight", "designer.ui.insight_panel:InsightPanel"),
 )
 
 
