@@ -30,6 +30,9 @@ from designer.insight import render
 ERROR_STYLE = "color: #d33f3f;"
 RELOAD_DELAY_MS = 400
 GRID_LIMIT = 64          # channel maps shown at most
+METHOD_TITLES = {"gradcam": "Grad-CAM", "guided_backprop": "Guided backprop",
+                 "guided_gradcam": "Guided Grad-CAM", "occlusion": "Occlusion",
+                 "integrated_gradients": "Integrated gradients", "smoothgrad": "SmoothGrad"}
 
 
 class InsightJob(QThread):
@@ -174,6 +177,7 @@ class InsightPanel(QWidget):
         self.maps_widget.setBackground(None)
         self.maps_view, self.maps_item = _image_view(self.maps_widget)
         self.maps_item.setLookupTable(_lut("viridis"))
+        self.tile_labels = []
         self.activation_stack.addWidget(self.maps_widget)
         self.bars_plot = pg.PlotWidget()
         self.bars_plot.setBackground(None)
@@ -206,8 +210,7 @@ class InsightPanel(QWidget):
         options = QHBoxLayout()
         self.method_box = QComboBox()
         for method in METHODS:
-            self.method_box.addItem(method.replace("_", " ").replace("gradcam", "Grad-CAM")
-                                    .capitalize().replace("grad-cam", "Grad-CAM"), method)
+            self.method_box.addItem(METHOD_TITLES[method], method)
         self.method_box.currentIndexChanged.connect(lambda _: self.refresh_views())
         self.target_box = QComboBox(toolTip="The class to explain")
         self.target_box.addItem("predicted class", None)
@@ -252,23 +255,34 @@ class InsightPanel(QWidget):
         self.evaluation_label.setWordWrap(True)
         options.addWidget(self.evaluation_label, 1)
         layout.addLayout(options)
+        # Confusion on the left (tall), per-class error over the wrong gallery in the middle, the
+        # feature map on the right.
         self.evaluation_widget = pg.GraphicsLayoutWidget()
         self.evaluation_widget.setBackground(None)
-        self.confusion_view, self.confusion_item = _image_view(
-            self.evaluation_widget, 0, 0, "confusion (rows true, columns predicted)")
+        grid = self.evaluation_widget
+        grid.addLabel("confusion (rows true, columns predicted)", row=0, col=0)
+        self.confusion_view = grid.addViewBox(row=1, col=0, rowspan=3, lockAspect=True,
+                                              invertY=True)
+        self.confusion_view.setMenuEnabled(False)
+        self.confusion_item = pg.ImageItem(axisOrder="row-major")
+        self.confusion_view.addItem(self.confusion_item)
         self.confusion_item.setLookupTable(_lut("viridis"))
         self.confusion_texts = []
-        self.evaluation_widget.addLabel("per-class error", row=0, col=1)
-        self.class_error_plot = self.evaluation_widget.addPlot(row=1, col=1)
+        grid.addLabel("per-class error (%)", row=0, col=1)
+        self.class_error_plot = grid.addPlot(row=1, col=1)
         self.class_error_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#e15759")
         self.class_error_plot.addItem(self.class_error_bars)
-        self.evaluation_widget.addLabel("features of the last layer, by class", row=0, col=2)
-        self.embedding_plot = self.evaluation_widget.addPlot(row=1, col=2)
+        grid.addLabel("most confidently wrong", row=2, col=1)
+        self.wrong_view = grid.addViewBox(row=3, col=1, lockAspect=True, invertY=True)
+        self.wrong_view.setMenuEnabled(False)
+        self.wrong_item = pg.ImageItem(axisOrder="row-major")
+        self.wrong_view.addItem(self.wrong_item)
+        grid.addLabel("last layer's input features, by true class", row=0, col=2)
+        self.embedding_plot = grid.addPlot(row=1, col=2, rowspan=3)
         self.embedding_scatter = pg.ScatterPlotItem(size=5, pen=None)
         self.embedding_plot.addItem(self.embedding_scatter)
-        self.wrong_view, self.wrong_item = _image_view(
-            self.evaluation_widget, 1, 0, "most confidently wrong")
-        self.evaluation_widget.ci.layout.setColumnStretchFactor(0, 3)
+        for column, stretch in enumerate((4, 3, 4)):
+            grid.ci.layout.setColumnStretchFactor(column, stretch)
         layout.addWidget(self.evaluation_widget, 1)
         self.wrong_label = QLabel()
         self.wrong_label.setWordWrap(True)
@@ -519,6 +533,7 @@ class InsightPanel(QWidget):
         output, tap = self._selected_tap(self.node_label)
         if output is None:
             self.maps_item.clear()
+            self._label_tiles([], 1, (0, 0))
             self.stats_label.clear()
             return
         shape = "×".join(map(str, output.shape))
@@ -527,8 +542,10 @@ class InsightPanel(QWidget):
             order = stats.order()[:GRID_LIMIT]
             maps = render.normalise_maps(output.float().numpy()[order],
                                          shared=not self.per_map_box.isChecked())
-            grid = render.tile(maps, render.grid_columns(len(maps), 1.6), pad=1)
-            self.maps_item.setImage(np.nan_to_num(grid, nan=0.0), levels=(0, 1))
+            columns = render.grid_columns(len(maps), 1.6)
+            grid = render.tile(maps, columns, pad=1)     # the gaps are NaN: drawn transparent
+            self.maps_item.setImage(grid, levels=(0, 1))
+            self._label_tiles(order, columns, maps.shape[1:])
             self.maps_view.autoRange(padding=0.01)
             self.activation_stack.setCurrentIndex(0)
             shown = f", the {len(order)} most active shown" if len(order) < output.shape[0] else ""
@@ -551,6 +568,21 @@ class InsightPanel(QWidget):
             self.stats_label.setText(f"mean {values.mean():.3g} · max {values.max():.3g} · zeros "
                                      f"{(values == 0).mean():.1%}")
 
+    def _label_tiles(self, channels, columns, size):
+        """The channel number in the corner of each map (for grids small enough to read)."""
+        for item in self.tile_labels:
+            self.maps_view.removeItem(item)
+        self.tile_labels = []
+        if len(channels) > 32:
+            return
+        h, w = size
+        for i, channel in enumerate(channels):
+            row, column = divmod(i, columns)
+            item = pg.TextItem(f"#{channel}", color="#ffffff", anchor=(0, 0))
+            item.setPos(column * (w + 1), row * (h + 1))
+            self.maps_view.addItem(item)
+            self.tile_labels.append(item)
+
     def show_filters(self):
         from designer.insight.filters import conv_weight, filter_tiles
         from designer.insight.subject import InsightError
@@ -569,6 +601,10 @@ class InsightPanel(QWidget):
             grid = render.tile(tiles, columns, pad=1, fill=1.0)
             image = (grid * 255).round().astype(np.uint8)
         else:
+            if weight.shape[1] > 1:      # the panel is wide: a column per filter, a row per input
+                filters_shown = len(tiles) // columns
+                tiles = tiles.reshape(filters_shown, columns, *tiles.shape[1:]).swapaxes(0, 1)
+                tiles, columns = tiles.reshape(-1, *tiles.shape[2:]), filters_shown
             grid = render.tile(tiles, columns, pad=1)
             image = render.colormap(grid, "diverging", -1, 1)
             image[np.isnan(grid)] = (255, 255, 255)
@@ -576,8 +612,8 @@ class InsightPanel(QWidget):
         self.filters_view.autoRange(padding=0.01)
         self.filters_label.setText(
             f"{self.node}: {weight.shape[0]} filters of {weight.shape[2]}×{weight.shape[3]} over "
-            f"{weight.shape[1]} channels" + ("" if rgb else " — one row per filter, blue negative, "
-                                             "white zero, red positive"))
+            f"{weight.shape[1]} channels" + ("" if rgb else " — a column per filter, a row per input "
+                                             "channel; blue negative, white zero, red positive"))
 
     def show_attribution(self):
         from designer.insight.attribution import attribute, gradcam_layer
