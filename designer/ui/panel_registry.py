@@ -52,6 +52,7 @@ class Panel:
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
     Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
+    Panel("Insight", "insight", "designer.ui.insight_panel:InsightPanel"),
 )
 
 
