@@ -55,9 +55,9 @@ def engine_rates(root, args, device):
                          out=str(root / "runs" / time.strftime("%H%M%S%f")))
     rates = []
     for event in Trainer(graph, config).run():
-        if event["kind"] == "epoch":
-            rates.append(event["images_per_s"])
-        elif event["kind"] == "finished" and event["status"] != "completed":
+        if event.kind == "epoch":
+            rates.append(event.images_per_s)
+        elif event.kind == "finished" and event.status != "completed":
             raise SystemExit(f"engine run failed: {event}")
     return rates
 

@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from designer.core.errors import DesignError
+from .config import DATASETS
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "data"
 DIGITS_FILE = RESOURCES / "digits.npz"
@@ -33,8 +34,6 @@ STATS = {
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "imagefolder": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
 }
-TITLES = {"digits": "UCI digits", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST",
-          "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagefolder": "ImageFolder"}
 # Where each torchvision dataset's files must be, relative to the data folder, and where to get them.
 EXPECTED_FILES = {
     "mnist": ("MNIST/raw/train-images-idx3-ubyte (and the other three idx files, uncompressed)",
@@ -270,7 +269,7 @@ def _missing_message(dataset, root, error):
     where, url = EXPECTED_FILES[dataset]
     reason = (f" and could not be downloaded ({str(error).strip() or type(error).__name__})"
               if error is not None else " and downloading is off")
-    return (f"{TITLES[dataset]} is not in {root}{reason}. Put the files at {root}/{where} "
+    return (f"{DATASETS[dataset]} is not in {root}{reason}. Put the files at {root}/{where} "
             f"(from {url}) or point --data-dir at the folder that holds them.")
 
 
@@ -320,5 +319,5 @@ def build_data(config, input_shape):
         train = TensorImages(parts[0], parts[1], fixed, random)
         val = TensorImages(parts[2], parts[3], eval_transform(config, dataset, input_shape))
         classes = parts[4]
-    return DataBundle(train, val, len(classes), list(classes), TITLES[dataset],
+    return DataBundle(train, val, len(classes), list(classes), DATASETS[dataset],
                       10 if config.eval_crop == "ten" else 1)
