@@ -88,9 +88,9 @@ def test_small_capsnet_trains_on_digits(tmp_path):
                                                     out=str(tmp_path), seed=0))
     finally:
         torch.set_num_threads(threads)
-    assert finished["status"] == "completed", finished
-    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
-    assert epochs[-1]["val_top1_error"] < 0.3, epochs[-1]
+    assert finished.status == "completed", finished
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert epochs[-1].val_top1_error < 0.3, epochs[-1]
     model = compile_graph(graph).eval()
     scores, reconstruction = model(torch.rand(2, 1, 28, 28))
     assert scores.shape == (2, 10) and reconstruction.shape == (2, 784)
