@@ -51,6 +51,7 @@ class Panel:
 
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
+    Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
 )
 
 
