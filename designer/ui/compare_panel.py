@@ -55,6 +55,7 @@ class ComparePanel(QWidget):
         self.totals = QLabel("Open a design, then choose one to compare it with.")
         self.totals.setWordWrap(True)
         self.view = GraphView(self.theme)
+        self.view.minimap.hide()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -64,6 +65,8 @@ class ComparePanel(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.view)
         split.addWidget(self.table)
+        split.hide()  # until there is a design B
+        self.split = split
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
@@ -89,14 +92,20 @@ class ComparePanel(QWidget):
             return False
         self.source.setCurrentText(file_or_preset)
         self.other = other
-        if self.scene is not None:
-            self.scene.detach()
+        self.shutdown()
         self.scene = GraphScene(other, StaticResults(analyze(other)), self.theme)
         self.scene.selectionChanged.connect(self._on_scene_selection)
         self.view.setScene(self.scene)
+        self.split.show()
         self.view.fit()
         self.refresh()
         return True
+
+    def shutdown(self):
+        """Let go of design B's scene (also called by the window when it closes)."""
+        if self.scene is not None:
+            self.scene.selectionChanged.disconnect(self._on_scene_selection)
+            self.scene.detach()
 
     def refresh(self):
         """Recompute the comparison of the open design with design B."""
@@ -165,6 +174,7 @@ class ComparePanel(QWidget):
             row = self.row_of(node_ids[0]) if node_ids else None
             if row is not None:
                 self.table.selectRow(row)
+                self.table.scrollToItem(self.table.item(row, 0))
         finally:
             self._linking = False
 

@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.summary_dock, self.issues_dock)
         self._build_panels()
         self.summary_dock.raise_()
+        self.inspector_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 350], Qt.Horizontal)
         self.resizeDocks([self.summary_dock], [190], Qt.Vertical)
 
