@@ -209,6 +209,11 @@ def eval_transform(config, dataset, shape):
     return v2.Compose(steps)
 
 
+def data_stats(dataset, channels):
+    """The (mean, std) the inputs are normalised with, per channel."""
+    return _stats(dataset, channels)
+
+
 def _stats(dataset, channels):
     mean, std = STATS[dataset]
     if len(mean) == channels:

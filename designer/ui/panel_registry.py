@@ -53,6 +53,7 @@ PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
     Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
     Panel("Insight", "insight", "designer.ui.insight_panel:InsightPanel"),
+    Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
 )
 
 

@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.summary_dock, self.issues_dock)
         self._build_panels()
         self.summary_dock.raise_()
+        self.inspector_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 350], Qt.Horizontal)
         self.resizeDocks([self.summary_dock], [190], Qt.Vertical)
 
@@ -168,6 +169,8 @@ class MainWindow(QMainWindow):
         self.act_save_as = A("Save &As…", self.save_as, K("Ctrl+Shift+S"))
         self.act_export = A("&Export…", self.export_dialog, K("Ctrl+E"), "export",
                             "Export to TorchScript, ONNX or PyTorch source")
+        self.act_compare = A("Co&mpare With…", self.compare_dialog, K("Ctrl+Shift+D"), None,
+                             "Open a second design beside this one, matching nodes linked")
         self.act_quit = A("&Quit", self.close, K.Quit)
         self.act_undo = A("&Undo", lambda: self.document.undo_stack.undo(), K.Undo, "undo")
         self.act_redo = A("&Redo", lambda: self.document.undo_stack.redo(),
@@ -208,7 +211,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         menu.addSeparator()
-        for action in (self.act_save, self.act_save_as, None, self.act_export, None, self.act_quit):
+        for action in (self.act_save, self.act_save_as, None, self.act_export, self.act_compare, None,
+                       self.act_quit):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy, self.act_paste,
@@ -260,6 +264,20 @@ class MainWindow(QMainWindow):
         if not self.editor.crumbs:   # inside a block the ids name the block's layers
             self.summary.select_ids(ids)
             self.context.set_selection(ids)
+
+    def compare_dialog(self):
+        """File ▸ Compare With…: ask for a preset or file and show it in the Compare panel."""
+        from PySide6.QtWidgets import QInputDialog
+        from designer.core.presets import preset_names
+        if self.document is None:
+            return
+        text, ok = QInputDialog.getItem(self, "Compare with", "Preset name or design file:",
+                                        preset_names(), 0, True)
+        if ok and text:
+            dock = next(d for d in self.panel_docks if d.objectName() == "compare")
+            dock.show()
+            dock.raise_()
+            self.panels["compare"].compare_with(text)
 
     def _select_from_panel(self, node_ids):
         if node_ids:
@@ -456,7 +474,7 @@ class MainWindow(QMainWindow):
         editable = self.editor.editable
         ids = self.editor.selected_ids()
         graph = self.scene.graph if self.scene else None
-        for action in (self.act_save, self.act_save_as, self.act_export, self.act_fit,
+        for action in (self.act_save, self.act_save_as, self.act_export, self.act_compare, self.act_fit,
                        self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_select_all):
             action.setEnabled(has_doc)
         stack = self.document.undo_stack if has_doc else None
