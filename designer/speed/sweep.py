@@ -24,6 +24,7 @@ import math
 import os
 from pathlib import Path
 
+from designer.core import fileformat
 from designer.core.errors import DesignError
 from designer.core.params import parse_edit
 
@@ -118,16 +119,7 @@ def scale_width(graph, factor):
     raise SweepError(f"width {factor:g} makes the design invalid: {first_error[0]}: {first_error[1]}")
 
 
-def _event_kind(event):
-    return event.get("kind") if isinstance(event, dict) else getattr(
-        event, "kind", type(event).__name__.lower())
-
-
-def _event_field(event, name, default=None):
-    return event.get(name, default) if isinstance(event, dict) else getattr(event, name, default)
-
-
-def _grid_sampler_class():
+def _grid_sampler(search_space, seed):
     from optuna.samplers import GridSampler
 
     class AskTellGridSampler(GridSampler):
@@ -138,11 +130,7 @@ def _grid_sampler_class():
         def after_trial(self, study, trial, state, values):
             pass
 
-    return AskTellGridSampler
-
-
-def _GridSampler(*args, **kwargs):
-    return _grid_sampler_class()(*args, **kwargs)
+    return AskTellGridSampler(search_space, seed=seed)
 
 
 class Sweep:
@@ -196,7 +184,7 @@ class Sweep:
         import optuna
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         if self.sampler_name == "grid":
-            sampler = _GridSampler({p.name: p.grid for p in self.params}, seed=self.seed)
+            sampler = _grid_sampler({p.name: p.grid for p in self.params}, self.seed)
         elif self.sampler_name == "random":
             sampler = optuna.samplers.RandomSampler(seed=self.seed)
         else:
@@ -260,6 +248,7 @@ class Sweep:
     def _run_trial(self, trial):
         from optuna.trial import TrialState
         from designer.core.infer import Analyzer
+        from designer.train.events import Epoch, Finished
         from designer.train.loop import TrainControl, Trainer
         settings = {p.name: p.suggest(trial) for p in self.params}
         run_dir = self.out / "trials" / f"trial_{trial.number:04d}"
@@ -268,6 +257,9 @@ class Sweep:
         state, message, best = TrialState.FAIL, "", None
         try:
             graph = self._trial_graph(settings)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            fileformat.save(graph, run_dir / "design.json")     # what the editor opens
+            trial.set_user_attr("design", str(run_dir / "design.json"))
             totals = Analyzer(graph).totals
             trial.set_user_attr("total_params", totals.params)
             trial.set_user_attr("total_macs", totals.macs)
@@ -280,10 +272,8 @@ class Sweep:
             pruned = False
             finished = None
             for event in Trainer(graph, config, control=self._control).run():
-                kind = _event_kind(event)
-                if kind == "epoch":
-                    error = _event_field(event, "val_top1_error")
-                    epoch = _event_field(event, "epoch")
+                if isinstance(event, Epoch):
+                    error, epoch = event.val_top1_error, event.epoch
                     best = error if best is None else min(best, error)
                     yield {"kind": "epoch", "number": trial.number, "epoch": epoch,
                            "val_top1_error": error}
@@ -291,11 +281,10 @@ class Sweep:
                     if self.prune and trial.should_prune():
                         pruned = True
                         self._control.stop()
-                elif kind == "finished":
+                elif isinstance(event, Finished):
                     finished = event
-            status = _event_field(finished, "status")
-            message = _event_field(finished, "message", "")
-            if status == "completed":
+            message = finished.message
+            if finished.status == "completed":
                 state = TrialState.COMPLETE
             elif pruned:
                 state = TrialState.PRUNED
@@ -353,7 +342,8 @@ class Sweep:
         return {"number": t.number, "state": state, "settings": dict(t.params),
                 "total_params": attrs.get("total_params"), "total_macs": attrs.get("total_macs"),
                 "latency_ms": attrs.get("latency_ms"), "val_top1_error": attrs.get("val_top1_error"),
-                "run_dir": attrs.get("run_dir"), "message": attrs.get("message")}
+                "run_dir": attrs.get("run_dir"), "message": attrs.get("message"),
+                "design": attrs.get("design")}
 
     def records(self):
         """Every finished trial in the study (all workers'), by number."""

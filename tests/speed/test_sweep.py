@@ -6,6 +6,7 @@ import json
 import pytest
 
 from designer.cli import main
+from designer.core import fileformat
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
 from designer.speed.plot import pareto_front
@@ -34,6 +35,10 @@ def test_cli_sweep_two_settings_by_three_widths(tmp_path, capsys):
         assert t["latency_ms"] > 0 and (out / "trials" / f"trial_{t['number']:04d}" / "metrics.csv").exists()
         assert t["run_dir"].endswith(f"trial_{t['number']:04d}")
     # width scales the parameter count: 0.5 < 1.0 < 2.0, and 1.0 is the design itself
+    # each trial's design is saved for the editor to open, with the width applied
+    for t in trials:
+        saved = fileformat.load(t["design"])
+        assert saved.nodes["conv1"].params["out_channels"] == max(1, round(4 * t["settings"]["width"]))
     params = {t["settings"]["width"]: t["total_params"] for t in trials}
     assert params[0.5] < params[1.0] < params[2.0]
     assert params[1.0] == Analyzer(load_design("reactor_digits")).totals.params
