@@ -54,6 +54,8 @@ class SweepWorker(QThread):
             self.sweep = self.make_sweep()
             if self._stop_requested:
                 self.sweep.stop()
+            for record in self.sweep.records():      # a resumed study shows what it has
+                self.trial.emit(record)
             for event in self.sweep.run():
                 kind = event["kind"]
                 if kind == "trial_start":

@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.context = PanelContext(self)
         self.context.select_requested.connect(self._select_from_panel)
         self.context.message_requested.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.context.open_requested.connect(self.open_design)
         self.panels, self.panel_docks = {}, []
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
         for panel in PANELS:

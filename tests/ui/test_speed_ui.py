@@ -46,3 +46,39 @@ def test_measure_latency_fills_the_column_and_tints_the_canvas(window, qtbot):
     assert summary.latency_label.text() == "edited since measured"
     summary.heat_box.setChecked(False)
     assert window.scene.item("conv1").heat is None
+
+
+def test_experiments_panel_sweeps_plots_and_opens_a_trial(window, qtbot, tmp_path):
+    import torch
+    from pathlib import Path
+    assert window.open_design("reactor_digits")
+    panel = window.panels["experiments"]
+    panel.params_edit.setPlainText("width=0.5,1.0")
+    panel.fixed_edit.setText("batch_size=128")
+    panel.epochs_spin.setValue(1)
+    panel.folder_edit.setText(str(tmp_path / "sweep"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)                  # the shared CI machine trains faster on one thread
+    try:
+        qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+        assert panel.is_running and panel.close_question() is not None
+        qtbot.waitUntil(lambda: not panel.is_running, timeout=120_000)
+    finally:
+        torch.set_num_threads(threads)
+    assert "completed" in panel.status.text()
+    assert panel.table.rowCount() == 2
+    assert {panel.table.item(r, 1).text() for r in range(2)} == {"complete"}
+    points = panel.scatter.points()
+    assert len(points) == 2
+    assert (tmp_path / "sweep" / "trials.csv").exists() and (tmp_path / "sweep" / "tradeoff.png").exists()
+    # the cost axis switches between MACs, parameters and latency
+    panel.cost_box.setCurrentIndex(1)
+    assert sorted(p.pos().x() for p in panel.scatter.points()) == sorted(
+        t["total_params"] for t in panel.trials.values())
+    # clicking a point opens that trial's design (width applied) in the editor
+    point = panel.scatter.points()[0]
+    number = point.data()
+    panel.scatter.sigClicked.emit(panel.scatter, [point], None)
+    assert Path(window.document.path) == Path(panel.trials[number]["design"])
+    width = panel.trials[number]["settings"]["width"]
+    assert window.document.graph.nodes["conv1"].params["out_channels"] == round(4 * width)
