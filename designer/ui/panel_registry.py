@@ -51,6 +51,7 @@ class Panel:
 
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
+    Panel("Speed", "speed", "designer.ui.speed_panel:SpeedPanel"),
     Panel("Experiments", "experiments", "designer.ui.experiments_panel:ExperimentsPanel"),
 )
 

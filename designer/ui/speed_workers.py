@@ -31,6 +31,28 @@ class LatencyWorker(QThread):
         self.measured.emit(timing, self.version)
 
 
+class ProfileWorker(QThread):
+    """Runs `designer.speed.profile.profile()` (latency, memory access, roofline, hints) on a
+    frozen copy of a graph."""
+    profiled = Signal(dict)
+    failed = Signal(str)
+
+    def __init__(self, graph, batch=1, repeats=10, parent=None):
+        super().__init__(parent)
+        self.graph = graph.copy()
+        self.batch = batch
+        self.repeats = repeats
+
+    def run(self):
+        try:
+            from designer.speed.profile import profile
+            report = profile(self.graph, batch=self.batch, repeats=self.repeats, warmup=2)
+        except Exception as error:  # noqa: BLE001 - shown as a sentence
+            self.failed.emit(_sentence(error))
+            return
+        self.profiled.emit(report)
+
+
 class SweepWorker(QThread):
     """Runs a `Sweep`; emits each finished trial's record and the per-epoch errors."""
     trial_started = Signal(dict)

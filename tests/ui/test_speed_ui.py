@@ -82,3 +82,21 @@ def test_experiments_panel_sweeps_plots_and_opens_a_trial(window, qtbot, tmp_pat
     assert Path(window.document.path) == Path(panel.trials[number]["design"])
     width = panel.trials[number]["settings"]["width"]
     assert window.document.graph.nodes["conv1"].params["out_channels"] == round(4 * width)
+
+
+def test_speed_panel_places_layers_on_the_roofline(window, qtbot):
+    assert window.open_design("reactor_digits")
+    panel = window.panels["speed"]
+    qtbot.mouseClick(panel.profile_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=60_000)
+    report = panel.report
+    computing = [n for n in report["nodes"] if n["macs"] and n["latency_ms"] > 0]
+    points = panel.points.points()
+    assert sorted(p.data() for p in points) == sorted(n["id"] for n in computing)
+    assert "ms forward" in panel.summary.text()
+    point = next(p for p in points if p.data() == "conv2")
+    panel.points.sigClicked.emit(panel.points, [point], None)
+    assert window.scene.selected_ids() == ["conv2"]
+    assert "conv2" in panel.detail.text() and "-bound" in panel.detail.text()
+    assert window.open_design("lenet5", ask=False)           # a new design clears the plot
+    assert panel.report is None and len(panel.points.points()) == 0
