@@ -68,9 +68,7 @@ def _profile(args):
 
 
 def _sweep(args):
-    from designer.cli import load_for_cli
     from .sweep import Sweep, parse_param
-    load_for_cli(args.design)     # a clear error now rather than in every trial
     sweep = Sweep(args.design, args.dataset, [parse_param(text) for text in args.param],
                   out=args.out, epochs=args.epochs, trials=args.trials, sampler=args.sampler,
                   storage=args.storage, study_name=args.study, prune=args.prune, seed=args.seed,

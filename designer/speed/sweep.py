@@ -315,7 +315,7 @@ class Sweep:
         from designer.core.presets import load_design
         graph = load_design(self.design)
         for name, value in settings.items():
-            if "." in name and name != "width":
+            if "." in name:          # NODE.PARAM; training settings and width have no dot
                 node_id, param, _ = parse_edit(f"{name}=0", "--param")
                 graph.set_params(node_id, **{param: value})
         if "width" in settings:
