@@ -74,11 +74,14 @@ def _sweep(args):
                   storage=args.storage, study_name=args.study, prune=args.prune, seed=args.seed,
                   train_settings=dict(_train_setting(text) for text in args.train),
                   latency=not args.no_latency, threads=args.threads)
-    for event in sweep.run():
-        if not args.json and event["kind"] == "trial":
-            print(_trial_line(event["trial"]), file=sys.stderr)
-        elif not args.json and event["kind"] == "message":
-            print(event["text"], file=sys.stderr)
+    try:
+        for event in sweep.run():
+            if not args.json and event["kind"] == "trial":
+                print(_trial_line(event["trial"]), file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"designer: sweep interrupted; finished trials are kept in {sweep.out}; run the same "
+              f"command to resume", file=sys.stderr)
+        return 130
     result = sweep.result()
     if args.json:
         print(json.dumps(result))

@@ -229,7 +229,7 @@ class Sweep:
     # -- the run -------------------------------------------------------------------------------
     def run(self):
         """Yield events: "trial_start", "epoch", "trial" (the finished trial's record, as in
-        result()), "message", and a final "finished" with status "completed" or "stopped"."""
+        result()), and a final "finished" with status "completed" or "stopped"."""
         from .profile import num_threads
         with num_threads(self.threads):
             yield from self._run()
@@ -293,6 +293,12 @@ class Sweep:
             elif self._stopped:
                 trial.set_user_attr("stopped", True)
                 message = "stopped by the user"
+        except KeyboardInterrupt:        # Ctrl+C: record the trial as stopped, so a resume re-runs it
+            trial.set_user_attr("stopped", True)
+            trial.set_user_attr("message", "interrupted")
+            self.study.tell(trial, state=TrialState.FAIL)
+            self.write_outputs()
+            raise
         except DesignError as error:
             message = str(error)
         except Exception as error:       # one broken trial must not end the sweep
