@@ -96,16 +96,7 @@ class ExperimentsPanel(QWidget):
         for key, label in COSTS:
             self.cost_box.addItem(f"error vs {label}", key)
         self.cost_box.currentIndexChanged.connect(self.redraw)
-        self.plot = pg.PlotWidget(background=None)
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setLabel("left", "validation top-1 error (%)")
-        self.scatter = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#8a93a3"), pen=None,
-                                          hoverable=True)
-        self.scatter.sigClicked.connect(self._point_clicked)
-        self.front = pg.PlotDataItem(pen=pg.mkPen("#2f6fde", width=2), symbol="o", symbolSize=11,
-                                     symbolBrush="#2f6fde", symbolPen=None)
-        self.plot.addItem(self.front)
-        self.plot.addItem(self.scatter)
+        self.plot = None          # built when first shown: every window has this tab
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
         self.table.verticalHeader().hide()
@@ -118,12 +109,14 @@ class ExperimentsPanel(QWidget):
             self.table.item(row, 0).data(Qt.UserRole)))
         right = QSplitter(Qt.Vertical)
         top = QWidget()
-        box = QVBoxLayout(top)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.cost_box)
-        box.addWidget(self.plot)
+        self.plot_box = QVBoxLayout(top)
+        self.plot_box.setContentsMargins(0, 0, 0, 0)
+        self.plot_box.addWidget(self.cost_box)
+        top.setMinimumHeight(180)
         right.addWidget(top)
         right.addWidget(self.table)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -131,6 +124,26 @@ class ExperimentsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
+
+    def _ensure_plot(self):
+        if self.plot is not None:
+            return
+        self.plot = pg.PlotWidget(background=None)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("left", "validation top-1 error (%)")
+        self.scatter = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#8a93a3"), pen=None,
+                                          hoverable=True)
+        self.scatter.sigClicked.connect(self._point_clicked)
+        self.front = pg.PlotDataItem(pen=pg.mkPen("#2f6fde", width=2), symbol="o", symbolSize=11,
+                                     symbolBrush="#2f6fde", symbolPen=None)
+        self.plot.addItem(self.front)
+        self.plot.addItem(self.scatter)
+        self.plot_box.addWidget(self.plot, 1)
+
+    def showEvent(self, event):
+        self._ensure_plot()
+        self.redraw()
+        super().showEvent(event)
 
     def _browse_folder(self):
         folder = QFileDialog.getExistingDirectory(self, "Sweep folder", str(runs_root()))
@@ -239,6 +252,7 @@ class ExperimentsPanel(QWidget):
         self.redraw()
 
     def redraw(self):
+        self._ensure_plot()
         records = [self.trials[n] for n in sorted(self.trials)]
         cost = self.cost_box.currentData()
         self.plot.setLabel("bottom", dict(COSTS)[cost])

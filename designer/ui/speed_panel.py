@@ -36,6 +36,19 @@ class SpeedPanel(QWidget):
         top.addWidget(self.profile_button)
         top.addWidget(self.batch_spin)
         top.addWidget(self.summary, 1)
+        self.detail = QLabel("Profile the design to see where each layer sits.")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(4, 4, 4, 4)
+        self.layout_.addLayout(top)
+        self.layout_.addWidget(self.detail)
+        self.plot = None          # built when first shown: every window has this tab
+        context.document_changed.connect(lambda document: self.show_report(None))
+
+    def _ensure_plot(self):
+        if self.plot is not None:
+            return
         self.plot = pg.PlotWidget(background=None)
         self.plot.setLogMode(x=True, y=True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
@@ -48,15 +61,11 @@ class SpeedPanel(QWidget):
         self.points.sigClicked.connect(self._clicked)
         self.plot.addItem(self.roof)
         self.plot.addItem(self.points)
-        self.detail = QLabel("Profile the design to see where each layer sits.")
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.detail)
-        context.document_changed.connect(lambda document: self.show_report(None))
+        self.layout_.insertWidget(1, self.plot, 1)
+
+    def showEvent(self, event):
+        self._ensure_plot()
+        super().showEvent(event)
 
     @property
     def is_running(self):
@@ -87,6 +96,7 @@ class SpeedPanel(QWidget):
     def show_report(self, report):
         """Draw a `designer.speed.profile.profile()` report (None clears the plot)."""
         self.report = report
+        self._ensure_plot()
         if report is None:
             self.points.setData([])
             self.roof.setData([], [])
