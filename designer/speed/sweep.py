@@ -269,6 +269,8 @@ class Sweep:
                                                           warmup=2).end_to_end_ms)
             config = self._trial_config(settings, run_dir)
             self._control = TrainControl()
+            if self._stopped:                 # Stop came while this trial was being set up
+                self._control.stop()
             pruned = False
             finished = None
             for event in Trainer(graph, config, control=self._control).run():

@@ -60,21 +60,30 @@ def test_experiments_panel_sweeps_plots_and_opens_a_trial(window, qtbot, tmp_pat
     threads = torch.get_num_threads()
     torch.set_num_threads(1)                  # the shared CI machine trains faster on one thread
     try:
+        # Stop as the second trial starts: the first stays, the second is recorded as stopped
+        def stop_at_second(event):
+            if event["number"] == 1:
+                qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
         qtbot.mouseClick(panel.start_button, Qt.LeftButton)
         assert panel.is_running and panel.close_question() is not None
+        panel.worker.trial_started.connect(stop_at_second)
+        qtbot.waitUntil(lambda: not panel.is_running, timeout=120_000)
+        assert "stopped" in panel.status.text()
+        assert [panel.table.item(r, 1).text() for r in range(2)] == ["complete", "failed"]
+        # Start again with the same folder: the study resumes and re-runs the stopped setting
+        qtbot.mouseClick(panel.start_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: not panel.is_running, timeout=120_000)
     finally:
         torch.set_num_threads(threads)
     assert "completed" in panel.status.text()
-    assert panel.table.rowCount() == 2
-    assert {panel.table.item(r, 1).text() for r in range(2)} == {"complete"}
+    assert [panel.table.item(r, 1).text() for r in range(3)] == ["complete", "failed", "complete"]
     points = panel.scatter.points()
-    assert len(points) == 2
+    assert len(points) == 2 and {p.data() for p in points} == {0, 2}
     assert (tmp_path / "sweep" / "trials.csv").exists() and (tmp_path / "sweep" / "tradeoff.png").exists()
     # the cost axis switches between MACs, parameters and latency
     panel.cost_box.setCurrentIndex(1)
     assert sorted(p.pos().x() for p in panel.scatter.points()) == sorted(
-        t["total_params"] for t in panel.trials.values())
+        t["total_params"] for t in panel.trials.values() if t["state"] == "complete")
     # clicking a point opens that trial's design (width applied) in the editor
     point = panel.scatter.points()[0]
     number = point.data()
