@@ -3,8 +3,8 @@
 Each trial is a normal training run (its own run folder under OUT/trials/) of the design with some
 settings changed: training settings by name (`lr=0.01,0.05`), design parameters with the NODE.PARAM
 syntax of `designer open --set` (`conv1.out_channels=4:16:4`, a range start:stop:step, inclusive),
-and `width`, a multiplier on every `out_channels` (rounded to a multiple of the layer's groups so
-the design stays valid). Optuna provides the samplers (grid, random, TPE), the median pruner (a
+and `width`, a multiplier on every `out_channels` and the other width parameters (`planes`,
+`growth_rate`, ...; rounded to a multiple of the layer's groups so the design stays valid). Optuna provides the samplers (grid, random, TPE), the median pruner (a
 trial whose validation error after an epoch trails the median of earlier trials at that epoch is
 stopped) and the storage: by default `sqlite:///OUT/study.db`, so running the same command again
 resumes the study. Pointing `--storage` at a database server (postgresql://..., mysql://...) lets
@@ -89,34 +89,61 @@ def parse_param(text):
     return SweptParam(name, values=values)
 
 
+# Parameters that set a layer's or block's width: the multiplier scales all of them (a ResNet-50
+# bottleneck's width is `planes`, a DenseNet's `growth_rate`, a Fire module's squeeze/expand).
+WIDTH_PARAMS = ("out_channels", "planes", "mid_channels", "growth_rate", "squeeze", "expand1x1",
+                "expand3x3")
+
+
 def scale_width(graph, factor):
-    """Multiply every `out_channels` of `graph` by `factor`. Each width is rounded to a multiple
-    of its node's groups; if the design is not valid that way (a ShuffleNet unit's branch must
-    divide by the groups too), every width is rounded to a multiple of all the design's groups,
-    then of twice, four and eight times that."""
+    """Multiply every width parameter (`out_channels`, `planes`, ... see WIDTH_PARAMS) of `graph`
+    by `factor`. Each width is rounded to a multiple of its node's groups; if the design is not
+    valid that way (a ShuffleNet unit's branch must divide by the groups too), every width is
+    rounded to a multiple of all the design's groups, then of twice, four and eight times that."""
     from math import lcm
     from designer.core.infer import Analyzer
+    keep = _class_width_nodes(graph)
     original = {nid: dict(node.params) for nid, node in graph.nodes.items()
-                if "out_channels" in node.params}
+                if nid not in keep and any(name in node.params for name in WIDTH_PARAMS)}
 
     def groups_of(params):
         groups = params.get("groups", 1)
         return groups if isinstance(groups, int) and groups > 0 else 1
 
     common = lcm(*(groups_of(p) for p in original.values())) if original else 1
-    attempts = [None] + [common * k for k in (1, 2, 4, 8)]
     first_error = None
-    for multiple in attempts:
+    for multiple in [None] + [common * k for k in (1, 2, 4, 8)]:
         with graph.batch():
             for nid, params in original.items():
                 step = multiple or groups_of(params)
-                channels = max(step, round(params["out_channels"] * factor / step) * step)
-                graph.set_params(nid, out_channels=channels)
+                graph.set_params(nid, **{name: max(step, round(params[name] * factor / step) * step)
+                                         for name in WIDTH_PARAMS if name in params})
         errors = Analyzer(graph).errors()
         if not errors:
             return graph
         first_error = first_error or errors[0]
     raise SweepError(f"width {factor:g} makes the design invalid: {first_error[0]}: {first_error[1]}")
+
+
+def _class_width_nodes(graph):
+    """Nodes whose width is the number of classes: a convolutional classifier (NiN, SqueezeNet)
+    reaches an Output through layers that keep the channel count. A Linear layer (out_features)
+    sets the outputs itself, so nothing behind it counts."""
+    found, seen = set(), set()
+    stack = [n.id for n in graph.nodes_of_type("Output")]
+    while stack:
+        nid = stack.pop()
+        if nid in seen:
+            continue
+        seen.add(nid)
+        node = graph.nodes[nid]
+        if "out_features" in node.params:
+            continue
+        if any(name in node.params for name in WIDTH_PARAMS):
+            found.add(nid)
+            continue
+        stack.extend(graph.predecessors(nid))
+    return found
 
 
 def _grid_sampler(search_space, seed):

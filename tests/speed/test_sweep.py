@@ -106,6 +106,20 @@ def test_median_pruner_stops_a_trailing_trial(tmp_path):
     assert states[0.000001] == "pruned"
 
 
+@pytest.mark.parametrize("name", ["resnet50", "densenet121", "squeezenet1_1"])
+def test_width_scales_bottlenecks_growth_and_fire_modules(name):
+    graph = load_design(name)
+    before = Analyzer(graph).totals.params
+    scale_width(graph, 0.5)
+    analyzer = Analyzer(graph)
+    assert analyzer.errors() == []
+    # roughly a quarter of the weights (both ends of each layer halve); the classes stay
+    assert analyzer.totals.params < 0.45 * before
+    (output,) = graph.nodes_of_type("Output")
+    edge = graph.in_edge(output.id, "in")
+    assert analyzer.results[edge.src].outputs[edge.src_port].shape[0] == 1000
+
+
 def test_width_keeps_group_convolutions_valid():
     graph = load_design("shufflenet_v1_g3")
     scale_width(graph, 0.3)
