@@ -146,3 +146,6 @@ def test_unknown_nodes_and_settings_fail_before_any_trial(tmp_path, capsys):
     code = main(["sweep", "reactor_digits", "--dataset", "digits", "--param", "speed=1,2",
                  "--out", str(tmp_path)])
     assert code == 2 and "not a training setting" in capsys.readouterr().err
+    code = main(["sweep", "reactor_digits", "--dataset", "digits", "--param", "lr=0.1",
+                 "--storage", "nosuchdb://host/db", "--out", str(tmp_path)])
+    assert code == 2 and "cannot open the study storage" in capsys.readouterr().err
