@@ -222,9 +222,10 @@ class Sweep:
             return optuna.create_study(study_name=self.study_name, storage=self.storage,
                                        sampler=sampler, pruner=pruner, direction="minimize",
                                        load_if_exists=True)
-        except Exception as error:  # noqa: BLE001 - a bad URL, a missing driver, an unreachable server
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise SweepError(f"cannot open the study storage {self.storage!r}: {first_line}") from None
+        except Exception as error:  # noqa: BLE001 - bad URL, missing driver, unreachable server
+            text = str(error).strip()
+            reason = text.splitlines()[0] if text else type(error).__name__
+            raise SweepError(f"cannot open the study storage {self.storage!r}: {reason}") from None
 
     def stop(self):
         """End the sweep: the running trial stops (recorded as failed, "stopped")."""
