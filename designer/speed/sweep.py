@@ -4,9 +4,9 @@ Each trial is a normal training run (its own run folder under OUT/trials/) of th
 settings changed: training settings by name (`lr=0.01,0.05`), design parameters with the NODE.PARAM
 syntax of `designer open --set` (`conv1.out_channels=4:16:4`, a range start:stop:step, inclusive),
 and `width`, a multiplier on every `out_channels` and the other width parameters (`planes`,
-`growth_rate`, ...; rounded to a multiple of the layer's groups so the design stays valid). Optuna provides the samplers (grid, random, TPE), the median pruner (a
-trial whose validation error after an epoch trails the median of earlier trials at that epoch is
-stopped) and the storage: by default `sqlite:///OUT/study.db`, so running the same command again
+`growth_rate`, ...; rounded to a multiple of the layer's groups so the design stays valid).
+Optuna provides the samplers (grid, random, TPE), the median pruner (a trial whose validation
+error after an epoch trails the median of earlier trials at that epoch is stopped) and the storage: by default `sqlite:///OUT/study.db`, so running the same command again
 resumes the study. Pointing `--storage` at a database server (postgresql://..., mysql://...) lets
 workers on several machines share one study: each runs `designer sweep ... --storage URL` and
 takes the next trial; trials.csv and tradeoff.png list every worker's trials.
