@@ -3,7 +3,8 @@
 A panel is a QWidget class called as `PanelClass(context)`. The `PanelContext` is all a panel sees
 of the editor: the open document (its graph, live analysis and undo stack), the selected node ids,
 and three requests (select nodes, show a status-bar message, open a design file). A panel never
-imports or reaches into the main window, so it can be built and tested on its own with a bare `PanelContext()`.
+imports or reaches into the main window, so it can be built and tested on its own with a bare
+`PanelContext()`.
 
 Adding a panel is one module plus one line in `PANELS`. For example, a panel that shows the
 parameter count of the selected layers:

@@ -1,8 +1,8 @@
 """The Speed panel: profile the open design (as `designer profile` does) in a worker thread and
 show each layer on a roofline: arithmetic intensity (multiply-adds per byte moved) against the
 multiply-adds per second it achieved (GMAC/s), under this machine's roofs (copy bandwidth ×
-intensity, and the matmul peak). Points left of the ridge are memory-bound. Clicking a point selects its layer;
-the hints (ShuffleNet V2's guidelines) of the clicked layer show below the plot.
+intensity, and the matmul peak). Points left of the ridge are memory-bound. Clicking a point
+selects its layer; its numbers and hints (ShuffleNet V2's guidelines) show below the plot.
 """
 
 import math
