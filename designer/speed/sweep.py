@@ -11,8 +11,10 @@ resumes the study. Pointing `--storage` at a database server (postgresql://..., 
 workers on several machines share one study: each runs `designer sweep ... --storage URL` and
 takes the next trial; trials.csv and tradeoff.png list every worker's trials.
 
-A trial whose loss turns NaN, or whose settings make the design invalid, is recorded as failed with
-its reason, and the sweep goes on. `Sweep.stop()` ends the running trial (recorded as failed,
+With a MAC budget (`--max-macs`, as Neural Network Console searches structures under one), a trial
+whose design needs more multiply-adds is pruned before training. A trial whose loss turns NaN, or
+whose settings make the design invalid, is recorded as failed with its reason, and the sweep goes
+on. `Sweep.stop()` ends the running trial (recorded as failed,
 "stopped"; a grid sweep re-runs it on resume) and leaves the finished ones as they are.
 """
 
@@ -33,6 +35,10 @@ DEFAULT_TRIALS = 10      # random and TPE, when --trials is not given
 
 class SweepError(DesignError):
     """A sweep that cannot start (a malformed --param, an unknown setting); the sentence says why."""
+
+
+class _OverBudget(Exception):
+    """A trial's design is over the MAC budget: it is pruned before training."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,7 @@ class Sweep:
 
     def __init__(self, design, dataset, params, out, epochs=5, trials=None, sampler="grid",
                  storage=None, study_name="sweep", prune=True, prune_startup=5, seed=0,
-                 train_settings=None, latency=True, threads=None):
+                 train_settings=None, latency=True, threads=None, max_macs=None):
         from designer.core.presets import load_design
         from designer.train.config import TrainConfig
         if not params:
@@ -178,6 +184,7 @@ class Sweep:
         self.epochs, self.sampler_name, self.seed = epochs, sampler, seed
         self.prune, self.prune_startup, self.latency = prune, prune_startup, latency
         self.threads = threads
+        self.max_macs = max_macs
         self.train_settings = dict(train_settings or {})
         graph = load_design(design)
         config_fields = set(TrainConfig().to_dict())
@@ -292,6 +299,9 @@ class Sweep:
             totals = Analyzer(graph).totals
             trial.set_user_attr("total_params", totals.params)
             trial.set_user_attr("total_macs", totals.macs)
+            if self.max_macs is not None and totals.macs > self.max_macs:
+                raise _OverBudget(f"{totals.macs:,} multiply-adds exceed the budget of "
+                                  f"{self.max_macs:,}; not trained")
             if self.latency:
                 from .profile import measure
                 trial.set_user_attr("latency_ms", measure(graph, threads=1, repeats=10,
@@ -330,6 +340,8 @@ class Sweep:
             self.study.tell(trial, state=TrialState.FAIL)
             self.write_outputs()
             raise
+        except _OverBudget as error:
+            state, message = TrialState.PRUNED, str(error)
         except DesignError as error:
             message = str(error)
         except Exception as error:       # one broken trial must not end the sweep

@@ -69,6 +69,10 @@ class ExperimentsPanel(QWidget):
         self.epochs_spin.setRange(1, 10_000)
         self.epochs_spin.setValue(5)
         form.addRow("Epochs per trial", self.epochs_spin)
+        self.budget_edit = QLineEdit()
+        self.budget_edit.setPlaceholderText("none (e.g. 300M)")
+        self.budget_edit.setToolTip("Designs needing more multiply-adds are pruned without training")
+        form.addRow("MAC budget", self.budget_edit)
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a new folder under the runs folder")
         form.addRow("Folder", browse_row(self.folder_edit, self._browse_folder))
@@ -166,6 +170,7 @@ class ExperimentsPanel(QWidget):
             params = [parse_param(line.strip()) for line in self.params_edit.toPlainText().splitlines()
                       if line.strip()]
             fixed = dict(self._fixed_setting(text) for text in self.fixed_edit.text().split())
+            budget = _parse_count(self.budget_edit.text())
         except ValueError as error:
             return self._show_error(str(error))
         except Exception as error:  # noqa: BLE001 - SweepError and friends: a sentence
@@ -182,7 +187,8 @@ class ExperimentsPanel(QWidget):
                         out=folder, epochs=self.epochs_spin.value(),
                         trials=self.trials_spin.value() or None,
                         sampler=self.sampler_box.currentData(),
-                        storage=self.storage_edit.text().strip() or None, train_settings=fixed)
+                        storage=self.storage_edit.text().strip() or None, train_settings=fixed,
+                        max_macs=budget)
         from .speed_workers import SweepWorker
         self.worker = SweepWorker(lambda: Sweep(**settings), parent=self)
         self.worker.trial_started.connect(lambda e: self.status.setText(
@@ -285,6 +291,21 @@ class ExperimentsPanel(QWidget):
         record = self.trials.get(number)
         if record and record.get("design"):
             self.context.open_design(record["design"])
+
+
+def _parse_count(text):
+    """'300M' -> 300_000_000 ('', None); k, M and G suffixes; ValueError with a sentence."""
+    text = text.strip().replace(",", "").replace("_", "")
+    if not text:
+        return None
+    scale = {"k": 1e3, "m": 1e6, "g": 1e9}.get(text[-1].lower(), 1)
+    try:
+        value = float(text[:-1] if scale != 1 else text) * scale
+    except ValueError:
+        raise ValueError(f"MAC budget {text!r}: expected a number such as 300M") from None
+    if value <= 0:
+        raise ValueError("the MAC budget must be positive")
+    return int(value)
 
 
 def _settings_text(settings):

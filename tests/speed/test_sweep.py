@@ -120,6 +120,19 @@ def test_width_scales_bottlenecks_growth_and_fire_modules(name):
     assert analyzer.results[edge.src].outputs[edge.src_port].shape[0] == 1000
 
 
+def test_mac_budget_prunes_big_designs_without_training(tmp_path):
+    budget = Analyzer(load_design("reactor_digits")).totals.macs       # width 1.0 fits exactly
+    sweep = Sweep("reactor_digits", "digits", [parse_param("width=2.0,1.0")], out=tmp_path,
+                  epochs=1, threads=1, latency=False, max_macs=budget,
+                  train_settings={"batch_size": 128})
+    list(sweep.run())
+    by_width = {t["settings"]["width"]: t for t in sweep.records()}
+    assert by_width[1.0]["state"] == "complete"
+    assert by_width[2.0]["state"] == "pruned" and "budget" in by_width[2.0]["message"]
+    assert by_width[2.0]["total_macs"] > budget
+    assert not (tmp_path / "trials" / f"trial_{by_width[2.0]['number']:04d}" / "metrics.csv").exists()
+
+
 def test_width_keeps_group_convolutions_valid():
     graph = load_design("shufflenet_v1_g3")
     scale_width(graph, 0.3)
