@@ -10,6 +10,7 @@ Stop ends the running trial; finished trials stay.
 """
 
 import json
+from pathlib import Path
 import time
 
 import pyqtgraph as pg
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormL
                                QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from designer.core.errors import DesignError
 from designer.core.summary import human
 from designer.home import runs_root
 from designer.speed.plot import COSTS, pareto_front, tradeoff_points
@@ -171,14 +173,11 @@ class ExperimentsPanel(QWidget):
                       if line.strip()]
             fixed = dict(self._fixed_setting(text) for text in self.fixed_edit.text().split())
             budget = _parse_count(self.budget_edit.text())
-        except ValueError as error:
-            return self._show_error(str(error))
-        except Exception as error:  # noqa: BLE001 - SweepError and friends: a sentence
+        except (ValueError, DesignError) as error:       # a malformed line: its sentence
             return self._show_error(str(error))
         folder = self.folder_edit.text().strip() or str(
             runs_root() / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}")
         self.folder_edit.setText(folder)
-        from pathlib import Path
         Path(folder).mkdir(parents=True, exist_ok=True)
         design = Path(folder) / "design.json"
         if not design.exists():         # a resumed sweep keeps the design it started with
