@@ -178,10 +178,13 @@ class ExperimentsPanel(QWidget):
         folder = self.folder_edit.text().strip() or str(
             runs_root() / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}")
         self.folder_edit.setText(folder)
-        Path(folder).mkdir(parents=True, exist_ok=True)
         design = Path(folder) / "design.json"
-        if not design.exists():         # a resumed sweep keeps the design it started with
-            fileformat.save(graph, design)
+        try:
+            design.parent.mkdir(parents=True, exist_ok=True)
+            if not design.exists():     # a resumed sweep keeps the design it started with
+                fileformat.save(graph, design)
+        except OSError as error:
+            return self._show_error(f"cannot write to {folder}: {error.strerror or error}")
         settings = dict(design=str(design), dataset=self.dataset_box.currentData(), params=params,
                         out=folder, epochs=self.epochs_spin.value(),
                         trials=self.trials_spin.value() or None,
