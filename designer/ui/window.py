@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self.summary = SummaryPanel()
         self.summary.node_selected.connect(self.editor.focus_node)
+        self.summary.heat_changed.connect(self._show_heat)
         self.issues = IssuesPanel()
         self.issues.node_selected.connect(self.editor.focus_node)
         self.issues.count_changed.connect(self._issues_count)
@@ -258,6 +259,13 @@ class MainWindow(QMainWindow):
     def _on_graph_shown(self, graph, analysis, editable):
         self.inspector.set_document(self.document, graph, analysis, read_only=not editable)
         self.palette.setEnabled(editable)
+        self._show_heat(self.summary.heat())
+
+    def _show_heat(self, heat):
+        """The measured-latency tint, on the design's own canvas (not inside a block)."""
+        if self.scene is not None and self.document is not None \
+                and self.scene.graph is self.document.graph:
+            self.scene.set_heat(heat)
 
     def _on_selection(self, ids):
         self.inspector.show_nodes(ids)
@@ -375,6 +383,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         if self.maybe_save() and self.maybe_stop_panels():
+            self.summary.shutdown()
             for panel in self.panels.values():
                 if hasattr(panel, "shutdown"):
                     panel.shutdown()  # worker threads must end before their QThreads die
