@@ -36,6 +36,7 @@ from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
 from designer.core.infer import Analyzer
 from .config import TrainConfig
+from . import fastpath
 from .data import build_data
 
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
@@ -328,8 +329,16 @@ class Trainer:
         self.tensorboard = self._tensorboard()
 
     def _loaders(self):
+        """The fast path's loaders when the dataset fits its budget, else DataLoaders; both give
+        uint8 batches that `self.data.augment` / `self.data.evaluate` finish on the device."""
         config = self.config
         self.loader_generator = torch.Generator()
+        self.augment_generator = torch.Generator(self.device)
+        self.fast_path, note = fastpath.choose(self.data, config, self.device)
+        self.notes.insert(0, note)
+        if self.fast_path:
+            return fastpath.loaders(self.data, config, self.device, self.loader_generator,
+                                    self.rank, self.world)
         train_sampler = val_sampler = None
         if self.world > 1:
             from torch.utils.data.distributed import DistributedSampler
@@ -413,7 +422,8 @@ class Trainer:
         seed = self.config.seed * 100_003 + epoch
         torch.manual_seed(seed)
         self.loader_generator.manual_seed(seed)
-        sampler = self.train_loader.sampler
+        self.augment_generator.manual_seed(seed)
+        sampler = getattr(self.train_loader, "sampler", None)    # none on the fast path
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
 
@@ -441,7 +451,9 @@ class Trainer:
             if self.control.stopped:
                 return self._finished("stopped", f"stopped at step {self.step + 1}; "
                                       f"{self._kept_sentence()}")
-            images = images.to(self.device, non_blocking=True, memory_format=self.memory_format)
+            images = self.data.augment(images.to(self.device, non_blocking=True),
+                                       self.augment_generator)
+            images = images.contiguous(memory_format=self.memory_format)
             labels = labels.to(self.device, non_blocking=True)
             lr = self.optimizer.param_groups[0]["lr"]
             with self._autocast():
@@ -536,7 +548,7 @@ class Trainer:
         sums = torch.zeros(4, device=self.device)
         crops = self.data.eval_crops
         for images, labels in self.val_loader:
-            images = images.to(self.device, non_blocking=True)
+            images = self.data.evaluate(images.to(self.device, non_blocking=True))
             labels = labels.to(self.device, non_blocking=True)
             if crops > 1:
                 images = images.flatten(0, 1)
