@@ -45,11 +45,11 @@ def choose(bundle, config, device):
     budget = (config.fast_path_budget_mb * 2 ** 20 if config.fast_path_budget_mb > 0
               else BUDGET_SHARE * free_memory(device))
     if size > budget:
-        return False, (f"data: DataLoader path; the dataset needs {mb:,.1f} MB as uint8 tensors, "
-                       f"over the fast path's budget of {budget / 2 ** 20:,.1f} MB on {device}")
+        return False, (f"data: DataLoader path; the dataset needs {mb:,.2f} MB as uint8 tensors, "
+                       f"over the fast path's budget of {budget / 2 ** 20:,.2f} MB on {device}")
     return True, (f"data: fast path; {len(bundle.train):,} training and {len(bundle.val):,} "
-                  f"validation images held on {device} as uint8 ({mb:,.1f} MB of a "
-                  f"{budget / 2 ** 20:,.1f} MB budget), augmented in batches")
+                  f"validation images held on {device} as uint8 ({mb:,.2f} MB of a "
+                  f"{budget / 2 ** 20:,.2f} MB budget), augmented in batches")
 
 
 def decode_all(dataset, workers=0):

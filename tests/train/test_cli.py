@@ -15,9 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_json_prints_one_object_per_epoch(tmp_path, capsys):
     code = main(["train", "reactor_digits", "--dataset", "digits", "--epochs", "2",
                  "--batch-size", "64", "--lr", "0.1", "--device", "cpu", "--json",
-                 "--out", str(tmp_path)])
+                 "--no-fast-path", "--out", str(tmp_path)])
     assert code == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    captured = capsys.readouterr()
+    assert "data: DataLoader path (the fast path is turned off)" in captured.err
+    lines = captured.out.strip().splitlines()
     rows = [json.loads(line) for line in lines]
     assert [r["epoch"] for r in rows] == [1, 2]
     for key in ("epoch", "train_loss", "val_loss", "val_top1_error", "val_top5_error",
