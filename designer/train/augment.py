@@ -136,46 +136,50 @@ class BatchAugment:
 
     def apply(self, images, params):
         """Float, augmented and normalised images from a uint8 batch and `draw`'s parameters."""
-        images = to_float(images)
-        count, device = len(images), images.device
-        height, width = self.height, self.width
-        zeros = torch.zeros(count, dtype=torch.long, device=device)
-        if "box" in params:         # crop box → (H, W)
-            top, left, h, w = params["box"].unbind(1)
-            images = self._resample(images, (top, h, zeros + height, zeros),
-                                    (left, w, zeros + width, zeros))
-        if "jitter" in params:      # whole image → (new_h, new_w), then the (H, W) at (top, left)
-            top, left, new_h, new_w = params["jitter"].unbind(1)
-            images = self._resample(images, (zeros, zeros + height, new_h, top),
-                                    (zeros, zeros + width, new_w, left))
-        if "shift" in params or "flip" in params:
-            images = self._pad_crop_flip(images, params.get("shift"), params.get("flip"))
+        moves = "shift" in params or "flip" in params
+        if "box" in params or "jitter" in params:
+            images = self._resample(to_float(images), params)
+            if moves:
+                images = self._pad_crop_flip(images, params.get("shift"), params.get("flip"))
+        else:
+            if moves:   # still uint8 here: a quarter of the bytes to move
+                images = self._pad_crop_flip(images, params.get("shift"), params.get("flip"))
+            images = to_float(images)
         if "alpha" in params:
+            device = images.device
             shift = (params["alpha"] * EIGVAL.to(device)) @ EIGVEC.to(device).T
             images = images + shift[:, :, None, None]
         return self.normalize(images)
 
-    def _resample(self, images, rows, cols):
-        row_weights = resample_matrix(images.shape[-2], *rows, self.height)
-        col_weights = resample_matrix(images.shape[-1], *cols, self.width)
+    def _resample(self, images, params):
+        count, device = len(images), images.device
+        zeros = torch.zeros(count, dtype=torch.long, device=device)
+        height, width = self.height, self.width
+        if "box" in params:         # the crop box → (H, W)
+            top, left, h, w = params["box"].unbind(1)
+            rows, cols = (top, h, zeros + height, zeros), (left, w, zeros + width, zeros)
+        else:                       # the whole image → (new_h, new_w), then (H, W) at (top, left)
+            top, left, new_h, new_w = params["jitter"].unbind(1)
+            rows, cols = (zeros, zeros + height, new_h, top), (zeros, zeros + width, new_w, left)
+        row_weights = resample_matrix(images.shape[-2], *rows, height)
+        col_weights = resample_matrix(images.shape[-1], *cols, width)
         return row_weights[:, None] @ images @ col_weights[:, None].transpose(-1, -2)
 
     def _pad_crop_flip(self, images, shift, flip):
-        count, device = len(images), images.device
+        """One gather from the zero-padded batch: each output pixel's flat index in it."""
+        count, channels, device = len(images), images.shape[1], images.device
+        pad = self.padding if shift is not None else 0
+        if pad:
+            images = torch.nn.functional.pad(images, (pad, pad, pad, pad))
         rows = torch.arange(self.height, device=device).expand(count, -1)
         cols = torch.arange(self.width, device=device).expand(count, -1)
         if flip is not None:
             cols = torch.where(flip[:, None], cols.flip(1), cols)
         if shift is not None:
-            rows = rows + (shift[:, :1] - self.padding)
-            cols = cols + (shift[:, 1:] - self.padding)
-        # Indices that fall in the padding read pixel 0 and are then zeroed (the fill).
-        row_ok = (rows >= 0) & (rows < self.height)
-        col_ok = (cols >= 0) & (cols < self.width)
-        batch = torch.arange(count, device=device)[:, None, None]
-        picked = images[batch, :, (rows * row_ok)[:, :, None], (cols * col_ok)[:, None, :]]
-        inside = (row_ok[:, :, None] & col_ok[:, None, :])[:, None]
-        return picked.permute(0, 3, 1, 2) * inside
+            rows, cols = rows + shift[:, :1], cols + shift[:, 1:]
+        index = (rows[:, :, None] * images.shape[-1] + cols[:, None, :]).flatten(1)
+        picked = images.flatten(2).gather(2, index[:, None].expand(-1, channels, -1))
+        return picked.view(count, channels, self.height, self.width)
 
 
 class BatchEval:
