@@ -131,7 +131,8 @@ class BatchAugment:
         if self.flip:
             params["flip"] = uniform(count) < 0.5
         if self.lighting > 0:
-            params["alpha"] = torch.randn(count, 3, generator=generator, device=device) * self.lighting
+            alpha = torch.randn(count, 3, generator=generator, device=device)
+            params["alpha"] = alpha * self.lighting
         return params
 
     def apply(self, images, params):

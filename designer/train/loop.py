@@ -14,6 +14,10 @@ holding the model state under "model", the optimiser, scheduler, scaler, RNG and
 with `torch.load(weights_only=True)`. Each epoch reseeds the RNGs from (seed, epoch), so a resumed
 run draws the same batches and augmentations as an uninterrupted one.
 
+Data comes from the tensor-resident fast path (fastpath.py) when the dataset fits its memory
+budget, else from DataLoaders; the first "message" event says which. Both give uint8 batches that
+are augmented and normalised on the device (augment.py), drawn from a generator seeded per epoch.
+
 Under `torchrun` (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel, samplers are
 distributed, metrics are all-reduced and only rank 0 writes files.
 """
