@@ -9,8 +9,8 @@ measured and nothing may be downloaded), then trains on it three ways, interleav
 - the engine (`designer.train.Trainer`, the preset set to 3×32×32 and 10 classes, pad-and-crop and
   flip) on its DataLoader path (`fast_path=False`);
 - the engine on its tensor-resident fast path (the dataset decoded once onto the device).
-Prints the training images/s of each (median over the epochs after the first of every run) and
-ends with the ratios, `ratio engine/plain 0.000` and `ratio fast-path/plain 0.000` (targets on one
+Prints the training images/s of each (median over rounds of the median of the epochs after the
+first) and ends with the ratios (median over rounds of each round's ratio), `ratio engine/plain 0.000` and `ratio fast-path/plain 0.000` (targets on one
 CPU thread: ≥ 0.98 with resnet18, fast path ≥ 1.5 with lenet5).
 
     python bench/train_pipeline.py [--model lenet5] [--device cuda] [--images 2000] [--epochs 3]
@@ -140,23 +140,31 @@ def main():
     runs = {"plain": lambda root: plain_rates(root, args, args.device),
             "engine": lambda root: engine_rates(root, args, args.device, fast_path=False),
             "fast-path": lambda root: engine_rates(root, args, args.device, fast_path=True)}
-    rates = {name: [] for name in runs}
+    rates = {name: [] for name in runs}          # per round: the median of its timed epochs
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         write_image_folder(root, args.images)
         names = list(runs)
         for round_index in range(args.rounds):
             for name in names[round_index % 3:] + names[:round_index % 3]:
-                rates[name] += runs[name](root)[1:]
+                rates[name].append(statistics.median(runs[name](root)[1:]))
     median = {name: statistics.median(values) for name, values in rates.items()}
+
+    def ratio(name):
+        """The median over rounds of the round's ratio: paired, so slow drift in the machine's
+        load (other processes) cancels out."""
+        return statistics.median(a / b for a, b in zip(rates[name], rates["plain"]))
+
     print(f"device {args.device}, model {args.model}, {args.images} images 3×32×32, batch "
           f"{args.batch_size}, {args.workers} loader workers, {args.epochs} epochs × {args.rounds} "
-          "interleaved rounds (medians of the epochs after the first)")
+          "interleaved rounds (medians; the first epoch of each run untimed)")
     print(f"plain script (torchvision DataLoader)  {median['plain']:8.1f} images/s")
     print(f"engine, DataLoader path                {median['engine']:8.1f} images/s")
     print(f"engine, fast path                      {median['fast-path']:8.1f} images/s")
-    print(f"ratio engine/plain {median['engine'] / median['plain']:.3f}")
-    print(f"ratio fast-path/plain {median['fast-path'] / median['plain']:.3f}")
+    for name in names:
+        print(f"  {name:10s} per round: " + "  ".join(f"{rate:7.1f}" for rate in rates[name]))
+    print(f"ratio engine/plain {ratio('engine'):.3f}")
+    print(f"ratio fast-path/plain {ratio('fast-path'):.3f}")
 
 
 if __name__ == "__main__":
