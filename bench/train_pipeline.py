@@ -71,13 +71,12 @@ def engine_rates(root, args, device, fast_path):
                          out=str(root / "runs" / time.strftime("%H%M%S%f")))
     rates = []
     for event in Trainer(preset_graph(args.model), config).run():
-        if event["kind"] == "message" and event["text"].startswith("data:"):
-            on_fast_path = event["text"].startswith("data: fast path")
-            if on_fast_path != fast_path:
-                raise SystemExit(f"asked for fast_path={fast_path} but got: {event['text']}")
-        elif event["kind"] == "epoch":
-            rates.append(event["images_per_s"])
-        elif event["kind"] == "finished" and event["status"] != "completed":
+        if event.kind == "message" and event.text.startswith("data:"):
+            if event.text.startswith("data: fast path") != fast_path:
+                raise SystemExit(f"asked for fast_path={fast_path} but got: {event.text}")
+        elif event.kind == "epoch":
+            rates.append(event.images_per_s)
+        elif event.kind == "finished" and event.status != "completed":
             raise SystemExit(f"engine run failed: {event}")
     return rates
 

@@ -117,7 +117,7 @@ def main():
     t0 = time.perf_counter()
     document = Document(graph)
     t1 = time.perf_counter()
-    window.set_document(document)
+    window.editor.set_document(document)
     t2 = time.perf_counter()
     window.view.fit()
     window.grab()  # paints the whole window: canvas at the fitted zoom, panels, minimap
@@ -145,13 +145,13 @@ def main():
     inputs = graph.nodes_of_type("Input")[0].id
 
     def spin(node_id, values):
-        window.focus_node(node_id)
+        window.editor.focus_node(node_id)
         app.processEvents()
         box = window.inspector.editors["out_channels"].box
         return [lambda v=v: box.setValue(v) for v in values]
 
     def shape(values):
-        window.focus_node(inputs)
+        window.editor.focus_node(inputs)
         app.processEvents()
         line = window.inspector.editors["shape"].line
 

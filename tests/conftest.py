@@ -1,4 +1,7 @@
 import os
+import tempfile
 
 # No display in CI: Qt renders offscreen. Set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Settings, recovery files and training runs of the tests stay out of the person's own folder.
+os.environ.setdefault("CNN_DESIGNER_HOME", tempfile.mkdtemp(prefix="cnn-designer-tests-"))

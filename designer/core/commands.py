@@ -110,7 +110,7 @@ class RemoveNode(Command):
 
     def _redo(self):
         graph = self.graph
-        self._edges = [e for e in graph.edges if self.node_id in (e.src, e.dst)]
+        self._edges = graph.edges_of(self.node_id)
         self._node = graph.remove_node(self.node_id)
 
     def _undo(self):
@@ -250,7 +250,8 @@ class SetMetadata(Command):
 
 def delete_nodes(graph, node_ids):
     """One compound that deletes the nodes (and their edges)."""
-    ids = [nid for nid in graph.nodes if nid in set(node_ids)]
+    wanted = set(node_ids)
+    ids = [nid for nid in graph.nodes if nid in wanted]
     text = f"Delete {ids[0]}" if len(ids) == 1 else f"Delete {len(ids)} nodes"
     return Compound(graph, text, [RemoveNode(graph, nid) for nid in ids])
 

@@ -214,6 +214,15 @@ def analyze(graph, input_states=None):
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A sentence about one node. "error" blocks compiling and training; "hint" is advice (the
+    ShuffleNet V2 speed guidelines) that never blocks anything."""
+    node_id: str
+    text: str
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
 class Totals:
     params: int
     macs: int
@@ -252,6 +261,15 @@ class Analyzer:
         """(node id, sentence) for every node with an error of its own, in topological order."""
         ordered = sorted(self.results, key=self._index.get)
         return [(nid, self.results[nid].error) for nid in ordered if self.results[nid].error]
+
+    def problems(self):
+        """Errors, then hints, each in topological order (the Issues panel's list)."""
+        from designer.speed.hints import design_hints   # pure Python; imported late (layering)
+        found = [Problem(nid, text) for nid, text in self.errors()]
+        hints = design_hints(self.graph, self.results)
+        for nid in sorted(hints, key=self._index.get):
+            found.extend(Problem(nid, text, "hint") for text in hints[nid])
+        return found
 
     def _rebuild_order(self):
         order, rest = self.graph.topological_order()

@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, fields
 
 from designer.core.errors import DesignError
 
-DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder")
+# Every dataset the trainer reads: name -> title (the CLI's choices, the Train panel's list).
+DATASETS = {"digits": "UCI digits", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST",
+            "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagefolder": "ImageFolder"}
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "onecycle", "plateau")
 CROPS = ("auto", "none", "pad", "resized")

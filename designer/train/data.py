@@ -22,6 +22,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from designer.core.errors import DesignError
 from .augment import BatchAugment, BatchEval
+from .config import DATASETS
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "data"
 DIGITS_FILE = RESOURCES / "digits.npz"
@@ -36,8 +37,6 @@ STATS = {
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "imagefolder": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
 }
-TITLES = {"digits": "UCI digits", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST",
-          "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagefolder": "ImageFolder"}
 # Where each torchvision dataset's files must be, relative to the data folder, and where to get them.
 EXPECTED_FILES = {
     "mnist": ("MNIST/raw/train-images-idx3-ubyte (and the other three idx files, uncompressed)",
@@ -135,6 +134,21 @@ class TensorImages(Dataset):
         if self.decode is not None:
             image = self.decode(image)
         return image, self.labels[index]
+
+
+class FinishedBatches:
+    """A loader's uint8 batches finished by `transform` (e.g. a bundle's `evaluate`), for
+    code that reads a dataset outside the training loop; iterable again and again."""
+
+    def __init__(self, loader, transform):
+        self.loader, self.transform = loader, transform
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for images, labels in self.loader:
+            yield self.transform(images), labels
 
 
 class TransformedSubset(Dataset):
@@ -236,7 +250,7 @@ def _missing_message(dataset, root, error):
     where, url = EXPECTED_FILES[dataset]
     reason = (f" and could not be downloaded ({str(error).strip() or type(error).__name__})"
               if error is not None else " and downloading is off")
-    return (f"{TITLES[dataset]} is not in {root}{reason}. Put the files at {root}/{where} "
+    return (f"{DATASETS[dataset]} is not in {root}{reason}. Put the files at {root}/{where} "
             f"(from {url}) or point --data-dir at the folder that holds them.")
 
 
@@ -285,7 +299,7 @@ def build_data(config, input_shape):
         val = TensorImages(parts[2], parts[3], Decode(input_shape[0],
                                                       eval_size(config, dataset, input_shape)))
         classes = parts[4]
-    return DataBundle(train, val, len(classes), list(classes), TITLES[dataset],
+    return DataBundle(train, val, len(classes), list(classes), DATASETS[dataset],
                       10 if config.eval_crop == "ten" else 1,
                       batch_augment(config, dataset, input_shape),
                       batch_eval(config, dataset, input_shape))

@@ -1,4 +1,5 @@
-"""The training loop: a generator of plain-dict events that a CLI prints and a GUI worker plots.
+"""The training loop: a generator of events (`designer.train.events`) that a CLI prints and a GUI
+worker plots.
 
 `Trainer(graph, config).run()` yields, in order: one "start" event (sizes, device, and on resume
 the history so curves continue), "step" events (loss, learning rate, images/s, progress, ETA),
@@ -27,7 +28,6 @@ import csv
 import math
 import os
 from pathlib import Path
-import re
 import threading
 import time
 
@@ -36,17 +36,17 @@ from torch import fx, nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
 from designer.core.infer import Analyzer
+from designer.home import new_run_dir
 from .config import TrainConfig
 from . import fastpath
 from .data import build_data
+from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
 
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
-METRIC_FIELDS = ("epoch", "train_loss", "train_top1_error", "train_top5_error", "val_loss",
-                 "val_top1_error", "val_top5_error", "lr", "images_per_s", "epoch_time_s",
-                 "peak_memory_mb")
 
 
 class TrainingError(DesignError):
@@ -208,10 +208,8 @@ class Schedule:
 
 
 def atomic_save(obj, path):
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def load_checkpoint(path):
@@ -230,12 +228,6 @@ def load_checkpoint(path):
     return data
 
 
-def default_run_dir(graph, config):
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", graph.name).strip("_").lower() or "model"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path.cwd() / "runs" / f"{slug}_{config.dataset}_{stamp}"
-
-
 def _topk_correct(logits, labels, k):
     k = min(k, logits.shape[1])
     top = logits.topk(k, dim=1).indices
@@ -246,10 +238,13 @@ class Trainer:
     """Train `graph` (left untouched: a copy is compiled) with `config`.
 
     `weights` is a state_dict file or checkpoint to start from; `resume` a checkpoint or run
-    folder to continue (its history is replayed in the "start" event)."""
+    folder to continue (its history is replayed in the "start" event). `loss`, when given, is
+    called as loss(outputs, images, labels) in place of the weighted cross-entropy (knowledge
+    distillation uses it)."""
 
-    def __init__(self, graph, config=None, control=None, weights=None, resume=None):
+    def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None):
         self.graph = graph.copy()
+        self.loss = loss
         self.config = (config or TrainConfig()).validate()
         self.control = control or TrainControl()
         self.weights = weights
@@ -326,7 +321,8 @@ class Trainer:
         self.best = None               # best validation top-1 error
         if self.resume:
             self._restore(load_checkpoint(self.resume))
-        self.run_dir = Path(config.out) if config.out else default_run_dir(self.graph, config)
+        self.run_dir = Path(config.out) if config.out else new_run_dir(self.graph.name,
+                                                                        config.dataset)
         if self.rank == 0:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._rewrite_csv()
@@ -400,17 +396,17 @@ class Trainer:
         """The event generator; see the module docstring."""
         self._setup()
         total_steps = self.config.epochs * self.steps_per_epoch
-        yield {"kind": "start", "run_dir": str(self.run_dir), "device": str(self.device),
-               "dataset": self.data.title, "epochs": self.config.epochs,
-               "steps_per_epoch": self.steps_per_epoch, "total_steps": total_steps,
-               "train_size": len(self.data.train), "val_size": len(self.data.val),
-               "classes": self.data.num_classes,
-               "parameters": sum(p.numel() for p in self.model.parameters()),
-               "resumed_epoch": self.epoch, "history": list(self.history),
-               "step_log": list(self.step_log), "world_size": self.world,
-               "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None}
+        yield Start(run_dir=str(self.run_dir), device=str(self.device),
+                    dataset=self.data.title, epochs=self.config.epochs,
+                    steps_per_epoch=self.steps_per_epoch, total_steps=total_steps,
+                    train_size=len(self.data.train), val_size=len(self.data.val),
+                    classes=self.data.num_classes,
+                    parameters=sum(p.numel() for p in self.model.parameters()),
+                    resumed_epoch=self.epoch, history=list(self.history),
+                    step_log=list(self.step_log), world_size=self.world,
+                    amp=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None)
         for note in self.notes:
-            yield {"kind": "message", "text": note}
+            yield Message(note)
         self.started = time.perf_counter()
         self.paused_for = 0.0
         self.session_steps = 0
@@ -473,8 +469,11 @@ class Trainer:
                 outputs = self.forward_train(images)
                 if not isinstance(outputs, (tuple, list)):
                     outputs = (outputs,)
-                loss = sum(w * self.criterion(o.float(), labels)
-                           for w, o in zip(self.loss_weights, outputs))
+                if self.loss is not None:
+                    loss = self.loss(outputs, images, labels)
+                else:
+                    loss = sum(w * self.criterion(o.float(), labels)
+                               for w, o in zip(self.loss_weights, outputs))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if config.grad_clip > 0:
@@ -526,12 +525,12 @@ class Trainer:
                     f"try a lower learning rate (now {lr:g}), gradient clipping or warm-up. "
                     f"{self._kept_sentence()}")
             self.step_log.append((value, lr))
-            yield {"kind": "step", "step": step, "epoch": self.epoch + 1,
-                   "epoch_progress": self.epoch + (step - self.epoch * self.steps_per_epoch)
-                   / self.steps_per_epoch,
-                   "loss": value, "lr": lr, "images_per_s": rate,
-                   "progress": step / (self.config.epochs * self.steps_per_epoch),
-                   "eta_s": self._eta()}
+            yield Step(step=step, epoch=self.epoch + 1,
+                       epoch_progress=self.epoch + (step - self.epoch * self.steps_per_epoch)
+                       / self.steps_per_epoch,
+                       loss=value, lr=lr, images_per_s=rate,
+                       progress=step / (self.config.epochs * self.steps_per_epoch),
+                       eta_s=self._eta())
         if self.rank == 0:
             with open(self.run_dir / "steps.csv", "a", newline="") as handle:
                 writer = csv.writer(handle)
@@ -546,12 +545,12 @@ class Trainer:
 
     def _pause(self):
         began = time.perf_counter()
-        yield {"kind": "paused", "step": self.step}
+        yield Paused(self.step)
         self.control.wait_while_paused()
         waited = time.perf_counter() - began
         self.paused_for += waited
         self.epoch_paused += waited
-        yield {"kind": "resumed", "step": self.step}
+        yield Resumed(self.step)
 
     @torch.no_grad()
     def _evaluate(self):
@@ -606,8 +605,7 @@ class Trainer:
                 for name in METRIC_FIELDS[1:]:
                     if row[name] is not None:
                         self.tensorboard.add_scalar(f"epoch/{name}", row[name], self.epoch)
-        return {"kind": "epoch", **row, "best": improved, "eta_s": self._eta(),
-                "progress": self.epoch / self.config.epochs}
+        return Epoch(**row, best=improved, eta_s=self._eta(), progress=self.epoch / self.config.epochs)
 
     def _checkpoint(self):
         from designer.core import fileformat
@@ -627,12 +625,10 @@ class Trainer:
     def _rewrite_csv(self, steps=True):
         """metrics.csv from the history (and steps.csv from the step log), so a resumed run's
         files hold exactly what its checkpoint holds."""
-        tmp = self.run_dir / "metrics.csv.tmp"
-        with open(tmp, "w", newline="") as handle:
+        with atomic_path(self.run_dir / "metrics.csv") as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=METRIC_FIELDS)
             writer.writeheader()
             writer.writerows(self.history)
-        os.replace(tmp, self.run_dir / "metrics.csv")
         if steps:
             with open(self.run_dir / "steps.csv", "w", newline="") as handle:
                 writer = csv.writer(handle)
@@ -655,17 +651,17 @@ class Trainer:
             f"{self._kept_sentence()}")
 
     def _finished(self, status, message):
-        return {"kind": "finished", "status": status, "message": message,
-                "epoch": self.epoch, "step": self.step, "best_val_top1_error": self.best,
-                "run_dir": str(self.run_dir) if self.run_dir else None}
+        return Finished(status, message, epoch=self.epoch, step=self.step,
+                        best_val_top1_error=self.best,
+                        run_dir=str(self.run_dir) if self.run_dir else None)
 
 
 def train(graph, config=None, **kwargs):
-    """Run to the end; the list of "epoch" events and the final "finished" event."""
+    """Run to the end; the list of `Epoch` events and the final `Finished` event."""
     epochs, finished = [], None
     for event in Trainer(graph, config, **kwargs).run():
-        if event["kind"] == "epoch":
+        if isinstance(event, Epoch):
             epochs.append(event)
-        elif event["kind"] == "finished":
+        elif isinstance(event, Finished):
             finished = event
     return epochs, finished

@@ -1,5 +1,5 @@
 """The summary panel (per-layer table and totals, like MATLAB's analyzeNetwork) and the issues
-list (every node in error, click to focus it). Both read the live analysis; neither keeps a copy."""
+list (every node in error, then speed hints; click to focus it). Both read the live analysis; neither keeps a copy."""
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
@@ -178,9 +178,12 @@ class SummaryPanel(QWidget):
 
 
 class IssuesPanel(QListWidget):
-    """Nodes in error, in network order; activating one focuses it on the canvas."""
+    """Nodes in error, then speed hints (ShuffleNet V2's guidelines, which never block), in network
+    order; activating one focuses its node on the canvas."""
     node_selected = Signal(str)
-    count_changed = Signal(int)
+    count_changed = Signal(int)      # errors only: hints are advice
+
+    SEVERITY_ROLE = Qt.UserRole + 1
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -202,24 +205,28 @@ class IssuesPanel(QListWidget):
         self.refresh()
 
     def refresh(self):
-        errors = self.analysis.errors() if hasattr(self.analysis, "errors") else [
-            (nid, r.error) for nid, r in self.analysis.results.items() if r.error]
+        problems = self.analysis.problems()
         self.clear()
-        warning = icon("warning", self.theme.error)
-        for nid, text in errors:
-            item = QListWidgetItem(warning, f"{nid} — {text}")
-            item.setData(Qt.UserRole, nid)
-            item.setToolTip(text)
+        icons = {"error": icon("warning", self.theme.error), "hint": icon("hint", self.theme.accent)}
+        errors = 0
+        for problem in problems:
+            errors += problem.severity == "error"
+            label = "hint · " if problem.severity == "hint" else ""
+            item = QListWidgetItem(icons[problem.severity], f"{problem.node_id} — {label}{problem.text}")
+            item.setData(Qt.UserRole, problem.node_id)
+            item.setData(self.SEVERITY_ROLE, problem.severity)
+            item.setToolTip(problem.text)
             self.addItem(item)
         if not errors:
             item = QListWidgetItem("No problems: every shape checks out.")
             item.setFlags(Qt.NoItemFlags)
-            self.addItem(item)
-        self.count_changed.emit(len(errors))
+            self.insertItem(0, item)
+        self.count_changed.emit(errors)
 
-    def node_ids(self):
+    def node_ids(self, severity="error"):
+        """The listed nodes with problems of this severity ("error" or "hint"), in order."""
         return [self.item(i).data(Qt.UserRole) for i in range(self.count())
-                if self.item(i).data(Qt.UserRole)]
+                if self.item(i).data(Qt.UserRole) and self.item(i).data(self.SEVERITY_ROLE) == severity]
 
     def _clicked(self, item):
         nid = item.data(Qt.UserRole)

@@ -11,7 +11,6 @@ same plots.
 """
 
 import math
-from pathlib import Path
 import time
 
 import numpy as np
@@ -23,13 +22,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
-from designer.train.config import TrainConfig
+from designer.home import new_run_dir
+from designer.train.config import DATASETS, TrainConfig
 from .widgets import browse_row
 from .worker import TrainWorker
 
-DATASETS = (("digits", "UCI digits (built in, offline)"), ("mnist", "MNIST"),
-            ("fashion_mnist", "Fashion-MNIST"), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"),
-            ("imagefolder", "ImageFolder tree"))
 RUN_COLOURS = ("#3b82f6", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#eab308", "#06b6d4",
                "#64748b")
 PLOT_INTERVAL_MS = 200
@@ -99,15 +96,16 @@ class Run:
 
 
 class TrainPanel(QWidget):
-    """`TrainPanel(get_graph, parent=None, runs_dir=None)`; `running_changed(bool)` tells a main
-    window when a run starts and ends (it may lock or badge the design)."""
+    """`TrainPanel(context, parent=None, runs_dir=None)`: trains the graph of `context.document`
+    (a `PanelContext`, see `panel_registry`). `running_changed(bool)` says when a run starts and
+    ends."""
 
     running_changed = Signal(bool)
 
-    def __init__(self, get_graph, parent=None, runs_dir=None):
+    def __init__(self, context, parent=None, runs_dir=None):
         super().__init__(parent)
-        self._get_graph = get_graph
-        self._runs_dir = Path(runs_dir) if runs_dir else None
+        self.context = context
+        self.runs_dir = runs_dir    # None: the default runs folder (designer.home.runs_root)
         self.worker = None
         self.runs = []
         self.current = None
@@ -155,8 +153,8 @@ class TrainPanel(QWidget):
         defaults = TrainConfig()
         self.form = QFormLayout()
         self.dataset_box = QComboBox()
-        for key, title in DATASETS:
-            self.dataset_box.addItem(title, key)
+        for key, title in DATASETS.items():
+            self.dataset_box.addItem(f"{title} (built in, offline)" if key == "digits" else title, key)
         self.dataset_box.currentIndexChanged.connect(self._dataset_changed)
         self.data_dir_edit = QLineEdit()
         self.data_dir_edit.setPlaceholderText("dataset folder")
@@ -308,12 +306,6 @@ class TrainPanel(QWidget):
             pca_lighting=self.lighting_spin.value(), eval_crop=self.eval_crop_box.currentData(),
             device=self.device_box.currentData(), seed=self.seed_spin.value())
 
-    def _runs_root(self):
-        if self._runs_dir is None:
-            from designer.ui.window import app_home
-            self._runs_dir = app_home() / "runs"
-        return self._runs_dir
-
     # -- run control -----------------------------------------------------------------------
     @property
     def is_running(self):
@@ -322,14 +314,13 @@ class TrainPanel(QWidget):
     def start(self):
         if self.is_running:
             return
-        graph = self._get_graph()
+        graph = self.context.graph
         if graph is None:
             self._show_error("Open or create a design first.")
             return
         config = self.config()
         name = f"{graph.name or 'design'} · {config.dataset} · {time.strftime('%H:%M:%S')}"
-        slug = "".join(c if c.isalnum() else "_" for c in graph.name.lower()).strip("_") or "model"
-        config.out = str(self._runs_root() / f"{slug}_{config.dataset}_{time.strftime('%Y%m%d-%H%M%S')}")
+        config.out = str(new_run_dir(graph.name, config.dataset, self.runs_dir))
         run = Run(name, RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
         self._add_run(run)
         self.current = run
@@ -368,6 +359,13 @@ class TrainPanel(QWidget):
             self.resume_button.setEnabled(False)
             self._show_info("Stopping after the current step…")
 
+    def close_question(self):
+        """What the main window asks before it closes while a run is going (None when idle)."""
+        if not self.is_running:
+            return None
+        return ("Training is running", "Stop the training run and quit? The last checkpoint is "
+                "kept and the run can be resumed from it.")
+
     def shutdown(self, timeout_ms=10_000):
         """Stop a run and wait for its thread (the main window calls this when it closes)."""
         if self.worker is not None:
@@ -388,17 +386,17 @@ class TrainPanel(QWidget):
     # -- worker signals (GUI thread) -------------------------------------------------------
     def _on_start(self, event):
         run = self.current
-        run.steps_per_epoch = event["steps_per_epoch"]
-        run.run_dir = event["run_dir"]
+        run.steps_per_epoch = event.steps_per_epoch
+        run.run_dir = event.run_dir
         run.status = "running"
-        for step, (loss, lr) in enumerate(event["step_log"], 1):
+        for step, (loss, lr) in enumerate(event.step_log, 1):
             run.add_step(step / run.steps_per_epoch, loss, lr)
-        for row in event["history"]:
+        for row in event.history:
             run.add_epoch(row)
             run.add("throughput", row["epoch"], row["images_per_s"])
-        self._show_info(f"Training on {event['device']}: {event['train_size']:,} training and "
-                        f"{event['val_size']:,} validation images of {event['dataset']}, "
-                        f"{event['parameters']:,} parameters. Run folder: {event['run_dir']}")
+        self._show_info(f"Training on {event.device}: {event.train_size:,} training and "
+                        f"{event.val_size:,} validation images of {event.dataset}, "
+                        f"{event.parameters:,} parameters. Run folder: {event.run_dir}")
 
     def _on_paused(self):
         self._set_state("paused")
@@ -411,31 +409,31 @@ class TrainPanel(QWidget):
     def _on_steps(self, events):
         run = self.current
         for event in events:
-            run.add_step(event["epoch_progress"], event["loss"], event["lr"], event["images_per_s"])
+            run.add_step(event.epoch_progress, event.loss, event.lr, event.images_per_s)
         last = events[-1]
-        self.progress.setValue(int(1000 * last["progress"]))
-        self.progress.setFormat(f"epoch {last['epoch']}/{self.worker.config.epochs} · step "
-                                f"{last['step']} · loss {last['loss']:.4f} · "
-                                f"{last['images_per_s']:,.0f} img/s · ETA {_duration(last['eta_s'])}")
+        self.progress.setValue(int(1000 * last.progress))
+        self.progress.setFormat(f"epoch {last.epoch}/{self.worker.config.epochs} · step "
+                                f"{last.step} · loss {last.loss:.4f} · "
+                                f"{last.images_per_s:,.0f} img/s · ETA {_duration(last.eta_s)}")
 
     def _on_epoch(self, event):
-        self.current.add_epoch(event)
-        self.progress.setValue(int(1000 * event["progress"]))
-        self._show_info(f"Epoch {event['epoch']}: val loss {event['val_loss']:.4f}, top-1 error "
-                        f"{event['val_top1_error']:.2%}, top-5 error {event['val_top5_error']:.2%}"
-                        f"{' (best so far)' if event['best'] else ''}")
+        self.current.add_epoch(event.metrics())
+        self.progress.setValue(int(1000 * event.progress))
+        self._show_info(f"Epoch {event.epoch}: val loss {event.val_loss:.4f}, top-1 error "
+                        f"{event.val_top1_error:.2%}, top-5 error {event.val_top5_error:.2%}"
+                        f"{' (best so far)' if event.best else ''}")
 
     def _on_finished(self, event):
         run = self.current
-        run.status = event["status"]
+        run.status = event.status
         self.refresh_plots()
         self.timer.stop()
-        if event["status"] == "failed":
-            self._show_error(event["message"])
+        if event.status == "failed":
+            self._show_error(event.message)
             self.progress.setFormat("failed")
         else:
-            self._show_info(event["message"])
-            self.progress.setFormat(event["status"])
+            self._show_info(event.message)
+            self.progress.setFormat(event.status)
         item = self.runs_list.item(self.runs.index(run))
         item.setText(f"{run.name} — {run.status}")
         self._set_state("idle")

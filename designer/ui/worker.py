@@ -14,16 +14,17 @@ import traceback
 
 from PySide6.QtCore import QThread, Signal
 
+from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
+
 
 class TrainWorker(QThread):
-    started_run = Signal(dict)     # the "start" event: sizes, device, history on resume
-    steps = Signal(list)           # a batch of "step" events
-    epoch = Signal(dict)
+    started_run = Signal(object)   # the `Start` event: sizes, device, history on resume
+    steps = Signal(list)           # a batch of `Step` events
+    epoch = Signal(object)         # an `Epoch` event
     paused = Signal()
     resumed = Signal()
     message = Signal(str)
-    finished_run = Signal(dict)    # the "finished" event: status completed / stopped / failed
-
+    finished_run = Signal(object)  # the `Finished` event: status completed / stopped / failed
     def __init__(self, graph, config, weights=None, resume=None, interval=0.1, parent=None):
         super().__init__(parent)
         from designer.train.loop import TrainControl
@@ -60,24 +61,23 @@ class TrainWorker(QThread):
             trainer = Trainer(self.graph, self.config, control=self.control,
                               weights=self.weights, resume=self.resume_from)
             for event in trainer.run():
-                kind = event["kind"]
-                if kind == "step":
+                if isinstance(event, Step):
                     pending.append(event)
                     if time.monotonic() - last_emit >= self.interval:
                         flush()
                     continue
                 flush()
-                if kind == "start":
+                if isinstance(event, Start):
                     self.started_run.emit(event)
-                elif kind == "epoch":
+                elif isinstance(event, Epoch):
                     self.epoch.emit(event)
-                elif kind == "paused":
+                elif isinstance(event, Paused):
                     self.paused.emit()
-                elif kind == "resumed":
+                elif isinstance(event, Resumed):
                     self.resumed.emit()
-                elif kind == "message":
-                    self.message.emit(event["text"])
-                elif kind == "finished":
+                elif isinstance(event, Message):
+                    self.message.emit(event.text)
+                elif isinstance(event, Finished):
                     self.result = event
         except Exception as error:  # noqa: BLE001 - the GUI shows every failure as a sentence
             flush()
@@ -85,9 +85,8 @@ class TrainWorker(QThread):
             text = str(error) if isinstance(error, DesignError) else (
                 f"training failed: {type(error).__name__}: {error}\n"
                 + traceback.format_exc(limit=4))
-            self.result = {"kind": "finished", "status": "failed", "message": text}
+            self.result = Finished("failed", text)
         flush()
         if self.result is None:
-            self.result = {"kind": "finished", "status": "failed",
-                           "message": "training ended without a result"}
+            self.result = Finished("failed", "training ended without a result")
         self.finished_run.emit(self.result)

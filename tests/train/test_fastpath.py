@@ -122,19 +122,19 @@ def test_over_budget_falls_back_to_the_dataloader_with_a_message(tmp_path):
     config = TrainConfig(epochs=1, fast_path_budget_mb=0.05, out=str(tmp_path))
     trainer = Trainer(_tiny_net(), config)
     events = list(trainer.run())
-    messages = [e["text"] for e in events if e["kind"] == "message"]
+    messages = [e.text for e in events if e.kind == "message"]
     assert messages[0].startswith("data: DataLoader path") and "over the fast path's budget" in \
         messages[0] and "0.05 MB" in messages[0]
     assert not trainer.fast_path and isinstance(trainer.train_loader,
                                                 torch.utils.data.DataLoader)
-    assert events[-1]["status"] == "completed"
+    assert events[-1].status == "completed"
     within = Trainer(_tiny_net(), TrainConfig(epochs=1, fast_path_budget_mb=2,
                                               out=str(tmp_path / "b")))
-    first = next(e for e in within.run() if e["kind"] == "message")
-    assert first["text"].startswith("data: fast path") and within.fast_path
+    first = next(e for e in within.run() if e.kind == "message")
+    assert first.text.startswith("data: fast path") and within.fast_path
     assert isinstance(within.train_loader, fastpath.TensorLoader)
     off = Trainer(_tiny_net(), TrainConfig(epochs=1, fast_path=False, out=str(tmp_path / "c")))
-    assert "turned off" in next(e for e in off.run() if e["kind"] == "message")["text"]
+    assert "turned off" in next(e for e in off.run() if e.kind == "message").text
 
 
 def _tiny_net():

@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt
 
 from designer.core.builder import GraphBuilder
 from designer.core.presets import load_design
+from designer.ui.document import Document
+from designer.ui.panel_registry import PanelContext
 from designer.ui.train_panel import TrainPanel
 
 
@@ -23,9 +25,9 @@ def tiny_graph():
 
 @pytest.fixture
 def panel(qtbot, tmp_path):
-    graphs = {"current": tiny_graph()}
-    widget = TrainPanel(lambda: graphs["current"], runs_dir=tmp_path / "runs")
-    widget.graphs = graphs
+    context = PanelContext()
+    context.set_document(Document(tiny_graph()))
+    widget = TrainPanel(context, runs_dir=tmp_path / "runs")
     qtbot.addWidget(widget)
     widget.resize(1000, 700)
     widget.show()
@@ -66,7 +68,7 @@ def test_start_plot_pause_resume_stop(panel, qtbot):
 
     with qtbot.waitSignal(worker.finished_run, timeout=20_000) as blocker:
         qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
-    assert blocker.args[0]["status"] == "stopped"
+    assert blocker.args[0].status == "stopped"
     assert worker.wait(10_000) and worker.isFinished()
     assert panel.start_button.isEnabled() and panel.epochs_spin.isEnabled()
     assert "stopped" in panel.runs_list.item(0).text()
@@ -75,7 +77,7 @@ def test_start_plot_pause_resume_stop(panel, qtbot):
 def test_design_errors_show_and_panel_stays_usable(panel, qtbot):
     broken = tiny_graph()
     broken.set_params("conv", kernel=11, padding="valid")
-    panel.graphs["current"] = broken
+    panel.context.set_document(Document(broken))
     with qtbot.waitSignal(panel.running_changed, timeout=20_000,
                           check_params_cb=lambda running: running is False):
         panel.start()
@@ -97,7 +99,7 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
     panel.worker.message.connect(messages.append)
     with qtbot.waitSignal(panel.worker.finished_run, timeout=60_000) as blocker:
         pass
-    assert blocker.args[0]["status"] == "completed"
+    assert blocker.args[0].status == "completed"
     assert any("weights from" in m and f"loaded {len(state)} of {len(state)} tensors" in m for m in messages), messages
 
     panel.weights_edit.setText(str(tmp_path / "missing.pth"))
@@ -109,7 +111,7 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
 
 
 def test_two_runs_compare_on_one_plot(panel, qtbot):
-    panel.graphs["current"] = load_design("reactor_digits")
+    panel.context.set_document(Document(load_design("reactor_digits")))
     panel.epochs_spin.setValue(1)
     for _ in range(2):
         with qtbot.waitSignal(panel.running_changed, timeout=60_000,
@@ -124,4 +126,4 @@ def test_two_runs_compare_on_one_plot(panel, qtbot):
     assert first.items["val_loss"].isVisible()
     assert first.items["val_loss"].getViewBox() is second.items["val_loss"].getViewBox()
     # The design is copied at Start: the panel never edits the editor's graph.
-    assert panel.graphs["current"].nodes["fc2"].params["out_features"] == 10
+    assert panel.context.graph.nodes["fc2"].params["out_features"] == 10
