@@ -7,7 +7,8 @@ yields each node's time as the gap to the next tick, and the gaps add up to the 
 the ticks' own cost. On CUDA the ticks are CUDA events. The end-to-end time is measured on the
 unmodified module (the median of the repeats after warm-up), interleaved with the ticked runs;
 a node's time is its mean over the ticked runs whose total lies in the middle half, so the parts
-add up to a typical whole even on a busy machine. The residual (end-to-end minus the per-node sum) is reported, never hidden.
+add up to a typical whole even on a busy machine. The residual (end-to-end minus the per-node
+sum) is reported, never hidden.
 
 With `backward=True` each node's output tensor gets a gradient hook: backward reaches a node when
 its output's gradient is ready, so the gap from that hook to the next one is the node's backward
@@ -168,7 +169,7 @@ def _measure(graph, batch, device, repeats, warmup, backward, dtype):
     torch_dtype = getattr(torch, dtype)
     module = module.to(device=device, dtype=torch_dtype).eval()
     cuda = device == "cuda"
-    order = [nid for nid in graph.topological_order()[0]]
+    order = graph.topological_order()[0]
     owners = owner_map(graph, module)
     clock = _Clock(cuda)
     ticked = ticked_module(module, owners, order, clock)
@@ -293,7 +294,3 @@ def profile(graph, input_shape=None, batch=1, device="cpu", threads=None, repeat
         report["backward_sum_ms"] = sum(timing.backward_node_ms.values())
     return report
 
-
-def quick_latency_ms(graph, device="cpu", repeats=10):
-    """End-to-end forward time at batch 1 (median), for sweeps and the editor's totals."""
-    return measure(graph, device=device, repeats=repeats, warmup=2).end_to_end_ms

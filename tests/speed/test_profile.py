@@ -12,7 +12,7 @@ from designer.speed.profile import ProfileError, owner_map, profile
 
 def test_resnet18_node_times_add_up_to_end_to_end():
     graph = load_design("resnet18")
-    report = profile(graph, (3, 64, 64), threads=1, repeats=12, warmup=3)
+    report = profile(graph, (3, 64, 64), threads=1, repeats=20, warmup=3)
     assert report["input_shape"] == [3, 64, 64] and report["threads"] == 1
     total = report["end_to_end_ms"]
     parts = sum(n["latency_ms"] for n in report["nodes"])
