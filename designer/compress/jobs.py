@@ -126,6 +126,8 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
         raise CompressError(f"the number of iterations must be at least 1; got {iterations}")
     step_amount = 1 - (1 - amount) ** (1 / iterations)
     rewind = read_state_dict(option(options, "rewind")) if option(options, "rewind") else None
+    if rewind is not None:
+        load_model(graph, rewind)        # refuses rewind weights that do not fit the design
     state = pruning.full_state(graph, state if state is not None else model.state_dict())
     epochs = option(options, "finetune_epochs")
     notes, rows = [], []
