@@ -108,6 +108,7 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
     panel = TrainPanel(context, runs_dir=tmp_path / "runs")
     qtbot.addWidget(panel)
     panel.epochs_spin.setValue(1)
+    panel.batch_spin.setValue(256)
     panel.teacher_edit.setText("lenet5")
     panel.teacher_weights_edit.setText(str(weights))
     panel.temperature_spin.setValue(3.0)
