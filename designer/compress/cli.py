@@ -240,10 +240,16 @@ def add_parser(subparsers):
                     "weights (-o OUT.json, weights in OUT.pt) and each layer's SQNR.")
     _common(p, dataset_help="calibrate (int8-static) and measure error on this dataset")
     p.add_argument("--scheme", required=True,
-                   help="int8-static, int8-dynamic or weight:BITS:linear|affine|kmeans|log")
+                   help="int8-static, int8-dynamic, int8-qat or "
+                        "weight:BITS:linear|affine|kmeans|log")
     p.add_argument("--per-channel", action="store_true",
                    help="one scale (or codebook) per output channel instead of per tensor")
     p.add_argument("--calibration-batches", type=int, default=10, metavar="N")
+    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
+                   help="int8-qat: epochs of quantisation-aware training on --dataset")
+    p.add_argument("--lr", type=float, default=0.01, help="int8-qat learning rate")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_quantize)
 
     p = subparsers.add_parser(
