@@ -8,9 +8,7 @@ each command in a QUndoCommand; nothing here knows about Qt (after orange-canvas
 `document/commands.py`).
 """
 
-import re
-
-from .errors import CycleError
+from .graph import unique_id
 from .params import ParamValues
 
 
@@ -136,9 +134,7 @@ class Connect(Command):
     def _redo(self):
         graph = self.graph
         src, src_port, dst, dst_port = self.args
-        if src in graph.nodes and dst in graph.nodes and graph.creates_cycle(src, dst):
-            raise CycleError(f"connecting {src} to {dst} would close a cycle; a network must "
-                             "flow one way")
+        graph.check_connect(src, src_port, dst, dst_port)   # refuses cycles, with why
         existing = graph.in_edge(dst, dst_port)
         self._replaced = None
         if existing is not None and self.replace:
@@ -267,7 +263,7 @@ def paste(graph, clip, offset=(40.0, 40.0)):
     taken = set(graph.nodes)
     names = {}
     for nid in clip.nodes:
-        names[nid] = fresh_id(nid, taken)
+        names[nid] = unique_id(nid, taken)
         taken.add(names[nid])
     command = Compound(graph, f"Paste {len(names)} node" + ("s" if len(names) != 1 else ""))
     for node in clip.nodes.values():
@@ -277,17 +273,6 @@ def paste(graph, clip, offset=(40.0, 40.0)):
     for e in clip.edges:
         command.add(Connect(graph, names[e.src], e.src_port, names[e.dst], e.dst_port))
     return command, names
-
-
-def fresh_id(wanted, taken):
-    """`wanted` if it is free, else the first free `wanted1`, `wanted2`... (digits replaced)."""
-    if wanted not in taken:
-        return wanted
-    base = re.sub(r"\d+$", "", wanted) or wanted
-    i = 1
-    while f"{base}{i}" in taken:
-        i += 1
-    return f"{base}{i}"
 
 
 def selection_graph(graph, node_ids):

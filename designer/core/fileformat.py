@@ -15,7 +15,7 @@ import tempfile
 from .errors import DesignFileError, DesignError, ParamError, PortError, UnknownLayerError
 from .graph import Graph, Node, NODE_ID, validate_params
 from .params import ParamValues
-from .registry import get_spec
+from .registry import Role, get_spec
 
 FORMAT = "cnn-designer"
 VERSION = 1
@@ -148,7 +148,7 @@ def _resolve(parsed):
                 except ParamError as error:
                     raise DesignFileError(f"{at}.params.{error}") from None
             subgraph = _resolve(record["subgraph"]) if record["subgraph"] else None
-            if spec.type == "Group" and subgraph is None:
+            if spec.role is Role.GROUP and subgraph is None:
                 raise DesignFileError(f"{at}.subgraph: a Group node needs its subgraph")
             # Out-of-range values load as they are; inference reports them on the node.
             node = Node(node_id, spec.type, params, tuple(float(v) for v in record["pos"]), subgraph)

@@ -2,6 +2,7 @@
 
 from .infer import Analyzer
 from .params import format_shape
+from .registry import Role
 
 
 def _rf_text(result):
@@ -15,7 +16,7 @@ def summarize(graph):
     analyzer = Analyzer(graph)
     analyzer.detach()
     totals = analyzer.totals
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     nodes = []
     for nid in sorted(graph.nodes, key=analyzer._index.get):
         node, result = graph.nodes[nid], analyzer.results[nid]

@@ -405,7 +405,7 @@ class Inspector(QScrollArea):
             return
         try:
             self.document.push(Rename(self.graph, self.node_id, new))
-        except (DesignError, ValueError) as error:
+        except DesignError as error:
             self.problem.setText(str(error))
             self.problem.show()
             self.name_edit.setText(self.node_id)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOp
 
 from designer.core.layout import NODE_HEIGHT, NODE_WIDTH
 from designer.core.params import format_shape
+from designer.core.registry import Role
 from designer.core.summary import human
 
 from .theme import category_colour
@@ -172,7 +173,7 @@ class NodeItem(QGraphicsItem):
         bold, plain, small = _fonts()
         pad = 8.0
         painter.setFont(small)
-        type_text = node.spec.title if node.type != "Group" else "Block"
+        type_text = "Block" if node.role is Role.GROUP else node.spec.title
         type_width = min(QFontMetrics(small).horizontalAdvance(type_text) + 3, NODE_WIDTH * 0.45)
         painter.setPen(QColor(255, 255, 255, 215))
         painter.drawText(QRectF(NODE_WIDTH - pad - type_width, 0, type_width, HEADER),

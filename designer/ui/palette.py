@@ -5,20 +5,14 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from designer.core.registry import REGISTRY
+from designer.core.registry import REGISTRY, Role
 
-from .theme import CATEGORY_ORDER, category_colour, category_title, icon
+from .theme import category_colour, icon
 from .view import LAYER_MIME
 
 # Internal plumbing a person never adds by hand (a Group is made by grouping a selection).
-HIDDEN = {"BlockInput", "Group"}
+HIDDEN = {Role.BLOCK_INPUT, Role.GROUP}
 TYPE_ROLE = Qt.UserRole + 1
-
-
-def _section_key(category):
-    if category in CATEGORY_ORDER:
-        return (CATEGORY_ORDER.index(category), category)
-    return (len(CATEGORY_ORDER), category)
 
 
 class _Tree(QTreeWidget):
@@ -64,10 +58,10 @@ class Palette(QWidget):
         self.tree.clear()
         sections = {}
         for spec in REGISTRY.specs():
-            if spec.type not in HIDDEN:
+            if spec.role not in HIDDEN:
                 sections.setdefault(spec.category, []).append(spec)
-        for category in sorted(sections, key=_section_key):
-            top = QTreeWidgetItem([category_title(category)])
+        for category in sorted(sections, key=lambda c: (c.order, c.title)):
+            top = QTreeWidgetItem([category.title])
             top.setFlags(Qt.ItemIsEnabled)
             font = top.font(0)
             font.setBold(True)

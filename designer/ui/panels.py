@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidg
                                QTableView, QVBoxLayout, QWidget)
 
 from designer.core.params import format_shape
+from designer.core.registry import Role
 from designer.core.summary import human
 
 from .theme import icon
@@ -141,7 +142,7 @@ class SummaryPanel(QWidget):
         params = sum(r.params for r in results.values())
         macs = sum(r.macs for r in results.values())
         memory = sum(r.memory for nid, r in results.items()
-                     if nid in self.graph.nodes and self.graph.nodes[nid].type != "Output")
+                     if nid in self.graph.nodes and self.graph.nodes[nid].role is not Role.OUTPUT)
         errors = sum(1 for r in results.values() if r.error)
         error_text = (f" · <span style='color:#d33f3f'><b>{errors}</b> in error</span>" if errors else "")
         self.totals.setText(f"<b>{len(self.graph.nodes)}</b> layers · <b>{params:,}</b> parameters · "

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QToolTip
 
 from designer.core.commands import Connect, MoveNodes
 from designer.core.errors import DesignError
-from designer.core.infer import compute_node
+from designer.core.infer import PortState, input_state
 from designer.core.params import format_shape
 
 from .items import EdgeItem, NodeItem, curve
@@ -179,9 +179,8 @@ class GraphScene(QGraphicsScene):
             edge = graph.in_edge(node_id, port)
             if edge is None:
                 return f"input {port}: not connected (drag from an output port here)"
-            result = self.analysis.results.get(edge.src)
-            state = result.outputs.get(edge.src_port) if result is not None and result.ok else None
-            shape = format_shape(state.shape) if state else "not computable"
+            state = input_state(graph, self.analysis.results, node_id, port)
+            shape = format_shape(state.shape) if isinstance(state, PortState) else "not computable"
             return f"input {port} ← {edge.src}: {shape}"
         result = self.analysis.results.get(node_id)
         state = result.outputs.get(port) if result is not None and result.ok else None
@@ -251,40 +250,13 @@ class GraphScene(QGraphicsScene):
 
     def connect_ports(self, src, src_port, dst, dst_port, scene_pos=None):
         """Connect after checking it makes sense; a refusal shows its reason. True if connected."""
-        problem = self.check_connection(src, src_port, dst, dst_port)
-        if problem:
-            self._refuse(scene_pos, problem)
-            return False
         try:
+            self.graph.check_connect(src, src_port, dst, dst_port, self.analysis.results)
             self.push(Connect(self.graph, src, src_port, dst, dst_port, replace=True))
         except DesignError as error:
             self._refuse(scene_pos, str(error))
             return False
         return True
-
-    def check_connection(self, src, src_port, dst, dst_port, dst_node=None):
-        """None when the connection is acceptable, else the sentence saying why not. `dst_node`
-        stands for a node about to be added (not in the graph yet)."""
-        graph = self.graph
-        if src == dst:
-            return "a layer cannot feed itself"
-        if dst_node is None and graph.creates_cycle(src, dst):
-            return f"connecting {src} to {dst} would close a cycle; a network must flow one way"
-        source = self.analysis.results.get(src)
-        if source is None or not source.ok or src_port not in source.outputs:
-            return None
-        state = source.outputs[src_port]
-        node = dst_node or graph.nodes[dst]
-        inputs = {}
-        for port in node.input_ports():
-            edge = graph.in_edge(dst, port) if dst_node is None else None
-            other = self.analysis.results.get(edge.src) if edge and port != dst_port else None
-            ok = other is not None and other.ok and edge.src_port in other.outputs
-            inputs[port] = other.outputs[edge.src_port] if ok else state
-        result = compute_node(node, inputs)
-        if result.error:
-            return f"cannot connect {src} to {dst}: {result.error}"
-        return None
 
     def _refuse(self, scene_pos, text):
         self.message.emit(text)

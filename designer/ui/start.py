@@ -7,6 +7,7 @@ computed once per preset file and cached beside the recovery files, keyed by the
 modification time, so opening the page stays instant.
 """
 
+import logging
 import json
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -14,6 +15,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, Q
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from designer.core.presets import preset_names, preset_path
+
+log = logging.getLogger(__name__)
 
 NAME_ROLE = Qt.UserRole + 1
 
@@ -24,6 +27,7 @@ def preset_catalogue():
         from designer import presetlib
         builders = presetlib.load_all()
     except Exception:  # a broken builder module must not hide the presets that exist as files
+        log.exception("the preset builders could not be loaded; listing preset files only")
         builders = {}
     entries = []
     for name in preset_names():
@@ -69,14 +73,15 @@ class ParamCounts:
         from designer.core.presets import load_design
         try:
             params = Analyzer(load_design(name)).totals.params
-        except Exception:
+        except Exception:  # a preset that fails to load still gets listed (without a count)
+            log.exception("cannot count the parameters of preset %s", name)
             params = -1
         self.cache[name] = {"key": self._key(name), "params": params}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.cache), encoding="utf-8")
-        except OSError:
-            pass
+        except OSError as error:
+            log.warning("cannot cache preset parameter counts in %s: %s", self.path, error)
         return params
 
 

@@ -6,6 +6,7 @@ every layer begins by carrying its input through.
 import torch
 from torch import nn
 
+from ..categories import CONVOLUTION
 from ..builder import GraphBuilder
 from ..errors import ShapeError
 from ..params import Param
@@ -42,7 +43,7 @@ def _gate_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="GateConv2d", category="convolution", title="Gate convolution",
+    type="GateConv2d", category=CONVOLUTION, title="Gate convolution",
     help="A k×k convolution (stride 1, same padding) whose biases start at a chosen value. "
          "Highway networks start their transform gates negative (−1 to −3) so that, before "
          "training, each layer mostly carries its input through unchanged.",

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..categories import UTILITY
 from ..builder import GraphBuilder
 from ..errors import ShapeError
 from ..params import Param
@@ -49,7 +50,7 @@ def _zero_pad_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="ZeroPadShortcut", category="utility", title="Zero-pad shortcut",
+    type="ZeroPadShortcut", category=UTILITY, title="Zero-pad shortcut",
     help="The parameter-free shortcut of ResNet option A (He et al. 2015): subsamples by the "
          "stride and pads the extra channels with zeros, so the identity path matches a residual "
          "branch that halves the size and widens the channels.",

@@ -5,6 +5,7 @@ Input channels are never a parameter: they come from the incoming shape, as in K
 
 from torch import nn
 
+from ..categories import CONVOLUTION
 from .. import modules
 from ..params import Param, format_pair
 from ..registry import LayerInfo, LayerSpec, register
@@ -51,7 +52,7 @@ def _conv_build(p, shapes):
 
 
 register(LayerSpec(
-    type="Conv2d", category="convolution", title="Convolution",
+    type="Conv2d", category=CONVOLUTION, title="Convolution",
     help="2-D convolution. Non-square kernels (1×7, 7×1) give Inception v3's factorised "
          "convolutions; groups > 1 gives grouped convolution (AlexNet, ResNeXt); dilation widens "
          "the receptive field without more weights.",
@@ -81,7 +82,7 @@ def _depthwise_build(p, shapes):
 
 
 register(LayerSpec(
-    type="DepthwiseConv2d", category="convolution", title="Depthwise convolution",
+    type="DepthwiseConv2d", category=CONVOLUTION, title="Depthwise convolution",
     help="One k×k filter per input channel (groups = channels): the spatial half of a "
          "depthwise-separable convolution (MobileNet, Xception).",
     params=(KERNEL, STRIDE, PADDING, DILATION,
@@ -102,7 +103,7 @@ def _pointwise_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="PointwiseConv2d", category="convolution", title="Pointwise convolution",
+    type="PointwiseConv2d", category=CONVOLUTION, title="Pointwise convolution",
     help="1×1 convolution: mixes channels at each position; the other half of a separable "
          "convolution, and NIN's cross-channel pooling.",
     params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
@@ -131,7 +132,7 @@ def _separable_build(p, shapes):
 
 
 register(LayerSpec(
-    type="SeparableConv2d", category="convolution", title="Separable convolution",
+    type="SeparableConv2d", category=CONVOLUTION, title="Separable convolution",
     help="Depthwise k×k convolution then pointwise 1×1, with no non-linearity between (Xception): "
          "far fewer weights and multiply-adds than a full convolution.",
     params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
@@ -163,7 +164,7 @@ def _transpose_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="ConvTranspose2d", category="convolution", title="Transposed convolution",
+    type="ConvTranspose2d", category=CONVOLUTION, title="Transposed convolution",
     help="Transposed (fractionally strided) convolution: learnable upsampling.",
     params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
             Param("kernel", "pair", (2, 2), "Kernel", min=1, max=64),
