@@ -1,16 +1,16 @@
 """Light and dark themes: canvas and node colours, colour by layer kind, the Qt palette and the
-style sheet, and the bundled SVG icon set (`resources/icons`, drawn in one stroke style and tinted
+style sheet, and the bundled SVG icon set (`designer/resources/icons`, drawn in one stroke style and tinted
 to the theme's text colour)."""
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+ICONS_DIR = files("designer") / "resources" / "icons"   # inside the package: wheels carry it
 
 
 @dataclass(frozen=True)
