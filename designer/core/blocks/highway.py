@@ -9,6 +9,7 @@ from torch import nn
 from ..categories import CONVOLUTION
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, LayerInfo, LayerSpec, register
 from ..shapes import require_image
@@ -47,7 +48,7 @@ register(LayerSpec(
     help="A k×k convolution (stride 1, same padding) whose biases start at a chosen value. "
          "Highway networks start their transform gates negative (−1 to −3) so that, before "
          "training, each layer mostly carries its input through unchanged.",
-    params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
+    params=(out_channels(64, "Number of filters"),
             Param("kernel", "int", 3, "Kernel size (odd)", min=1, max=31),
             Param("bias_init", "float", -1.0, "Initial value of every bias")),
     rule=_gate_rule,
