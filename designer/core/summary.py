@@ -5,12 +5,6 @@ from .params import format_shape
 from .registry import Role
 
 
-def _rf_text(result):
-    if result.receptive_field is None:
-        return ""
-    return format_shape(result.receptive_field)
-
-
 def summarize(graph):
     """The summary as plain data (the `designer summary --json` object)."""
     analyzer = Analyzer(graph)

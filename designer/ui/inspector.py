@@ -230,8 +230,6 @@ EDITORS = {"int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice":
 
 
 class Inspector(QScrollArea):
-    focus_requested = Signal(str)
-
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWidgetResizable(True)

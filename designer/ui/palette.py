@@ -9,6 +9,7 @@ from designer.core.registry import REGISTRY, Role
 
 from .theme import category_colour, icon
 from .view import LAYER_MIME
+from .widgets import filter_tree
 
 # Internal plumbing a person never adds by hand (a Group is made by grouping a selection).
 HIDDEN = {Role.BLOCK_INPUT, Role.GROUP}
@@ -80,18 +81,10 @@ class Palette(QWidget):
         self.theme = theme
 
     def filter(self, text):
-        words = text.lower().split()
+        filter_tree(self.tree, text, lambda section, layer: (
+            f"{layer.text(0)} {layer.data(0, TYPE_ROLE)} {section.text(0)} {layer.toolTip(0)}"))
         for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            shown = 0
-            for j in range(top.childCount()):
-                child = top.child(j)
-                haystack = f"{child.text(0)} {child.data(0, TYPE_ROLE)} {top.text(0)} {child.toolTip(0)}".lower()
-                match = all(w in haystack for w in words)
-                child.setHidden(not match)
-                shown += match
-            top.setHidden(shown == 0)
-            top.setExpanded(True)
+            self.tree.topLevelItem(i).setExpanded(True)
 
     def entries(self):
         """The layer types listed, in order (visible ones only)."""

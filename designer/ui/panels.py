@@ -174,9 +174,6 @@ class SummaryPanel(QWidget):
         if len(rows) == 1:
             self.node_selected.emit(self.model.rows[rows[0].row()])
 
-    def select_row(self, row):
-        self.table.selectRow(row)
-
 
 class IssuesPanel(QListWidget):
     """Nodes in error, in network order; activating one focuses it on the canvas."""

@@ -71,9 +71,6 @@ class GraphScene(QGraphicsScene):
     def node_items(self):
         return self._items.values()
 
-    def edge_item(self, edge):
-        return self._edges.get(edge)
-
     def selected_ids(self):
         return [item.node.id for item in self.selectedItems() if isinstance(item, NodeItem)]
 

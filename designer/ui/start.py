@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, Q
 
 from designer.core.presets import preset_names, preset_path
 
+from .widgets import filter_tree
+
 log = logging.getLogger(__name__)
 
 NAME_ROLE = Qt.UserRole + 1
@@ -187,17 +189,8 @@ class StartPage(QWidget):
                 for j in range(self.tree.topLevelItem(i).childCount())]
 
     def _filter(self, text):
-        words = text.lower().split()
-        for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            shown = 0
-            for j in range(top.childCount()):
-                child = top.child(j)
-                hay = f"{top.text(0)} {child.text(0)} {child.text(2)}".lower()
-                match = all(w in hay for w in words)
-                child.setHidden(not match)
-                shown += match
-            top.setHidden(not shown)
+        filter_tree(self.tree, text, lambda family, preset:
+                    f"{family.text(0)} {preset.text(0)} {preset.text(2)}")
 
     def _activated(self, item, column=0):
         name = item.data(0, NAME_ROLE)
