@@ -8,7 +8,7 @@ each command in a QUndoCommand; nothing here knows about Qt (after orange-canvas
 `document/commands.py`).
 """
 
-from .graph import unique_id
+from .graph import Node, unique_id
 from .params import ParamValues
 
 
@@ -108,7 +108,7 @@ class RemoveNode(Command):
 
     def _redo(self):
         graph = self.graph
-        self._edges = [e for e in graph.edges if self.node_id in (e.src, e.dst)]
+        self._edges = graph.edges_of(self.node_id)
         self._node = graph.remove_node(self.node_id)
 
     def _undo(self):
@@ -246,7 +246,8 @@ class SetMetadata(Command):
 
 def delete_nodes(graph, node_ids):
     """One compound that deletes the nodes (and their edges)."""
-    ids = [nid for nid in graph.nodes if nid in set(node_ids)]
+    wanted = set(node_ids)
+    ids = [nid for nid in graph.nodes if nid in wanted]
     text = f"Delete {ids[0]}" if len(ids) == 1 else f"Delete {len(ids)} nodes"
     return Compound(graph, text, [RemoveNode(graph, nid) for nid in ids])
 
@@ -283,3 +284,24 @@ def selection_graph(graph, node_ids):
         whole.remove_node(nid)
     return whole
 
+
+def insert_on_edge(graph, edge, type_name, node_id, pos):
+    """One compound that adds a layer in the middle of `edge`: src → new layer → dst."""
+    command = Compound(graph, f"Insert {node_id}", [AddNode(graph, type_name, node_id, None, pos),
+                                                      Disconnect(graph, edge)])
+    added = Node(node_id, type_name, None)
+    added.params = added.spec.defaults()
+    ins, outs = added.input_ports(), added.output_ports()
+    if ins:
+        command.add(Connect(graph, edge.src, edge.src_port, node_id, ins[0]))
+    if outs:
+        command.add(Connect(graph, node_id, outs[0], edge.dst, edge.dst_port))
+    return command
+
+
+def move_connection(graph, edge, dst, dst_port):
+    """One compound that moves `edge`'s input end to another input port (replacing what was
+    there)."""
+    return Compound(graph, f"Move connection {edge.src} → {dst}",
+                    [Disconnect(graph, edge), Connect(graph, edge.src, edge.src_port, dst, dst_port,
+                                                      replace=True)])

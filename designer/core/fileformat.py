@@ -10,8 +10,9 @@ target, so a crash never leaves half a design on disk.
 import json
 import os
 from pathlib import Path
-import tempfile
+import stat
 
+from . import atomic
 from .errors import DesignFileError, DesignError, ParamError, PortError, UnknownLayerError
 from .graph import Graph, Node, NODE_ID, validate_params
 from .params import ParamValues
@@ -58,22 +59,76 @@ def dumps(graph):
 
 def save(graph, path):
     """Atomic save: write beside the target, flush to disk, then rename over it."""
-    path = Path(path)
-    text = dumps(graph)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic.write_text(path, dumps(graph))
 
 
 # ---- reading ------------------------------------------------------------------------------
+
+MAX_FILE_BYTES = 256 * 2**20   # a 250,000-node design is about 60 MiB
+MAX_COORDINATE = 1e9           # canvas positions beyond this are corrupt, not a layout
+MAX_NESTING = 32               # groups inside groups
+INT64 = 2**63
+
+
+class _NonFinite:
+    """What the parser leaves for NaN/Infinity (not JSON), so the check can name its field."""
+
+    def __init__(self, text):
+        self.text = text
+
+
+class _Object(dict):
+    """A JSON object that remembers a key it saw twice (json keeps only the last silently)."""
+
+    duplicate = None
+
+
+def _object(pairs):
+    obj = _Object()
+    for key, value in pairs:
+        if key in obj and obj.duplicate is None:
+            obj.duplicate = key
+        obj[key] = value
+    return obj
+
+
+def _bad_text(text):
+    """A sentence when `text` holds a lone surrogate (not Unicode: cannot be saved), else None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (f"holds {text[error.start]!r} at character {error.start}, half of a UTF-16 "
+                "surrogate pair, which is not valid text")
+    return None
+
+
+def _check_values(doc):
+    """Walk the whole document (iteratively: depth cannot overflow) and refuse what JSON or Python
+    would accept but a design cannot hold: NaN/Infinity, keys given twice, lone surrogates, and
+    integers beyond 64 bits. Errors name the field."""
+    stack = [(doc, "document")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            if value.duplicate is not None:
+                raise DesignFileError(f"{where}: the key {value.duplicate!r} appears twice")
+            for key, item in value.items():
+                problem = _bad_text(key)
+                if problem:
+                    raise DesignFileError(f"{where}: a key {problem}")
+                stack.append((item, key if where == "document" else f"{where}.{key}"))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(value))
+        elif isinstance(value, _NonFinite):
+            raise DesignFileError(f"{where}: {value.text} is not a number a design can hold")
+        elif isinstance(value, str):
+            problem = _bad_text(value)
+            if problem:
+                raise DesignFileError(f"{where}: the text {problem}")
+        elif isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
+            raise DesignFileError(f"{where}: the integer {str(value)[:20]}... is too large "
+                                  f"({len(str(abs(value)))} digits)")
+
 
 def _expect(value, kind, where):
     if kind is int:
@@ -84,11 +139,18 @@ def _expect(value, kind, where):
         ok = isinstance(value, kind)
     if not ok:
         names = {dict: "an object", list: "a list", str: "text", int: "an integer", float: "a number"}
-        raise DesignFileError(f"{where}: expected {names[kind]}, got {json.dumps(value)[:60]}")
+        raise DesignFileError(f"{where}: expected {names[kind]}, got {_sample(value)}")
     return value
 
 
-def _parse_body(doc, where):
+def _sample(value):
+    try:
+        return json.dumps(value)[:60]
+    except (TypeError, ValueError):
+        return type(value).__name__
+
+
+def _parse_body(doc, where, depth=0):
     """Plain records: (name, description, [node records], [edge records])."""
     name = _expect(doc.get("name", "untitled"), str, f"{where}name")
     description = _expect(doc.get("description", ""), str, f"{where}description")
@@ -110,9 +172,17 @@ def _parse_body(doc, where):
             raise DesignFileError(f"{at}.pos: expected [x, y]")
         for j, v in enumerate(record["pos"]):
             _expect(v, float, f"{at}.pos[{j}]")
+            if not abs(v) <= MAX_COORDINATE:
+                raise DesignFileError(f"{at}.pos[{j}]: {_sample(v)[:20]} is off the canvas "
+                                      f"(positions lie within ±{MAX_COORDINATE:.0e})")
         if "subgraph" in raw:
+            if record["type"] != "Group":
+                raise DesignFileError(f"{at}.subgraph: only a Group node holds a subgraph; "
+                                      f"{record['type']!r} does not")
+            if depth + 1 > MAX_NESTING:
+                raise DesignFileError(f"{at}.subgraph: groups nest more than {MAX_NESTING} deep")
             record["subgraph"] = _parse_body(_expect(raw["subgraph"], dict, f"{at}.subgraph"),
-                                             f"{at}.subgraph.")
+                                             f"{at}.subgraph.", depth + 1)
         node_records.append(record)
     edge_records = []
     for i, raw in enumerate(edges):
@@ -121,6 +191,24 @@ def _parse_body(doc, where):
         edge_records.append({k: _expect(raw.get(k), str, f"{at}.{k}")
                              for k in ("src", "src_port", "dst", "dst_port")} | {"where": at})
     return name, description, node_records, edge_records
+
+
+def _check_group(graph, at, label):
+    """Refuse a group's inside that no network could use: an Input node (the compiled model would
+    take a second input), two ports with the same name, or no output at all."""
+    for role, kind in ((Role.BLOCK_INPUT, "input"), (Role.OUTPUT, "output")):
+        names = [n.params["name"] for n in graph.nodes_of_role(role)]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise DesignFileError(f"{at}.subgraph: the group {label} has two {kind} ports named "
+                                  f"{twice[0]!r}")
+    for node in graph.nodes_of_role(Role.INPUT):
+        raise DesignFileError(f"{at}.subgraph: the group {label} contains the Input node "
+                              f"{node.id!r}; a network's inputs stay outside groups (a group "
+                              "takes its inputs through BlockInput nodes)")
+    if not graph.nodes_of_role(Role.OUTPUT):
+        raise DesignFileError(f"{at}.subgraph: the group {label} has no Output node, so nothing "
+                              "comes out of it")
 
 
 def _resolve(parsed):
@@ -148,8 +236,10 @@ def _resolve(parsed):
                 except ParamError as error:
                     raise DesignFileError(f"{at}.params.{error}") from None
             subgraph = _resolve(record["subgraph"]) if record["subgraph"] else None
-            if spec.role is Role.GROUP and subgraph is None:
-                raise DesignFileError(f"{at}.subgraph: a Group node needs its subgraph")
+            if spec.role is Role.GROUP:
+                if subgraph is None:
+                    raise DesignFileError(f"{at}.subgraph: a Group node needs its subgraph")
+                _check_group(subgraph, at, repr(node_id))
             # Out-of-range values load as they are; inference reports them on the node.
             node = Node(node_id, spec.type, params, tuple(float(v) for v in record["pos"]), subgraph)
             graph.nodes[node_id] = node
@@ -170,12 +260,13 @@ def _resolve(parsed):
 
 def from_document(doc):
     _expect(doc, dict, "document")
+    _check_values(doc)
     if doc.get("format") != FORMAT:
-        raise DesignFileError(f"format: expected {FORMAT!r}, got {doc.get('format')!r}: "
+        raise DesignFileError(f"format: expected {FORMAT!r}, got {_sample(doc.get('format'))}: "
                               "this is not a CNN Designer file")
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise DesignFileError(f"version: expected an integer, got {version!r}")
+        raise DesignFileError(f"version: expected an integer, got {_sample(version)}")
     if version > VERSION:
         raise DesignFileError(f"version: the file is version {version}; this CNN Designer reads "
                               f"up to version {VERSION}, please update it")
@@ -189,21 +280,64 @@ def from_document(doc):
 
 def loads(text):
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_object, parse_constant=_NonFinite)
     except json.JSONDecodeError as error:
         raise DesignFileError(f"not valid JSON (line {error.lineno}, column {error.colno}: "
                               f"{error.msg}); the file may be truncated") from None
+    except RecursionError:
+        raise DesignFileError("not a design: its lists and objects nest too deeply to read") from None
     return from_document(doc)
+
+
+def read_text(path, limit=None):
+    """The text of a regular file of at most `limit` bytes, else DesignFileError. Anything else
+    (a folder, a named pipe, a device such as /dev/zero) is refused before a byte is read, so it
+    can neither block nor fill memory."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DesignFileError(f"{path}: no such file") from None
+    except OSError as error:
+        raise DesignFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise DesignFileError(f"{path}: not a regular file ({_file_kind(info.st_mode)}); "
+                              "open a design saved as a .json file")
+    if info.st_size > limit:
+        raise DesignFileError(f"{path}: {info.st_size / 2**20:,.0f} MiB is larger than the "
+                              f"{limit / 2**20:,.0f} MiB a design file may be")
+    try:
+        # O_NONBLOCK: had the path become a pipe since the check, opening must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise DesignFileError(f"{path}: not a regular file")
+            data = handle.read(limit + 1)
+    except OSError as error:
+        raise DesignFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if len(data) > limit:
+        raise DesignFileError(f"{path}: larger than the {limit / 2**20:,.0f} MiB a design file may be")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DesignFileError(f"{path}: not UTF-8 text (byte {error.start}); a design file is "
+                              "JSON text") from None
+
+
+def _file_kind(mode):
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a plain file"
 
 
 def load(path):
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DesignFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DesignFileError(f"{path}: cannot be read ({error})") from None
+    text = read_text(path)
+    atomic.remove_stale_temps(path.parent)  # leftovers of saves that were killed
     try:
         return loads(text)
     except DesignFileError as error:

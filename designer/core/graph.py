@@ -118,7 +118,7 @@ class Graph:
         self.description = description
         self.nodes = {}
         self._in_edges = {}     # (dst, dst_port) -> Edge
-        self._out_edges = {}    # src -> [Edge]
+        self._out_edges = {}    # src -> {Edge: None} (an ordered set: O(1) removal)
         self.version = 0        # bumped on every mutation; caches key on it
         self._batch = None
         self.node_added = Signal()      # (node)
@@ -146,6 +146,10 @@ class Graph:
     def in_edges(self, node_id):
         return [e for e in (self._in_edges.get((node_id, p)) for p in self.nodes[node_id].input_ports()) if e]
 
+    def edges_of(self, node_id):
+        """Every edge into or out of `node_id` (edges exist only on current ports): O(degree)."""
+        return list(dict.fromkeys(self.in_edges(node_id) + list(self._out_edges.get(node_id, ()))))
+
     def out_edges(self, node_id):
         return list(self._out_edges.get(node_id, ()))
 
@@ -153,11 +157,7 @@ class Graph:
         return [e.src for e in self.in_edges(node_id)]
 
     def successors(self, node_id):
-        seen = []
-        for e in self._out_edges.get(node_id, ()):
-            if e.dst not in seen:
-                seen.append(e.dst)
-        return seen
+        return list(dict.fromkeys(e.dst for e in self._out_edges.get(node_id, ())))
 
     def nodes_of_type(self, type_name):
         return [n for n in self.nodes.values() if n.type == type_name]
@@ -249,7 +249,7 @@ class Graph:
     def remove_node(self, node_id):
         node = self.node(node_id)
         with self.batch():
-            for edge in [e for e in self._in_edges.values() if node_id in (e.src, e.dst)]:
+            for edge in self.edges_of(node_id):
                 self.disconnect(edge)
             del self.nodes[node_id]
             self.node_removed.emit(node)
@@ -268,7 +268,7 @@ class Graph:
             raise PortError(f"input {dst}.{dst_port} is already connected")
         edge = Edge(src, src_port, dst, dst_port)
         self._in_edges[(dst, dst_port)] = edge
-        self._out_edges.setdefault(src, []).append(edge)
+        self._out_edges.setdefault(src, {})[edge] = None
         self.edge_added.emit(edge)
         self._notify(Change({dst}, structure=True))
         return edge
@@ -277,7 +277,7 @@ class Graph:
         if self._in_edges.get((edge.dst, edge.dst_port)) != edge:
             raise PortError(f"no edge {edge}")
         del self._in_edges[(edge.dst, edge.dst_port)]
-        self._out_edges[edge.src].remove(edge)
+        del self._out_edges[edge.src][edge]
         self.edge_removed.emit(edge)
         self._notify(Change({edge.dst} if edge.dst in self.nodes else set(), structure=True))
 
@@ -297,9 +297,10 @@ class Graph:
         if new == node.params:
             return []
         with self.batch():
+            before = self.edges_of(node_id)  # read while the old ports still list them
             node.params = new
             inputs, outputs = set(node.input_ports()), set(node.output_ports())
-            dropped = [e for e in self._in_edges.values()
+            dropped = [e for e in before
                        if (e.dst == node_id and e.dst_port not in inputs)
                        or (e.src == node_id and e.src_port not in outputs)]
             for edge in dropped:
@@ -323,7 +324,7 @@ class Graph:
             raise NodeNameError(f"a node named {new_id!r} already exists")
         node = self.node(node_id)
         with self.batch():
-            edges = [e for e in self._in_edges.values() if node_id in (e.src, e.dst)]
+            edges = self.edges_of(node_id)
             for edge in edges:
                 self.disconnect(edge)
             self.nodes = {(new_id if k == node_id else k): v for k, v in self.nodes.items()}
@@ -349,7 +350,7 @@ class Graph:
         self._in_edges = {(e.dst, e.dst_port): e for e in edges}
         self._out_edges = {}
         for e in edges:
-            self._out_edges.setdefault(e.src, []).append(e)
+            self._out_edges.setdefault(e.src, {})[e] = None
 
     # ---- whole-graph helpers ---------------------------------------------------------------
     def copy(self):
@@ -360,7 +361,7 @@ class Graph:
             other.nodes[n.id] = Node(n.id, n.type, ParamValues(n.params), n.pos, sub)
         for e in self._in_edges.values():
             other._in_edges[(e.dst, e.dst_port)] = e
-            other._out_edges.setdefault(e.src, []).append(e)
+            other._out_edges.setdefault(e.src, {})[e] = None
         return other
 
     def topological_order(self):
@@ -378,7 +379,8 @@ class Graph:
                 if indegree[e.dst] == 0:
                     ready.append(e.dst)
         # Keep the result stable and readable: a DFS-free Kahn with a stack is deterministic.
-        rest = [nid for nid in self.nodes if nid not in set(order)]
+        placed = set(order)
+        rest = [nid for nid in self.nodes if nid not in placed]
         return order, rest
 
     def cycle_nodes(self):

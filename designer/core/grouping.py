@@ -26,7 +26,8 @@ def _port_name(base, index):
 
 
 def group_command(graph, node_ids, group_id=None, label=""):
-    chosen = [nid for nid in graph.nodes if nid in set(node_ids)]
+    wanted = set(node_ids)
+    chosen = [nid for nid in graph.nodes if nid in wanted]
     if not chosen:
         raise GroupingError("select the layers to group first")
     inside = set(chosen)

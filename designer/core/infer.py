@@ -15,7 +15,7 @@ from math import prod
 from .errors import CycleError, ParamError, ShapeError
 from .events import Signal
 from .params import format_shape
-from .registry import Role
+from .registry import LastUsed, Role
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +169,9 @@ def compute_node(node, inputs, is_on_cycle=False):
     return NodeResult(outputs, info.params, info.macs, memory)
 
 
-# Expanded blocks are analysed once per (sub-graph, input states); presets reuse blocks heavily.
-_block_cache = {}
+# Expanded blocks are analysed once per (sub-graph, input states); presets reuse blocks heavily,
+# and an edit upstream of many blocks asks for each again (kept least-recently-used first out).
+_block_cache = LastUsed(16384)
 
 
 def _compute_block(node, port_states):
@@ -195,9 +196,7 @@ def _compute_block(node, port_states):
             memory=sum(r.memory for nid, r in results.items()
                        if graph.nodes[nid].role not in (Role.OUTPUT, Role.BLOCK_INPUT)),
         )
-    if len(_block_cache) > 4096:
-        _block_cache.clear()
-    _block_cache[key] = (graph, result)
+    _block_cache.put(key, (graph, result))
     return result
 
 
@@ -254,10 +253,14 @@ class Analyzer:
                           if self.graph.nodes[nid].role is not Role.OUTPUT),
                       sum(1 for r in results if r.error))
 
+    def in_order(self, node_ids):
+        """`node_ids` sorted in the network's topological order."""
+        return sorted(node_ids, key=self._index.get)
+
     def errors(self):
         """(node id, sentence) for every node with an error of its own, in topological order."""
-        ordered = sorted(self.results, key=self._index.get)
-        return [(nid, self.results[nid].error) for nid in ordered if self.results[nid].error]
+        return [(nid, self.results[nid].error) for nid in self.in_order(self.results)
+                if self.results[nid].error]
 
     def _rebuild_order(self):
         order, rest = self.graph.topological_order()

@@ -3,8 +3,8 @@
 import os
 from contextlib import contextmanager
 from pathlib import Path
-import tempfile
 
+from designer.core import atomic
 from designer.core.errors import DesignError
 
 
@@ -28,19 +28,9 @@ def check_writable(path):
 def atomic_path(path):
     """Yield a temporary path beside `path`; on success it replaces `path`, else it is removed,
     so a failed export never leaves a half-written file behind."""
-    path = Path(path)
     check_writable(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
-                                   dir=path.parent)
+        with atomic.atomic_path(path) as tmp:
+            yield tmp
     except OSError as error:
         raise ExportError(f"cannot write {path}: {error.strerror or error}") from None
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except OSError as error:
-        raise ExportError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -200,6 +200,20 @@ class TrainPanel(QWidget):
         self.weights_edit.setToolTip("Start from these weights (e.g. torchvision's, for a preset "
                                      "named like its model); the first message reports what loaded.")
         self.form.addRow("Start from", browse_row(self.weights_edit, self._browse_weights))
+        # Knowledge distillation (designer.compress.distill): a trained teacher's soft targets.
+        self.teacher_edit = QLineEdit()
+        self.teacher_edit.setPlaceholderText("optional: a trained design (.json) or preset")
+        self.teacher_weights_edit = QLineEdit()
+        self.teacher_weights_edit.setPlaceholderText("the teacher's weights (.pt)")
+        self.temperature_spin = _setting_editor(2.0, {"low": 0.1, "high": 100.0, "decimals": 2,
+                                                      "step": 0.5})
+        self.alpha_spin = _setting_editor(0.5, {"low": 0.0, "high": 1.0, "decimals": 2, "step": 0.1})
+        for label, widget in (
+                ("Distil from", browse_row(self.teacher_edit, self._browse_teacher)),
+                ("Teacher weights", browse_row(self.teacher_weights_edit,
+                                               self._browse_teacher_weights)),
+                ("Temperature", self.temperature_spin), ("α (soft-target weight)", self.alpha_spin)):
+            self.form.addRow(label, widget)
         self._settings_widgets = [self.form.itemAt(i).widget() for i in range(self.form.count())
                                   if self.form.itemAt(i).widget() is not None]
         self.editors["dataset"].currentIndexChanged.connect(self._dataset_changed)
@@ -256,6 +270,27 @@ class TrainPanel(QWidget):
         if path:
             self.weights_edit.setText(path)
 
+    def _browse_teacher(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Teacher design", self.teacher_edit.text(),
+                                              "Designs (*.json)")
+        if path:
+            self.teacher_edit.setText(path)
+
+    def _browse_teacher_weights(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Teacher weights",
+                                              self.teacher_weights_edit.text(),
+                                              "Weights (*.pt *.pth)")
+        if path:
+            self.teacher_weights_edit.setText(path)
+
+    def distillation(self):
+        """(teacher, teacher weights, temperature, alpha) when a teacher is set, else None."""
+        teacher = self.teacher_edit.text().strip()
+        if not teacher:
+            return None
+        return (teacher, self.teacher_weights_edit.text().strip(), self.temperature_spin.value(),
+                self.alpha_spin.value())
+
     def _browse_data_dir(self):
         edit = self.editors["data_dir"]
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", edit.text())
@@ -285,7 +320,7 @@ class TrainPanel(QWidget):
         self._add_run(run)
         self.current = run
         self.worker = TrainWorker(graph, config, weights=self.weights_edit.text().strip() or None,
-                                  parent=self)
+                                  parent=self, distill=self.distillation())
         self.worker.started_run.connect(self._on_start)
         self.worker.steps.connect(self._on_steps)
         self.worker.epoch.connect(self._on_epoch)
