@@ -52,6 +52,9 @@ class Panel:
 
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
+    Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
+    Panel("Insight", "insight", "designer.ui.insight_panel:InsightPanel"),
+    Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
     Panel("Speed", "speed", "designer.ui.speed_panel:SpeedPanel"),
     Panel("Experiments", "experiments", "designer.ui.experiments_panel:ExperimentsPanel"),
 )
@@ -65,6 +68,7 @@ class PanelContext(QObject):
     selection_changed = Signal(list)    # node ids selected in the document's graph
     select_requested = Signal(list)     # a panel asks the editor to select and show these nodes
     message_requested = Signal(str)     # a panel asks for a status-bar message
+    open_requested = Signal(str)        # a panel asks the editor to open this design file
     open_requested = Signal(str)        # a panel asks the editor to open a design file
 
     def __init__(self, parent=None):

@@ -59,9 +59,17 @@ class SummaryModel(QAbstractTableModel):
         self.endResetModel()
 
     def refresh_nodes(self, node_ids):
-        rows = [self.row_of[n] for n in node_ids if n in self.row_of]
-        if rows:
-            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
+        """Announce the changed rows, run by run: rows in view that did not change are not
+        redrawn (one range from the first to the last changed row redrew them all)."""
+        rows = sorted(self.row_of[n] for n in node_ids if n in self.row_of)
+        start = previous = None
+        for row in rows + [None]:
+            if start is not None and (row is None or row != previous + 1):
+                self.dataChanged.emit(self.index(start, 0), self.index(previous, len(COLUMNS) - 1))
+                start = None
+            if start is None:
+                start = row
+            previous = row
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.rows)
@@ -292,6 +300,7 @@ class IssuesPanel(QListWidget):
         self.itemClicked.connect(self._clicked)
         self.itemActivated.connect(self._clicked)
         self.analysis = None
+        self._shown = None
 
     def set_source(self, analysis, theme):
         if self.analysis is not None:
@@ -302,10 +311,13 @@ class IssuesPanel(QListWidget):
         self.refresh()
 
     def _on_results(self, changed):
-        self.refresh()
+        self.refresh(force=False)
 
-    def refresh(self):
+    def refresh(self, force=True):
         problems = self.analysis.problems()
+        if not force and problems == self._shown:
+            return   # most edits change no problem: leave the list as it is
+        self._shown = problems
         self.clear()
         icons = {"error": icon("warning", self.theme.error), "hint": icon("hint", self.theme.accent)}
         errors = 0
