@@ -72,6 +72,32 @@ def test_the_panel_follows_the_selection_with_exact_feature_maps(window, qtbot, 
     assert panel.label == 3 and "true class 3" in panel.sample_label.text()
 
 
+def test_an_image_dropped_on_the_panel_is_shown_through_the_evaluation_transform(
+        window, qtbot, lenet_run, tmp_path):
+    from PIL import Image
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+    panel = _open_with_weights(window, qtbot, lenet_run[0])
+    window.scene.select_ids(["c1"])
+    path = tmp_path / "drawn.png"
+    picture = Image.new("RGB", (50, 40))
+    picture.paste((255, 255, 255), (20, 5, 30, 35))
+    picture.save(path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    panel.dropEvent(drop)
+    assert torch.equal(panel.image, panel.subject.prepare(path))
+    assert panel.image.shape == (1, 1, 32, 32) and panel.label is None
+    assert panel.sample_label.text().startswith("drawn.png · predicted")
+    assert panel.node_label.text().startswith("c1: 6×28×28")
+    (tmp_path / "bad.png").write_text("no picture here")
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "bad.png"))])
+    panel.dropEvent(QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert "not an image" in panel.status.text()
+    assert torch.equal(panel.image, panel.subject.prepare(path))   # the last good image stays
+
+
 def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbot, lenet_run):
     _, epochs = lenet_run
     panel = _open_with_weights(window, qtbot, lenet_run[0])
