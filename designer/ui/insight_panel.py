@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Qt, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, QThread, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QStackedWidget, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
@@ -95,6 +95,11 @@ class InsightPanel(QWidget):
         self._build()
         self.reload_timer = QTimer(self, singleShot=True, interval=RELOAD_DELAY_MS)
         self.reload_timer.timeout.connect(self.load_weights)
+        # A run still training rewrites its checkpoint every epoch: follow it. New runs appear
+        # in the runs folder: list them.
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.fileChanged.connect(lambda _: self.reload_timer.start())
+        self.watcher.directoryChanged.connect(lambda _: self.refresh_runs())
         context.document_changed.connect(self._on_document)
         context.selection_changed.connect(self._on_selection)
         if context.document is not None:
@@ -355,6 +360,8 @@ class InsightPanel(QWidget):
             import re
             slug = re.sub(r"[^A-Za-z0-9]+", "_", self.graph.name or "").strip("_").lower()
             root = runs_root()
+            if root.is_dir() and str(root) not in self.watcher.directories():
+                self.watcher.addPath(str(root))
             runs = sorted((p for p in root.glob(f"{slug}_*") if (p / "last.pt").is_file()),
                           key=lambda p: (p / "last.pt").stat().st_mtime, reverse=True) \
                 if root.is_dir() and slug else []
@@ -393,6 +400,9 @@ class InsightPanel(QWidget):
             return
         mtime = path.stat().st_mtime_ns if path.is_file() else 0
         self.weights_key = (str(path), mtime, self.graph.version)
+        if self.watcher.files():
+            self.watcher.removePaths(self.watcher.files())
+        self.watcher.addPath(str(path))
         self.cache.clear()
         classes = self.subject.classes
         self.class_box.blockSignals(True)

@@ -131,3 +131,21 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "centre" in panel.landscape_label.text(), timeout=60000)
     assert panel.landscape_item.image.shape == (400, 400, 3)
+
+
+def test_the_panel_follows_a_checkpoint_rewritten_by_a_running_training(
+        window, qtbot, lenet_run, tmp_path):
+    import os
+    checkpoint = torch.load(lenet_run[0] / "last.pt", weights_only=True)
+    path = tmp_path / "last.pt"
+    torch.save(checkpoint, path)
+    panel = _open_with_weights(window, qtbot, path)
+    window.scene.select_ids(["f7"])
+    before = panel.node_outputs()[0]["f7"].clone()
+    # The next "epoch": every class score shifts by 5 (written atomically, as training does).
+    checkpoint["model"]["f7.bias"] = checkpoint["model"]["f7.bias"] + 5
+    torch.save(checkpoint, tmp_path / "next.pt")
+    os.replace(tmp_path / "next.pt", path)
+    qtbot.waitUntil(lambda: torch.allclose(panel.subject.model.f7.bias,
+                                           checkpoint["model"]["f7.bias"]), timeout=10000)
+    assert torch.allclose(panel.node_outputs()[0]["f7"], before + 5, atol=1e-5)
