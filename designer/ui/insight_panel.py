@@ -30,6 +30,7 @@ from designer.insight import render
 ERROR_STYLE = "color: #d33f3f;"
 RELOAD_DELAY_MS = 400
 GRID_LIMIT = 64          # channel maps shown at most
+TILE_LABELS = 32         # channel numbers drawn on grids up to this many maps
 METHOD_TITLES = {"gradcam": "Grad-CAM", "guided_backprop": "Guided backprop",
                  "guided_gradcam": "Guided Grad-CAM", "occlusion": "Occlusion",
                  "integrated_gradients": "Integrated gradients", "smoothgrad": "SmoothGrad"}
@@ -579,19 +580,20 @@ class InsightPanel(QWidget):
                                      f"{(values == 0).mean():.1%}")
 
     def _label_tiles(self, channels, columns, size):
-        """The channel number in the corner of each map (for grids small enough to read)."""
-        for item in self.tile_labels:
-            self.maps_view.removeItem(item)
-        self.tile_labels = []
-        if len(channels) > 32:
-            return
-        h, w = size
-        for i, channel in enumerate(channels):
-            row, column = divmod(i, columns)
-            item = pg.TextItem(f"#{channel}", color="#ffffff", anchor=(0, 0))
-            item.setPos(column * (w + 1), row * (h + 1))
+        """The channel number in the corner of each map (for grids small enough to read). The
+        text items are made once and reused: creating them was most of a redraw's time."""
+        channels = list(channels) if len(channels) <= TILE_LABELS else []
+        while len(self.tile_labels) < len(channels):
+            item = pg.TextItem(color="#ffffff", anchor=(0, 0))
             self.maps_view.addItem(item)
             self.tile_labels.append(item)
+        h, w = size
+        for i, item in enumerate(self.tile_labels):
+            if i < len(channels):
+                row, column = divmod(i, columns)
+                item.setText(f"#{channels[i]}")
+                item.setPos(column * (w + 1), row * (h + 1))
+            item.setVisible(i < len(channels))
 
     def show_filters(self):
         from designer.insight.filters import conv_weight, filter_tiles
