@@ -302,6 +302,9 @@ class InsightPanel(QWidget):
         self.landscape_kind = QComboBox()
         self.landscape_kind.addItem("2-D, filter-normalised random directions", "2d")
         self.landscape_kind.addItem("1-D, from the initial weights", "1d")
+        self.landscape_kind.addItem("1-D, from another checkpoint…", "1d-from")
+        self.landscape_kind.activated.connect(self._on_landscape_kind)
+        self.landscape_start = None      # the other checkpoint of a 1-D line
         options.addWidget(self.landscape_kind)
         options.addWidget(QLabel("steps"))
         self.steps_box = QSpinBox(minimum=3, maximum=101, value=21, singleStep=2)
@@ -322,7 +325,7 @@ class InsightPanel(QWidget):
         self.landscape_stack.addWidget(self.landscape_widget)
         self.line_plot = pg.PlotWidget()
         self.line_plot.setBackground(None)
-        self.line_plot.setLabel("bottom", "α  (0: initial weights, 1: these weights)")
+        self.line_plot.setLabel("bottom", "α  (0: the start, 1: these weights)")
         self.line_plot.setLabel("left", "loss")
         self.line_curve = self.line_plot.plot([], [], pen=pg.mkPen("#4e79a7", width=2))
         self.landscape_stack.addWidget(self.line_plot)
@@ -787,6 +790,17 @@ class InsightPanel(QWidget):
         self.evaluation_label.setText(f"{result.size} images{state}: top-1 error "
                                       f"{result.top1_error:.2%}")
 
+    def _on_landscape_kind(self, index):
+        if self.landscape_kind.itemData(index) != "1d-from":
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Start of the line", self.weights_box.currentText(),
+                                              "PyTorch weights (*.pt *.pth);;All files (*)")
+        if path:
+            self.landscape_start = path
+            self.landscape_kind.setItemText(index, f"1-D, from {Path(path).name}")
+        elif self.landscape_start is None:
+            self.landscape_kind.setCurrentIndex(0)
+
     def start_landscape(self):
         from designer.insight import landscape
         if self.subject is None:
@@ -796,12 +810,15 @@ class InsightPanel(QWidget):
         subject = self.subject
         kind, steps, batches = (self.landscape_kind.currentData(), self.steps_box.value(),
                                 self.batches_box.value())
+        start_file = self.landscape_start if kind == "1d-from" else None
 
         def work(progress, should_stop):
+            from designer.export.weights import read_state_dict
             data = landscape.fixed_batches(subject.dataset, batches)
             state = model.state_dict()
-            if kind == "1d":
-                start = landscape.initial_state(subject.graph, subject.config.seed)
+            if kind != "2d":
+                start = (read_state_dict(start_file) if start_file else
+                         landscape.initial_state(subject.graph, subject.config.seed))
                 return landscape.interpolate(model, start, state, data, steps, progress=progress,
                                              should_stop=should_stop)
             return landscape.surface(model, state, data, steps, progress=progress,

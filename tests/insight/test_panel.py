@@ -149,3 +149,31 @@ def test_the_panel_follows_a_checkpoint_rewritten_by_a_running_training(
     qtbot.waitUntil(lambda: torch.allclose(panel.subject.model.f7.bias,
                                            checkpoint["model"]["f7.bias"]), timeout=10000)
     assert torch.allclose(panel.node_outputs()[0]["f7"], before + 5, atol=1e-5)
+
+
+def test_a_1d_line_from_another_checkpoint(window, qtbot, lenet_run, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    from designer.insight.landscape import initial_state
+    panel = _open_with_weights(window, qtbot, lenet_run[0])
+    panel.tabs.setCurrentIndex(4)
+    panel.steps_box.setValue(5)
+    panel.batches_box.setValue(1)
+    curves = []
+    for kind in ("1d", "1d-from"):
+        if kind == "1d-from":
+            # The start chosen in the file dialog: the initial weights, saved to a file.
+            start = tmp_path / "initial.pt"
+            torch.save(initial_state(panel.subject.graph, panel.subject.config.seed), start)
+            monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                                staticmethod(lambda *args, **kwargs: (str(start), "")))
+        index = panel.landscape_kind.findData(kind)
+        panel.landscape_kind.setCurrentIndex(index)
+        panel.landscape_kind.activated.emit(index)
+        panel.landscape_label.clear()
+        qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: "loss at these weights" in panel.landscape_label.text(),
+                        timeout=60000)
+        curves.append(panel.line_curve.yData.copy())
+    assert "initial.pt" in panel.landscape_kind.currentText()
+    assert np.allclose(curves[0], curves[1])
+    assert curves[0][1] > curves[0][3]        # α = 0 (start) above α = 1 (trained)
