@@ -764,6 +764,12 @@ class _Level:
     # -- functions and methods -------------------------------------------------------------------
     def call_function(self, node, value):
         op = _normalised_op(node)
+        sources = [self.refs.get(n) for n in node.all_input_nodes]
+        if op in ("reshape", "view", "unsqueeze", "squeeze", "flatten") and len(sources) == 1 \
+                and isinstance(sources[0], _Attr):
+            # A view of a parameter (timm's gamma.reshape(1, -1, 1, 1)): still that parameter.
+            self.refs[node] = _Attr(sources[0].target, value)
+            return
         handler = getattr(self, f"op_{op}", None)
         if handler is None:
             return self.report(op if node.op == "call_function" else f"Tensor.{op}", node)
@@ -861,6 +867,8 @@ class _Level:
 
     def layer_scale(self, node, attr, x):
         tensor = attr.value
+        if tensor.dim() == 4 and tensor.shape[0] == 1:
+            tensor = tensor[0]
         shape = tuple(self.values[next(n for n in node.all_input_nodes if n.op != "get_attr")].shape[1:])
         if len(shape) == 3 and tuple(tensor.shape) == (shape[0], 1, 1):
             channels_last = False
@@ -872,6 +880,24 @@ class _Level:
         self.importer.state[self.design_key(created.id, "scale")] = tensor.detach()
         self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
         self.refs[node] = _Ref(created.id)
+
+    def op_batch_norm(self, node, value):
+        names = ("running_mean", "running_var", "weight", "bias")
+        attrs = [self.refs.get(self.arg(node, i, name)) for i, name in enumerate(names, 1)]
+        if not all(isinstance(a, _Attr) for a in attrs) or self.arg(node, 5, "training", False):
+            raise _Unsupported("batch norm whose statistics are not the module's own")
+        eps = float(self.arg(node, 7, "eps", 1e-5))
+        momentum = float(self.arg(node, 6, "momentum", 0.1) or 0.1)
+        hint = attrs[0].target.rsplit(".", 1)[0] if "." in attrs[0].target else node.name
+        self.single("BatchNorm", node, {"eps": eps, "momentum": momentum}, hint=hint)
+        node_id = self.refs[node].node
+        for name, attr in zip(names, attrs):
+            self.importer.state[self.design_key(node_id, name)] = attr.value
+            self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
+        counter = attrs[0].target.rsplit("running_mean", 1)[0] + "num_batches_tracked"
+        source = dict(self.module.named_buffers()).get(counter, torch.tensor(0))
+        self.importer.state[self.design_key(node_id, "num_batches_tracked")] = source
+        self.importer.used.add(".".join(p for p in (self.path, counter) if p))
 
     def op_truediv(self, node, value):
         a, b = node.args[:2]
