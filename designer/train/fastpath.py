@@ -24,9 +24,16 @@ def free_memory(device):
     """Bytes free on `device`: the GPU's free memory, or the host's available memory."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
+    try:    # Linux: MemAvailable counts the page cache the kernel would give back
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):     # not Linux
+    except (AttributeError, ValueError, OSError):     # neither Linux nor another POSIX
         return FALLBACK_FREE_BYTES
 
 
