@@ -45,10 +45,10 @@ def dataset_bytes(bundle):
 
 def choose(bundle, config, device):
     """(use the fast path?, a sentence saying which path feeds the run and why)."""
-    size = dataset_bytes(bundle)
-    mb = size / 2 ** 20
     if not config.fast_path:
         return False, "data: DataLoader path (the fast path is turned off)"
+    size = dataset_bytes(bundle)
+    mb = size / 2 ** 20
     budget = (config.fast_path_budget_mb * 2 ** 20 if config.fast_path_budget_mb > 0
               else BUDGET_SHARE * free_memory(device))
     if size > budget:
