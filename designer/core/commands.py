@@ -11,6 +11,7 @@ each command in a QUndoCommand; nothing here knows about Qt (after orange-canvas
 import re
 
 from .errors import CycleError
+from .graph import Node
 from .params import ParamValues
 
 
@@ -299,3 +300,25 @@ def selection_graph(graph, node_ids):
         whole.remove_node(nid)
     return whole
 
+
+
+def insert_on_edge(graph, edge, type_name, node_id, pos):
+    """One compound that adds a layer in the middle of `edge`: src → new layer → dst."""
+    command = Compound(graph, f"Insert {node_id}", [AddNode(graph, type_name, node_id, None, pos),
+                                                      Disconnect(graph, edge)])
+    added = Node(node_id, type_name, None)
+    added.params = added.spec.defaults()
+    ins, outs = added.input_ports(), added.output_ports()
+    if ins:
+        command.add(Connect(graph, edge.src, edge.src_port, node_id, ins[0]))
+    if outs:
+        command.add(Connect(graph, node_id, outs[0], edge.dst, edge.dst_port))
+    return command
+
+
+def move_connection(graph, edge, dst, dst_port):
+    """One compound that moves `edge`'s input end to another input port (replacing what was
+    there)."""
+    return Compound(graph, f"Move connection {edge.src} → {dst}",
+                    [Disconnect(graph, edge), Connect(graph, edge.src, edge.src_port, dst, dst_port,
+                                                      replace=True)])

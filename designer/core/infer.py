@@ -14,6 +14,7 @@ from math import prod
 from .errors import ParamError, ShapeError
 from .events import Signal
 from .params import format_shape
+from .registry import LastUsed
 
 BYTES_PER_ELEMENT = 4  # activation memory is reported for fp32
 
@@ -147,8 +148,9 @@ def compute_node(node, inputs, is_on_cycle=False):
     return NodeResult(outputs, info.params, info.macs, memory)
 
 
-# Expanded blocks are analysed once per (sub-graph, input states); presets reuse blocks heavily.
-_block_cache = {}
+# Expanded blocks are analysed once per (sub-graph, input states); presets reuse blocks heavily,
+# and an edit upstream of many blocks asks for each again (kept least-recently-used first out).
+_block_cache = LastUsed(16384)
 
 
 def _compute_block(node, input_states):
@@ -174,9 +176,7 @@ def _compute_block(node, input_states):
             memory=sum(r.memory for nid, r in results.items()
                        if graph.nodes[nid].type not in ("Output", "BlockInput")),
         )
-    if len(_block_cache) > 4096:
-        _block_cache.clear()
-    _block_cache[key] = (graph, result)
+    _block_cache.put(key, (graph, result))
     return result
 
 

@@ -9,6 +9,7 @@ loads them all the first time a type is looked up and refuses duplicate names.
 
 from dataclasses import dataclass, field
 import importlib
+from collections import OrderedDict
 import pkgutil
 from typing import Callable
 
@@ -82,15 +83,42 @@ class BlockSpec(LayerSpec):
 
     def subgraph(self, params, input_shapes):
         """The expanded sub-graph, cached per (params, shapes): callers must not mutate it."""
-        cache = self.__dict__.setdefault("_cache", {})
+        cache = self.__dict__.setdefault("_cache", LastUsed(EXPANSIONS_KEPT))
         key = (params.key(), tuple(input_shapes))
         graph = cache.get(key)
         if graph is None:
             graph = self.expand(params, list(input_shapes))
-            if len(cache) > 256:
-                cache.clear()
-            cache[key] = graph
+            cache.put(key, graph)
         return graph
+
+
+# Expansions kept per block type: the exploded DenseNet-264 alone has 180 dense layers, each with
+# its own input width, and an edit upstream asks for all of them again at a new width; a small
+# cache emptied when full expanded every block from scratch on every such edit.
+EXPANSIONS_KEPT = 4096
+
+
+class LastUsed:
+    """A mapping that keeps the `size` most recently used entries (an LRU cache)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.entries = OrderedDict()
+
+    def get(self, key):
+        value = self.entries.get(key)
+        if value is not None:
+            self.entries.move_to_end(key)
+        return value
+
+    def put(self, key, value):
+        self.entries[key] = value
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    def __len__(self):
+        return len(self.entries)
 
 
 class Registry:

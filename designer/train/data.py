@@ -195,6 +195,11 @@ def batch_eval(config, dataset, shape):
     return BatchEval(shape[1:], mean, std, crops=10 if config.eval_crop == "ten" else 1)
 
 
+def data_stats(dataset, channels):
+    """The (mean, std) the inputs are normalised with, per channel."""
+    return _stats(dataset, channels)
+
+
 def _stats(dataset, channels):
     mean, std = STATS[dataset]
     if len(mean) == channels:

@@ -43,8 +43,10 @@ from designer.core.infer import Analyzer
 from designer.home import new_run_dir
 from .config import TrainConfig
 from . import fastpath
-from .data import build_data
+from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
+from .losses import (MARGIN, RECONSTRUCTION, margin_loss, output_losses,
+                     reconstruction_loss)
 
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
 
@@ -271,8 +273,10 @@ class Trainer:
 
         self.data = build_data(config, input_shape)
         shapes = output_shapes(self.graph)
-        for node, shape in zip(output_nodes(self.graph), shapes):
-            if tuple(shape) != (self.data.num_classes,):
+        self.output_losses = output_losses(self.graph, input_shape, shapes)
+        self.pixel_stats = data_stats(config.dataset, input_shape[0])
+        for node, shape, kind in zip(output_nodes(self.graph), shapes, self.output_losses):
+            if kind != RECONSTRUCTION and tuple(shape) != (self.data.num_classes,):
                 raise TrainingError(
                     f"the output {node.id!r} gives {'×'.join(map(str, shape))} values but "
                     f"{self.data.title} has {self.data.num_classes} classes; make the last layer "
@@ -427,6 +431,13 @@ class Trainer:
                 self._tensorboard_steps()
                 self.tensorboard.close()
 
+    def _loss(self, kind, output, labels, images):
+        if kind == MARGIN:
+            return margin_loss(output, labels)
+        if kind == RECONSTRUCTION:
+            return reconstruction_loss(output, images.float(), *self.pixel_stats)
+        return self.criterion(output, labels)
+
     def _seed_epoch(self, epoch):
         seed = self.config.seed * 100_003 + epoch
         torch.manual_seed(seed)
@@ -472,8 +483,9 @@ class Trainer:
                 if self.loss is not None:
                     loss = self.loss(outputs, images, labels)
                 else:
-                    loss = sum(w * self.criterion(o.float(), labels)
-                               for w, o in zip(self.loss_weights, outputs))
+                    loss = sum(w * self._loss(kind, o.float(), labels, images)
+                               for w, o, kind in zip(self.loss_weights, outputs,
+                                                     self.output_losses))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if config.grad_clip > 0:
@@ -565,6 +577,14 @@ class Trainer:
             images = images.contiguous(memory_format=self.memory_format)
             with self._autocast():
                 logits = self.forward_eval(images).float()
+            if self.output_losses[0] == MARGIN:
+                # Capsule lengths: the margin loss, and the longest capsule is the prediction.
+                count = labels.numel()
+                sums += torch.stack([margin_loss(logits, labels) * count,
+                                     _topk_correct(logits, labels, 1).float(),
+                                     _topk_correct(logits, labels, 5).float(),
+                                     torch.tensor(float(count), device=self.device)])
+                continue
             if crops > 1:
                 # 10-crop: average the crops' probabilities, as in AlexNet.
                 probs = logits.softmax(1).view(-1, crops, logits.shape[1]).mean(1)

@@ -35,11 +35,14 @@ def _slug(name):
 
 
 class ExportDialog(QDialog):
-    """`ExportDialog(get_graph)`: `get_graph()` returns the design to export when Export is
-    pressed, so the dialog always exports the current state of the editor."""
+    """`ExportDialog(get_graph, parent, design_path)`: `get_graph()` returns the design to export
+    when Export is pressed, so the dialog always exports the current state of the editor; the
+    output path starts beside `design_path` (the saved design file) with its name."""
 
-    def __init__(self, get_graph, parent=None):
+    def __init__(self, get_graph, parent=None, design_path=None):
         super().__init__(parent)
+        # The export goes beside the saved design under its name; an unsaved design's to home.
+        self.design_path = Path(design_path) if design_path else None
         self.setWindowTitle("Export")
         self.setMinimumWidth(560)
         self._get_graph = get_graph
@@ -91,8 +94,11 @@ class ExportDialog(QDialog):
             graph = self._get_graph()
         except Exception:  # the dialog must open even if the editor has nothing loaded
             graph = None
-        name = _slug(graph.name) if graph is not None else "model"
-        self.path_edit.setText(str(Path.cwd() / f"{name}{self.suffix()}"))
+        if self.design_path is not None:
+            folder, name = self.design_path.parent, self.design_path.stem
+        else:
+            folder, name = Path.home(), _slug(graph.name) if graph is not None else "model"
+        self.path_edit.setText(str(folder / f"{name}{self.suffix()}"))
         inputs = graph.nodes_of_type("Input") if graph is not None else []
         if inputs:
             self.input_edit.setText("x".join(map(str, inputs[0].params["shape"])))

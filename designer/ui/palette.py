@@ -55,8 +55,9 @@ class Palette(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.tree)
         self.search.textChanged.connect(self.filter)
+        # itemActivated alone: it already fires on double-click (and on Enter); connecting
+        # itemDoubleClicked too added every layer twice.
         self.tree.itemActivated.connect(self._activated)
-        self.tree.itemDoubleClicked.connect(self._activated)
         self.theme = theme
         self._build()
 

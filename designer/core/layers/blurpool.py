@@ -84,5 +84,5 @@ register(LayerSpec(
                   choices=("reflect", "replicate", "zero"))),
     rule=_blurpool_rule,
     build=lambda p, s: BlurPool2d(s[0][0], p.filter_size, p.stride, p.pad_mode),
-    summary=lambda p: f"{p.filter_size}×{p.filter_size}/{p.stride}",
+    summary=lambda p: f"{p.filter_size}×{p.filter_size} /{p.stride}",
 ))

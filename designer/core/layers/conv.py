@@ -6,7 +6,7 @@ Input channels are never a parameter: they come from the incoming shape, as in K
 from torch import nn
 
 from .. import modules
-from ..params import Param, format_pair
+from ..params import Param, format_pair, format_window
 from ..registry import LayerInfo, LayerSpec, register
 from ..shapes import check_divides, require_image, resolve_padding, window_output
 
@@ -18,12 +18,13 @@ BIAS = Param("bias", "bool", True, "Learn a bias per output channel (off before 
 
 
 def _window_summary(p, channels=None):
-    text = format_pair(p.kernel)
+    """'11×11 /4 · 96': window, stride (when not 1), dilation, output channels."""
+    text = format_window(p.kernel)
     if p.stride != (1, 1):
-        text += f"/{format_pair(p.stride)}"
+        text += f" /{format_pair(p.stride)}"
     if getattr(p, "dilation", (1, 1)) != (1, 1):
-        text += f" d{format_pair(p.dilation)}"
-    return f"{text}, {channels}" if channels is not None else text
+        text += f" dilation {format_pair(p.dilation)}"
+    return f"{text} · {channels}" if channels is not None else text
 
 
 def _conv_geometry(p, shape):
@@ -61,7 +62,7 @@ register(LayerSpec(
                   min=1, max=65536),
             BIAS),
     rule=_conv_rule, build=_conv_build,
-    summary=lambda p: _window_summary(p, p.out_channels) + (f" g{p.groups}" if p.groups > 1 else ""),
+    summary=lambda p: _window_summary(p, p.out_channels) + (f" · {p.groups} groups" if p.groups > 1 else ""),
 ))
 
 
@@ -88,7 +89,7 @@ register(LayerSpec(
             Param("multiplier", "int", 1, "Output channels per input channel", min=1, max=64),
             Param("bias", "bool", False, "Learn a bias per output channel")),
     rule=_depthwise_rule, build=_depthwise_build,
-    summary=lambda p: _window_summary(p) + " dw",
+    summary=lambda p: _window_summary(p) + " depthwise",
 ))
 
 
@@ -110,7 +111,7 @@ register(LayerSpec(
             Param("bias", "bool", False, "Learn a bias per output channel")),
     rule=_pointwise_rule,
     build=lambda p, s: nn.Conv2d(s[0][0], p.out_channels, 1, 1, 0, 1, p.groups, p.bias),
-    summary=lambda p: f"1×1, {p.out_channels}" + (f" g{p.groups}" if p.groups > 1 else ""),
+    summary=lambda p: f"1×1 · {p.out_channels}" + (f" · {p.groups} groups" if p.groups > 1 else ""),
 ))
 
 
@@ -138,7 +139,7 @@ register(LayerSpec(
             KERNEL, STRIDE, PADDING, DILATION,
             Param("bias", "bool", False, "Learn a bias per output channel")),
     rule=_separable_rule, build=_separable_build,
-    summary=lambda p: _window_summary(p, p.out_channels) + " sep",
+    summary=lambda p: _window_summary(p, p.out_channels) + " separable",
 ))
 
 
@@ -176,5 +177,5 @@ register(LayerSpec(
     rule=_transpose_rule,
     build=lambda p, s: nn.ConvTranspose2d(s[0][0], p.out_channels, p.kernel, p.stride, p.padding,
                                           p.output_padding, p.groups, p.bias, p.dilation),
-    summary=lambda p: _window_summary(p, p.out_channels) + " ↑",
+    summary=lambda p: _window_summary(p, p.out_channels) + " upsampling",
 ))

@@ -4,7 +4,7 @@ from torch import nn
 
 from .. import modules
 from ..errors import ShapeError
-from ..params import Param, format_pair
+from ..params import Param, format_pair, format_window
 from ..registry import LayerInfo, LayerSpec, register
 from ..shapes import require_image, window_output
 
@@ -28,10 +28,8 @@ def _pool_rule(p, shapes):
 
 
 def _pool_summary(p):
-    text = format_pair(p.kernel)
-    if p.stride != p.kernel:
-        text += f"/{format_pair(p.stride)}"
-    return text
+    """'3×3 /2'."""
+    return f"{format_window(p.kernel)} /{format_pair(p.stride)}"
 
 
 register(LayerSpec(
