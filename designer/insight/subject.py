@@ -17,7 +17,7 @@ from designer.core.errors import CompileError, DesignError
 from designer.core.infer import analyze
 from designer.export.weights import WeightsError, load_into, read_state_dict
 from designer.train.config import TrainConfig
-from designer.train.data import MatchChannels, _stats, build_data, eval_transform
+from designer.train.data import MatchChannels, _stats, batch_eval, build_data, eval_size
 from designer.train.loop import CHECKPOINT_FORMAT, main_output_view
 
 
@@ -39,6 +39,25 @@ class Tap:
         return len(self.shape) == 3
 
 
+class EvaluatedImages(torch.utils.data.Dataset):
+    """The validation set as the network sees it: each uint8 item finished by the dataset's
+    evaluation transform (which works on batches, so each item is a batch of one)."""
+
+    def __init__(self, images, evaluate):
+        self.images, self.evaluate = images, evaluate
+
+    def __len__(self):
+        return len(self.images)
+
+    @property
+    def labels(self):
+        return getattr(self.images, "labels", None)
+
+    def __getitem__(self, index):
+        image, label = self.images[index]
+        return self.evaluate(image.unsqueeze(0))[0], label
+
+
 @dataclass
 class Subject:
     graph: object
@@ -48,6 +67,7 @@ class Subject:
     classes: list
     data: object = None             # a DataBundle, loaded on first use of `dataset`
     weights_note: str = ""
+    _analysis: tuple = None         # (graph version, analysis) shared by every tap
 
     @property
     def dataset(self):
@@ -56,10 +76,19 @@ class Subject:
             self.data = build_data(self.config, self.input_shape)
             if not self.classes:
                 self.classes = list(self.data.classes)
-        return self.data.val
+        return EvaluatedImages(self.data.val, self.data.evaluate)
 
     def tap(self, node_path):
-        return find_tap(self.graph, node_path)
+        if self._analysis is None or self._analysis[0] != self.graph.version:
+            self._analysis = (self.graph.version, analyze(self.graph))
+        tap = find_tap(self.graph, node_path, self._analysis[1])
+        if tap.module is not None:
+            try:
+                self.model.get_submodule(tap.module)
+            except AttributeError:
+                raise InsightError(f"{node_path} feeds only an auxiliary output, which "
+                                   "evaluation leaves out") from None
+        return tap
 
     def sample(self, index):
         """(image (1, C, H, W), label) of validation item `index`."""
@@ -184,8 +213,14 @@ def prepare_image(image, config, input_shape):
         raise InsightError(f"the image has {tensor.shape[0]} channels; the design takes "
                            f"{channels} and only 1- or 3-channel images can be converted to it") \
             from None
-    transform = eval_transform(replace(config, eval_crop="center"), config.dataset, input_shape)
-    return transform(tensor).unsqueeze(0)
+    config = replace(config, eval_crop="center")
+    import torchvision.transforms.v2.functional as TF
+    if tensor.dtype != torch.uint8:   # the evaluation path finishes uint8 images
+        tensor = (tensor.clamp(0, 1) * 255).round().to(torch.uint8)
+    size = list(eval_size(config, config.dataset, input_shape))
+    if list(tensor.shape[-2:]) != size:
+        tensor = TF.resize(tensor, size, antialias=True)
+    return batch_eval(config, config.dataset, input_shape)(tensor.unsqueeze(0))
 
 
 def _image_tensor(image):
@@ -245,9 +280,10 @@ def display_image(image, dataset):
 
 # -- taps --------------------------------------------------------------------------------------
 
-def find_tap(graph, node_path):
-    """The `Tap` computing the (first) output of the node at `node_path`."""
-    results = analyze(graph)
+def find_tap(graph, node_path, results=None):
+    """The `Tap` computing the (first) output of the node at `node_path`; `results` is the
+    graph's analysis when the caller has it."""
+    results = results if results is not None else analyze(graph)
     outer = None            # the top level has no block inputs
     prefix = ""
     remaining = node_path

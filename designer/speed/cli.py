@@ -44,6 +44,8 @@ def format_profile(report):
     shape = "×".join(str(v) for v in report["input_shape"])
     out.append(f"{report['device']}, {report['threads']} thread(s), batch {report['batch']}, "
                f"input {shape}, {report['dtype']}, median of {report['repeats']} runs")
+    if report["not_run"]:
+        out.append(f"Not run at inference (auxiliary heads): {', '.join(report['not_run'])}")
     out.append(f"End to end:   {total:.3f} ms")
     out.append(f"Sum of nodes: {report['sum_ms']:.3f} ms (residual {report['residual_ms']:+.3f} ms, "
                f"{report['residual_ms'] / total:+.1%} of end to end)" if total else "")

@@ -247,6 +247,11 @@ def _measure_backward(module, ticked, clock, order, x, warmup, repeats, cuda, ti
     timing.backward_node_ms = _middle_mean(runs)
 
 
+def _plumbing(node):
+    """Input and main Output nodes: listed with no time of their own."""
+    return node.type == "Input" or (node.type == "Output" and node.params["role"] == "main")
+
+
 def _with_input(graph, input_shape):
     inputs = graph.nodes_of_type("Input")
     if len(inputs) != 1:
@@ -271,9 +276,12 @@ def profile(graph, input_shape=None, batch=1, device="cpu", threads=None, repeat
     results = analyze(graph)
     traffic = graph_traffic(graph, results, batch, dtype)
     hints = design_hints(graph, results)
-    nodes = []
+    nodes, not_run = [], []
     for nid in graph.topological_order()[0]:
         node, t = graph.nodes[nid], traffic[nid]
+        if nid not in timing.node_ms and not _plumbing(node):
+            not_run.append(nid)           # auxiliary heads: training only
+            continue
         record = {"id": nid, "type": node.type,
                   "latency_ms": timing.node_ms.get(nid, 0.0),
                   "macs": t.macs, "bytes_read": t.bytes_read, "bytes_written": t.bytes_written,
@@ -285,7 +293,7 @@ def profile(graph, input_shape=None, batch=1, device="cpu", threads=None, repeat
     report = {"device": device, "input_shape": list(graph.nodes_of_type("Input")[0].params["shape"]),
               "batch": batch, "end_to_end_ms": timing.end_to_end_ms,
               "nodes": nodes,
-              "sum_ms": timing.sum_ms, "residual_ms": timing.residual_ms,
+              "sum_ms": timing.sum_ms, "residual_ms": timing.residual_ms, "not_run": not_run,
               "dtype": dtype, "threads": used_threads, "repeats": repeats,
               "peak": {"macs_per_s": peak.macs_per_s, "bytes_per_s": peak.bytes_per_s,
                        "ridge_macs_per_byte": peak.ridge}}

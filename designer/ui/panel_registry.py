@@ -69,7 +69,6 @@ class PanelContext(QObject):
     select_requested = Signal(list)     # a panel asks the editor to select and show these nodes
     message_requested = Signal(str)     # a panel asks for a status-bar message
     open_requested = Signal(str)        # a panel asks the editor to open this design file
-    open_requested = Signal(str)        # a panel asks the editor to open a design file
 
     def __init__(self, parent=None):
         super().__init__(parent)

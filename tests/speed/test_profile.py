@@ -35,6 +35,15 @@ def test_every_fx_operation_belongs_to_a_design_node():
             assert owners[fx_node.name] in graph.nodes, fx_node.name
 
 
+def test_auxiliary_heads_are_listed_as_not_run():
+    report = profile(load_design("googlenet"), threads=1, repeats=1, warmup=0)
+    ids = [n["id"] for n in report["nodes"]]
+    assert sorted(report["not_run"]) == sorted(
+        n.id for n in load_design("googlenet").nodes.values()
+        if n.type == "InceptionAuxV1" or (n.type == "Output" and n.params["role"] == "auxiliary"))
+    assert not set(report["not_run"]) & set(ids) and "inception3a" in ids
+
+
 def test_backward_times_each_node():
     report = profile(load_design("reactor_digits"), batch=4, threads=1, repeats=3, warmup=1,
                      backward=True)
