@@ -149,8 +149,8 @@ def _compress_report(args):
     rows, totals, pruned, quantised = deep_compression(model, settings)
     params, macs = design_counts(graph)
     kept = sum(r["kept"] for r in rows)
-    errors = {"dense": top1_error(model, loader), "pruned": top1_error(pruned, loader),
-              "quantized": top1_error(quantised, loader)}
+    errors = {stage: top1_error(m, loader) if loader is not None else None
+              for stage, m in (("dense", model), ("pruned", pruned), ("quantized", quantised))}
     errors["huffman"] = errors["quantized"]          # Huffman coding is lossless
     shape = input_shape(graph)
     report = {"technique": "compress-report", "params_before": params,
@@ -174,8 +174,9 @@ def _compress_report(args):
         return 0
     print(f"Deep Compression estimate for {graph.name}")
     for stage in report["stages"]:
-        print(f"  {stage['stage']:<10}{stage['bytes']:>14,} bytes  ×{stage['ratio']:.1f} smaller  "
-              f"val top-1 error {stage['val_top1_error']:.2%}")
+        error = stage["val_top1_error"]
+        print(f"  {stage['stage']:<10}{stage['bytes']:>14,} bytes  ×{stage['ratio']:.1f} smaller"
+              + (f"  val top-1 error {error:.2%}" if error is not None else ""))
     for row in rows:
         print("  " + "  ".join(f"{k} {_fmt(row[k])}" for k in row))
     for note in report["notes"]:

@@ -226,3 +226,12 @@ def test_quantisation_aware_training(trained_lenet5, tmp_path, capsys):
     code, _, stderr = run(capsys, "quantize", "lenet5", "--weights", str(weights), "--scheme",
                           "int8-qat", "--dataset", "digits", "-o", str(tmp_path / "q2.pt"))
     assert code == 2 and "--finetune-epochs" in stderr
+
+
+def test_compress_report_without_a_dataset_leaves_errors_null(trained_lenet5, capsys):
+    _, weights, _ = trained_lenet5
+    code, stdout, _ = run(capsys, "compress-report", "lenet5", "--weights", str(weights), "--json")
+    report = json.loads(stdout)
+    assert code == 0 and report["val_top1_error_before"] is None
+    assert all(stage["val_top1_error"] is None for stage in report["stages"])
+    assert report["bytes_after"] < report["bytes_before"] / 5
