@@ -29,8 +29,6 @@ def _default_nodes(graph):
 def _run(args):
     from pathlib import Path
 
-    import torch
-
     from designer.cli import load_for_cli
     from designer.insight import activations, attribution, evaluation, filters, landscape, render
     from designer.insight.subject import InsightError, load_subject
@@ -162,7 +160,6 @@ def _run(args):
             print(f"loss landscape: centre loss {result['landscape']['centre_loss']:.4f}")
         for path in written:
             print(f"wrote {path}")
-    del torch
     return 0
 
 
