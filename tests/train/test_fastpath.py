@@ -135,6 +135,7 @@ def test_over_budget_falls_back_to_the_dataloader_with_a_message(tmp_path):
     first = next(e for e in within.run() if e.kind == "message")
     assert first.text.startswith("data: fast path") and within.fast_path
     assert isinstance(within.train_loader, fastpath.TensorLoader)
-    off = Trainer(tiny_digits_net(), TrainConfig(epochs=1, fast_path=False, out=str(tmp_path / "c")))
+    off = Trainer(tiny_digits_net(), TrainConfig(epochs=1, fast_path=False,
+                                                 out=str(tmp_path / "c")))
     assert "turned off" in next(e for e in off.run() if e.kind == "message").text
 
