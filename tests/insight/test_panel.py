@@ -115,6 +115,8 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     panel.batches_box.setValue(1)
     qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
     assert panel.job is not None and panel.stop_button.isEnabled()
+    qtbot.wait(50)     # the evaluation job's late `finished` must not touch the new job
+    assert panel.stop_button.isEnabled()
     window.scene.select_ids(["f6"])
     window.inspector.editors["out_features"].box.setValue(80)     # an edit while it runs
     assert window.document.graph.nodes["f6"].params["out_features"] == 80
