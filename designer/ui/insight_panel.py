@@ -771,8 +771,14 @@ class InsightPanel(QWidget):
         if result.complete and points.get(method) is None and result.features is not None:
             if method == "pca":
                 points[method] = embed(result.features, "pca")
-            else:
-                self.evaluation_label.setText("press Evaluate for the t-SNE map")
+            elif not (self.job is not None and self.job_kind == "embedding"):
+                features = result.features   # t-SNE takes seconds: in the worker
+
+                def finished(coordinates, points=points):
+                    points["tsne"] = coordinates
+                    self.show_evaluation()
+                self.start_job("embedding", lambda progress, stop: embed(features, "tsne"),
+                               finished)
         coordinates = points.get(method)
         if coordinates is not None:
             colours = [pg.mkBrush(render.CLASS_COLOURS[int(label) % len(render.CLASS_COLOURS)])

@@ -108,6 +108,11 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     assert panel.confusion_item.image.shape == (10, 10)
     assert panel.confusion_item.image.sum() == 359
     assert len(panel.embedding_scatter.data) == 359
+    pca = panel.embedding_scatter.getData()[0].copy()
+    panel.embedding_box.setCurrentIndex(panel.embedding_box.findData("tsne"))   # in the worker
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60000)
+    assert len(panel.embedding_scatter.data) == 359
+    assert not np.allclose(panel.embedding_scatter.getData()[0], pca)
 
     # A 2-D landscape, stopped early: the editor stays usable while it runs.
     panel.tabs.setCurrentIndex(4)
