@@ -220,6 +220,8 @@ def add_parser(subparsers):
     p.add_argument("--global", dest="global_", action="store_true",
                    help="rank all layers together instead of removing the amount from each")
     p.add_argument("--layers", metavar="A,B", help="prune only these layers (module names)")
+    p.add_argument("--layer-amounts", metavar="A=0.3,B=0.7",
+                   help="a different amount for the filters of these layers")
     p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
                    help="fine-tune on --dataset with the training engine afterwards")
     p.add_argument("--iterations", type=int, default=1, metavar="K",

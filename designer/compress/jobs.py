@@ -22,7 +22,8 @@ DEFAULTS = {"method": "l1", "amount": 0.5, "global_": False, "layers": None,
             "data_dir": None, "scheme": "int8-static", "per_channel": False,
             "calibration_batches": 10, "energy": None, "rank": None, "layer": None,
             "kind": "separable", "latency": True, "iterations": 1, "rewind": None,
-            "spatial": False}
+            "spatial": False,
+            "layer_amounts": None}
 
 
 @dataclass
@@ -40,6 +41,25 @@ def option(options, name):
 def _layers(options):
     text = option(options, "layers")
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def _layer_amounts(options, iterations):
+    """--layer-amounts "a=0.3,b=0.6" as {layer: share per round}."""
+    text = option(options, "layer_amounts")
+    if not text:
+        return None
+    amounts = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            raise CompressError(f"{part.strip()!r}: write layer=amount, e.g. conv1=0.3") from None
+        if not 0 < share < 1:
+            raise CompressError(f"the amount for {name.strip()} must be between 0 and 1 "
+                                f"(exclusive); got {share:g}")
+        amounts[name.strip()] = 1 - (1 - share) ** (1 / iterations)
+    return amounts
 
 
 def validation_loader(options, graph):
@@ -106,6 +126,8 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
         raise CompressError(f"the number of iterations must be at least 1; got {iterations}")
     step_amount = 1 - (1 - amount) ** (1 / iterations)
     rewind = read_state_dict(option(options, "rewind")) if option(options, "rewind") else None
+    if rewind is not None:
+        load_model(graph, rewind)        # refuses rewind weights that do not fit the design
     state = pruning.full_state(graph, state if state is not None else model.state_dict())
     epochs = option(options, "finetune_epochs")
     notes, rows = [], []
@@ -135,7 +157,8 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
         for step in range(iterations):
             result = pruning.prune_structured(current, state, method, step_amount,
                                               option(options, "global_"), _layers(options),
-                                              rewind if step == 0 else None)
+                                              rewind if step == 0 else None,
+                                              _layer_amounts(options, iterations))
             first = first or result
             current, state = result.graph, result.state_dict
             if epochs:

@@ -36,7 +36,7 @@ def quantized_engine(engines=None):
 
 
 def _qconfig_mapping(engine, per_channel):
-    from torch.ao.quantization import QConfig, QConfigMapping, get_default_qconfig_mapping
+    from torch.ao.quantization import QConfig, get_default_qconfig_mapping
     from torch.ao.quantization.observer import HistogramObserver, MinMaxObserver
     if per_channel:
         return get_default_qconfig_mapping(engine)
@@ -55,11 +55,22 @@ def quantize_static(model, calibration, per_channel=True):
     engine = quantized_engine()
     torch.backends.quantized.engine = engine
     prepared = prepare_fx(_copy(model).eval(), _qconfig_mapping(engine, per_channel),
-                          (calibration[0][:1],))
+                          (calibration[0][:1],), prepare_custom_config=_opaque_modules())
     with torch.inference_mode():
         for batch in calibration:
             prepared(batch)
     return convert_fx(prepared)
+
+
+def _opaque_modules():
+    """Our modules whose forward branches on shapes cannot be traced symbolically: they stay
+    whole and run in float between dequantise and quantise steps."""
+    from torch.ao.quantization.fx.custom_config import PrepareCustomConfig
+    from designer.core import modules
+    from designer.core.blocks.residual import ZeroPadShortcut
+    return PrepareCustomConfig().set_non_traceable_module_classes(
+        [modules.ChannelShuffle, modules.Multiply, modules.Split, modules.DropPath,
+         ZeroPadShortcut])
 
 
 def quantize_dynamic(model, per_channel=True):

@@ -107,7 +107,8 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
     context.set_document(Document(b.finish()))
     panel = TrainPanel(context, runs_dir=tmp_path / "runs")
     qtbot.addWidget(panel)
-    panel.epochs_spin.setValue(1)
+    panel.editors["epochs"].setValue(1)
+    panel.editors["batch_size"].setValue(256)
     panel.teacher_edit.setText("lenet5")
     panel.teacher_weights_edit.setText(str(weights))
     panel.temperature_spin.setValue(3.0)
@@ -123,3 +124,14 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
     assert "teacher needs its trained weights" in panel.worker.result.message
     qtbot.waitUntil(panel.start_button.isEnabled)
     panel.shutdown()
+
+
+def test_preview_follows_the_settings(panel, qtbot, weights):
+    panel.weights_edit.setText(str(weights))
+    panel.technique_combo.setCurrentText("Prune filters (L1 norm)")
+    with qtbot.waitSignal(panel.preview_ready, timeout=30000) as first:
+        panel.amount_spin.setValue(0.25)                 # no click: the preview follows
+    qtbot.waitUntil(panel.apply_button.isEnabled)
+    with qtbot.waitSignal(panel.preview_ready, timeout=30000) as second:
+        panel.amount_spin.setValue(0.75)
+    assert second.args[0]["params_after"] < first.args[0]["params_after"] < 61706
