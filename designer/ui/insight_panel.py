@@ -690,7 +690,7 @@ class InsightPanel(QWidget):
         self.job.progress.connect(self._on_progress)
         self.job.done.connect(on_done)
         self.job.failed.connect(lambda text: self._say(text, error=True))
-        self.job.finished.connect(self._job_ended)
+        self.job.finished.connect(lambda job=self.job: self._job_ended(job))
         self.progress.setValue(0)
         self.progress.show()
         self.stop_button.setEnabled(True)
@@ -701,12 +701,14 @@ class InsightPanel(QWidget):
             self.job.done.disconnect()       # a result that arrives after Stop is dropped
             self.job.stop()
             self.job.wait()
-            self._job_ended()
+            self._job_ended(self.job)
 
-    def _job_ended(self):
-        if self.job is not None and self.job.isFinished():
-            self.job.deleteLater()
-            self.job = None
+    def _job_ended(self, job):
+        # `finished` of a job already replaced by a newer one arrives late: it changes nothing.
+        if job is not self.job:
+            return
+        job.deleteLater()
+        self.job = None
         self.progress.hide()
         self.stop_button.setEnabled(False)
 
@@ -769,8 +771,14 @@ class InsightPanel(QWidget):
         if result.complete and points.get(method) is None and result.features is not None:
             if method == "pca":
                 points[method] = embed(result.features, "pca")
-            else:
-                self.evaluation_label.setText("press Evaluate for the t-SNE map")
+            elif not (self.job is not None and self.job_kind == "embedding"):
+                features = result.features   # t-SNE takes seconds: in the worker
+
+                def finished(coordinates, points=points):
+                    points["tsne"] = coordinates
+                    self.show_evaluation()
+                self.start_job("embedding", lambda progress, stop: embed(features, "tsne"),
+                               finished)
         coordinates = points.get(method)
         if coordinates is not None:
             colours = [pg.mkBrush(render.CLASS_COLOURS[int(label) % len(render.CLASS_COLOURS)])

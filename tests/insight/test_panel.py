@@ -108,6 +108,11 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     assert panel.confusion_item.image.shape == (10, 10)
     assert panel.confusion_item.image.sum() == 359
     assert len(panel.embedding_scatter.data) == 359
+    pca = panel.embedding_scatter.getData()[0].copy()
+    panel.embedding_box.setCurrentIndex(panel.embedding_box.findData("tsne"))   # in the worker
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60000)
+    assert len(panel.embedding_scatter.data) == 359
+    assert not np.allclose(panel.embedding_scatter.getData()[0], pca)
 
     # A 2-D landscape, stopped early: the editor stays usable while it runs.
     panel.tabs.setCurrentIndex(4)
@@ -115,6 +120,8 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     panel.batches_box.setValue(1)
     qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
     assert panel.job is not None and panel.stop_button.isEnabled()
+    qtbot.wait(50)     # the evaluation job's late `finished` must not touch the new job
+    assert panel.stop_button.isEnabled()
     window.scene.select_ids(["f6"])
     window.inspector.editors["out_features"].box.setValue(80)     # an edit while it runs
     assert window.document.graph.nodes["f6"].params["out_features"] == 80
