@@ -16,7 +16,7 @@ from . import atomic
 from .errors import DesignFileError, DesignError, ParamError, PortError, UnknownLayerError
 from .graph import Graph, Node, NODE_ID, validate_params
 from .params import ParamValues
-from .registry import get_spec
+from .registry import Role, get_spec
 
 FORMAT = "cnn-designer"
 VERSION = 1
@@ -198,17 +198,16 @@ def _check_group(graph, at, label):
     take a second input) or two ports with the same name. (A group with no Output is allowed:
     the editor makes one from a branch that feeds nothing, and it is flagged as reaching no
     output like any such layer.)"""
-    for kind, role in (("BlockInput", "input"), ("Output", "output")):
-        names = [n.params["name"] for n in graph.nodes.values() if n.type == kind]
+    for role, kind in ((Role.BLOCK_INPUT, "input"), (Role.OUTPUT, "output")):
+        names = [n.params["name"] for n in graph.nodes_of_role(role)]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise DesignFileError(f"{at}.subgraph: the group {label} has two {role} ports named "
+            raise DesignFileError(f"{at}.subgraph: the group {label} has two {kind} ports named "
                                   f"{twice[0]!r}")
-    for node in graph.nodes.values():
-        if node.type == "Input":
-            raise DesignFileError(f"{at}.subgraph: the group {label} contains the Input node "
-                                  f"{node.id!r}; a network's inputs stay outside groups (a group "
-                                  "takes its inputs through BlockInput nodes)")
+    for node in graph.nodes_of_role(Role.INPUT):
+        raise DesignFileError(f"{at}.subgraph: the group {label} contains the Input node "
+                              f"{node.id!r}; a network's inputs stay outside groups (a group "
+                              "takes its inputs through BlockInput nodes)")
 
 
 def _resolve(parsed):
@@ -236,7 +235,7 @@ def _resolve(parsed):
                 except ParamError as error:
                     raise DesignFileError(f"{at}.params.{error}") from None
             subgraph = _resolve(record["subgraph"]) if record["subgraph"] else None
-            if spec.type == "Group":
+            if spec.role is Role.GROUP:
                 if subgraph is None:
                     raise DesignFileError(f"{at}.subgraph: a Group node needs its subgraph")
                 _check_group(subgraph, at, repr(node_id))

@@ -7,15 +7,20 @@ topological order only while a node's outputs actually changed. Problems are dat
 `NodeResult.error` holds a sentence; nothing here raises to the caller.
 """
 
+import logging
 from dataclasses import dataclass, field
 import heapq
 from math import prod
 
-from .errors import ParamError, ShapeError
+from .errors import CycleError, ParamError, ShapeError
 from .events import Signal
 from .params import format_shape
+from .registry import LastUsed, Role
+
+log = logging.getLogger(__name__)
 
 BYTES_PER_ELEMENT = 4  # activation memory is reported for fp32
+BLOCKED = "blocked"    # an input whose source has no usable result (an error upstream)
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,31 @@ def _combine_rf(states):
     return size, jump
 
 
-def compute_node(node, inputs, is_on_cycle=False):
-    """The result of one node given its input port states (None where unconnected/blocked).
+def input_state(graph, results, node_id, port):
+    """What reaches input `port` of a node: the source port's PortState; None when nothing is
+    connected; BLOCKED when the source has no usable result. The one place this is worked out."""
+    edge = graph.in_edge(node_id, port)
+    if edge is None:
+        return None
+    source = results.get(edge.src)
+    if source is None or not source.ok or edge.src_port not in source.outputs:
+        return BLOCKED
+    return source.outputs[edge.src_port]
 
-    `inputs` maps input port -> PortState, or to None for a missing input and "blocked" for an input
-    whose source has an error."""
+
+def input_states(graph, results, node_id):
+    """{input port: `input_state`} for every input port of a node, in port order."""
+    return {port: input_state(graph, results, node_id, port)
+            for port in graph.nodes[node_id].input_ports()}
+
+
+def compute_node(node, inputs, is_on_cycle=False):
+    """The result of one node given its input port states (see `input_states`): a PortState per
+    port, None for a missing input and BLOCKED for an input whose source has an error."""
     spec = node.spec
     title = spec.type
     if is_on_cycle:
-        return _error(f"{title}: this node is on a cycle; a network must flow one way")
+        return _error(f"{title}: this node is on a cycle; {CycleError.REASON}")
     if not node.params.in_range:
         problem = _range_errors(node)
         if problem:
@@ -113,16 +134,16 @@ def compute_node(node, inputs, is_on_cycle=False):
     if missing:
         names = ", ".join(repr(p) for p in missing)
         return _error(f"{title}: input {names} is not connected")
-    if any(inputs[port] == "blocked" for port in ports):
+    if any(inputs[port] is BLOCKED for port in ports):
         return NodeResult(blocked=True)
     states = [inputs[port] for port in ports]
     try:
-        if node.type == "Input":
+        if spec.role is Role.INPUT:
             shape = node.params["shape"]
             spatial = len(shape) == 3
             state = PortState(shape, (1, 1) if spatial else None, (1, 1) if spatial else None)
             return NodeResult({"out": state}, memory=prod(shape) * BYTES_PER_ELEMENT)
-        if node.type == "Output":
+        if spec.role is Role.OUTPUT:
             return NodeResult({"out": states[0]})
         if spec.is_block:
             return _compute_block(node, dict(zip(ports, states)))
@@ -130,6 +151,7 @@ def compute_node(node, inputs, is_on_cycle=False):
     except (ShapeError, ParamError) as problem:
         return _error(f"{title}: {problem}")
     except Exception as problem:  # a rule's own bug must not take the editor down
+        log.warning("%s: shape rule failed", title, exc_info=True)
         return _error(f"{title}: could not infer the shape ({type(problem).__name__}: {problem})")
     for shape in info.outputs:
         if min(shape) < 1:
@@ -147,49 +169,32 @@ def compute_node(node, inputs, is_on_cycle=False):
     return NodeResult(outputs, info.params, info.macs, memory)
 
 
-# Expanded blocks are analysed once per (sub-graph, input states); presets reuse blocks heavily.
-_block_cache = {}
+# Expanded blocks are analysed once per (sub-graph, input states); presets reuse blocks heavily,
+# and an edit upstream of many blocks asks for each again (kept least-recently-used first out).
+_block_cache = LastUsed(16384)
 
 
-def _compute_block(node, input_states):
-    graph = node.block_graph([state.shape for state in input_states.values()])
-    key = (id(graph), graph.version, tuple(sorted(input_states.items())))
+def _compute_block(node, port_states):
+    graph = node.block_graph([state.shape for state in port_states.values()])
+    key = (id(graph), graph.version, tuple(sorted(port_states.items())))
     hit = _block_cache.get(key)
     if hit is not None and hit[0] is graph:
         return hit[1]
-    results = analyze(graph, input_states)
+    results = analyze(graph, port_states)
     inner_errors = [(nid, r.error) for nid, r in results.items() if r.error]
     if inner_errors:
         nid, text = inner_errors[0]
         result = _error(f"{node.spec.type}: inside, {nid}: {text}")
     else:
         outputs = {}
-        for inner in graph.nodes.values():
-            if inner.type == "Output":
-                outputs[inner.params["name"]] = results[inner.id].outputs["out"]
+        for inner in graph.nodes_of_role(Role.OUTPUT):
+            outputs[inner.params["name"]] = results[inner.id].outputs["out"]
         result = NodeResult(outputs, *live_sums(graph, results))  # what the compiled block keeps
-    if len(_block_cache) > 4096:
-        _block_cache.clear()
-    _block_cache[key] = (graph, result)
+    _block_cache.put(key, (graph, result))
     return result
 
 
-def _gather_inputs(graph, node, results):
-    inputs = {}
-    for port in node.input_ports():
-        edge = graph.in_edge(node.id, port)
-        if edge is None:
-            inputs[port] = None
-            continue
-        source = results.get(edge.src)
-        if source is None or not source.ok or edge.src_port not in source.outputs:
-            inputs[port] = "blocked"
-        else:
-            inputs[port] = source.outputs[edge.src_port]
-    return inputs
-
-
-_NOT_ACTIVATIONS = ("Output", "BlockInput")
+_NOT_ACTIVATIONS = (Role.OUTPUT, Role.BLOCK_INPUT)
 
 
 def live_ports(graph, outputs=None):
@@ -198,7 +203,7 @@ def live_ports(graph, outputs=None):
     node missing from the result reaches no output. Inside a Group only the input ports that feed
     a used output count, so a layer feeding only a group's dead branch is not kept either."""
     order, rest = graph.topological_order()
-    targets = outputs if outputs is not None else [n.id for n in graph.nodes_of_type("Output")]
+    targets = outputs if outputs is not None else [n.id for n in graph.nodes_of_role(Role.OUTPUT)]
     used = {nid: set() for nid in targets}
     for nid in reversed(order + rest):       # consumers before their sources
         if nid not in used:
@@ -214,9 +219,9 @@ def _needed_inputs(node, ports):
     if node.subgraph is None:
         return node.input_ports()   # layers, and catalogue blocks, use every input they have
     inner = node.subgraph
-    wanted = [n.id for n in inner.nodes_of_type("Output") if n.params["name"] in ports]
+    wanted = [n.id for n in inner.nodes_of_role(Role.OUTPUT) if n.params["name"] in ports]
     inner_used = live_ports(inner, wanted)
-    return [n.params["name"] for n in inner.nodes_of_type("BlockInput") if n.id in inner_used]
+    return [n.params["name"] for n in inner.nodes_of_role(Role.BLOCK_INPUT) if n.id in inner_used]
 
 
 def live_sums(graph, results, outputs=None):
@@ -227,45 +232,45 @@ def live_sums(graph, results, outputs=None):
     for nid, ports in live_ports(graph, outputs).items():
         node, result = graph.nodes[nid], results[nid]
         if node.is_block and result.ok and set(node.output_ports()) - ports:
-            inputs = _gather_inputs(graph, node, results)
+            inputs = input_states(graph, results, nid)
             inner = node.block_graph([state.shape for state in inputs.values()])
-            wanted = [n.id for n in inner.nodes_of_type("Output") if n.params["name"] in ports]
+            wanted = [n.id for n in inner.nodes_of_role(Role.OUTPUT) if n.params["name"] in ports]
             sums = live_sums(inner, analyze(inner, inputs), wanted)
         else:
             sums = (result.params, result.macs,
-                    0 if node.type in _NOT_ACTIVATIONS else result.memory)
+                    0 if node.role in _NOT_ACTIVATIONS else result.memory)
         params, macs, memory = params + sums[0], macs + sums[1], memory + sums[2]
     return params, macs, memory
 
 
-def design_problems(graph):
+def graph_problems(graph):
     """Sentences about the design as a whole (not one node) that stop export and training."""
     problems = []
     if not graph.nodes:
         return problems          # an empty canvas is a start, not a problem
-    if not graph.nodes_of_type("Input"):
+    if not graph.nodes_of_role(Role.INPUT):
         problems.append("the design has no Input node: add one to say what the network takes")
-    if not graph.nodes_of_type("Output"):
+    if not graph.nodes_of_role(Role.OUTPUT):
         problems.append("the design has no Output node: connect the last layer to an Output "
                         "so the network returns something")
     return problems
 
 
-def analyze(graph, input_states=None):
-    """A full pass over `graph`. `input_states` maps BlockInput names to PortStates (for the inside
+def analyze(graph, block_inputs=None):
+    """A full pass over `graph`. `block_inputs` maps BlockInput names to PortStates (for the inside
     of a block); returns node id -> NodeResult."""
-    input_states = input_states or {}
+    block_inputs = block_inputs or {}
     order, rest = graph.topological_order()
     on_cycle = graph.cycle_nodes() if rest else set()
     results = {}
     for nid in order + rest:
         node = graph.nodes[nid]
-        if node.type == "BlockInput":
-            state = input_states.get(node.params["name"])
+        if node.role is Role.BLOCK_INPUT:
+            state = block_inputs.get(node.params["name"])
             results[nid] = (NodeResult({"out": state}) if state is not None else
                             _error(f"BlockInput: no input named {node.params['name']!r} reaches this block"))
             continue
-        results[nid] = compute_node(node, _gather_inputs(graph, node, results), nid in on_cycle)
+        results[nid] = compute_node(node, input_states(graph, results, nid), nid in on_cycle)
     return results
 
 
@@ -294,7 +299,7 @@ class Analyzer:
         # Everything is new: one pass in topological order (no heap of dirty nodes needed).
         for nid in self._index:
             node = graph.nodes[nid]
-            self.results[nid] = compute_node(node, _gather_inputs(graph, node, self.results),
+            self.results[nid] = compute_node(node, input_states(graph, self.results, nid),
                                              nid in self._on_cycle)
         graph.changed.connect(self._on_changed)
 
@@ -307,22 +312,26 @@ class Analyzer:
     @property
     def totals(self):
         errors = sum(1 for r in self.results.values() if r.error)
-        if not self.graph.nodes_of_type("Output"):   # nothing to reach yet: count everything
+        if not self.graph.nodes_of_role(Role.OUTPUT):   # nothing to reach yet: count everything
             results = self.results.items()
             return Totals(sum(r.params for _, r in results), sum(r.macs for _, r in results),
                           sum(r.memory for nid, r in results
-                              if self.graph.nodes[nid].type not in _NOT_ACTIVATIONS), errors)
+                              if self.graph.nodes[nid].role not in _NOT_ACTIVATIONS), errors)
         return Totals(*live_sums(self.graph, self.results), errors, len(self.unused))
 
     def problems(self):
         """(node id, sentence) for every node in error, then (None, sentence) for each problem
-        of the whole design (no Input, no Output): what the Issues panel lists."""
-        return self.errors() + [(None, text) for text in design_problems(self.graph)]
+        of the whole design (no Input, no Output)."""
+        return self.errors() + [(None, text) for text in graph_problems(self.graph)]
+
+    def in_order(self, node_ids):
+        """`node_ids` sorted in the network's topological order."""
+        return sorted(node_ids, key=self._index.get)
 
     def errors(self):
         """(node id, sentence) for every node with an error of its own, in topological order."""
-        ordered = sorted(self.results, key=self._index.get)
-        return [(nid, self.results[nid].error) for nid in ordered if self.results[nid].error]
+        return [(nid, self.results[nid].error) for nid in self.in_order(self.results)
+                if self.results[nid].error]
 
     def _rebuild_order(self):
         order, rest = self.graph.topological_order()
@@ -351,7 +360,7 @@ class Analyzer:
             _, nid = heapq.heappop(heap)
             queued.discard(nid)
             node = graph.nodes[nid]
-            new = compute_node(node, _gather_inputs(graph, node, self.results), nid in self._on_cycle)
+            new = compute_node(node, input_states(graph, self.results, nid), nid in self._on_cycle)
             old = self.results.get(nid)
             self.results[nid] = new
             if old is None or new != old:

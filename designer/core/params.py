@@ -161,5 +161,29 @@ def format_pair(value):
     return str(value)
 
 
+def format_window(value):
+    """(3, 3) -> '3×3', (1, 7) -> '1×7', 5 -> '5×5': a window as people write it."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return f"{value[0]}×{value[1]}"
+    return f"{value}×{value}"
+
+
 def format_shape(shape):
     return "×".join(str(d) for d in shape) if shape is not None else "?"
+
+
+def parse_edit(text, option="--set"):
+    """'conv1.kernel=7' -> ('conv1', 'kernel', 7): the NODE.PARAM=VALUE syntax of `designer open
+    --set` and `designer sweep --param`. Node ids may contain dots; the parameter is the part after
+    the last dot before '='. VALUE is JSON when it parses, else text."""
+    import json
+    from .errors import DesignError
+    target, sep, raw = text.partition("=")
+    node_id, dot, param = target.rpartition(".")
+    if not sep or not dot:
+        raise DesignError(f"{option} {text!r}: expected NODE.PARAM=VALUE")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return node_id, param, value

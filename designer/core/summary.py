@@ -1,13 +1,8 @@
 """The per-layer table and totals of a design, like torchinfo or MATLAB's analyzeNetwork."""
 
-from .infer import Analyzer, design_problems
+from .infer import Analyzer, graph_problems
 from .params import format_shape
-
-
-def _rf_text(result):
-    if result.receptive_field is None:
-        return ""
-    return format_shape(result.receptive_field)
+from .registry import Role
 
 
 def summarize(graph):
@@ -15,7 +10,7 @@ def summarize(graph):
     analyzer = Analyzer(graph)
     analyzer.detach()
     totals = analyzer.totals
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     nodes = []
     for nid in sorted(graph.nodes, key=analyzer._index.get):
         node, result = graph.nodes[nid], analyzer.results[nid]
@@ -43,7 +38,7 @@ def summarize(graph):
         "errors": totals.errors,
         "unused_nodes": [n["id"] for n in nodes if not n["reaches_output"]],
         "unused_params": sum(n["params"] for n in nodes if not n["reaches_output"]),
-        "problems": design_problems(graph),
+        "problems": graph_problems(graph),
         "nodes": nodes,
     }
 

@@ -16,7 +16,7 @@ _FIELDS = ("dataset", "data_dir", "epochs", "batch_size", "lr", "optimizer", "mo
            "patience", "grad_clip", "label_smoothing", "crop", "crop_padding", "flip",
            "scale_jitter", "pca_lighting", "eval_crop", "device", "amp", "channels_last",
            "compile", "seed", "deterministic", "workers", "log_every", "out", "val_fraction",
-           "download")
+           "download", "fast_path", "fast_path_budget_mb")
 
 
 def _config(args):
@@ -50,11 +50,11 @@ class ProgressBar:
             return
         self.last = now
         width = 30
-        done = int(event["progress"] * width)
+        done = int(event.progress * width)
         bar = "█" * done + "·" * (width - done)
-        self.stream.write(f"\r[{bar}] {event['progress']:6.1%}  epoch {event['epoch']}  step "
-                          f"{event['step']}  loss {event['loss']:.4f}  {event['images_per_s']:,.0f} "
-                          f"img/s  ETA {_duration(event['eta_s'])}  ")
+        self.stream.write(f"\r[{bar}] {event.progress:6.1%}  epoch {event.epoch}  step "
+                          f"{event.step}  loss {event.loss:.4f}  {event.images_per_s:,.0f} "
+                          f"img/s  ETA {_duration(event.eta_s)}  ")
         self.stream.flush()
 
     def clear(self):
@@ -73,56 +73,55 @@ def _duration(seconds):
 def _run(args):
     # torch is imported here, not at module import, so `designer --help` stays quick.
     from designer.cli import load_for_cli
+    from designer.train.events import Epoch, Finished, Message, Start, Step
     from designer.train.loop import Trainer
     graph = load_for_cli(args.design, args.input)
     config = _config(args)
     rank0 = int(os.environ.get("RANK", "0")) == 0
-    trainer = Trainer(graph, config, weights=args.weights, resume=args.resume)
+    from designer.compress.cli import distillation_loss_from_args
+    trainer = Trainer(graph, config, weights=args.weights, resume=args.resume,
+                      loss=distillation_loss_from_args(args, graph))
     bar = ProgressBar()
     finished = None
     try:
         for event in trainer.run():
-            kind = event["kind"]
             if not rank0:
-                finished = event if kind == "finished" else finished
+                finished = event if isinstance(event, Finished) else finished
                 continue
-            if kind == "start":
+            if isinstance(event, Start):
                 if not args.json:
-                    resumed = (f", resuming after epoch {event['resumed_epoch']}"
-                               if event["resumed_epoch"] else "")
-                    print(f"training {graph.name} on {event['dataset']} ({event['train_size']:,} "
-                          f"train / {event['val_size']:,} val images, {event['classes']} classes) "
-                          f"on {event['device']}"
-                          f"{' ×' + str(event['world_size']) if event['world_size'] > 1 else ''}"
-                          f"{resumed}; run folder {event['run_dir']}", flush=True)
-            elif kind == "message":
+                    resumed = (f", resuming after epoch {event.resumed_epoch}"
+                               if event.resumed_epoch else "")
+                    print(f"training {graph.name} on {event.dataset} ({event.train_size:,} "
+                          f"train / {event.val_size:,} val images, {event.classes} classes) "
+                          f"on {event.device}"
+                          f"{' ×' + str(event.world_size) if event.world_size > 1 else ''}"
+                          f"{resumed}; run folder {event.run_dir}", flush=True)
+            elif isinstance(event, Message):
                 bar.clear()
-                print(event["text"], file=sys.stderr if args.json else sys.stdout, flush=True)
-            elif kind == "step" and not args.json:
+                print(event.text, file=sys.stderr if args.json else sys.stdout, flush=True)
+            elif isinstance(event, Step) and not args.json:
                 bar.update(event)
-            elif kind == "epoch":
+            elif isinstance(event, Epoch):
                 bar.clear()
                 if args.json:
-                    print(json.dumps({name: event[name] for name in (
-                        "epoch", "train_loss", "val_loss", "val_top1_error", "val_top5_error",
-                        "images_per_s", "train_top1_error", "train_top5_error", "lr",
-                        "epoch_time_s", "peak_memory_mb")}), flush=True)
+                    print(json.dumps(event.metrics()), flush=True)
                 else:
-                    print(f"epoch {event['epoch']:>3}/{config.epochs}  train loss "
-                          f"{event['train_loss']:.4f}  val loss {event['val_loss']:.4f}  top-1 "
-                          f"error {event['val_top1_error']:.2%}  top-5 error "
-                          f"{event['val_top5_error']:.2%}  {event['images_per_s']:,.0f} img/s"
-                          f"{'  (best)' if event['best'] else ''}", flush=True)
-            elif kind == "finished":
+                    print(f"epoch {event.epoch:>3}/{config.epochs}  train loss "
+                          f"{event.train_loss:.4f}  val loss {event.val_loss:.4f}  top-1 "
+                          f"error {event.val_top1_error:.2%}  top-5 error "
+                          f"{event.val_top5_error:.2%}  {event.images_per_s:,.0f} img/s"
+                          f"{'  (best)' if event.best else ''}", flush=True)
+            elif isinstance(event, Finished):
                 bar.clear()
                 finished = event
-                print(event["message"], file=sys.stderr if args.json else sys.stdout, flush=True)
+                print(event.message, file=sys.stderr if args.json else sys.stdout, flush=True)
     except KeyboardInterrupt:
         bar.clear()
         print(f"interrupted; {trainer._kept_sentence() if trainer.run_dir else ''}",
               file=sys.stderr)
         return 130
-    return 0 if finished and finished["status"] == "completed" else 1
+    return 0 if finished and finished.status == "completed" else 1
 
 
 def add_parser(subparsers):
@@ -174,11 +173,19 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int)
     p.add_argument("--deterministic", action="store_true", default=None)
     p.add_argument("--workers", type=int, help="data loader processes")
+    p.add_argument("--no-fast-path", dest="fast_path", action="store_false", default=None,
+                   help="always read data through a DataLoader, even when the dataset fits in "
+                   "memory (by default it is held on the device as one uint8 tensor)")
+    p.add_argument("--fast-path-budget", dest="fast_path_budget_mb", type=float, metavar="MB",
+                   help="memory the fast path may use (default: a quarter of the device's free "
+                   "memory)")
     p.add_argument("--log-every", type=int, help="steps between loss readings on the GPU")
-    p.add_argument("--out", metavar="RUN_DIR", help="the run folder (default runs/NAME_DATASET_TIME)")
+    p.add_argument("--out", metavar="RUN_DIR", help="the run folder (default: NAME_DATASET_TIME in $CNN_DESIGNER_RUNS, else in the runs folder of the user data folder, as the editor does)")
     p.add_argument("--weights", metavar="PATH", help="start from these weights (a state_dict or "
                    "a checkpoint)")
     p.add_argument("--resume", metavar="RUN_DIR_OR_CHECKPOINT", help="continue a run")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch")
+    from designer.compress.cli import add_distillation_arguments
+    add_distillation_arguments(p)
     p.set_defaults(run=_run)
     return p

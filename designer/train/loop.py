@@ -1,4 +1,5 @@
-"""The training loop: a generator of plain-dict events that a CLI prints and a GUI worker plots.
+"""The training loop: a generator of events (`designer.train.events`) that a CLI prints and a GUI
+worker plots.
 
 `Trainer(graph, config).run()` yields, in order: one "start" event (sizes, device, and on resume
 the history so curves continue), "step" events (loss, learning rate, images/s, progress, ETA),
@@ -14,16 +15,20 @@ holding the model state under "model", the optimiser, scheduler, scaler, RNG and
 with `torch.load(weights_only=True)`. Each epoch reseeds the RNGs from (seed, epoch), so a resumed
 run draws the same batches and augmentations as an uninterrupted one.
 
+Data comes from the tensor-resident fast path (fastpath.py) when the dataset fits its memory
+budget, else from DataLoaders; the first "message" event says which. Both give uint8 batches that
+are augmented and normalised on the device (augment.py), drawn from a generator seeded per epoch.
+
 Under `torchrun` (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel, samplers are
 distributed, metrics are all-reduced and only rank 0 writes files.
 """
 
+import logging
 from contextlib import nullcontext
 import csv
 import math
 import os
 from pathlib import Path
-import re
 import threading
 import time
 
@@ -35,15 +40,20 @@ from torch.utils.data import DataLoader
 from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
-from designer.core.infer import Analyzer
+from designer.core.infer import Analyzer, input_state
 from designer.core.memory import check_fits, design_needs
+from designer.core.registry import Role
+from designer.home import new_run_dir
 from .config import TrainConfig
-from .data import build_data
+from . import fastpath
+from .data import build_data, data_stats
+from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
+from .losses import (MARGIN, RECONSTRUCTION, margin_loss, output_losses,
+                     reconstruction_loss)
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
-METRIC_FIELDS = ("epoch", "train_loss", "train_top1_error", "train_top5_error", "val_loss",
-                 "val_top1_error", "val_top5_error", "lr", "images_per_s", "epoch_time_s",
-                 "peak_memory_mb")
 
 
 class TrainingError(DesignError):
@@ -89,7 +99,7 @@ def check_design(graph):
         more = f"\n  (and {len(errors) - 20} more)" if len(errors) > 20 else ""
         raise TrainingError(f"the design has {len(errors)} error(s) and cannot train:\n"
                             f"{listed}{more}")
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     if len(inputs) != 1:
         raise TrainingError(f"training needs exactly one Input node; the design has {len(inputs)}")
     if not output_nodes(graph):
@@ -100,11 +110,7 @@ def check_design(graph):
 def output_shapes(graph):
     """The shape arriving at each Output node, in the order the compiled model returns them."""
     results = Analyzer(graph).results
-    shapes = []
-    for node in output_nodes(graph):
-        edge = graph.in_edge(node.id, "in")
-        shapes.append(results[edge.src].outputs[edge.src_port].shape)
-    return shapes
+    return [input_state(graph, results, node.id, "in").shape for node in output_nodes(graph)]
 
 
 def main_output_view(model):
@@ -223,12 +229,6 @@ def load_checkpoint(path):
     return data
 
 
-def default_run_dir(graph, config):
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", graph.name).strip("_").lower() or "model"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path.cwd() / "runs" / f"{slug}_{config.dataset}_{stamp}"
-
-
 def _topk_correct(logits, labels, k):
     k = min(k, logits.shape[1])
     top = logits.topk(k, dim=1).indices
@@ -239,10 +239,16 @@ class Trainer:
     """Train `graph` (left untouched: a copy is compiled) with `config`.
 
     `weights` is a state_dict file or checkpoint to start from; `resume` a checkpoint or run
-    folder to continue (its history is replayed in the "start" event)."""
+    folder to continue (its history is replayed in the "start" event). `loss`, when given, is
+    called as loss(outputs, images, labels) in place of the weighted cross-entropy (knowledge
+    distillation uses it); `prepare`, when given, turns the compiled model (weights loaded) into
+    the one to train (quantisation-aware training inserts fake quantisation with it)."""
 
-    def __init__(self, graph, config=None, control=None, weights=None, resume=None):
+    def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None,
+                 prepare=None):
         self.graph = graph.copy()
+        self.loss = loss
+        self.prepare = prepare
         self.config = (config or TrainConfig()).validate()
         self.control = control or TrainControl()
         self.weights = weights
@@ -274,8 +280,10 @@ class Trainer:
 
         self.data = build_data(config, input_shape)
         shapes = output_shapes(self.graph)
-        for node, shape in zip(output_nodes(self.graph), shapes):
-            if tuple(shape) != (self.data.num_classes,):
+        self.output_losses = output_losses(self.graph, input_shape, shapes)
+        self.pixel_stats = data_stats(config.dataset, input_shape[0])
+        for node, shape, kind in zip(output_nodes(self.graph), shapes, self.output_losses):
+            if kind != RECONSTRUCTION and tuple(shape) != (self.data.num_classes,):
                 raise TrainingError(
                     f"the output {node.id!r} gives {'×'.join(map(str, shape))} values but "
                     f"{self.data.title} has {self.data.num_classes} classes; make the last layer "
@@ -293,6 +301,8 @@ class Trainer:
             from designer.export.weights import load_into, read_state_dict
             report = load_into(model, read_state_dict(self.weights))
             self.notes.append(f"weights from {self.weights}: {report}")
+        if self.prepare is not None:
+            model = self.prepare(model)
         self.memory_format = (torch.channels_last if self.cuda and config.channels_last
                               else torch.contiguous_format)
         self.model = model.to(self.device, memory_format=self.memory_format)
@@ -324,15 +334,24 @@ class Trainer:
         self.best = None               # best validation top-1 error
         if self.resume:
             self._restore(load_checkpoint(self.resume))
-        self.run_dir = Path(config.out) if config.out else default_run_dir(self.graph, config)
+        self.run_dir = Path(config.out) if config.out else new_run_dir(self.graph.name,
+                                                                        config.dataset)
         if self.rank == 0:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._rewrite_csv()
         self.tensorboard = self._tensorboard()
 
     def _loaders(self):
+        """The fast path's loaders when the dataset fits its budget, else DataLoaders; both give
+        uint8 batches that `self.data.augment` / `self.data.evaluate` finish on the device."""
         config = self.config
         self.loader_generator = torch.Generator()
+        self.augment_generator = torch.Generator(self.device)
+        self.fast_path, note = fastpath.choose(self.data, config, self.device)
+        self.notes.insert(0, note)
+        if self.fast_path:
+            return fastpath.loaders(self.data, config, self.device, self.loader_generator,
+                                    self.rank, self.world)
         train_sampler = val_sampler = None
         if self.world > 1:
             from torch.utils.data.distributed import DistributedSampler
@@ -373,9 +392,18 @@ class Trainer:
             return None
         try:
             from torch.utils.tensorboard import SummaryWriter
-        except ImportError:      # tensorboard is optional
+        except ImportError:      # tensorboard is an optional extra
+            log.info("tensorboard is not installed: no event files for this run")
             return None
+        self.tensorboard_logged = len(self.step_log)
         return SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    def _tensorboard_steps(self):
+        """The step losses since the last call. Written per epoch, not per step: each write
+        wakes the writer's thread, which cost ~5 ms a step (10 % of a small model's step)."""
+        for step in range(self.tensorboard_logged, len(self.step_log)):
+            self.tensorboard.add_scalar("train/loss", self.step_log[step][0], step + 1)
+        self.tensorboard_logged = len(self.step_log)
 
     # -- the run ---------------------------------------------------------------------------
     def run(self):
@@ -399,23 +427,24 @@ class Trainer:
             torch.distributed.destroy_process_group()
         self.owns_process_group = False
         if self.tensorboard is not None:
+            self._tensorboard_steps()
             self.tensorboard.close()
             self.tensorboard = None
 
     def _events(self):
         self._setup()
         total_steps = self.config.epochs * self.steps_per_epoch
-        yield {"kind": "start", "run_dir": str(self.run_dir), "device": str(self.device),
-               "dataset": self.data.title, "epochs": self.config.epochs,
-               "steps_per_epoch": self.steps_per_epoch, "total_steps": total_steps,
-               "train_size": len(self.data.train), "val_size": len(self.data.val),
-               "classes": self.data.num_classes,
-               "parameters": sum(p.numel() for p in self.model.parameters()),
-               "resumed_epoch": self.epoch, "history": list(self.history),
-               "step_log": list(self.step_log), "world_size": self.world,
-               "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None}
+        yield Start(run_dir=str(self.run_dir), device=str(self.device),
+                    dataset=self.data.title, epochs=self.config.epochs,
+                    steps_per_epoch=self.steps_per_epoch, total_steps=total_steps,
+                    train_size=len(self.data.train), val_size=len(self.data.val),
+                    classes=self.data.num_classes,
+                    parameters=sum(p.numel() for p in self.model.parameters()),
+                    resumed_epoch=self.epoch, history=list(self.history),
+                    step_log=list(self.step_log), world_size=self.world,
+                    amp=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None)
         for note in self.notes:
-            yield {"kind": "message", "text": note}
+            yield Message(note)
         self.started = time.perf_counter()
         self.paused_for = 0.0
         self.session_steps = 0
@@ -432,11 +461,19 @@ class Trainer:
         except torch.OutOfMemoryError:
             yield self._out_of_memory()
 
+    def _loss(self, kind, output, labels, images):
+        if kind == MARGIN:
+            return margin_loss(output, labels)
+        if kind == RECONSTRUCTION:
+            return reconstruction_loss(output, images.float(), *self.pixel_stats)
+        return self.criterion(output, labels)
+
     def _seed_epoch(self, epoch):
         seed = self.config.seed * 100_003 + epoch
         torch.manual_seed(seed)
         self.loader_generator.manual_seed(seed)
-        sampler = self.train_loader.sampler
+        self.augment_generator.manual_seed(seed)
+        sampler = getattr(self.train_loader, "sampler", None)    # none on the fast path
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
 
@@ -464,15 +501,21 @@ class Trainer:
             if self.control.stopped:
                 return self._finished("stopped", f"stopped at step {self.step + 1}; "
                                       f"{self._kept_sentence()}")
-            images = images.to(self.device, non_blocking=True, memory_format=self.memory_format)
+            images = self.data.augment(images.to(self.device, non_blocking=True),
+                                       self.augment_generator)
+            images = images.contiguous(memory_format=self.memory_format)
             labels = labels.to(self.device, non_blocking=True)
             lr = self.optimizer.param_groups[0]["lr"]
             with self._autocast():
                 outputs = self.forward_train(images)
                 if not isinstance(outputs, (tuple, list)):
                     outputs = (outputs,)
-                loss = sum(w * self.criterion(o.float(), labels)
-                           for w, o in zip(self.loss_weights, outputs))
+                if self.loss is not None:
+                    loss = self.loss(outputs, images, labels)
+                else:
+                    loss = sum(w * self._loss(kind, o.float(), labels, images)
+                               for w, o, kind in zip(self.loss_weights, outputs,
+                                                     self.output_losses))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if config.grad_clip > 0:
@@ -524,14 +567,12 @@ class Trainer:
                     f"try a lower learning rate (now {lr:g}), gradient clipping or warm-up. "
                     f"{self._kept_sentence()}")
             self.step_log.append((value, lr))
-            if self.tensorboard is not None:
-                self.tensorboard.add_scalar("train/loss", value, step)
-            yield {"kind": "step", "step": step, "epoch": self.epoch + 1,
-                   "epoch_progress": self.epoch + (step - self.epoch * self.steps_per_epoch)
-                   / self.steps_per_epoch,
-                   "loss": value, "lr": lr, "images_per_s": rate,
-                   "progress": step / (self.config.epochs * self.steps_per_epoch),
-                   "eta_s": self._eta()}
+            yield Step(step=step, epoch=self.epoch + 1,
+                       epoch_progress=self.epoch + (step - self.epoch * self.steps_per_epoch)
+                       / self.steps_per_epoch,
+                       loss=value, lr=lr, images_per_s=rate,
+                       progress=step / (self.config.epochs * self.steps_per_epoch),
+                       eta_s=self._eta())
         if self.rank == 0:
             with open(self.run_dir / "steps.csv", "a", newline="") as handle:
                 writer = csv.writer(handle)
@@ -546,12 +587,12 @@ class Trainer:
 
     def _pause(self):
         began = time.perf_counter()
-        yield {"kind": "paused", "step": self.step}
+        yield Paused(self.step)
         self.control.wait_while_paused()
         waited = time.perf_counter() - began
         self.paused_for += waited
         self.epoch_paused += waited
-        yield {"kind": "resumed", "step": self.step}
+        yield Resumed(self.step)
 
     @torch.no_grad()
     def _evaluate(self):
@@ -559,13 +600,21 @@ class Trainer:
         sums = torch.zeros(4, device=self.device)
         crops = self.data.eval_crops
         for images, labels in self.val_loader:
-            images = images.to(self.device, non_blocking=True)
+            images = self.data.evaluate(images.to(self.device, non_blocking=True))
             labels = labels.to(self.device, non_blocking=True)
             if crops > 1:
                 images = images.flatten(0, 1)
             images = images.contiguous(memory_format=self.memory_format)
             with self._autocast():
                 logits = self.forward_eval(images).float()
+            if self.output_losses[0] == MARGIN:
+                # Capsule lengths: the margin loss, and the longest capsule is the prediction.
+                count = labels.numel()
+                sums += torch.stack([margin_loss(logits, labels) * count,
+                                     _topk_correct(logits, labels, 1).float(),
+                                     _topk_correct(logits, labels, 5).float(),
+                                     torch.tensor(float(count), device=self.device)])
+                continue
             if crops > 1:
                 # 10-crop: average the crops' probabilities, as in AlexNet.
                 probs = logits.softmax(1).view(-1, crops, logits.shape[1]).mean(1)
@@ -602,11 +651,11 @@ class Trainer:
                 atomic_save(checkpoint, self.run_dir / "best.pt")
             self._rewrite_csv(steps=False)
             if self.tensorboard is not None:
+                self._tensorboard_steps()
                 for name in METRIC_FIELDS[1:]:
                     if row[name] is not None:
                         self.tensorboard.add_scalar(f"epoch/{name}", row[name], self.epoch)
-        return {"kind": "epoch", **row, "best": improved, "eta_s": self._eta(),
-                "progress": self.epoch / self.config.epochs}
+        return Epoch(**row, best=improved, eta_s=self._eta(), progress=self.epoch / self.config.epochs)
 
     def _checkpoint(self):
         from designer.core import fileformat
@@ -652,17 +701,17 @@ class Trainer:
             f"{self._kept_sentence()}")
 
     def _finished(self, status, message):
-        return {"kind": "finished", "status": status, "message": message,
-                "epoch": self.epoch, "step": self.step, "best_val_top1_error": self.best,
-                "run_dir": str(self.run_dir) if self.run_dir else None}
+        return Finished(status, message, epoch=self.epoch, step=self.step,
+                        best_val_top1_error=self.best,
+                        run_dir=str(self.run_dir) if self.run_dir else None)
 
 
 def train(graph, config=None, **kwargs):
-    """Run to the end; the list of "epoch" events and the final "finished" event."""
+    """Run to the end; the list of `Epoch` events and the final `Finished` event."""
     epochs, finished = [], None
     for event in Trainer(graph, config, **kwargs).run():
-        if event["kind"] == "epoch":
+        if isinstance(event, Epoch):
             epochs.append(event)
-        elif event["kind"] == "finished":
+        elif isinstance(event, Finished):
             finished = event
     return epochs, finished

@@ -1,7 +1,6 @@
 """Starting the editor: the QApplication, the main window, crash recovery, and the offscreen
 `--screenshot` mode that renders the window to a PNG and exits."""
 
-import json
 import os
 import sys
 
@@ -9,17 +8,9 @@ from designer.core.errors import DesignError
 
 
 def _parse_edit(text):
-    """'conv1.kernel=7' -> ('conv1', 'kernel', 7). Node ids may contain dots; the parameter is
-    the part after the last dot before '='."""
-    target, sep, raw = text.partition("=")
-    node_id, dot, param = target.rpartition(".")
-    if not sep or not dot:
-        raise DesignError(f"--set {text!r}: expected NODE.PARAM=VALUE")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return node_id, param, value
+    """'conv1.kernel=7' -> ('conv1', 'kernel', 7); see designer.core.params.parse_edit."""
+    from designer.core.params import parse_edit
+    return parse_edit(text)
 
 
 def run(design=None, screenshot=None, theme="light", edits=(), select=None, size=(1600, 1000)):
@@ -43,11 +34,11 @@ def run(design=None, screenshot=None, theme="light", edits=(), select=None, size
         graph = window.document.graph if window.document else None
         if graph is None or node_id not in graph.nodes:
             raise DesignError(f"--set {text!r}: no node {node_id!r} in the design")
-        window.push(SetParams(graph, node_id, **{param: value}))
+        window.editor.push(SetParams(graph, node_id, **{param: value}))
     window.show()
     app.processEvents()  # let the window lay out (and its first fit run) before focusing
     if select and window.scene is not None:
-        window.focus_node(select)
+        window.editor.focus_node(select)
     if screenshot:
         grab_window(window, screenshot)
         print(f"wrote {screenshot}")

@@ -58,11 +58,6 @@ class Document(QObject):
         # destroyed, before the stack, whose destructor signals cleanChanged as it empties itself.
         self.undo_stack.cleanChanged.connect(self._clean_changed)
 
-    @classmethod
-    def open(cls, path, parent=None):
-        """Load a design file; raises DesignFileError (and creates nothing) when it cannot."""
-        return cls(fileformat.load(path), path, parent)
-
     @Slot(bool)
     def _clean_changed(self, clean):
         self.modified_changed.emit(self._recovered or not clean)

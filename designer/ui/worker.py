@@ -9,22 +9,28 @@ the worker. Exceptions from the engine end the run with `finished_run` status "f
 sentence, so training can never take the editor down.
 """
 
+import logging
 import time
 import traceback
 
 from PySide6.QtCore import QThread, Signal
 
+from designer.core.errors import DesignError
+from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
+
+log = logging.getLogger(__name__)
+
 
 class TrainWorker(QThread):
-    started_run = Signal(dict)     # the "start" event: sizes, device, history on resume
-    steps = Signal(list)           # a batch of "step" events
-    epoch = Signal(dict)
+    started_run = Signal(object)   # the `Start` event: sizes, device, history on resume
+    steps = Signal(list)           # a batch of `Step` events
+    epoch = Signal(object)         # an `Epoch` event
     paused = Signal()
     resumed = Signal()
     message = Signal(str)
-    finished_run = Signal(dict)    # the "finished" event: status completed / stopped / failed
-
-    def __init__(self, graph, config, weights=None, resume=None, interval=0.1, parent=None):
+    finished_run = Signal(object)  # the `Finished` event: status completed / stopped / failed
+    def __init__(self, graph, config, weights=None, resume=None, interval=0.1, parent=None,
+                 distill=None):
         super().__init__(parent)
         from designer.train.loop import TrainControl
         self.graph = graph.copy()          # a frozen copy: editing the design cannot race the run
@@ -34,6 +40,7 @@ class TrainWorker(QThread):
         self.interval = interval
         self.control = TrainControl()
         self.result = None
+        self.distill = distill             # (teacher, teacher weights, temperature, alpha) or None
 
     def pause(self):
         self.control.pause()
@@ -57,37 +64,41 @@ class TrainWorker(QThread):
 
         try:
             from designer.train.loop import Trainer
+            loss = None
+            if self.distill is not None:
+                from designer.compress.distill import distillation_for
+                loss = distillation_for(self.graph, *self.distill)
             trainer = Trainer(self.graph, self.config, control=self.control,
-                              weights=self.weights, resume=self.resume_from)
+                              weights=self.weights, resume=self.resume_from, loss=loss)
             for event in trainer.run():
-                kind = event["kind"]
-                if kind == "step":
+                if isinstance(event, Step):
                     pending.append(event)
                     if time.monotonic() - last_emit >= self.interval:
                         flush()
                     continue
                 flush()
-                if kind == "start":
+                if isinstance(event, Start):
                     self.started_run.emit(event)
-                elif kind == "epoch":
+                elif isinstance(event, Epoch):
                     self.epoch.emit(event)
-                elif kind == "paused":
+                elif isinstance(event, Paused):
                     self.paused.emit()
-                elif kind == "resumed":
+                elif isinstance(event, Resumed):
                     self.resumed.emit()
-                elif kind == "message":
-                    self.message.emit(event["text"])
-                elif kind == "finished":
+                elif isinstance(event, Message):
+                    self.message.emit(event.text)
+                elif isinstance(event, Finished):
                     self.result = event
+        except DesignError as error:
+            flush()
+            self.result = Finished("failed", str(error))
         except Exception as error:  # noqa: BLE001 - the GUI shows every failure as a sentence
             flush()
-            from designer.core.errors import DesignError
-            text = str(error) if isinstance(error, DesignError) else (
-                f"training failed: {type(error).__name__}: {error}\n"
-                + traceback.format_exc(limit=4))
-            self.result = {"kind": "finished", "status": "failed", "message": text}
+            log.exception("training failed")
+            text = (f"training failed: {type(error).__name__}: {error}\n"
+                    + traceback.format_exc(limit=4))
+            self.result = Finished("failed", text)
         flush()
         if self.result is None:
-            self.result = {"kind": "finished", "status": "failed",
-                           "message": "training ended without a result"}
+            self.result = Finished("failed", "training ended without a result")
         self.finished_run.emit(self.result)

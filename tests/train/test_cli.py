@@ -12,26 +12,32 @@ from designer.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_json_prints_one_object_per_epoch(tmp_path, capsys):
+def test_json_prints_one_object_per_epoch(tmp_path, capsys, monkeypatch):
+    # Without --out the run goes in the runs folder the editor uses too (here CNN_DESIGNER_RUNS).
+    monkeypatch.setenv("CNN_DESIGNER_RUNS", str(tmp_path / "runs"))
     code = main(["train", "reactor_digits", "--dataset", "digits", "--epochs", "2",
                  "--batch-size", "64", "--lr", "0.1", "--device", "cpu", "--json",
-                 "--out", str(tmp_path)])
+                 "--no-fast-path"])
     assert code == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert "_digits_20" in run_dir.name      # design_dataset_YYYYmmdd-HHMMSS
+    captured = capsys.readouterr()
+    assert "data: DataLoader path (the fast path is turned off)" in captured.err
+    lines = captured.out.strip().splitlines()
     rows = [json.loads(line) for line in lines]
     assert [r["epoch"] for r in rows] == [1, 2]
     for key in ("epoch", "train_loss", "val_loss", "val_top1_error", "val_top5_error",
                 "images_per_s"):
         assert all(key in r for r in rows)
     assert rows[1]["train_loss"] < rows[0]["train_loss"]
-    assert (tmp_path / "last.pt").is_file()
+    assert (run_dir / "last.pt").is_file()
 
     # --resume continues the run in its folder with its saved settings.
-    code = main(["train", "reactor_digits", "--resume", str(tmp_path), "--epochs", "3", "--json"])
+    code = main(["train", "reactor_digits", "--resume", str(run_dir), "--epochs", "3", "--json"])
     assert code == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [r["epoch"] for r in rows] == [3]
-    assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 4
+    assert len((run_dir / "metrics.csv").read_text().strip().splitlines()) == 4
 
 
 def test_wrong_class_count_is_a_clear_error(tmp_path, capsys):

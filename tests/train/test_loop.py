@@ -6,74 +6,63 @@ import math
 import pytest
 import torch
 
-from designer.core.builder import GraphBuilder
 from designer.core.presets import load_design
 from designer.train.config import TrainConfig, TrainConfigError
 from designer.train.loop import (Schedule, TrainControl, Trainer, TrainingError, load_checkpoint,
                                  main_output_view, train)
 from designer.core.compile import compile_graph
 
-
-def small_digits_net(aux=False):
-    b = GraphBuilder("tiny")
-    x = b.input((1, 8, 8))
-    x = b.add("Conv2d", "conv", x, out_channels=4, kernel=3, padding=1)
-    x = b.add("ReLU", "relu", x)
-    f = b.add("Flatten", "flatten", x)
-    y = b.add("Linear", "fc", f, out_features=10)
-    b.output(y)
-    if aux:
-        a = b.add("Linear", "aux_fc", f, out_features=10)
-        b.output(a, "aux", role="auxiliary", loss_weight=0.3)
-    return b.finish()
+from ..helpers import tiny_digits_net
 
 
 def test_lenet5_reaches_95_percent_on_digits(tmp_path):
     config = TrainConfig(epochs=6, batch_size=32, lr=0.05, out=str(tmp_path), seed=0)
     epochs, finished = train(load_design("lenet5"), config)
-    assert finished["status"] == "completed"
+    assert finished.status == "completed"
     assert len(epochs) == 6
-    accuracy = 1 - epochs[-1]["val_top1_error"]
+    accuracy = 1 - epochs[-1].val_top1_error
     assert accuracy >= 0.95, accuracy
-    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    assert epochs[-1].train_loss < epochs[0].train_loss
     for name in ("metrics.csv", "steps.csv", "last.pt", "best.pt"):
         assert (tmp_path / name).is_file()
     assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 7
 
 
-def test_resume_reproduces_the_next_epoch_exactly(tmp_path):
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "dataloader"])
+def test_resume_reproduces_the_next_epoch_exactly(tmp_path, fast_path):
     base = dict(epochs=3, batch_size=64, lr=0.05, seed=3, deterministic=True, flip=True,
-                crop="pad", crop_padding=1)
-    graph = small_digits_net()
+                crop="pad", crop_padding=1, fast_path=fast_path)
+    graph = tiny_digits_net()
     full, _ = train(graph, TrainConfig(**base, out=str(tmp_path / "full")))
 
     control = TrainControl()
     trainer = Trainer(graph, TrainConfig(**base, out=str(tmp_path / "cut")), control=control)
     for event in trainer.run():
-        if event["kind"] == "epoch" and event["epoch"] == 2:
+        if event.kind == "epoch" and event.epoch == 2:
             control.stop()
-        if event["kind"] == "finished":
-            assert event["status"] == "stopped"
-            assert "epoch 2" in event["message"]
+        if event.kind == "finished":
+            assert event.status == "stopped"
+            assert "epoch 2" in event.message
     resumed = Trainer(graph, TrainConfig(**base, out=str(tmp_path / "cut")),
                       resume=tmp_path / "cut")
     events = list(resumed.run())
+    assert resumed.fast_path == fast_path    # digits fit the fast path unless it is turned off
     start = events[0]
-    assert start["resumed_epoch"] == 2 and len(start["history"]) == 2
+    assert start.resumed_epoch == 2 and len(start.history) == 2
     timing = {"images_per_s", "epoch_time_s"}
-    assert [{k: v for k, v in row.items() if k not in timing} for row in start["history"]] == \
-        [{k: e[k] for k in start["history"][0] if k not in timing} for e in full[:2]]
-    third = [e for e in events if e["kind"] == "epoch"]
-    assert [e["epoch"] for e in third] == [3]
+    assert [{k: v for k, v in row.items() if k not in timing} for row in start.history] == \
+        [{k: v for k, v in e.metrics().items() if k not in timing} for e in full[:2]]
+    third = [e for e in events if e.kind == "epoch"]
+    assert [e.epoch for e in third] == [3]
     for name in ("train_loss", "val_loss", "val_top1_error", "val_top5_error", "train_top1_error",
                  "lr"):
-        assert third[0][name] == full[2][name], name
-    assert events[-1]["status"] == "completed"
+        assert getattr(third[0], name) == getattr(full[2], name), name
+    assert events[-1].status == "completed"
     assert len(load_checkpoint(tmp_path / "cut")["step_log"]) == 3 * resumed.steps_per_epoch
 
 
 def test_checkpoint_loads_weights_only_with_model_key(tmp_path):
-    train(small_digits_net(), TrainConfig(epochs=1, out=str(tmp_path)))
+    train(tiny_digits_net(), TrainConfig(epochs=1, out=str(tmp_path)))
     data = torch.load(tmp_path / "last.pt", weights_only=True)
     assert set(data["model"]) == {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}
     assert data["epoch"] == 1 and data["history"][0]["epoch"] == 1
@@ -82,36 +71,36 @@ def test_checkpoint_loads_weights_only_with_model_key(tmp_path):
 
 
 def test_weights_option_starts_from_a_checkpoint(tmp_path):
-    graph = small_digits_net()
+    graph = tiny_digits_net()
     first, _ = train(graph, TrainConfig(epochs=2, out=str(tmp_path / "a")))
     trainer = Trainer(graph, TrainConfig(epochs=1, lr=1e-6, out=str(tmp_path / "b")),
                       weights=tmp_path / "a" / "last.pt")
     events = list(trainer.run())
-    assert any(e["kind"] == "message" and "loaded 4 of 4" in e["text"] for e in events)
-    epoch = next(e for e in events if e["kind"] == "epoch")
-    assert epoch["val_top1_error"] == pytest.approx(first[-1]["val_top1_error"], abs=0.02)
+    assert any(e.kind == "message" and "loaded 4 of 4" in e.text for e in events)
+    epoch = next(e for e in events if e.kind == "epoch")
+    assert epoch.val_top1_error == pytest.approx(first[-1].val_top1_error, abs=0.02)
 
 
 def test_nan_loss_stops_naming_the_step(tmp_path):
-    events = list(Trainer(small_digits_net(), TrainConfig(epochs=2, lr=1e6, momentum=0.0,
+    events = list(Trainer(tiny_digits_net(), TrainConfig(epochs=2, lr=1e6, momentum=0.0,
                                                           weight_decay=0, out=str(tmp_path))).run())
     finished = events[-1]
-    assert finished["status"] == "failed"
-    assert "learning rate" in finished["message"]
-    steps = [e["step"] for e in events if e["kind"] == "step"]
-    assert all(math.isfinite(e["loss"]) for e in events if e["kind"] == "step")
-    assert f"at step {steps[-1] + 1 if steps else 1}" in finished["message"]
+    assert finished.status == "failed"
+    assert "learning rate" in finished.message
+    steps = [e.step for e in events if e.kind == "step"]
+    assert all(math.isfinite(e.loss) for e in events if e.kind == "step")
+    assert f"at step {steps[-1] + 1 if steps else 1}" in finished.message
 
 
 def test_design_with_errors_cannot_start():
-    graph = small_digits_net()
+    graph = tiny_digits_net()
     graph.set_params("conv", kernel=11, padding="valid")   # larger than the 8×8 input
     with pytest.raises(TrainingError, match=r"1 error\(s\)[\s\S]*conv:"):
         next(Trainer(graph, TrainConfig(epochs=1)).run())
 
 
 def test_class_count_is_checked():
-    graph = small_digits_net()
+    graph = tiny_digits_net()
     graph.set_params("fc", out_features=7)
     with pytest.raises(TrainingError, match="10 classes"):
         next(Trainer(graph, TrainConfig(epochs=1)).run())
@@ -125,7 +114,7 @@ def test_bad_settings_are_refused():
 
 
 def test_auxiliary_loss_weighted_in_training_dropped_in_evaluation(tmp_path):
-    graph = small_digits_net(aux=True)
+    graph = tiny_digits_net(aux=True)
     model = compile_graph(graph)
     view = main_output_view(model)
     x = torch.randn(3, 1, 8, 8)
@@ -136,7 +125,7 @@ def test_auxiliary_loss_weighted_in_training_dropped_in_evaluation(tmp_path):
     trainer = Trainer(graph, TrainConfig(epochs=1, out=str(tmp_path)))
     events = list(trainer.run())
     assert trainer.loss_weights == [1.0, 0.3]
-    assert events[-1]["status"] == "completed"
+    assert events[-1].status == "completed"
 
 
 @pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "onecycle", "plateau"])
@@ -172,15 +161,15 @@ def test_schedules_with_warmup(schedule):
 def test_pause_and_stop_from_another_thread(tmp_path):
     import threading
     control = TrainControl()
-    trainer = Trainer(small_digits_net(), TrainConfig(epochs=3, out=str(tmp_path)), control=control)
+    trainer = Trainer(tiny_digits_net(), TrainConfig(epochs=3, out=str(tmp_path)), control=control)
     kinds = []
     for event in trainer.run():
-        kinds.append(event["kind"])
-        if event["kind"] == "step" and event["step"] == 3:
+        kinds.append(event.kind)
+        if event.kind == "step" and event.step == 3:
             control.pause()
-        if event["kind"] == "paused":
+        if event.kind == "paused":
             threading.Timer(0.05, control.resume).start()
-        if event["kind"] == "step" and event["step"] == 5:
+        if event.kind == "step" and event.step == 5:
             control.stop()
     assert kinds.count("paused") == 1 and kinds.count("resumed") == 1
     assert kinds[-1] == "finished"
@@ -188,14 +177,14 @@ def test_pause_and_stop_from_another_thread(tmp_path):
 
 
 def test_ten_crop_evaluation(tmp_path):
-    epochs, finished = train(small_digits_net(), TrainConfig(epochs=1, eval_crop="ten",
+    epochs, finished = train(tiny_digits_net(), TrainConfig(epochs=1, eval_crop="ten",
                                                              out=str(tmp_path)))
-    assert finished["status"] == "completed"
-    assert 0 <= epochs[0]["val_top1_error"] < 0.9
+    assert finished.status == "completed"
+    assert 0 <= epochs[0].val_top1_error < 0.9
 
 
 def test_out_of_memory_stops_with_advice_and_keeps_the_checkpoint(tmp_path, monkeypatch):
-    trainer = Trainer(small_digits_net(), TrainConfig(epochs=3, batch_size=64, out=str(tmp_path)))
+    trainer = Trainer(tiny_digits_net(), TrainConfig(epochs=3, batch_size=64, out=str(tmp_path)))
     original = Trainer._autocast
 
     def autocast_that_runs_out(self):
@@ -206,9 +195,9 @@ def test_out_of_memory_stops_with_advice_and_keeps_the_checkpoint(tmp_path, monk
     monkeypatch.setattr(Trainer, "_autocast", autocast_that_runs_out)
     events = list(trainer.run())
     finished = events[-1]
-    assert finished["status"] == "failed"
-    assert "smaller batch (e.g. 32)" in finished["message"]
-    assert "checkpoint of epoch 1 is kept" in finished["message"]
+    assert finished.status == "failed"
+    assert "smaller batch (e.g. 32)" in finished.message
+    assert "checkpoint of epoch 1 is kept" in finished.message
     assert load_checkpoint(tmp_path)["epoch"] == 1
 
 
@@ -216,7 +205,7 @@ def test_out_of_memory_stops_with_advice_and_keeps_the_checkpoint(tmp_path, monk
 def test_cuda_run_uses_mixed_precision_and_reports_memory(tmp_path):
     trainer = Trainer(load_design("lenet5"), TrainConfig(epochs=1, device="cuda", out=str(tmp_path)))
     events = list(trainer.run())
-    assert events[0]["device"].startswith("cuda") and events[0]["amp"] in ("bfloat16", "float16")
-    epoch = next(e for e in events if e["kind"] == "epoch")
-    assert epoch["peak_memory_mb"] > 0
-    assert events[-1]["status"] == "completed"
+    assert events[0].device.startswith("cuda") and events[0].amp in ("bfloat16", "float16")
+    epoch = next(e for e in events if e.kind == "epoch")
+    assert epoch.peak_memory_mb > 0
+    assert events[-1].status == "completed"

@@ -23,19 +23,19 @@ def _workers():
 
 
 def test_finished_run_joins_its_loader_workers(tmp_path):
-    trainer = Trainer(tiny_net(), TrainConfig(epochs=1, batch_size=256, workers=2, out=str(tmp_path)))
+    trainer = Trainer(tiny_net(), TrainConfig(epochs=1, batch_size=256, workers=2, fast_path=False, out=str(tmp_path)))
     events = list(trainer.run())
-    assert events[-1]["status"] == "completed"
+    assert events[-1].status == "completed"
     assert trainer.train_loader._iterator is None and trainer.val_loader._iterator is None
     assert _workers() == []
     assert trainer.tensorboard is None
 
 
 def test_a_consumer_that_stops_reading_releases_the_workers(tmp_path):
-    trainer = Trainer(tiny_net(), TrainConfig(epochs=2, batch_size=64, workers=2, out=str(tmp_path)))
+    trainer = Trainer(tiny_net(), TrainConfig(epochs=2, batch_size=64, workers=2, fast_path=False, out=str(tmp_path)))
     run = trainer.run()
     for event in run:
-        if event["kind"] == "step":
+        if event.kind == "step":
             assert _workers()                     # persistent workers are running now
             break
     run.close()                                   # e.g. the window dropping a stopped run

@@ -7,7 +7,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 def _palette_add(window, type_name):
     item = window.palette.item_for(type_name)
     before = set(window.document.graph.nodes)
-    window.palette.tree.itemDoubleClicked.emit(item, 0)
+    window.palette.tree.itemActivated.emit(item, 0)
     (added,) = set(window.document.graph.nodes) - before
     return added
 

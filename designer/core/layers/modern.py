@@ -1,0 +1,222 @@
+"""Layers that modern CNNs need beyond the classic catalogue: layer and group normalisation, layer
+scale, a position-wise linear layer and the tensor plumbing (permute, reshape) that ConvNeXt-style
+blocks use to work channels-last.
+
+Shapes leave the batch out, as everywhere in the catalogue: `Permute` dims and `Reshape` shapes
+refer to the dimensions after the batch. Parameter names inside the built modules follow torch
+(`weight`, `bias`) so imported weights keep their names.
+"""
+
+from math import prod
+from typing import List
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ShapeError
+from ..params import Param, format_shape
+from ..registry import LayerInfo, LayerSpec, register
+from ..shapes import require_image
+
+
+class Permute(nn.Module):
+    """Reorders the dimensions after the batch (`dims` counts from 0 after the batch)."""
+
+    dims: List[int]
+    order: List[int]
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = list(dims)
+        self.order = [0] + [d + 1 for d in dims]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.order)
+
+    def extra_repr(self):
+        return f"dims={self.dims}"
+
+
+class Reshape(nn.Module):
+    """Reshapes each sample to `shape` (the batch is kept)."""
+
+    shape: List[int]
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = list(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape([x.shape[0]] + self.shape)
+
+    def extra_repr(self):
+        return f"shape={self.shape}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of an N×C×H×W tensor at each position (ConvNeXt's
+    downsampling and stem norm); `weight` and `bias` are named as torchvision's LayerNorm2d."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """Multiplies each channel by a learned factor (CaiT, ConvNeXt): `scale` is C×1×1 on images
+    (channels first) and D on vectors or channels-last tensors."""
+
+    def __init__(self, shape, init: float):
+        super().__init__()
+        self.shape = list(shape)
+        self.init = init
+        self.scale = nn.Parameter(torch.full(shape, init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+def _permute_rule(p, shapes):
+    shape = shapes[0]
+    if sorted(p.dims) != list(range(len(shape))):
+        raise ShapeError(f"dims {list(p.dims)} are not an order of the {len(shape)} dimensions of "
+                         f"a {format_shape(shape)} input (count from 0 after the batch)")
+    return LayerInfo((tuple(shape[d] for d in p.dims),))
+
+
+register(LayerSpec(
+    type="Permute", category="utility", title="Permute",
+    help="Reorders the dimensions of each sample, e.g. [1, 2, 0] turns C×H×W into H×W×C "
+         "(channels-last, as ConvNeXt's blocks do before their layer norm and linear layers) and "
+         "[2, 0, 1] turns it back. Dimensions count from 0 after the batch.",
+    params=(Param("dims", "ints", (1, 2, 0), "The new order of the dimensions", min=0, max=7,
+                  min_length=1, max_length=7),),
+    rule=_permute_rule, build=lambda p, s: Permute(p.dims),
+    summary=lambda p: "→" + ",".join(map(str, p.dims)),
+))
+
+
+def _reshape_rule(p, shapes):
+    if prod(p.shape) != prod(shapes[0]):
+        raise ShapeError(f"cannot reshape {format_shape(shapes[0])} ({prod(shapes[0])} values) to "
+                         f"{format_shape(p.shape)} ({prod(p.shape)} values)")
+    return LayerInfo((tuple(p.shape),))
+
+
+register(LayerSpec(
+    type="Reshape", category="utility", title="Reshape",
+    help="Reshapes each sample to the given shape (same number of values; the batch is kept), "
+         "e.g. C×H×W to G×C/G×H×W for a grouped operation.",
+    params=(Param("shape", "shape", (64,), "The new shape after the batch", min=1,
+                  min_length=1, max_length=6),),
+    rule=_reshape_rule, build=lambda p, s: Reshape(p.shape),
+    summary=lambda p: format_shape(p.shape),
+))
+
+
+def _last_dim_rule(p, shapes):
+    return LayerInfo((shapes[0],), 2 * shapes[0][-1] if p.affine else 0)
+
+
+register(LayerSpec(
+    type="LayerNorm", category="normalisation", title="Layer norm",
+    help="Layer normalisation (Ba et al. 2016) over the last dimension: each position's features "
+         "are normalised on their own, then scaled and shifted. Use it on channels-last tensors "
+         "(after a Permute) or on vectors; LayerNorm2d normalises the channels of a C×H×W image.",
+    params=(Param("eps", "float", 1e-5, "Added to the variance", min=0.0),
+            Param("affine", "bool", True, "Learn scale and shift")),
+    rule=_last_dim_rule,
+    build=lambda p, s: nn.LayerNorm(s[0][-1], eps=p.eps, elementwise_affine=p.affine),
+    summary=lambda p: f"eps={p.eps:g}",
+))
+
+
+def _channel_norm_rule(p, shapes):
+    c = require_image(shapes[0])[0]
+    return LayerInfo((shapes[0],), 2 * c if p.affine else 0)
+
+
+register(LayerSpec(
+    type="LayerNorm2d", category="normalisation", title="Layer norm 2d",
+    help="Layer normalisation over the channels of a C×H×W image at each position (ConvNeXt's "
+         "stem and downsampling layers): the channels-first form of LayerNorm.",
+    params=(Param("eps", "float", 1e-6, "Added to the variance", min=0.0),
+            Param("affine", "bool", True, "Learn scale and shift")),
+    rule=_channel_norm_rule,
+    build=lambda p, s: LayerNorm2d(s[0][0], eps=p.eps, elementwise_affine=p.affine),
+    summary=lambda p: f"eps={p.eps:g}",
+))
+
+
+def _group_norm_rule(p, shapes):
+    c = require_image(shapes[0])[0]
+    if c % p.groups:
+        raise ShapeError(f"groups {p.groups} does not divide the {c} input channels")
+    return LayerInfo((shapes[0],), 2 * c if p.affine else 0)
+
+
+register(LayerSpec(
+    type="GroupNorm", category="normalisation", title="Group norm",
+    help="Group normalisation (Wu & He 2018): normalises groups of channels per sample, so it "
+         "does not depend on the batch size (detection, small batches). 1 group is layer norm "
+         "over C×H×W; C groups is instance norm.",
+    params=(Param("groups", "int", 32, "Channel groups (must divide the channels)",
+                  min=1, max=65536),
+            Param("eps", "float", 1e-5, "Added to the variance", min=0.0),
+            Param("affine", "bool", True, "Learn scale and shift per channel")),
+    rule=_group_norm_rule,
+    build=lambda p, s: nn.GroupNorm(p.groups, s[0][0], eps=p.eps, affine=p.affine),
+    summary=lambda p: f"g={p.groups}",
+))
+
+
+def _scale_shape(shape):
+    """C×1×1 for images (channels first), else the last dimension."""
+    return (shape[0], 1, 1) if len(shape) == 3 else (shape[-1],)
+
+
+def _layer_scale_rule(p, shapes):
+    shape = shapes[0]
+    if p.channels_last or len(shape) != 3:
+        return LayerInfo((shape,), shape[-1])
+    return LayerInfo((shape,), shape[0])
+
+
+register(LayerSpec(
+    type="LayerScale", category="utility", title="Layer scale",
+    help="Multiplies each channel by a learned factor initialised small (1e-6), so a deep "
+         "network's residual branches start near zero (CaiT, ConvNeXt). One factor per channel "
+         "of a C×H×W image, or per feature of the last dimension when channels-last is set.",
+    params=(Param("init", "float", 1e-6, "Initial value of every factor"),
+            Param("channels_last", "bool", False, "Scale the last dimension (H×W×C tensors)")),
+    rule=_layer_scale_rule,
+    build=lambda p, s: LayerScale((s[0][-1],) if p.channels_last or len(s[0]) != 3
+                                  else _scale_shape(s[0]), p.init),
+    summary=lambda p: f"{p.init:g}",
+))
+
+
+def _positionwise_rule(p, shapes):
+    shape = shapes[0]
+    if len(shape) < 2:
+        raise ShapeError(f"input is {format_shape(shape)}: a position-wise linear layer needs "
+                         "positions × features (use Linear on a vector)")
+    weights = shape[-1] * p.out_features
+    positions = prod(shape[:-1])
+    return LayerInfo((tuple(shape[:-1]) + (p.out_features,),),
+                     weights + (p.out_features if p.bias else 0), weights * positions)
+
+
+register(LayerSpec(
+    type="PositionwiseLinear", category="convolution", title="Position-wise linear",
+    help="A fully connected layer applied at every position over the last dimension: the same "
+         "as a 1×1 convolution on a channels-last tensor (ConvNeXt's inverted bottleneck, "
+         "transformer MLPs).",
+    params=(Param("out_features", "int", 256, "Output features", min=1, max=1 << 20),
+            Param("bias", "bool", True, "Learn a bias")),
+    rule=_positionwise_rule,
+    build=lambda p, s: nn.Linear(s[0][-1], p.out_features, p.bias),
+    summary=lambda p: f"→{p.out_features}",
+))

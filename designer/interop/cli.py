@@ -1,0 +1,79 @@
+"""The `designer import` and `designer diff` verbs."""
+
+import json
+import sys
+
+
+def _weights_path(output):
+    return output.with_suffix(".pt")
+
+
+def _run_import(args):
+    from pathlib import Path
+
+    import torch
+
+    from designer.core import fileformat
+    from designer.core.compile import compile_graph
+    from designer.interop import UnsupportedOpsError
+
+    output = Path(args.output)
+    try:
+        if args.source.lower().endswith(".onnx"):
+            from designer.interop.onnx import import_onnx
+            result = import_onnx(args.source, args.input)
+        else:
+            from designer.interop.pytorch import import_source
+            result, _ = import_source(args.source, args.input, args.pretrained)
+    except UnsupportedOpsError as error:
+        print(f"designer: {len(error.items)} operation(s) have no catalogue layer; nothing was "
+              f"written:\n{error.report()}", file=sys.stderr)
+        return 2
+    # The weights must load into the compiled design exactly, or nothing is written.
+    module = compile_graph(result.graph)
+    module.load_state_dict(result.state_dict, strict=True)
+    fileformat.save(result.graph, output)
+    weights = _weights_path(output)
+    torch.save(module.state_dict(), weights)
+    print(f"wrote {output} ({len(result.graph.nodes)} nodes) and {weights} "
+          f"({len(result.state_dict)} tensors)")
+    if result.unused:
+        shown = ", ".join(result.unused[:8]) + (" ..." if len(result.unused) > 8 else "")
+        print(f"not carried over (unused in evaluation): {shown}")
+    return 0
+
+
+def _run_diff(args):
+    from designer.cli import load_for_cli
+    from designer.interop.diff import diff_designs, format_diff
+    result = diff_designs(load_for_cli(args.a), load_for_cli(args.b))
+    print(json.dumps(result) if args.json else format_diff(result))
+    return 0
+
+
+def add_parser(subparsers):
+    from designer.cli import parse_shape
+    p = subparsers.add_parser(
+        "import", help="import a torchvision, timm, PyTorch or ONNX model as a design",
+        description="Trace a model into an editable design (OUT.json) and carry its weights "
+                    "into OUT.pt. Sources: torchvision:NAME, timm:NAME, "
+                    "module:path/to/file.py:ClassOrFactory (runs that file), or model.onnx. "
+                    "Operations the catalogue lacks are listed with where they occur (exit 2, "
+                    "nothing written).")
+    p.add_argument("source", help="torchvision:NAME, timm:NAME, module:FILE.py:NAME or FILE.onnx")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.json",
+                   help="the design file to write; the weights go beside it as OUT.pt")
+    p.add_argument("--input", type=parse_shape, metavar="CxHxW",
+                   help="input shape to trace with (default: the model's own, else 3x224x224)")
+    p.add_argument("--pretrained", action="store_true",
+                   help="torchvision/timm: start from the pretrained weights (downloads them)")
+    p.set_defaults(run=_run_import)
+
+    p = subparsers.add_parser(
+        "diff", help="compare two designs: per stage and per node shapes, params, MACs, RF",
+        description="Compare design A with design B (files or preset names): totals and ratios, "
+                    "per-stage sums, and the nodes added, removed and changed.")
+    p.add_argument("a", help="design file or preset name")
+    p.add_argument("b", help="design file or preset name")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_run_diff)

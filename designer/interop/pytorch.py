@@ -1,0 +1,1027 @@
+"""Import a PyTorch model as an editable design (`designer import torchvision:NAME ...`).
+
+The model is traced with torch.fx, one module level at a time. Every submodule that torchvision,
+timm or a user wrote as a block of its own becomes a block node in the drawing: a catalogue block
+when the catalogue has that block (a torchvision `Bottleneck` becomes our `Bottleneck`), checked
+by compiling the catalogue block and comparing its tensors and outputs with the module's; otherwise
+a `Group` node whose inside is the module's own traced graph. Containers (`nn.Sequential`) are
+inlined, so node names are the model's module paths and most weights keep their names.
+
+Every fx node maps onto a catalogue layer by a table of modules and functions; what the table
+lacks is collected with its module path and reported all at once (`UnsupportedOpsError`), never
+approximated. Weights are carried over by name into the design's own state_dict.
+
+Shapes come from running the model once on an example input (on the meta device for models too
+big to run, where tensors have shapes but no data).
+"""
+
+from dataclasses import dataclass, field
+import importlib.util
+from pathlib import Path
+import sys
+
+import torch
+from torch import fx, nn
+
+from designer.core.compile import compile_graph
+from designer.core.graph import Graph, NODE_ID
+from designer.core.layout import layered_layout
+from . import ModelLoadError, UnsupportedOpsError
+
+
+@dataclass
+class ImportResult:
+    """The imported design, its weights under the design's own names, and the model's tensors
+    that the design does not use (for example auxiliary heads that eval mode never runs)."""
+    graph: Graph
+    state_dict: dict
+    unused: list = field(default_factory=list)
+
+
+# ---- loading a model from a source string ---------------------------------------------------
+
+def load_source(source, pretrained=False):
+    """The nn.Module named by `torchvision:NAME`, `timm:NAME` or `module:path.py:ClassOrFactory`.
+    `module:` runs the user's own file, which they chose to run; design files never do."""
+    kind, _, rest = source.partition(":")
+    if kind == "torchvision" and rest:
+        import torchvision
+        try:
+            builder = torchvision.models.get_model_builder(rest)
+        except ValueError:
+            raise ModelLoadError(f"torchvision has no model named {rest!r}") from None
+        kwargs = {"weights": "DEFAULT" if pretrained else None}
+        if rest in ("googlenet", "inception_v3") and not pretrained:
+            kwargs.update(aux_logits=False, init_weights=False)
+        return builder(**kwargs)
+    if kind == "timm" and rest:
+        import timm
+        try:
+            return timm.create_model(rest, pretrained=pretrained)
+        except RuntimeError as error:
+            raise ModelLoadError(f"timm: {error}") from None
+    if kind == "module" and rest:
+        path, _, name = rest.rpartition(":")
+        if not path or not name:
+            raise ModelLoadError(f"{source!r}: expected module:path/to/file.py:ClassOrFactory")
+        path = Path(path)
+        if not path.is_file():
+            raise ModelLoadError(f"{path}: no such file")
+        spec = importlib.util.spec_from_file_location(f"designer_user_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            raise ModelLoadError(f"{path}: running it failed ({type(error).__name__}: {error})") from None
+        factory = getattr(module, name, None)
+        if factory is None:
+            raise ModelLoadError(f"{path} defines no {name!r}")
+        try:
+            model = factory()
+        except Exception as error:
+            raise ModelLoadError(f"{path}:{name}() failed ({type(error).__name__}: {error})") from None
+        if not isinstance(model, nn.Module):
+            raise ModelLoadError(f"{path}:{name}() returned a {type(model).__name__}, not an nn.Module")
+        return model
+    raise ModelLoadError(f"{source!r}: expected torchvision:NAME, timm:NAME, "
+                         "module:path/to/file.py:ClassOrFactory or an .onnx file")
+
+
+def default_input_shape(model, source=""):
+    """A sensible input: the model's own configured size (timm), 299 for Inception v3, else 224."""
+    cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None)
+    if isinstance(cfg, dict) and cfg.get("input_size"):
+        return tuple(cfg["input_size"])
+    if "inception_v3" in source:
+        return (3, 299, 299)
+    return (3, 224, 224)
+
+
+# ---- the mapping tables ----------------------------------------------------------------------
+
+class _Unsupported(Exception):
+    """Raised by a mapping function: this use of an op has no catalogue layer."""
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _conv(m, shapes):
+    if m.padding_mode != "zeros":
+        raise _Unsupported(f"padding mode {m.padding_mode!r}")
+    padding = m.padding if isinstance(m.padding, str) else _pair(m.padding)
+    return "Conv2d", dict(out_channels=m.out_channels, kernel=_pair(m.kernel_size),
+                          stride=_pair(m.stride), padding=padding, dilation=_pair(m.dilation),
+                          groups=m.groups, bias=m.bias is not None)
+
+
+def _batch_norm(m, shapes):
+    if not m.track_running_stats or m.momentum is None:
+        raise _Unsupported("batch norm without running statistics")
+    return "BatchNorm", dict(eps=m.eps, momentum=m.momentum, affine=m.affine)
+
+
+def _max_pool(m, shapes):
+    if _pair(m.dilation) != (1, 1) or m.return_indices:
+        raise _Unsupported("dilated max pooling or returned indices")
+    return "MaxPool2d", dict(kernel=_pair(m.kernel_size), stride=_pair(m.stride or m.kernel_size),
+                             padding=_pair(m.padding), ceil_mode=m.ceil_mode)
+
+
+def _avg_pool(m, shapes):
+    if m.divisor_override:
+        raise _Unsupported("average pooling with a divisor override")
+    return "AvgPool2d", dict(kernel=_pair(m.kernel_size), stride=_pair(m.stride or m.kernel_size),
+                             padding=_pair(m.padding), ceil_mode=m.ceil_mode,
+                             count_include_pad=m.count_include_pad)
+
+
+def _adaptive(kind):
+    def convert(m, shapes, out_shape):
+        return kind, dict(output_size=tuple(out_shape[-2:]))
+    return convert
+
+
+def _linear(m, shapes):
+    kind = "Linear" if len(shapes[0]) == 1 else "PositionwiseLinear"
+    return kind, dict(out_features=m.out_features, bias=m.bias is not None)
+
+
+def _layer_norm(m, shapes):
+    if tuple(m.normalized_shape) != (shapes[0][-1],) or getattr(m, "bias", 0) is None:
+        raise _Unsupported("layer norm over more than the last dimension")
+    return "LayerNorm", dict(eps=m.eps, affine=m.elementwise_affine)
+
+
+def _layer_norm_2d(m, shapes):
+    return "LayerNorm2d", dict(eps=m.eps, affine=m.elementwise_affine)
+
+
+def _group_norm(m, shapes):
+    return "GroupNorm", dict(groups=m.num_groups, eps=m.eps, affine=m.affine)
+
+
+def _gelu(m, shapes):
+    if m.approximate != "none":
+        raise _Unsupported("GELU with the tanh approximation")
+    return "GELU", {}
+
+
+def _stochastic_depth(m, shapes):
+    if m.mode != "row":
+        raise _Unsupported("stochastic depth in batch mode")
+    return "DropPath", dict(survival_probability=1.0 - m.p)
+
+
+def _softmax(m, shapes):
+    if m.dim not in (1, -1) or len(shapes[0]) != 1:
+        raise _Unsupported("softmax over a dimension other than the features")
+    return "Softmax", {}
+
+
+def _flatten_module(m, shapes):
+    if m.start_dim != 1 or m.end_dim != -1:
+        raise _Unsupported("flatten of other dimensions than all after the batch")
+    return "Flatten", {}
+
+
+def _plain(kind, **params):
+    return lambda m, shapes: (kind, dict(params))
+
+
+# Leaf modules: exact class -> function(module, input shapes without batch) -> (type, params).
+MODULES = {
+    nn.Conv2d: _conv,
+    nn.BatchNorm2d: _batch_norm,
+    nn.BatchNorm1d: _batch_norm,
+    nn.ReLU: _plain("ReLU"),
+    nn.ReLU6: _plain("ReLU6"),
+    nn.SiLU: _plain("SiLU"),
+    nn.GELU: _gelu,
+    nn.Sigmoid: _plain("Sigmoid"),
+    nn.Tanh: _plain("Tanh"),
+    nn.Hardswish: _plain("Hardswish"),
+    nn.Hardsigmoid: _plain("Hardsigmoid"),
+    nn.LeakyReLU: lambda m, s: ("LeakyReLU", dict(negative_slope=m.negative_slope)),
+    nn.ELU: lambda m, s: ("ELU", dict(alpha=m.alpha)),
+    nn.Identity: _plain("Identity"),
+    nn.MaxPool2d: _max_pool,
+    nn.AvgPool2d: _avg_pool,
+    nn.Linear: _linear,
+    nn.Dropout: lambda m, s: ("Dropout", dict(p=m.p)),
+    nn.Flatten: _flatten_module,
+    nn.LayerNorm: _layer_norm,
+    nn.GroupNorm: _group_norm,
+    nn.Softmax: _softmax,
+    nn.LocalResponseNorm: lambda m, s: ("LocalResponseNorm", dict(size=m.size, alpha=m.alpha,
+                                                                  beta=m.beta, k=m.k)),
+    nn.ChannelShuffle: lambda m, s: ("ChannelShuffle", dict(groups=m.groups)),
+}
+# Modules whose parameters come from their output shape.
+SHAPED_MODULES = {
+    nn.AdaptiveAvgPool2d: _adaptive("AdaptiveAvgPool2d"),
+    nn.AdaptiveMaxPool2d: _adaptive("AdaptiveMaxPool2d"),
+}
+# Leaf modules of other libraries, by qualified class name (imported only if the model uses them).
+NAMED_MODULES = {
+    "torchvision.models.convnext.LayerNorm2d": _layer_norm_2d,
+    "timm.layers.norm.LayerNorm2d": _layer_norm_2d,
+    "torchvision.ops.stochastic_depth.StochasticDepth": _stochastic_depth,
+    "torchvision.ops.misc.Permute": lambda m, s: ("Permute", dict(dims=tuple(d - 1 for d in m.dims[1:]))),
+}
+
+
+def _qualname(obj):
+    cls = obj if isinstance(obj, type) else type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# ---- catalogue blocks that known submodules fold into ------------------------------------------
+# function(module, input shape without batch) -> (block type, params); the result is only used
+# when the compiled block has the module's tensors and gives its outputs.
+
+def _basic_block(m, shape):
+    return "BasicBlock", dict(out_channels=m.conv1.out_channels, stride=m.conv1.stride[0])
+
+
+def _bottleneck(m, shape):
+    planes = m.conv3.out_channels // 4
+    width, groups = m.conv2.out_channels, m.conv2.groups
+    return "Bottleneck", dict(planes=planes, stride=m.conv2.stride[0], groups=groups,
+                              base_width=width * 64 // (planes * groups))
+
+
+def _inverted_residual_v2(m, shape):
+    project = [c for c in m.conv.modules() if isinstance(c, nn.Conv2d)][-1]
+    return "InvertedResidual", dict(out_channels=project.out_channels, stride=m.stride,
+                                    expansion=project.in_channels / shape[0])
+
+
+def _fire(m, shape):
+    return "Fire", dict(squeeze=m.squeeze.out_channels, expand1x1=m.expand1x1.out_channels,
+                        expand3x3=m.expand3x3.out_channels)
+
+
+def _dense_block(m, shape):
+    layers = list(m.values())
+    first = layers[0]
+    growth = first.conv2.out_channels
+    return "DenseBlock", dict(num_layers=len(layers), growth_rate=growth,
+                              bn_size=first.conv1.out_channels // growth,
+                              drop_rate=float(first.drop_rate))
+
+
+def _transition(m, shape):
+    return "Transition", dict(compression=m.conv.out_channels / shape[0])
+
+
+def _basic_conv(m, shape):
+    c = m.conv
+    return "BasicConv2d", dict(out_channels=c.out_channels, kernel=_pair(c.kernel_size),
+                               stride=_pair(c.stride), padding=_pair(c.padding),
+                               bn_eps=m.bn.eps, bias=c.bias is not None)
+
+
+def _width(unit):
+    return unit.conv.out_channels
+
+
+def _inception_v1(m, shape):
+    return "InceptionV1", dict(
+        n1x1=_width(m.branch1), n3x3_reduce=_width(m.branch2[0]), n3x3=_width(m.branch2[1]),
+        n5x5_reduce=_width(m.branch3[0]), n5x5=_width(m.branch3[1]),
+        pool_proj=_width(m.branch4[1]), kernel_5x5=m.branch3[1].conv.kernel_size[0],
+        batch_norm=True, bn_eps=m.branch1.bn.eps)
+
+
+def _inception_a(m, shape):
+    return "InceptionV3A", dict(
+        n1x1=_width(m.branch1x1), n5x5_reduce=_width(m.branch5x5_1), n5x5=_width(m.branch5x5_2),
+        n3x3dbl_reduce=_width(m.branch3x3dbl_1), n3x3dbl=_width(m.branch3x3dbl_2),
+        pool_features=_width(m.branch_pool))
+
+
+def _inception_b(m, shape):
+    return "InceptionV3B", dict(n3x3=_width(m.branch3x3), n3x3dbl_reduce=_width(m.branch3x3dbl_1),
+                                n3x3dbl=_width(m.branch3x3dbl_2))
+
+
+def _inception_c(m, shape):
+    return "InceptionV3C", dict(channels_7x7=_width(m.branch7x7_1),
+                                branch_channels=_width(m.branch1x1))
+
+
+def _inception_d(m, shape):
+    return "InceptionV3D", dict(n3x3_reduce=_width(m.branch3x3_1), n3x3=_width(m.branch3x3_2),
+                                n7x7=_width(m.branch7x7x3_1))
+
+
+def _inception_e(m, shape):
+    return "InceptionV3E", dict(n1x1=_width(m.branch1x1), n3x3=_width(m.branch3x3_2a),
+                                n3x3dbl_reduce=_width(m.branch3x3dbl_1),
+                                pool_features=_width(m.branch_pool))
+
+
+def _shuffle_unit(m, shape):
+    out = m.branch2[5].out_channels * 2
+    return "ShuffleUnitV2", dict(out_channels=out, stride=m.stride)
+
+
+def _squeeze_excitation(m, shape):
+    c, squeeze = shape[0], m.fc1.out_channels
+    if type(m.activation) is not nn.ReLU:
+        raise _Unsupported("an SE block whose activation is not ReLU")
+    gate = {nn.Sigmoid: "sigmoid", nn.Hardsigmoid: "hardsigmoid"}.get(type(m.scale_activation))
+    if gate is None:
+        raise _Unsupported("an SE block the catalogue's SEBlock does not express")
+    if c % squeeze:  # MobileNetV3 rounds C/4 to a multiple of 8
+        return "SEBlock", dict(reduction=4, divisor=8, gate=gate)
+    return "SEBlock", dict(reduction=c // squeeze, gate=gate)
+
+
+def _convnext_block(m, shape):
+    return "ConvNeXtBlock", dict(kernel=m.block[0].kernel_size[0],
+                                 expansion=m.block[3].out_features // shape[0],
+                                 eps=m.block[2].eps,
+                                 survival_probability=1.0 - m.stochastic_depth.p)
+
+
+BLOCKS = {
+    "torchvision.models.convnext.CNBlock": _convnext_block,
+    "torchvision.models.resnet.BasicBlock": _basic_block,
+    "torchvision.models.resnet.Bottleneck": _bottleneck,
+    "torchvision.models.mobilenetv2.InvertedResidual": _inverted_residual_v2,
+    "torchvision.models.squeezenet.Fire": _fire,
+    "torchvision.models.densenet._DenseBlock": _dense_block,
+    "torchvision.models.densenet._Transition": _transition,
+    "torchvision.models.googlenet.BasicConv2d": _basic_conv,
+    "torchvision.models.googlenet.Inception": _inception_v1,
+    "torchvision.models.inception.BasicConv2d": _basic_conv,
+    "torchvision.models.inception.InceptionA": _inception_a,
+    "torchvision.models.inception.InceptionB": _inception_b,
+    "torchvision.models.inception.InceptionC": _inception_c,
+    "torchvision.models.inception.InceptionD": _inception_d,
+    "torchvision.models.inception.InceptionE": _inception_e,
+    "torchvision.models.shufflenetv2.InvertedResidual": _shuffle_unit,
+    "torchvision.ops.misc.SqueezeExcitation": _squeeze_excitation,
+}
+
+# Source keys a catalogue block names differently (a bare parameter becomes a LayerScale layer's).
+BLOCK_KEY_RENAMES = {"ConvNeXtBlock": {"layer_scale": "layer_scale.scale"}}
+
+
+def block_key(kind, key):
+    """The key inside catalogue block `kind` of the source module's tensor `key`."""
+    return BLOCK_KEY_RENAMES.get(kind, {}).get(key, key)
+
+
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
+def _autowrapped():
+    """Functions traced as one op rather than through their bodies."""
+    functions = []
+    try:
+        from torchvision.models.shufflenetv2 import channel_shuffle
+        functions.append(channel_shuffle)
+    except ImportError:
+        pass
+    return tuple(functions)
+
+
+# ---- tracing ----------------------------------------------------------------------------------
+
+class _Tracer(fx.Tracer):
+    def __init__(self, importer):
+        super().__init__(autowrap_functions=_autowrapped())
+        self.importer = importer
+
+    def is_leaf_module(self, m, qualname):
+        return self.importer.is_leaf(m)
+
+
+class _Recorder(fx.Interpreter):
+    """Runs a traced graph and keeps every node's value (the shapes the mapping reads). A
+    submodule that will become a Group is traced and run here, in place of the module, so every
+    op runs once however deep the groups nest; `children` keeps those (GraphModule, _Recorder)."""
+
+    def __init__(self, gm, importer, path):
+        super().__init__(gm)
+        self.importer = importer
+        self.path = path
+        self.values = {}
+        self.children = {}
+
+    def run_node(self, n):
+        value = self._run_group(n) if n.op == "call_module" else None
+        if value is None:
+            value = super().run_node(n)
+        # A copy: later in-place ops (ReLU(inplace=True)) must not change what was recorded.
+        if isinstance(value, torch.Tensor):
+            self.values[n] = value.clone()
+        elif isinstance(value, (tuple, list)) and all(isinstance(v, torch.Tensor) for v in value):
+            self.values[n] = type(value)(v.clone() for v in value) if isinstance(value, list) \
+                else tuple(v.clone() for v in value)
+        else:
+            self.values[n] = value
+        return value
+
+    def _run_group(self, n):
+        sub = self.module.get_submodule(n.target)
+        if not self.importer.becomes_group(sub):
+            return None
+        args, kwargs = self.fetch_args_kwargs_from_env(n)
+        if kwargs or not all(isinstance(a, torch.Tensor) for a in args):
+            return None  # the mapping traces into it instead
+        path = ".".join(p for p in (self.path, n.target) if p)
+        try:
+            gm = self.importer.trace(sub, path)
+        except ModelLoadError:
+            raise _Retrace(sub) from None
+        child = _Recorder(gm, self.importer, path)
+        value = child.run(*args)
+        self.children[n] = (gm, child)
+        return value
+
+
+class _Bad:
+    """The value of an unsupported node: its consumers are not reported again."""
+
+
+_BAD = _Bad()
+_SKIP = object()  # a non-tensor value (sizes, flags): only shape arithmetic uses it
+
+
+@dataclass(frozen=True)
+class _Ref:
+    node: str
+    port: str = "out"
+
+
+@dataclass(frozen=True)
+class _Attr:
+    target: str
+    value: object
+
+
+class _Retrace(Exception):
+    def __init__(self, module):
+        self.module = module
+
+
+def _clean_id(text):
+    parts = [p if p else "_" for p in text.replace("-", "_").split(".")]
+    if not parts[0][:1].isalpha() and parts[0][:1] != "_":
+        parts[0] = "m" + parts[0]
+    node_id = ".".join(parts)
+    return node_id if NODE_ID.match(node_id) else "".join(c if c.isalnum() else "_" for c in text)
+
+
+class _Importer:
+    def __init__(self, root):
+        self.root = root
+        self.inline = set()          # ids of submodules traced into rather than folded
+        self.unsupported = []        # (op, module path)
+        self.state = {}              # design key -> tensor
+        self.used = set()            # source keys carried over
+        self.block_cache = {}
+
+    # -- which modules are nodes -------------------------------------------------------------
+    def is_layer(self, m):
+        return type(m) in MODULES or type(m) in SHAPED_MODULES or _qualname(m) in NAMED_MODULES
+
+    def becomes_group(self, m):
+        """Traced as a Group of its own (not a catalogue layer or block, not inlined)."""
+        return (not self.is_layer(m) and _qualname(m) not in BLOCKS
+                and not isinstance(m, _CONTAINERS) and not type(m).__module__.startswith("torch.nn")
+                and id(m) not in self.inline)
+
+    def is_leaf(self, m):
+        if self.is_layer(m):
+            return True
+        if isinstance(m, _CONTAINERS) and _qualname(m) not in BLOCKS:
+            return False
+        if type(m).__module__.startswith("torch.nn"):
+            return True  # a torch.nn layer the catalogue lacks: reported where it is called
+        return id(m) not in self.inline
+
+    # -- converting one module level ------------------------------------------------------------
+    def convert(self, module, path, inputs, graph_name, is_root=False, traced=None):
+        """The graph of `module` (at source path `path`) called on `inputs`; `traced` is its
+        (GraphModule, _Recorder) when it was already traced and run."""
+        while True:
+            try:
+                return self._convert_once(module, path, inputs, graph_name, is_root, traced)
+            except _Retrace as retrace:
+                self.inline.add(id(retrace.module))
+                traced = None
+
+    def trace(self, module, path):
+        try:
+            return fx.GraphModule(module, _Tracer(self).trace(module))
+        except Exception as error:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ModelLoadError(f"torch.fx cannot trace {path or 'the model'} "
+                                 f"({type(module).__name__}): {first[:300]}") from None
+
+    def _convert_once(self, module, path, inputs, graph_name, is_root, traced):
+        if traced is None:
+            gm = self.trace(module, path)
+            recorder = _Recorder(gm, self, path)
+            with torch.no_grad():
+                recorder.run(*inputs)
+        else:
+            gm, recorder = traced
+        level = _Level(self, module, path, recorder, Graph(graph_name), is_root)
+        for node in gm.graph.nodes:
+            level.visit(node)
+        layered_layout(level.graph)
+        return level.graph
+
+    # -- catalogue blocks ------------------------------------------------------------------------
+    def fold(self, module, in_value, out_value):
+        """(type, params) of the catalogue block equal to `module`, or None."""
+        mapper = BLOCKS.get(_qualname(module))
+        if mapper is None or not isinstance(in_value, torch.Tensor):
+            return None
+        shape = tuple(in_value.shape[1:])
+        try:
+            kind, params = mapper(module, shape)
+        except (_Unsupported, AttributeError, IndexError, TypeError, ZeroDivisionError):
+            return None
+        key = (_qualname(module), kind, tuple(sorted(params.items())), shape)
+        if key not in self.block_cache:
+            self.block_cache[key] = _block_matches(kind, params, module, in_value, out_value)
+        return (kind, params) if self.block_cache[key] else None
+
+
+def _block_matches(kind, params, module, in_value, out_value):
+    """Does the catalogue block compile to the module's tensors and compute its output?"""
+    from designer.core.errors import DesignError
+    g = Graph("check")
+    try:
+        with g.batch():
+            g.add_node("Input", "input", {"shape": tuple(in_value.shape[1:])})
+            g.add_node(kind, "b", params)
+            g.add_node("Output", "output")
+            g.connect("input", "out", "b", g.nodes["b"].input_ports()[0])
+            g.connect("b", g.nodes["b"].output_ports()[0], "output", "in")
+        compiled = compile_graph(g)
+    except DesignError:
+        return False
+    theirs = {block_key(kind, k): v for k, v in module.state_dict().items()}
+    ours = {k[2:]: tuple(v.shape) for k, v in compiled.state_dict().items()}
+    if {k: tuple(v.shape) for k, v in theirs.items()} != ours:
+        return False
+    if in_value.is_meta or not isinstance(out_value, torch.Tensor):
+        return True
+    compiled.load_state_dict({f"b.{k}": v for k, v in theirs.items()})
+    compiled.eval()
+    with torch.no_grad():
+        mine = compiled(in_value)
+    scale = out_value.abs().max().item() + 1e-6
+    return mine.shape == out_value.shape and (mine - out_value).abs().max().item() <= 1e-5 * scale
+
+
+def _normalised_op(node):
+    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
+    if name in ("iadd", "imul", "isub", "itruediv"):
+        name = name[1:]
+    return name.rstrip("_") if name not in ("__getitem__",) else "getitem"
+
+
+class _Level:
+    """Maps one traced module level onto a catalogue graph."""
+
+    def __init__(self, importer, module, path, recorder, graph, is_root):
+        self.importer = importer
+        self.module = module
+        self.path = path
+        self.values = recorder.values
+        self.children = recorder.children
+        self.graph = graph
+        self.is_root = is_root
+        self.refs = {}
+        self.called = set()
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def where(self, node, target=None):
+        inner = target if target is not None else node.meta.get("source", "")
+        return ".".join(p for p in (self.path, inner) if p)
+
+    def report(self, op, node, why="", target=None):
+        label = f"{op} ({why})" if why else op
+        self.importer.unsupported.append((label, self.where(node, target)))
+        # Carry on past it with a stand-in of the right shape, so every unsupported op is found
+        # in one pass; the design is discarded anyway.
+        value = self.values.get(node)
+        if isinstance(value, torch.Tensor) and 1 < value.dim() <= 4:
+            stand_in = self.add("Input", f"unsupported_{node.name}", [],
+                                {"shape": self.shape(value)})
+            self.refs[node] = _Ref(stand_in.id)
+        else:
+            self.refs[node] = _BAD
+
+    def shape(self, value):
+        return tuple(value.shape[1:])
+
+    def add(self, kind, hint, inputs, params=None, subgraph=None):
+        node_id = _clean_id(hint)
+        if node_id in self.graph.nodes or any(n.startswith(node_id + ".") or node_id.startswith(n + ".")
+                                              for n in self.graph.nodes):
+            node_id = self.graph.unique_id(node_id.replace(".", "_"))
+        node = self.graph.add_node(kind, node_id, params or {}, subgraph=subgraph)
+        for port, ref in zip(node.input_ports(), inputs):
+            self.graph.connect(ref.node, ref.port, node_id, port)
+        return node
+
+    def design_key(self, node_id, key):
+        return ".".join(p for p in (self.path, node_id, key) if p)
+
+    def carry(self, node_id, module, source_prefix, kind=None):
+        for key, tensor in module.state_dict().items():
+            self.importer.state[self.design_key(node_id, block_key(kind, key))] = tensor
+            self.importer.used.add(".".join(p for p in (source_prefix, key) if p))
+
+    def tensor_inputs(self, node):
+        """The refs of a node's tensor arguments, in order; None if one is unsupported."""
+        refs = []
+        for arg in node.all_input_nodes:
+            ref = self.refs.get(arg, _SKIP)
+            if ref is _BAD:
+                return None
+            if isinstance(ref, _Ref):
+                refs.append(ref)
+        return refs
+
+    def single(self, kind, node, params=None, hint=None):
+        refs = self.tensor_inputs(node)
+        if refs is None:
+            self.refs[node] = _BAD
+            return
+        x = self.refs.get(node.args[0]) if node.args and isinstance(node.args[0], fx.Node) else None
+        if not isinstance(x, _Ref):
+            return self.report(_normalised_op(node), node, "on a non-tensor input")
+        created = self.add(kind, hint or node.name, [x], params)
+        self.refs[node] = _Ref(created.id, created.output_ports()[0])
+
+    # -- visiting fx nodes ---------------------------------------------------------------------
+    def visit(self, node):
+        value = self.values.get(node)
+        if node.op == "placeholder":
+            if not isinstance(value, torch.Tensor):
+                self.refs[node] = _SKIP
+            elif self.is_root:
+                created = self.add("Input", "input" if "input" not in self.graph.nodes else node.name,
+                                   [], {"shape": self.shape(value)})
+                self.refs[node] = _Ref(created.id)
+            else:
+                created = self.add("BlockInput", node.name, [], {"name": node.name})
+                self.refs[node] = _Ref(created.id)
+        elif node.op == "get_attr":
+            self.refs[node] = _Attr(node.target, value)
+        elif node.op == "call_module":
+            self.call_module(node, value)
+        elif node.op in ("call_function", "call_method"):
+            if not isinstance(value, (torch.Tensor, tuple, list)) or (
+                    isinstance(value, (tuple, list)) and not all(isinstance(v, torch.Tensor) for v in value)):
+                self.refs[node] = _SKIP  # size arithmetic, flags
+                return
+            self.call_function(node, value)
+        elif node.op == "output":
+            self.output(node)
+
+    def output(self, node):
+        result = node.args[0]
+        results = list(result) if isinstance(result, (tuple, list)) else [result]
+        for i, item in enumerate(results):
+            ref = self.refs.get(item, _SKIP) if isinstance(item, fx.Node) else _SKIP
+            if ref is _BAD:
+                continue
+            if not isinstance(ref, _Ref):
+                self.importer.unsupported.append(("a non-tensor output", self.path))
+                continue
+            name = ("output" if self.is_root else "out") if len(results) == 1 else (
+                f"output{i}" if self.is_root else f"out{i}")
+            self.add("Output", name, [ref], {"name": name})
+
+    def call_module(self, node, value):
+        target = node.target
+        sub = self.module.get_submodule(target)
+        source_prefix = ".".join(p for p in (self.path, target) if p)
+        has_state = bool(sub.state_dict())
+        if target in self.called and has_state:
+            return self.report(type(sub).__name__, node, "called twice, sharing weights", target)
+        self.called.add(target)
+        refs = self.tensor_inputs(node)
+        if refs is None:
+            self.refs[node] = _BAD
+            return
+        args = [self.values.get(a) if isinstance(a, fx.Node) else a for a in node.args]
+        shapes = [self.shape(a) for a in args if isinstance(a, torch.Tensor)]
+        converter = (MODULES.get(type(sub)) or NAMED_MODULES.get(_qualname(sub)))
+        shaped = SHAPED_MODULES.get(type(sub))
+        if converter or shaped:
+            if node.kwargs or len(refs) != 1 or len(args) != 1:
+                return self.report(type(sub).__name__, node, "called with extra arguments", target)
+            try:
+                kind, params = converter(sub, shapes) if converter else shaped(sub, shapes, value.shape)
+            except _Unsupported as why:
+                return self.report(type(sub).__name__, node, str(why), target)
+            created = self.add(kind, target, refs, params)
+            self.carry(created.id, sub, source_prefix)
+            self.refs[node] = _Ref(created.id)
+            return
+        if type(sub).__module__.startswith("torch.nn") and not isinstance(sub, _CONTAINERS):
+            return self.report(f"nn.{type(sub).__name__}", node, target=target)
+        # A block: a catalogue block if one matches, else a group of its own traced graph.
+        if node.kwargs or len(args) != len(refs) or not isinstance(value, torch.Tensor):
+            raise _Retrace(sub)
+        folded = self.importer.fold(sub, args[0], value) if len(args) == 1 else None
+        if folded:
+            kind, params = folded
+            created = self.add(kind, target, refs, params)
+            self.carry(created.id, sub, source_prefix, kind)
+        else:
+            try:
+                inner = self.importer.convert(sub, source_prefix, args, type(sub).__name__,
+                                              traced=self.children.get(node))
+            except ModelLoadError:
+                raise _Retrace(sub) from None
+            # The group's inside was keyed under the source path; re-key under the design path.
+            created = self.add("Group", target, refs, {"label": type(sub).__name__}, subgraph=inner)
+            if self.design_key(created.id, "") != source_prefix:
+                self._rekey(source_prefix, self.design_key(created.id, ""))
+        self.refs[node] = _Ref(created.id, created.output_ports()[0])
+
+    def _rekey(self, old_prefix, new_prefix):
+        state = self.importer.state
+        for key in [k for k in state if k.startswith(old_prefix + ".")]:
+            state[new_prefix + key[len(old_prefix):]] = state.pop(key)
+
+    # -- functions and methods -------------------------------------------------------------------
+    def call_function(self, node, value):
+        op = _normalised_op(node)
+        sources = [self.refs.get(n) for n in node.all_input_nodes]
+        if op in ("reshape", "view", "unsqueeze", "squeeze", "flatten") and len(sources) == 1 \
+                and isinstance(sources[0], _Attr):
+            # A view of a parameter (timm's gamma.reshape(1, -1, 1, 1)): still that parameter.
+            self.refs[node] = _Attr(sources[0].target, value)
+            return
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            return self.report(op if node.op == "call_function" else f"Tensor.{op}", node)
+        refs = self.tensor_inputs(node)
+        if refs is None:
+            self.refs[node] = _BAD
+            return
+        try:
+            handler(node, value)
+        except _Unsupported as why:
+            self.report(op, node, str(why))
+
+    def arg(self, node, index, name, default=None):
+        if len(node.args) > index:
+            return node.args[index]
+        return node.kwargs.get(name, default)
+
+    def in_shape(self, node, index=0):
+        return self.shape(self.values[node.all_input_nodes[index]])
+
+    def op_getitem(self, node, value):
+        source, index = node.args
+        ref = self.refs.get(source)
+        if isinstance(ref, tuple) and isinstance(index, int):
+            self.refs[node] = ref[index]
+        else:
+            raise _Unsupported("indexing a tensor")
+
+    def op_contiguous(self, node, value):
+        self.refs[node] = self.refs[node.args[0]]
+
+    def _activation(kind):
+        def handler(self, node, value):
+            if node.op == "call_function" and any(
+                    k not in ("inplace",) for k in node.kwargs) and kind != "GELU":
+                raise _Unsupported("with extra arguments")
+            if kind == "GELU" and self.arg(node, 1, "approximate", "none") != "none":
+                raise _Unsupported("tanh approximation")
+            self.single(kind, node)
+        return handler
+
+    op_relu = _activation("ReLU")
+    op_relu6 = _activation("ReLU6")
+    op_silu = _activation("SiLU")
+    op_gelu = _activation("GELU")
+    op_sigmoid = _activation("Sigmoid")
+    op_tanh = _activation("Tanh")
+    op_hardswish = _activation("Hardswish")
+    op_hardsigmoid = _activation("Hardsigmoid")
+    del _activation
+
+    def op_dropout(self, node, value):
+        self.single("Dropout", node, {"p": float(self.arg(node, 1, "p", 0.5))})
+
+    def op_hardtanh(self, node, value):
+        if (self.arg(node, 1, "min_val", -1.0), self.arg(node, 2, "max_val", 1.0)) != (0.0, 6.0):
+            raise _Unsupported("hardtanh other than ReLU6")
+        self.single("ReLU6", node)
+
+    def op_add(self, node, value):
+        a, b = node.args[:2]
+        if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)) or "alpha" in node.kwargs:
+            raise _Unsupported("adding a constant")
+        ra, rb = self.refs.get(a), self.refs.get(b)
+        if not (isinstance(ra, _Ref) and isinstance(rb, _Ref)):
+            raise _Unsupported("adding a parameter")
+        if self.values[a].shape != self.values[b].shape:
+            raise _Unsupported("adding tensors of different shapes (broadcast)")
+        created = self.add("Add", node.name, [ra, rb])
+        self.refs[node] = _Ref(created.id)
+
+    def op_mul(self, node, value):
+        a, b = node.args[:2]
+        ra = self.refs.get(a) if isinstance(a, fx.Node) else a
+        rb = self.refs.get(b) if isinstance(b, fx.Node) else b
+        if isinstance(ra, _Attr) or isinstance(rb, _Attr):
+            attr, x = (ra, rb) if isinstance(ra, _Attr) else (rb, ra)
+            return self.layer_scale(node, attr, x)
+        if isinstance(ra, (int, float)) or isinstance(rb, (int, float)):
+            factor, x = (ra, rb) if isinstance(ra, (int, float)) else (rb, ra)
+            created = self.add("Scale", node.name, [x], {"factor": float(factor)})
+            self.refs[node] = _Ref(created.id)
+            return
+        if not (isinstance(ra, _Ref) and isinstance(rb, _Ref)):
+            raise _Unsupported("multiplying by a computed non-tensor")
+        sa, sb = self.values[a].shape, self.values[b].shape
+        if sa != value.shape:
+            (ra, sa), (rb, sb) = (rb, sb), (ra, sa)
+        x_shape = tuple(value.shape[1:])
+        gate_shape = tuple(sb[1:])
+        if sa != value.shape or gate_shape not in (x_shape, (x_shape[0], 1, 1), (x_shape[0],)):
+            raise _Unsupported("a broadcast other than a per-channel gate")
+        created = self.add("Multiply", node.name, [ra, rb])
+        self.refs[node] = _Ref(created.id)
+
+    def layer_scale(self, node, attr, x):
+        tensor = attr.value
+        if tensor.dim() == 4 and tensor.shape[0] == 1:
+            tensor = tensor[0]
+        shape = tuple(self.values[next(n for n in node.all_input_nodes if n.op != "get_attr")].shape[1:])
+        if len(shape) == 3 and tuple(tensor.shape) == (shape[0], 1, 1):
+            channels_last = False
+        elif tuple(tensor.shape) == (shape[-1],):
+            channels_last = True
+        else:
+            raise _Unsupported(f"multiplying by a parameter of shape {tuple(tensor.shape)}")
+        created = self.add("LayerScale", attr.target, [x], {"channels_last": channels_last})
+        self.importer.state[self.design_key(created.id, "scale")] = tensor.detach()
+        self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
+        self.refs[node] = _Ref(created.id)
+
+    def op_batch_norm(self, node, value):
+        names = ("running_mean", "running_var", "weight", "bias")
+        attrs = [self.refs.get(self.arg(node, i, name)) for i, name in enumerate(names, 1)]
+        if not all(isinstance(a, _Attr) for a in attrs) or self.arg(node, 5, "training", False):
+            raise _Unsupported("batch norm whose statistics are not the module's own")
+        eps = float(self.arg(node, 7, "eps", 1e-5))
+        momentum = float(self.arg(node, 6, "momentum", 0.1) or 0.1)
+        hint = attrs[0].target.rsplit(".", 1)[0] if "." in attrs[0].target else node.name
+        self.single("BatchNorm", node, {"eps": eps, "momentum": momentum}, hint=hint)
+        node_id = self.refs[node].node
+        for name, attr in zip(names, attrs):
+            self.importer.state[self.design_key(node_id, name)] = attr.value
+            self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
+        counter = attrs[0].target.rsplit("running_mean", 1)[0] + "num_batches_tracked"
+        source = dict(self.module.named_buffers()).get(counter, torch.tensor(0))
+        self.importer.state[self.design_key(node_id, "num_batches_tracked")] = source
+        self.importer.used.add(".".join(p for p in (self.path, counter) if p))
+
+    def op_truediv(self, node, value):
+        a, b = node.args[:2]
+        if not isinstance(b, (int, float)):
+            raise _Unsupported("dividing by a tensor")
+        created = self.add("Scale", node.name, [self.refs[a]], {"factor": 1.0 / b})
+        self.refs[node] = _Ref(created.id)
+
+    def op_cat(self, node, value):
+        tensors = self.arg(node, 0, "tensors")
+        dim = self.arg(node, 1, "dim", 0)
+        first = self.values[tensors[0]]
+        if dim % first.dim() != 1:
+            raise _Unsupported(f"concatenation along dimension {dim}")
+        refs = [self.refs.get(t) for t in tensors]
+        if not all(isinstance(r, _Ref) for r in refs):
+            raise _Unsupported("concatenating non-tensors")
+        created = self.add("Concat", node.name, refs, {"num_inputs": len(refs)})
+        self.refs[node] = _Ref(created.id)
+
+    def _reshape_like(self, node, value):
+        in_shape, out_shape = self.in_shape(node), tuple(value.shape[1:])
+        if value.shape[0] != self.values[node.all_input_nodes[0]].shape[0]:
+            raise _Unsupported("a reshape that mixes the batch with other dimensions")
+        if len(out_shape) == 1 and len(in_shape) > 1:
+            self.single("Flatten", node)
+        elif out_shape == in_shape:
+            self.refs[node] = self.refs[node.args[0]]
+        else:
+            self.single("Reshape", node, {"shape": out_shape})
+
+    op_flatten = op_view = op_reshape = _reshape_like
+
+    def op_permute(self, node, value):
+        dims = node.args[1:] if node.op == "call_method" else self.arg(node, 1, "dims")
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = dims[0]
+        rank = value.dim()
+        dims = [d % rank for d in dims]
+        if dims[0] != 0:
+            raise _Unsupported("a permutation that moves the batch")
+        self.single("Permute", node, {"dims": tuple(d - 1 for d in dims[1:])})
+
+    def op_transpose(self, node, value):
+        rank = value.dim()
+        a, b = (self.arg(node, 1, "dim0") % rank, self.arg(node, 2, "dim1") % rank)
+        if 0 in (a, b):
+            raise _Unsupported("a transpose that moves the batch")
+        dims = list(range(rank))
+        dims[a], dims[b] = dims[b], dims[a]
+        self.single("Permute", node, {"dims": tuple(d - 1 for d in dims[1:])})
+
+    def op_chunk(self, node, value):
+        chunks, dim = self.arg(node, 1, "chunks"), self.arg(node, 2, "dim", 0)
+        source = self.values[node.args[0]]
+        if dim % source.dim() != 1 or source.shape[1] % chunks:
+            raise _Unsupported("a split other than equal channel sections")
+        created = self.add("Split", node.name, [self.refs[node.args[0]]], {"sections": chunks})
+        self.refs[node] = tuple(_Ref(created.id, port) for port in created.output_ports())
+
+    def op_mean(self, node, value):
+        dims = self.arg(node, 1, "dim")
+        keepdim = self.arg(node, 2, "keepdim", False)
+        rank = self.values[node.args[0]].dim()
+        if rank != 4 or sorted(d % rank for d in (dims if isinstance(dims, (list, tuple)) else [dims])) != [2, 3]:
+            raise _Unsupported("a mean over other dimensions than height and width")
+        self.single("GlobalAvgPool2d", node, {"flatten": not keepdim})
+
+    def op_adaptive_avg_pool2d(self, node, value):
+        self.single("AdaptiveAvgPool2d", node, {"output_size": tuple(value.shape[-2:])})
+
+    def op_adaptive_max_pool2d(self, node, value):
+        self.single("AdaptiveMaxPool2d", node, {"output_size": tuple(value.shape[-2:])})
+
+    def op_max_pool2d(self, node, value):
+        kernel = _pair(self.arg(node, 1, "kernel_size"))
+        stride = self.arg(node, 2, "stride", None) or kernel
+        if _pair(self.arg(node, 4, "dilation", 1)) != (1, 1) or self.arg(node, 6, "return_indices", False):
+            raise _Unsupported("dilated max pooling or returned indices")
+        self.single("MaxPool2d", node, dict(kernel=kernel, stride=_pair(stride),
+                                            padding=_pair(self.arg(node, 3, "padding", 0)),
+                                            ceil_mode=bool(self.arg(node, 5, "ceil_mode", False))))
+
+    def op_avg_pool2d(self, node, value):
+        kernel = _pair(self.arg(node, 1, "kernel_size"))
+        stride = self.arg(node, 2, "stride", None) or kernel
+        if self.arg(node, 6, "divisor_override", None):
+            raise _Unsupported("a divisor override")
+        self.single("AvgPool2d", node, dict(
+            kernel=kernel, stride=_pair(stride), padding=_pair(self.arg(node, 3, "padding", 0)),
+            ceil_mode=bool(self.arg(node, 4, "ceil_mode", False)),
+            count_include_pad=bool(self.arg(node, 5, "count_include_pad", True))))
+
+    def op_channel_shuffle(self, node, value):
+        self.single("ChannelShuffle", node, {"groups": int(self.arg(node, 1, "groups"))})
+
+
+# ---- the entry point ----------------------------------------------------------------------------
+
+def import_model(model, input_shape, name="imported", description="", device=None):
+    """Import `model` (an nn.Module) for inputs of `input_shape` (C×H×W, batch left out).
+
+    `device="meta"` traces without running real arithmetic (for models too large to run); the
+    returned tensors then have no data. Raises UnsupportedOpsError listing every op the catalogue
+    lacks, with its module path, or ModelLoadError when the model cannot be traced."""
+    model = model.eval()
+    if device == "meta":
+        model = model.to("meta")
+    example = torch.randn((2,) + tuple(input_shape), device=device)
+    importer = _Importer(model)
+    graph = importer.convert(model, "", [example], name, is_root=True)
+    if importer.unsupported:
+        raise UnsupportedOpsError(importer.unsupported)
+    graph.set_metadata(name=name, description=description)
+    source = model.state_dict()
+    unused = [k for k in source if k not in importer.used]
+    return ImportResult(graph, dict(importer.state), unused)
+
+
+def import_source(source, input_shape=None, pretrained=False):
+    """Load and import a `torchvision:`/`timm:`/`module:` source; (ImportResult, input shape)."""
+    model = load_source(source, pretrained)
+    shape = tuple(input_shape) if input_shape else default_input_shape(model, source)
+    name = source.split(":")[-1]
+    result = import_model(model, shape, name=name,
+                          description=f"Imported from {source} by `designer import`.")
+    return result, shape

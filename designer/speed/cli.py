@@ -1,0 +1,164 @@
+"""The `profile` and `sweep` verbs.
+
+`designer profile DESIGN [--input CxHxW] [--batch N] [--device cpu|cuda] [--threads N] [--json]`
+prints measured per-node latency, memory access cost, arithmetic intensity, the roofline verdict
+and ShuffleNet V2 guideline hints. `designer sweep DESIGN --dataset D --param NAME=VALUES ...
+--out DIR` trains one run per trial under Optuna and writes trials.csv and tradeoff.png.
+torch and optuna are imported inside the handlers so `designer --help` stays quick.
+"""
+
+import json
+import sys
+
+
+def _human_bytes(n):
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n}B"
+
+
+def format_profile(report):
+    from designer.core.summary import human
+    total = report["end_to_end_ms"]
+    backward = "backward_end_to_end_ms" in report
+    header = ("Layer", "Type", "ms", "%", "MACs", "Read", "Written", "MAC/B", "Bound") + (
+        ("Backward ms",) if backward else ())
+    rows = []
+    for n in report["nodes"]:
+        share = n["latency_ms"] / total if total else 0.0
+        rows.append((n["id"], n["type"], f"{n['latency_ms']:.3f}", f"{share:.1%}", human(n["macs"]),
+                     _human_bytes(n["bytes_read"]), _human_bytes(n["bytes_written"]),
+                     f"{n['intensity']:.1f}", n["bound"] if n["bytes_read"] else "")
+                    + ((f"{n['backward_ms']:.3f}",) if backward else ()))
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+
+    def line(row):
+        return "  ".join(str(v).rjust(w) if i >= 2 else str(v).ljust(w)
+                         for i, (v, w) in enumerate(zip(row, widths))).rstrip()
+    out = [line(header), "-" * len(line(header))]
+    for n, row in zip(report["nodes"], rows):
+        out.append(line(row))
+        out.extend(f"    hint {text}" for text in n["hints"])
+    out.append("-" * len(line(header)))
+    shape = "×".join(str(v) for v in report["input_shape"])
+    out.append(f"{report['device']}, {report['threads']} thread(s), batch {report['batch']}, "
+               f"input {shape}, {report['dtype']}, median of {report['repeats']} runs")
+    if report["not_run"]:
+        out.append(f"Not run at inference (auxiliary heads): {', '.join(report['not_run'])}")
+    out.append(f"End to end:   {total:.3f} ms")
+    out.append(f"Sum of nodes: {report['sum_ms']:.3f} ms (residual {report['residual_ms']:+.3f} ms, "
+               f"{report['residual_ms'] / total:+.1%} of end to end)" if total else "")
+    if "backward_end_to_end_ms" in report:
+        out.append(f"Backward:     {report['backward_end_to_end_ms']:.3f} ms end to end, "
+                   f"{report['backward_sum_ms']:.3f} ms attributed to nodes")
+    peak = report["peak"]
+    out.append(f"Device peak:  {peak['macs_per_s'] / 1e9:.1f} GMAC/s, {peak['bytes_per_s'] / 1e9:.1f} "
+               f"GB/s; layers below {peak['ridge_macs_per_byte']:.1f} MACs per byte are memory-bound")
+    return "\n".join(out)
+
+
+def _profile(args):
+    from designer.cli import load_for_cli
+    from .profile import profile
+    graph = load_for_cli(args.design)
+    report = profile(graph, args.input, batch=args.batch, device=args.device,
+                     threads=args.threads, repeats=args.repeats, warmup=args.warmup,
+                     backward=args.backward, dtype=args.dtype)
+    print(json.dumps(report) if args.json else format_profile(report))
+    return 0
+
+
+def _sweep(args):
+    from .sweep import Sweep, parse_param
+    sweep = Sweep(args.design, args.dataset, [parse_param(text) for text in args.param],
+                  out=args.out, epochs=args.epochs, trials=args.trials, sampler=args.sampler,
+                  storage=args.storage, study_name=args.study, prune=args.prune, seed=args.seed,
+                  train_settings=dict(_train_setting(text) for text in args.train),
+                  latency=not args.no_latency, threads=args.threads, max_macs=args.max_macs)
+    try:
+        for event in sweep.run():
+            if not args.json and event["kind"] == "trial":
+                print(_trial_line(event["trial"]), file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"designer: sweep interrupted; finished trials are kept in {sweep.out}; run the same "
+              f"command to resume", file=sys.stderr)
+        return 130
+    result = sweep.result()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        complete = [t for t in result["trials"] if t["state"] == "complete"]
+        print(f"{len(result['trials'])} trial(s), {len(complete)} complete; Pareto front "
+              f"(error vs MACs): trials {', '.join(str(n) for n in result['pareto']) or 'none'}")
+        print(f"wrote {sweep.out / 'trials.csv'} and {sweep.out / 'tradeoff.png'}")
+    return 0
+
+
+def _trial_line(trial):
+    settings = ", ".join(f"{k}={v}" for k, v in trial["settings"].items())
+    error = trial["val_top1_error"]
+    tail = (f"val top-1 error {error:.2%}" if error is not None else trial.get("message") or "")
+    return f"trial {trial['number']} {trial['state']}: {settings}: {tail}"
+
+
+def _train_setting(text):
+    import argparse
+    name, sep, raw = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--train {text!r}: expected NAME=VALUE")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name.strip().replace("-", "_"), value
+
+
+def add_parser(subparsers):
+    from designer.cli import parse_shape
+    p = subparsers.add_parser("profile", help="measured per-layer latency, memory access cost "
+                              "and ShuffleNet V2 guideline hints")
+    p.add_argument("design", help="a design file (.json) or a preset name")
+    p.add_argument("--input", type=parse_shape, metavar="CxHxW", help="override the input shape")
+    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads (torch.set_num_threads)")
+    p.add_argument("--repeats", type=int, default=20, help="timed runs after warm-up (default 20)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
+    p.add_argument("--backward", action="store_true",
+                   help="also time the backward pass per node (training mode)")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
+                   help="weights and activations type; bytes are counted at its size")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_profile)
+
+    p = subparsers.add_parser("sweep", help="train a grid or search of variants (Optuna) and plot "
+                              "error against MACs, parameters and latency")
+    p.add_argument("design", help="a design file (.json) or a preset name")
+    p.add_argument("--dataset", required=True, help="digits, mnist, cifar10, ... (as for train)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+                   help="a swept setting (repeatable): a training setting (lr=0.01,0.05), a design "
+                        "parameter NODE.PARAM as for `open --set` (conv1.out_channels=4:16:4, "
+                        "start:stop:step inclusive), or width=0.5,1.0 to scale every out_channels")
+    p.add_argument("--trials", type=int, help="trials in the study (default: the grid's size, or "
+                   "10 for random and tpe); a resumed study counts the trials it already has")
+    p.add_argument("--sampler", choices=("grid", "random", "tpe"), default="grid")
+    p.add_argument("--epochs", type=int, default=5, help="epochs per trial (default 5)")
+    p.add_argument("--storage", metavar="URL", help="Optuna storage (default sqlite:///OUT/"
+                   "study.db); point several machines at one database to share a study")
+    p.add_argument("--study", default="sweep", help="study name in the storage (default sweep)")
+    p.add_argument("--no-prune", dest="prune", action="store_false",
+                   help="do not stop trials whose validation error trails the median")
+    p.add_argument("--train", action="append", default=[], metavar="NAME=VALUE",
+                   help="a fixed training setting for every trial, e.g. batch_size=32")
+    p.add_argument("--seed", type=int, default=0, help="sampler and training seed")
+    p.add_argument("--max-macs", type=int, metavar="N", help="a budget: trials whose design needs "
+                   "more multiply-adds are pruned without training")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for training "
+                   "(torch.set_num_threads); on a shared machine 1 is often fastest")
+    p.add_argument("--no-latency", action="store_true",
+                   help="skip measuring each trial's CPU latency")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="sweep folder: run folders, trials.csv, tradeoff.png")
+    p.add_argument("--json", action="store_true", help="print one JSON object when done")
+    p.set_defaults(run=_sweep)

@@ -1,0 +1,430 @@
+"""Sweeps: train many variants of a design under Optuna and compare error against cost.
+
+Each trial is a normal training run (its own run folder under OUT/trials/) of the design with some
+settings changed: training settings by name (`lr=0.01,0.05`), design parameters with the NODE.PARAM
+syntax of `designer open --set` (`conv1.out_channels=4:16:4`, a range start:stop:step, inclusive),
+and `width`, a multiplier on every `out_channels` and the other width parameters (`planes`,
+`growth_rate`, ...; rounded to a multiple of the layer's groups so the design stays valid).
+Optuna provides the samplers (grid, random, TPE), the median pruner (a trial whose validation
+error after an epoch trails the median of earlier trials at that epoch is stopped) and the storage: by default `sqlite:///OUT/study.db`, so running the same command again
+resumes the study. Pointing `--storage` at a database server (postgresql://..., mysql://...) lets
+workers on several machines share one study: each runs `designer sweep ... --storage URL` and
+takes the next trial; trials.csv and tradeoff.png list every worker's trials.
+
+With a MAC budget (`--max-macs`, as Neural Network Console searches structures under one), a trial
+whose design needs more multiply-adds is pruned before training. A trial whose loss turns NaN, or
+whose settings make the design invalid, is recorded as failed with its reason, and the sweep goes
+on. `Sweep.stop()` ends the running trial (recorded as failed,
+"stopped"; a grid sweep re-runs it on resume) and leaves the finished ones as they are.
+"""
+
+from dataclasses import dataclass
+import csv
+import itertools
+import json
+import math
+import os
+from pathlib import Path
+
+from designer.core import fileformat
+from designer.core.errors import DesignError
+from designer.core.params import parse_edit
+
+DEFAULT_TRIALS = 10      # random and TPE, when --trials is not given
+
+
+class SweepError(DesignError):
+    """A sweep that cannot start (a malformed --param, an unknown setting); the sentence says why."""
+
+
+class _OverBudget(Exception):
+    """A trial's design is over the MAC budget: it is pruned before training."""
+
+
+@dataclass(frozen=True)
+class SweptParam:
+    """One swept setting: explicit `values`, or a range low..high by step (inclusive)."""
+    name: str
+    values: tuple = ()
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+
+    @property
+    def grid(self):
+        if self.values:
+            return list(self.values)
+        count = int(round((self.high - self.low) / self.step)) + 1
+        points = [self.low + i * self.step for i in range(count)]
+        return [int(v) if all(isinstance(x, int) for x in (self.low, self.step)) else v
+                for v in points if v <= self.high + 1e-12]
+
+    def suggest(self, trial):
+        if self.values:
+            return trial.suggest_categorical(self.name, list(self.values))
+        if isinstance(self.low, int) and isinstance(self.high, int) and isinstance(self.step, int):
+            return trial.suggest_int(self.name, self.low, self.high, step=self.step)
+        return trial.suggest_float(self.name, self.low, self.high, step=self.step)
+
+
+def _value(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_param(text):
+    """'lr=0.01,0.05' / 'conv1.out_channels=4:16:4' / 'width=0.5,1.0' -> SweptParam."""
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name or not raw.strip():
+        raise SweepError(f"--param {text!r}: expected NAME=V1,V2,... or NAME=START:STOP:STEP")
+    if ":" in raw and "," not in raw:
+        parts = [_value(p) for p in raw.split(":")]
+        if len(parts) != 3 or not all(isinstance(p, (int, float)) and not isinstance(p, bool)
+                                      for p in parts):
+            raise SweepError(f"--param {text!r}: a range is START:STOP:STEP, three numbers")
+        low, high, step = parts
+        if step <= 0 or high < low:
+            raise SweepError(f"--param {text!r}: a range needs STOP ≥ START and STEP > 0")
+        return SweptParam(name, low=low, high=high, step=step)
+    values = tuple(_value(v.strip()) for v in raw.split(","))
+    if not all(v is None or isinstance(v, (str, int, float, bool)) for v in values):
+        raise SweepError(f"--param {text!r}: values must be numbers, booleans or text")
+    return SweptParam(name, values=values)
+
+
+# Parameters that set a layer's or block's width: the multiplier scales all of them (a ResNet-50
+# bottleneck's width is `planes`, a DenseNet's `growth_rate`, a Fire module's squeeze/expand).
+WIDTH_PARAMS = ("out_channels", "planes", "mid_channels", "growth_rate", "squeeze", "expand1x1",
+                "expand3x3")
+
+
+def scale_width(graph, factor):
+    """Multiply every width parameter (`out_channels`, `planes`, ... see WIDTH_PARAMS) of `graph`
+    by `factor`. Each width is rounded to a multiple of its node's groups; if the design is not
+    valid that way (a ShuffleNet unit's branch must divide by the groups too), every width is
+    rounded to a multiple of all the design's groups, then of twice, four and eight times that."""
+    from math import lcm
+    from designer.core.infer import Analyzer
+    keep = _class_width_nodes(graph)
+    original = {nid: dict(node.params) for nid, node in graph.nodes.items()
+                if nid not in keep and any(name in node.params for name in WIDTH_PARAMS)}
+
+    def groups_of(params):
+        groups = params.get("groups", 1)
+        return groups if isinstance(groups, int) and groups > 0 else 1
+
+    common = lcm(*(groups_of(p) for p in original.values())) if original else 1
+    first_error = None
+    for multiple in [None] + [common * k for k in (1, 2, 4, 8)]:
+        with graph.batch():
+            for nid, params in original.items():
+                step = multiple or groups_of(params)
+                graph.set_params(nid, **{name: max(step, round(params[name] * factor / step) * step)
+                                         for name in WIDTH_PARAMS if name in params})
+        errors = Analyzer(graph).errors()
+        if not errors:
+            return graph
+        first_error = first_error or errors[0]
+    raise SweepError(f"width {factor:g} makes the design invalid: {first_error[0]}: {first_error[1]}")
+
+
+def _class_width_nodes(graph):
+    """Nodes whose width is the number of classes: a convolutional classifier (NiN, SqueezeNet)
+    reaches an Output through layers that keep the channel count. A Linear layer (out_features)
+    sets the outputs itself, so nothing behind it counts."""
+    found, seen = set(), set()
+    stack = [n.id for n in graph.nodes_of_type("Output")]
+    while stack:
+        nid = stack.pop()
+        if nid in seen:
+            continue
+        seen.add(nid)
+        node = graph.nodes[nid]
+        if "out_features" in node.params:
+            continue
+        if any(name in node.params for name in WIDTH_PARAMS):
+            found.add(nid)
+            continue
+        stack.extend(graph.predecessors(nid))
+    return found
+
+
+def _grid_sampler(search_space, seed):
+    from optuna.samplers import GridSampler
+
+    class AskTellGridSampler(GridSampler):
+        """Optuna's grid sampler calls `study.stop()` when the grid is done, which only works
+        inside `study.optimize`; the sweep counts its trials itself (and stops, resumes and
+        shares a study across workers), so that call is left out."""
+
+        def after_trial(self, study, trial, state, values):
+            pass
+
+    return AskTellGridSampler(search_space, seed=seed)
+
+
+class Sweep:
+    """A sweep over `params` (SweptParams); `run()` yields plain-dict events, `stop()` ends it."""
+
+    def __init__(self, design, dataset, params, out, epochs=5, trials=None, sampler="grid",
+                 storage=None, study_name="sweep", prune=True, prune_startup=5, seed=0,
+                 train_settings=None, latency=True, threads=None, max_macs=None):
+        from designer.core.presets import load_design
+        from designer.train.config import TrainConfig
+        if not params:
+            raise SweepError("a sweep needs at least one --param")
+        names = [p.name for p in params]
+        if len(set(names)) != len(names):
+            raise SweepError("each --param name may appear once")
+        self.design, self.dataset, self.params = design, dataset, list(params)
+        self.out = Path(out)
+        self.epochs, self.sampler_name, self.seed = epochs, sampler, seed
+        self.prune, self.prune_startup, self.latency = prune, prune_startup, latency
+        self.threads = threads
+        self.max_macs = max_macs
+        self.train_settings = dict(train_settings or {})
+        graph = load_design(design)
+        config_fields = set(TrainConfig().to_dict())
+        for param in self.params:
+            if param.name == "width" or param.name in config_fields:
+                continue
+            if "." not in param.name:
+                raise SweepError(f"--param {param.name!r}: not a training setting, width or "
+                                 f"NODE.PARAM")
+            node_id, _, name = param.name.rpartition(".")
+            if node_id not in graph.nodes:
+                raise SweepError(f"--param {param.name!r}: no node {node_id!r} in the design")
+            if name not in graph.nodes[node_id].params:
+                raise SweepError(f"--param {param.name!r}: {node_id} ({graph.nodes[node_id].type}) "
+                                 f"has no parameter {name!r}")
+        unknown = set(self.train_settings) - config_fields
+        if unknown:
+            raise SweepError("unknown training settings: " + ", ".join(sorted(unknown)))
+        if sampler not in ("grid", "random", "tpe"):
+            raise SweepError(f"unknown sampler {sampler!r}; choose grid, random or tpe")
+        grid_size = math.prod(len(p.grid) for p in self.params)
+        self.trials = trials or (grid_size if sampler == "grid" else DEFAULT_TRIALS)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.storage = storage or f"sqlite:///{(self.out / 'study.db').resolve()}"
+        self.study_name = study_name
+        self._stopped = False
+        self._control = None
+        self.study = self._open_study()
+
+    def _open_study(self):
+        import optuna
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        if self.sampler_name == "grid":
+            sampler = _grid_sampler({p.name: p.grid for p in self.params}, self.seed)
+        elif self.sampler_name == "random":
+            sampler = optuna.samplers.RandomSampler(seed=self.seed)
+        else:
+            sampler = optuna.samplers.TPESampler(seed=self.seed)
+        pruner = (optuna.pruners.MedianPruner(n_startup_trials=self.prune_startup)
+                  if self.prune else optuna.pruners.NopPruner())
+        try:
+            return optuna.create_study(study_name=self.study_name, storage=self.storage,
+                                       sampler=sampler, pruner=pruner, direction="minimize",
+                                       load_if_exists=True)
+        except Exception as error:  # noqa: BLE001 - bad URL, missing driver, unreachable server
+            text = str(error).strip()
+            reason = text.splitlines()[0] if text else type(error).__name__
+            raise SweepError(f"cannot open the study storage {self.storage!r}: {reason}") from None
+
+    def stop(self):
+        """End the sweep: the running trial stops (recorded as failed, "stopped")."""
+        self._stopped = True
+        if self._control is not None:
+            self._control.stop()
+
+    # -- counting and resuming -----------------------------------------------------------------
+    def _finished(self):
+        from optuna.trial import TrialState
+        return [t for t in self.study.get_trials(deepcopy=False)
+                if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+                or (t.state == TrialState.FAIL and not t.user_attrs.get("stopped"))]
+
+    def _requeue_stopped(self):
+        """A grid sweep re-runs the settings of trials that were stopped (not yet re-run)."""
+        from optuna.trial import TrialState
+        if self.sampler_name != "grid":
+            return
+        trials = self.study.get_trials(deepcopy=False)
+        done = [t.params for t in trials if t.state != TrialState.FAIL
+                or not t.user_attrs.get("stopped")]
+        waiting = [t.params for t in trials if t.state == TrialState.WAITING]
+        for t in trials:
+            if t.state == TrialState.FAIL and t.user_attrs.get("stopped") and t.params \
+                    and t.params not in done and t.params not in waiting:
+                self.study.enqueue_trial(t.params)
+                waiting.append(t.params)
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self):
+        """Yield events: "trial_start", "epoch", "trial" (the finished trial's record, as in
+        result()), and a final "finished" with status "completed" or "stopped"."""
+        from .profile import num_threads
+        with num_threads(self.threads):
+            yield from self._run()
+
+    def _run(self):
+        self._requeue_stopped()
+        while not self._stopped and len(self._finished()) < self.trials:
+            trial = self.study.ask()
+            record = yield from self._run_trial(trial)
+            self.write_outputs()
+            yield {"kind": "trial", "trial": record}
+        self.write_outputs()
+        yield {"kind": "finished", "status": "stopped" if self._stopped else "completed",
+               "trials": len(self._finished())}
+
+    def _run_trial(self, trial):
+        from optuna.trial import TrialState
+        from designer.core.infer import Analyzer
+        from designer.train.events import Epoch, Finished
+        from designer.train.loop import TrainControl, Trainer
+        settings = {p.name: p.suggest(trial) for p in self.params}
+        run_dir = self.out / "trials" / f"trial_{trial.number:04d}"
+        trial.set_user_attr("run_dir", str(run_dir))
+        yield {"kind": "trial_start", "number": trial.number, "settings": settings}
+        state, message, best = TrialState.FAIL, "", None
+        try:
+            graph = self._trial_graph(settings)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            fileformat.save(graph, run_dir / "design.json")     # what the editor opens
+            trial.set_user_attr("design", str(run_dir / "design.json"))
+            totals = Analyzer(graph).totals
+            trial.set_user_attr("total_params", totals.params)
+            trial.set_user_attr("total_macs", totals.macs)
+            if self.max_macs is not None and totals.macs > self.max_macs:
+                raise _OverBudget(f"{totals.macs:,} multiply-adds exceed the budget of "
+                                  f"{self.max_macs:,}; not trained")
+            if self.latency:
+                from .profile import measure
+                trial.set_user_attr("latency_ms", measure(graph, threads=1, repeats=10,
+                                                          warmup=2).end_to_end_ms)
+            config = self._trial_config(settings, run_dir)
+            self._control = TrainControl()
+            if self._stopped:                 # Stop came while this trial was being set up
+                self._control.stop()
+            pruned = False
+            finished = None
+            for event in Trainer(graph, config, control=self._control).run():
+                if isinstance(event, Epoch):
+                    error, epoch = event.val_top1_error, event.epoch
+                    best = error if best is None else min(best, error)
+                    yield {"kind": "epoch", "number": trial.number, "epoch": epoch,
+                           "val_top1_error": error}
+                    trial.report(error, epoch)
+                    if self.prune and trial.should_prune():
+                        pruned = True
+                        self._control.stop()
+                elif isinstance(event, Finished):
+                    finished = event
+            message = finished.message
+            if finished.status == "completed":
+                state = TrialState.COMPLETE
+            elif pruned:
+                state = TrialState.PRUNED
+                message = (f"pruned after epoch {epoch}: validation error {error:.2%} trails the "
+                           f"median of earlier trials")
+            elif self._stopped:
+                trial.set_user_attr("stopped", True)
+                message = "stopped by the user"
+        except KeyboardInterrupt:        # Ctrl+C: record the trial as stopped, so a resume re-runs it
+            trial.set_user_attr("stopped", True)
+            trial.set_user_attr("message", "interrupted")
+            self.study.tell(trial, state=TrialState.FAIL)
+            self.write_outputs()
+            raise
+        except _OverBudget as error:
+            state, message = TrialState.PRUNED, str(error)
+        except DesignError as error:
+            message = str(error)
+        except Exception as error:       # one broken trial must not end the sweep
+            message = f"{type(error).__name__}: {error}"
+        finally:
+            self._control = None
+        if best is not None:
+            trial.set_user_attr("val_top1_error", best)
+        if message:
+            trial.set_user_attr("message", message)
+        if state == TrialState.COMPLETE:
+            self.study.tell(trial, best)
+        else:
+            self.study.tell(trial, state=state)
+        return next(self._record(t) for t in self.study.get_trials(deepcopy=False)
+                    if t.number == trial.number)
+
+    def _trial_graph(self, settings):
+        from designer.core.infer import Analyzer
+        from designer.core.presets import load_design
+        graph = load_design(self.design)
+        for name, value in settings.items():
+            if "." in name:          # NODE.PARAM; training settings and width have no dot
+                node_id, param, _ = parse_edit(f"{name}=0", "--param")
+                graph.set_params(node_id, **{param: value})
+        if "width" in settings:
+            scale_width(graph, float(settings["width"]))
+        errors = Analyzer(graph).errors()
+        if errors:
+            raise SweepError(f"these settings make the design invalid: {errors[0][0]}: "
+                             f"{errors[0][1]}")
+        return graph
+
+    def _trial_config(self, settings, run_dir):
+        from designer.train.config import TrainConfig
+        values = {"dataset": self.dataset, "epochs": self.epochs, "seed": self.seed,
+                  **self.train_settings}
+        values.update({k: v for k, v in settings.items() if k != "width" and "." not in k})
+        values["out"] = str(run_dir)
+        return TrainConfig.from_dict(values).validate()
+
+    # -- results -------------------------------------------------------------------------------
+    @staticmethod
+    def _record(t):
+        state = {"COMPLETE": "complete", "PRUNED": "pruned"}.get(t.state.name, "failed")
+        attrs = t.user_attrs
+        return {"number": t.number, "state": state, "settings": dict(t.params),
+                "total_params": attrs.get("total_params"), "total_macs": attrs.get("total_macs"),
+                "latency_ms": attrs.get("latency_ms"), "val_top1_error": attrs.get("val_top1_error"),
+                "run_dir": attrs.get("run_dir"), "message": attrs.get("message"),
+                "design": attrs.get("design")}
+
+    def records(self):
+        """Every finished trial in the study (all workers'), by number."""
+        return [self._record(t) for t in self.study.get_trials(deepcopy=False)
+                if t.state.is_finished()]
+
+    def result(self):
+        """The `designer sweep --json` object."""
+        from .plot import pareto_front, tradeoff_points
+        trials = self.records()
+        numbers, points = tradeoff_points(trials, "total_macs")
+        return {"trials": trials, "pareto": [numbers[i] for i in pareto_front(points)],
+                "storage": self.storage, "study": self.study_name, "out": str(self.out)}
+
+    def write_outputs(self):
+        """trials.csv and tradeoff.png in the sweep folder (atomic replaces)."""
+        from .plot import write_tradeoff_png
+        trials = self.records()
+        names = list(dict.fromkeys(itertools.chain([p.name for p in self.params],
+                                                   *(t["settings"] for t in trials))))
+        tmp = self.out / "trials.csv.tmp"
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["trial", "state", *names, "total_params", "total_macs", "latency_ms",
+                             "val_top1_error", "run_dir", "message"])
+            for t in trials:
+                writer.writerow([t["number"], t["state"], *(t["settings"].get(n, "") for n in names),
+                                 t["total_params"], t["total_macs"],
+                                 "" if t["latency_ms"] is None else f"{t['latency_ms']:.4f}",
+                                 "" if t["val_top1_error"] is None else f"{t['val_top1_error']:.6f}",
+                                 t["run_dir"], t["message"] or ""])
+        os.replace(tmp, self.out / "trials.csv")
+        tmp_png = self.out / "tradeoff.tmp.png"
+        write_tradeoff_png(trials, tmp_png, title=f"Sweep of {Path(self.design).stem}")
+        os.replace(tmp_png, self.out / "tradeoff.png")

@@ -1,0 +1,101 @@
+"""Dock panels that plug into the main window, and the one place a new panel registers: `PANELS`.
+
+A panel is a QWidget class called as `PanelClass(context)`. The `PanelContext` is all a panel sees
+of the editor: the open document (its graph, live analysis and undo stack), the selected node ids,
+and three requests (select nodes, show a status-bar message, open a design file). A panel never
+imports or reaches into the main window, so it can be built and tested on its own with a bare
+`PanelContext()`.
+
+Adding a panel is one module plus one line in `PANELS`. For example, a panel that shows the
+parameter count of the selected layers:
+
+    # designer/ui/selection_panel.py
+    from PySide6.QtWidgets import QLabel
+
+    class SelectionPanel(QLabel):
+        def __init__(self, context, parent=None):
+            super().__init__(parent)
+            self.context = context
+            context.selection_changed.connect(self.show_selection)
+
+        def show_selection(self, node_ids):
+            results = self.context.document.analyzer.results
+            total = sum(results[n].params for n in node_ids if n in results)
+            self.setText(f"{len(node_ids)} selected · {total:,} parameters")
+
+    # and in PANELS below:
+    Panel("Selection", "selection", "designer.ui.selection_panel:SelectionPanel"),
+
+The window makes one dock per entry, in order, tabbed with the Summary and Issues docks at the
+bottom (or on the side named by `area`), and lists it in the View menu. Optional methods a panel
+may define: `close_question()` -> (title, text) to ask before the window closes while the panel has
+work running (None when idle), and `shutdown()`, called once when the window closes (stop threads).
+"""
+
+import importlib
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str            # dock title and View-menu entry
+    name: str             # object name: Qt saves the dock's place under it; `window.panels[name]`
+    widget: str           # "module:Class", imported when the window is built
+    area: str = "bottom"  # "bottom", "left" or "right"
+
+    def create(self, context):
+        module, _, cls = self.widget.partition(":")
+        return getattr(importlib.import_module(module), cls)(context)
+
+
+PANELS = (
+    Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
+    Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
+    Panel("Insight", "insight", "designer.ui.insight_panel:InsightPanel"),
+    Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
+    Panel("Speed", "speed", "designer.ui.speed_panel:SpeedPanel"),
+    Panel("Experiments", "experiments", "designer.ui.experiments_panel:ExperimentsPanel"),
+)
+
+
+class PanelContext(QObject):
+    """What a panel may see and ask of the editor. The window keeps it current; tests may drive a
+    bare one with `set_document` and `set_selection`."""
+
+    document_changed = Signal(object)   # the new Document, or None
+    selection_changed = Signal(list)    # node ids selected in the document's graph
+    select_requested = Signal(list)     # a panel asks the editor to select and show these nodes
+    message_requested = Signal(str)     # a panel asks for a status-bar message
+    open_requested = Signal(str)        # a panel asks the editor to open this design file
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.document = None
+        self.selection = []
+
+    @property
+    def graph(self):
+        """The open design's graph, or None when no design is open."""
+        return self.document.graph if self.document is not None else None
+
+    def select(self, node_ids):
+        self.select_requested.emit(list(node_ids))
+
+    def show_message(self, text):
+        self.message_requested.emit(text)
+
+    def open_design(self, path):
+        """Ask the editor to open this design file (it asks to save unsaved changes first)."""
+        self.open_requested.emit(str(path))
+
+    # -- kept current by the window ---------------------------------------------------------
+    def set_document(self, document):
+        self.document = document
+        self.selection = []
+        self.document_changed.emit(document)
+
+    def set_selection(self, node_ids):
+        self.selection = list(node_ids)
+        self.selection_changed.emit(self.selection)

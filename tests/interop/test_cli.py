@@ -1,0 +1,116 @@
+"""`designer import` and `designer diff` on the command line."""
+
+import json
+import textwrap
+
+import torch
+
+from designer.cli import main
+from designer.core import fileformat
+from designer.core.compile import compile_graph
+
+USER_MODEL = textwrap.dedent('''
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 4)
+
+        def forward(self, x):
+            return torch.fft.rfft(self.fc(x)).abs()
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.up = nn.Upsample(scale_factor=2)
+            self.head = Head()
+
+        def forward(self, x):
+            x = F.relu(self.conv(x))
+            x = self.up(x)
+            x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+            return self.head(x)
+
+
+    class Small(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.bn = nn.BatchNorm2d(8)
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x):
+            x = F.relu(self.bn(self.conv(x)))
+            return self.fc(x.mean([2, 3]))
+''')
+
+
+def _user_file(tmp_path):
+    path = tmp_path / "user_model.py"
+    path.write_text(USER_MODEL)
+    return path
+
+
+def test_unsupported_ops_are_listed_with_their_module_path(tmp_path, capsys):
+    out = tmp_path / "net.json"
+    code = main(["import", f"module:{_user_file(tmp_path)}:Net", "-o", str(out),
+                 "--input", "3x8x8"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "nn.Upsample" in err and " at up" in err
+    assert "rfft" in err and "at head" in err
+    assert not out.exists() and not out.with_suffix(".pt").exists()
+
+
+def test_import_user_module_writes_design_and_weights(tmp_path, capsys):
+    out = tmp_path / "small.json"
+    path = _user_file(tmp_path)
+    assert main(["import", f"module:{path}:Small", "-o", str(out), "--input", "3x16x16"]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    graph = fileformat.load(out)
+    module = compile_graph(graph).eval()
+    module.load_state_dict(torch.load(out.with_suffix(".pt"), weights_only=True))
+    # The same weights in the user's own class give the same outputs.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("user_model_check", path)
+    user = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(user)
+    reference = user.Small().eval()
+    reference.load_state_dict(torch.load(out.with_suffix(".pt"), weights_only=True))
+    x = torch.randn(3, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(module(x), reference(x), atol=1e-5)
+
+
+def test_import_unknown_source(tmp_path, capsys):
+    assert main(["import", "torchvision:no_such_net", "-o", str(tmp_path / "x.json")]) == 2
+    assert "torchvision has no model named 'no_such_net'" in capsys.readouterr().err
+
+
+def test_diff_resnet50_resnext50_json(capsys):
+    assert main(["diff", "resnet50", "resnext50_32x4d", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    totals = result["totals"]
+    assert totals["a"]["params"] == 25_557_032 and totals["b"]["params"] == 25_028_904
+    assert totals["ratio"]["params"] == round(25_028_904 / 25_557_032, 4)
+    changed = {c["id"]: c["changes"] for c in result["changed"]}
+    # Every bottleneck became a ResNeXt block; the stem and head are untouched.
+    assert sorted(changed) == sorted(n["id"] for n in result["nodes"]
+                                     if n["a"]["type"] == "Bottleneck")
+    assert changed["layer1.0"]["type"] == ["Bottleneck", "ResNeXtBlock"]
+    assert "conv1" not in changed and not result["added"] and not result["removed"]
+    stages = {s["stage"]: s for s in result["stages"]}
+    assert stages["layer4"]["params_a"] + stages["fc"]["params_a"] < totals["a"]["params"]
+    assert sum(s["params_b"] for s in stages.values()) == totals["b"]["params"]
+
+
+def test_diff_text_lists_added_and_removed(capsys):
+    assert main(["diff", "resnet18", "resnet34"]) == 0
+    text = capsys.readouterr().out
+    assert "+ layer1.2" in text and "removed" in text
