@@ -183,7 +183,6 @@ def compare(graph_before, model_before, graph_after, model_after, loader=None, l
 
 def save_state(state, path):
     """Write a state_dict atomically (it loads with torch.load(weights_only=True))."""
-    import os
-    tmp = f"{path}.tmp"
-    torch.save({k: v.detach().cpu().contiguous() for k, v in state.items()}, tmp)
-    os.replace(tmp, path)
+    from designer.core.atomic import atomic_path
+    with atomic_path(path) as tmp:
+        torch.save({k: v.detach().cpu().contiguous() for k, v in state.items()}, tmp)

@@ -112,12 +112,11 @@ def _copy(model):
 
 def to_torchscript(model, example, path):
     """Save a quantised model as TorchScript (atomically)."""
-    import os
+    from designer.core.atomic import atomic_path
     traced = torch.jit.trace(model, example, check_trace=False)
     traced = torch.jit.freeze(traced.eval()) if hasattr(torch.jit, "freeze") else traced
-    tmp = f"{path}.tmp"
-    torch.jit.save(traced, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.jit.save(traced, tmp)
     return traced
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import platform
 import time
 
+from designer.core.atomic import write_text
 from designer.core.infer import analyze
 
 # Layers that move no data of their own when executed: views, pass-throughs and graph plumbing.
@@ -158,9 +159,7 @@ def device_peak(device="cpu"):
     stored[key] = {"macs_per_s": peak.macs_per_s, "bytes_per_s": peak.bytes_per_s}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stored, indent=1))
-        os.replace(tmp, path)
+        write_text(path, json.dumps(stored, indent=1))
     except OSError:
         pass     # a read-only home only costs a re-measurement next time
     return peak

@@ -27,6 +27,7 @@ import os
 from pathlib import Path
 
 from designer.core import fileformat
+from designer.core.atomic import atomic_path
 from designer.core.errors import DesignError
 from designer.core.params import parse_edit
 
@@ -413,8 +414,7 @@ class Sweep:
         trials = self.records()
         names = list(dict.fromkeys(itertools.chain([p.name for p in self.params],
                                                    *(t["settings"] for t in trials))))
-        tmp = self.out / "trials.csv.tmp"
-        with open(tmp, "w", newline="") as handle:
+        with atomic_path(self.out / "trials.csv") as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["trial", "state", *names, "total_params", "total_macs", "latency_ms",
                              "val_top1_error", "run_dir", "message"])
@@ -424,7 +424,6 @@ class Sweep:
                                  "" if t["latency_ms"] is None else f"{t['latency_ms']:.4f}",
                                  "" if t["val_top1_error"] is None else f"{t['val_top1_error']:.6f}",
                                  t["run_dir"], t["message"] or ""])
-        os.replace(tmp, self.out / "trials.csv")
-        tmp_png = self.out / "tradeoff.tmp.png"
+        tmp_png = self.out / "tradeoff.tmp.png"   # matplotlib picks the format from the suffix
         write_tradeoff_png(trials, tmp_png, title=f"Sweep of {Path(self.design).stem}")
         os.replace(tmp_png, self.out / "tradeoff.png")
