@@ -69,10 +69,9 @@ def validation_loader(options, graph):
     return validation_data(option(options, "dataset"), graph, option(options, "data_dir"))
 
 
-def finetune(graph, state, options, masks=None, control=None, on_event=None):
-    """Train `graph` from `state` for finetune_epochs on the dataset; the trained state_dict.
-    `masks` ({layer: mask}) keep unstructured zeros at zero."""
-    import torch
+def train(graph, state, options, control=None, on_event=None, prepare=None):
+    """Train `graph` from `state` for finetune_epochs on the dataset with the training engine;
+    the trained model (on the CPU). `prepare` is the Trainer's model hook (QAT)."""
     from designer.train.config import TrainConfig
     from designer.train.loop import Trainer
     from .measure import save_state
@@ -86,7 +85,7 @@ def finetune(graph, state, options, masks=None, control=None, on_event=None):
                              epochs=option(options, "finetune_epochs"), lr=option(options, "lr"),
                              batch_size=option(options, "batch_size"),
                              seed=option(options, "seed"), out=str(Path(folder) / "run")).validate()
-        trainer = Trainer(graph, config, control=control, weights=str(start))
+        trainer = Trainer(graph, config, control=control, weights=str(start), prepare=prepare)
         finished = None
         for event in trainer.run():
             if on_event is not None:
@@ -96,7 +95,14 @@ def finetune(graph, state, options, masks=None, control=None, on_event=None):
         if finished is None or finished.status != "completed":
             raise CompressError(f"fine-tuning did not complete: "
                                 f"{finished.message if finished else 'no result'}")
-        trained = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
+        return trainer.model.cpu()
+
+
+def finetune(graph, state, options, masks=None, control=None, on_event=None):
+    """The state_dict after fine-tuning; `masks` ({layer: mask}) keep pruned zeros at zero."""
+    import torch
+    trained = {k: v.detach().cpu() for k, v in
+               train(graph, state, options, control, on_event).state_dict().items()}
     if masks:
         with torch.no_grad():
             for path, mask in masks.items():
@@ -198,7 +204,7 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
     import copy
     import torch
     from . import quantize as quant
-    from .measure import calibration_batches
+    from .measure import calibration_batches, input_shape
     scheme = option(options, "scheme")
     kind, bits, name = quant.parse_scheme(scheme)
     per_channel = option(options, "per_channel")
@@ -227,6 +233,18 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
             notes.append(f"calibrated on {len(calibration)} batches of "
                          f"{option(options, 'dataset')}; weights int8 per channel, activations "
                          "int8 per tensor")
+        elif kind == "int8-qat":
+            if not option(options, "dataset") or not option(options, "finetune_epochs"):
+                raise CompressError("quantisation-aware training needs --dataset and "
+                                    "--finetune-epochs N")
+            full = state if state is not None else model.state_dict()
+            example = torch.zeros(1, *input_shape(graph))
+            trained = train(graph, full, options, control, on_event,
+                            prepare=quant.qat_preparer(example))
+            after = quant.convert_trained(trained)
+            notes.append(f"trained {option(options, 'finetune_epochs')} epochs with int8 fake "
+                         "quantisation (per-channel weights, per-tensor activations), then "
+                         "converted")
         else:
             after = quant.quantize_dynamic(model, per_channel)
         report = _compare(graph, model, graph, after, options)

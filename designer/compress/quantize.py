@@ -73,6 +73,26 @@ def _opaque_modules():
          ZeroPadShortcut])
 
 
+def qat_preparer(example):
+    """The Trainer's `prepare` hook for quantisation-aware training: fuse and insert int8 fake
+    quantisation (per-channel weights, per-tensor activations) into the compiled model."""
+    from torch.ao.quantization import get_default_qat_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+    engine = quantized_engine()
+    torch.backends.quantized.engine = engine
+
+    def prepare(model):
+        return prepare_qat_fx(model.train(), get_default_qat_qconfig_mapping(engine), (example,),
+                              prepare_custom_config=_opaque_modules())
+    return prepare
+
+
+def convert_trained(model):
+    """The int8 model from a QAT-trained one."""
+    from torch.ao.quantization.quantize_fx import convert_fx
+    return convert_fx(_copy(model).cpu().eval())
+
+
 def quantize_dynamic(model, per_channel=True):
     """int8 dynamic quantisation of the fully connected layers."""
     from torch.ao.quantization import (default_dynamic_qconfig, per_channel_dynamic_qconfig,
@@ -193,11 +213,11 @@ def fake_quantize(model, bits, scheme, per_channel=False):
 
 
 def parse_scheme(text):
-    """'int8-static', 'int8-dynamic' or 'weight:BITS:SCHEME' -> (kind, bits, scheme)."""
-    if text in ("int8-static", "int8-dynamic"):
+    """'int8-static', 'int8-dynamic', 'int8-qat' or 'weight:BITS:SCHEME' -> (kind, bits, scheme)."""
+    if text in ("int8-static", "int8-dynamic", "int8-qat"):
         return text, 8, None
     parts = text.split(":")
     if len(parts) == 3 and parts[0] == "weight" and parts[1].isdigit() and parts[2] in WEIGHT_SCHEMES:
         return "weight", int(parts[1]), parts[2]
-    raise CompressError(f"unknown scheme {text!r}; use int8-static, int8-dynamic or "
+    raise CompressError(f"unknown scheme {text!r}; use int8-static, int8-dynamic, int8-qat or "
                         "weight:BITS:linear|affine|kmeans|log (e.g. weight:4:kmeans)")

@@ -30,6 +30,7 @@ TECHNIQUES = {
     "Prune weights (magnitude)": ("prune", {"method": "magnitude"}),
     "Quantise int8 static": ("quantize", {"scheme": "int8-static"}),
     "Quantise int8 dynamic (FC)": ("quantize", {"scheme": "int8-dynamic"}),
+    "Quantise int8, aware training": ("quantize", {"scheme": "int8-qat"}),
     "Quantise weights only": ("quantize", {}),
     "Factorise (SVD)": ("factorize", {}),
     "Cheaper convolution": ("substitute", {}),
@@ -37,7 +38,7 @@ TECHNIQUES = {
 # Which option rows each technique shows.
 ROWS = {
     "prune": {"amount", "global", "layers", "dataset", "finetune"},
-    "quantize": {"bits", "per_channel", "dataset", "calibration"},
+    "quantize": {"bits", "per_channel", "dataset", "calibration", "finetune"},
     "factorize": {"energy", "rank", "layers", "dataset"},
     "substitute": {"layer", "with", "dataset", "finetune"},
 }
@@ -215,10 +216,13 @@ class CompressPanel(QWidget):
         shown = ROWS[technique] | {"technique", "weights"}
         if self.technique_combo.currentText() != "Quantise weights only":
             shown -= {"bits"}
-        if self.technique_combo.currentText() == "Quantise int8 static":
+        text = self.technique_combo.currentText()
+        if text == "Quantise int8 static":
             shown -= {"per_channel"}
         else:
             shown -= {"calibration"}
+        if technique == "quantize" and text != "Quantise int8, aware training":
+            shown -= {"finetune"}
         for key, widget in self.rows.items():
             self.form.setRowVisible(widget, key in shown)
         self.preview_button.setEnabled(technique in ("prune", "factorize", "substitute")
