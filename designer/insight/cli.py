@@ -23,7 +23,7 @@ def _progress(label):
 
 def _default_nodes(graph):
     return [nid for nid in graph.topological_order()[0]
-            if graph.nodes[nid].spec.category == "convolution"]
+            if graph.nodes[nid].spec.category.name == "convolution"]
 
 
 def _run(args):

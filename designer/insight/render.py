@@ -122,6 +122,8 @@ class Canvas:
     """A white page with a title line; place images and text on it, then save."""
 
     def __init__(self, width, height, title=""):
+        if title:   # wide enough for the title
+            width = max(width, 20 + _font(15).getlength(title))
         self.image = Image.new("RGB", (int(width), int(height)), BACKGROUND)
         self.draw = ImageDraw.Draw(self.image)
         if title:

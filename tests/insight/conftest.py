@@ -23,7 +23,13 @@ def lenet_run(tmp_path_factory):
     """(run folder, the engine's epoch events) of LeNet-5 trained 3 epochs on digits."""
     run_dir = tmp_path_factory.mktemp("lenet5_digits")
     config = TrainConfig(epochs=3, batch_size=64, lr=0.05, seed=0, out=str(run_dir))
-    epochs, finished = train(load_design("lenet5"), config)
+    # Session fixtures start before the module's `one_thread`: set it here too (3 s, not 60).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        epochs, finished = train(load_design("lenet5"), config)
+    finally:
+        torch.set_num_threads(threads)
     assert finished.status == "completed"
     return run_dir, epochs
 
