@@ -8,9 +8,7 @@ each command in a QUndoCommand; nothing here knows about Qt (after orange-canvas
 `document/commands.py`).
 """
 
-import re
-
-from .errors import CycleError
+from .graph import Node, unique_id
 from .params import ParamValues
 
 
@@ -136,9 +134,7 @@ class Connect(Command):
     def _redo(self):
         graph = self.graph
         src, src_port, dst, dst_port = self.args
-        if src in graph.nodes and dst in graph.nodes and graph.creates_cycle(src, dst):
-            raise CycleError(f"connecting {src} to {dst} would close a cycle; a network must "
-                             "flow one way")
+        graph.check_connect(src, src_port, dst, dst_port)   # refuses cycles, with why
         existing = graph.in_edge(dst, dst_port)
         self._replaced = None
         if existing is not None and self.replace:
@@ -268,7 +264,7 @@ def paste(graph, clip, offset=(40.0, 40.0)):
     taken = set(graph.nodes)
     names = {}
     for nid in clip.nodes:
-        names[nid] = fresh_id(nid, taken)
+        names[nid] = unique_id(nid, taken)
         taken.add(names[nid])
     command = Compound(graph, f"Paste {len(names)} node" + ("s" if len(names) != 1 else ""))
     for node in clip.nodes.values():
@@ -280,17 +276,6 @@ def paste(graph, clip, offset=(40.0, 40.0)):
     return command, names
 
 
-def fresh_id(wanted, taken):
-    """`wanted` if it is free, else the first free `wanted1`, `wanted2`... (digits replaced)."""
-    if wanted not in taken:
-        return wanted
-    base = re.sub(r"\d+$", "", wanted) or wanted
-    i = 1
-    while f"{base}{i}" in taken:
-        i += 1
-    return f"{base}{i}"
-
-
 def selection_graph(graph, node_ids):
     """A new graph holding copies of the nodes and the edges among them (copy to the clipboard)."""
     chosen = set(node_ids)
@@ -299,3 +284,24 @@ def selection_graph(graph, node_ids):
         whole.remove_node(nid)
     return whole
 
+
+def insert_on_edge(graph, edge, type_name, node_id, pos):
+    """One compound that adds a layer in the middle of `edge`: src → new layer → dst."""
+    command = Compound(graph, f"Insert {node_id}", [AddNode(graph, type_name, node_id, None, pos),
+                                                      Disconnect(graph, edge)])
+    added = Node(node_id, type_name, None)
+    added.params = added.spec.defaults()
+    ins, outs = added.input_ports(), added.output_ports()
+    if ins:
+        command.add(Connect(graph, edge.src, edge.src_port, node_id, ins[0]))
+    if outs:
+        command.add(Connect(graph, node_id, outs[0], edge.dst, edge.dst_port))
+    return command
+
+
+def move_connection(graph, edge, dst, dst_port):
+    """One compound that moves `edge`'s input end to another input port (replacing what was
+    there)."""
+    return Compound(graph, f"Move connection {edge.src} → {dst}",
+                    [Disconnect(graph, edge), Connect(graph, edge.src, edge.src_port, dst, dst_port,
+                                                      replace=True)])

@@ -161,6 +161,13 @@ def format_pair(value):
     return str(value)
 
 
+def format_window(value):
+    """(3, 3) -> '3×3', (1, 7) -> '1×7', 5 -> '5×5': a window as people write it."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return f"{value[0]}×{value[1]}"
+    return f"{value}×{value}"
+
+
 def format_shape(shape):
     return "×".join(str(d) for d in shape) if shape is not None else "?"
 

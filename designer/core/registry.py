@@ -8,12 +8,24 @@ loads them all the first time a type is looked up and refuses duplicate names.
 """
 
 from dataclasses import dataclass, field
+from enum import Enum
 import importlib
+from collections import OrderedDict
 import pkgutil
 from typing import Callable
 
+from .categories import Category, category
 from .errors import UnknownLayerError
 from .params import Param, ParamValues
+
+
+class Role(Enum):
+    """What a spec is to the graph, for the code that treats some types specially."""
+    LAYER = "layer"              # a layer or a catalogue block: shape rule, build, compile
+    INPUT = "input"              # the network's input tensor
+    OUTPUT = "output"            # a network output, or an output port inside a block
+    BLOCK_INPUT = "block input"  # an input port inside a block
+    GROUP = "group"              # a user's own block; its inside lives on the node
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,7 @@ def _ports(value, p):
 @dataclass(eq=False)
 class LayerSpec:
     type: str
-    category: str
+    category: Category            # a Category, or its name (see designer.core.categories)
     help: str
     params: tuple = ()
     inputs: object = ("in",)       # tuple of port names, or callable(params) -> names
@@ -44,9 +56,12 @@ class LayerSpec:
     build: Callable | None = None  # (params, input_shapes) -> nn.Module
     summary: Callable | None = None  # (params) -> short text such as "3×3/2, 64"
     title: str = ""
+    role: Role = Role.LAYER
+    list_input: bool = False       # the built module takes its inputs as one list (Concat, Add)
     is_block = False
 
     def __post_init__(self):
+        self.category = category(self.category)
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.type}: duplicate parameter names")
@@ -82,15 +97,42 @@ class BlockSpec(LayerSpec):
 
     def subgraph(self, params, input_shapes):
         """The expanded sub-graph, cached per (params, shapes): callers must not mutate it."""
-        cache = self.__dict__.setdefault("_cache", {})
+        cache = self.__dict__.setdefault("_cache", LastUsed(EXPANSIONS_KEPT))
         key = (params.key(), tuple(input_shapes))
         graph = cache.get(key)
         if graph is None:
             graph = self.expand(params, list(input_shapes))
-            if len(cache) > 256:
-                cache.clear()
-            cache[key] = graph
+            cache.put(key, graph)
         return graph
+
+
+# Expansions kept per block type: the exploded DenseNet-264 alone has 180 dense layers, each with
+# its own input width, and an edit upstream asks for all of them again at a new width; a small
+# cache emptied when full expanded every block from scratch on every such edit.
+EXPANSIONS_KEPT = 4096
+
+
+class LastUsed:
+    """A mapping that keeps the `size` most recently used entries (an LRU cache)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.entries = OrderedDict()
+
+    def get(self, key):
+        value = self.entries.get(key)
+        if value is not None:
+            self.entries.move_to_end(key)
+        return value
+
+    def put(self, key, value):
+        self.entries[key] = value
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    def __len__(self):
+        return len(self.entries)
 
 
 class Registry:

@@ -8,12 +8,15 @@ hints are advice with the severity "hint" and never block compiling or training.
 from the live shape analysis alone (no torch), so the Issues panel can show them as a design changes.
 """
 
+from dataclasses import dataclass
 from math import sqrt
 
 from designer.core.infer import analyze
 
-# Thresholds. G1: the paper's 1:6 and 1:12 ratios run clearly slower than 1:1 and 1:2.
+# Thresholds. G1: the paper's 1:6 and 1:12 ratios run clearly slower than 1:1 and 1:2; a layer
+# within 10 % of the minimum (weights dominate, as on the 1×1 maps of an SE gate) is left alone.
 G1_RATIO = 6
+G1_EXCESS = 1.1
 # G2: g = 1 or 2 costs little; g = 4 and 8 are the paper's slow cases. Depthwise is exempt.
 G2_GROUPS = 4
 # G3: a plain residual block has two paths; Inception-like blocks have three or more.
@@ -24,6 +27,25 @@ G4_CHAIN = 3
 ELEMENTWISE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "PReLU", "GELU", "SiLU", "Sigmoid", "Tanh",
                "Hardswish", "Hardsigmoid", "Add", "Multiply", "Scale"}
 MERGES = {"Concat", "Add", "Multiply", "Output"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A sentence about one node. "error" blocks compiling and training; "hint" is advice (the
+    ShuffleNet V2 speed guidelines) that never blocks anything."""
+    node_id: str
+    text: str
+    severity: str = "error"
+
+
+def design_problems(analyzer):
+    """Errors, then hints, each in topological order (the Issues panel's list), for a live
+    `Analyzer`. Here, not in the core: the core knows nothing of the speed guidelines."""
+    found = [Problem(nid, text) for nid, text in analyzer.errors()]
+    hints = design_hints(analyzer.graph, analyzer.results)
+    for nid in analyzer.in_order(hints):
+        found.extend(Problem(nid, text, "hint") for text in hints[nid])
+    return found
 
 
 def _conv_geometry(node, states, result):
@@ -50,6 +72,8 @@ def _g1(label, geometry):
     flops = hw_in * c1 * c2
     least = 2 * sqrt(hw_in * flops) + flops / hw_in        # the bound, reached at c1 = c2
     excess = one_by_one_mac(hw_in, c1, c2) / least
+    if excess < G1_EXCESS:
+        return None
     ratio = f"1:{c2 / c1:.3g}" if c2 > c1 else f"{c1 / c2:.3g}:1"
     return (f"G1: {label} is a 1×1 convolution from {c1} to {c2} channels ({ratio}); equal input "
             f"and output widths minimise memory access at the same FLOPs, and this one moves "

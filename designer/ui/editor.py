@@ -6,16 +6,16 @@ and says why through `message`. The editor knows nothing of docks, menus or file
 listens to its signals and calls its methods.
 """
 
-from PySide6.QtCore import QMimeData, QTimer, Signal
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from designer.core import fileformat
-from designer.core.commands import (AddNode, Compound, Connect, Disconnect, delete_nodes, layout as
-                                    layout_command, paste, selection_graph)
+from designer.core.commands import (AddNode, Compound, Connect, Disconnect, delete_nodes, insert_on_edge,
+                                    layout as layout_command, paste, selection_graph)
 from designer.core.errors import DesignError
 from designer.core.graph import Node
 from designer.core.grouping import explode_command, group_command
-from designer.core.infer import analyze
+from designer.core.infer import PortState, analyze, input_states
 from designer.core.layout import NODE_HEIGHT, NODE_WIDTH, V_GAP, layered_positions
 
 from .scene import GraphScene, StaticResults
@@ -43,6 +43,7 @@ class DocumentEditor(QWidget):
     graph_changed = Signal()                    # the document's graph changed (totals follow)
     activated = Signal(str)                     # a node was double-clicked
     message = Signal(str, int)                  # (text, milliseconds) for the status bar
+    context_requested = Signal(QPoint, QPointF)  # right-click: global position, scene position
 
     def __init__(self, theme, parent=None):
         super().__init__(parent)
@@ -52,6 +53,7 @@ class DocumentEditor(QWidget):
         self.crumbs = []          # [(title, graph, analysis)] for the blocks opened, outermost first
         self.view = GraphView(theme)
         self.view.layer_dropped.connect(self.add_layer)
+        self.view.context_requested.connect(self.context_requested)
         self.breadcrumb = QFrame()
         self.breadcrumb.setObjectName("breadcrumb")
         self.breadcrumb_layout = QHBoxLayout(self.breadcrumb)
@@ -107,7 +109,7 @@ class DocumentEditor(QWidget):
         """Do a core command as one undo step; a refusal shows its sentence and changes nothing."""
         try:
             self.document.push(command)
-        except (DesignError, ValueError, KeyError) as error:
+        except DesignError as error:
             self.message.emit(str(error), MESSAGE_MS)
             raise
         return True
@@ -117,7 +119,7 @@ class DocumentEditor(QWidget):
         try:
             command = make_command()
             self.push(command)
-        except (DesignError, ValueError, KeyError) as error:
+        except DesignError as error:
             self.message.emit(str(error), MESSAGE_MS)
             return False
         if select is not None:
@@ -142,16 +144,23 @@ class DocumentEditor(QWidget):
             centre = self.view.mapToScene(self.view.viewport().rect().center())
             pos = (centre.x() - NODE_WIDTH / 2, centre.y() - NODE_HEIGHT / 2)
         command = Compound(graph, f"Add {node_id}", [AddNode(graph, type_name, node_id, None, pos)])
-        if source is not None:
+        edge = self.scene.edge_at(scene_pos) if scene_pos is not None else None
+        if edge is not None:  # dropped on a wire: insert it there
+            command = insert_on_edge(graph, edge, type_name, node_id, pos)
+        elif source is not None:
             probe = Node(node_id, type_name, None)
             probe.params = probe.spec.defaults()
             outs, ins = source.output_ports(), probe.input_ports()
-            if outs and ins and self.scene.check_connection(source.id, outs[0], node_id, ins[0],
-                                                            dst_node=probe) is None:
-                command.add(Connect(graph, source.id, outs[0], node_id, ins[0]))
+            try:
+                if outs and ins:
+                    graph.check_connect(source.id, outs[0], node_id, ins[0],
+                                        self.document.analyzer.results, new_node=probe)
+                    command.add(Connect(graph, source.id, outs[0], node_id, ins[0]))
+            except DesignError:
+                pass    # added unconnected: it would not fit below the selected node
         try:
             self.push(command)
-        except (DesignError, ValueError, KeyError):
+        except DesignError:
             return None
         self.scene.select_ids([node_id])
         return node_id
@@ -232,17 +241,11 @@ class DocumentEditor(QWidget):
         self._try(make, select=lambda c: [holder["id"]])
 
     def input_shapes(self, node_id, graph=None, analysis=None):
-        """The shapes reaching a node's inputs (one per port), or None if any is unknown."""
+        """The states reaching a node's inputs (one per port), or None if any is unknown."""
         graph = graph or self.document.graph
         analysis = analysis or self.document.analyzer
-        shapes = []
-        for port in graph.nodes[node_id].input_ports():
-            edge = graph.in_edge(node_id, port)
-            result = analysis.results.get(edge.src) if edge else None
-            if result is None or not result.ok or edge.src_port not in result.outputs:
-                return None
-            shapes.append(result.outputs[edge.src_port])
-        return shapes
+        states = list(input_states(graph, analysis.results, node_id).values())
+        return states if all(isinstance(s, PortState) for s in states) else None
 
     def explode_selection(self):
         if not self.editable:
@@ -261,8 +264,25 @@ class DocumentEditor(QWidget):
     def auto_layout(self):
         if self.editable:
             graph = self.document.graph
-            self._try(lambda: layout_command(graph, layered_positions(graph)))
+            aspect = self.view_aspect()
+            self._try(lambda: layout_command(graph, layered_positions(graph, aspect=aspect)))
             self.view.fit()
+
+    def view_aspect(self):
+        """Width / height of the canvas's free part (before the window is first shown: a
+        typical one)."""
+        view = self.view.viewport().rect()   # sized with the window even while hidden
+        if view.height() < 100:
+            return 1.6
+        minimap = self.view.minimap
+        return (view.width() - (minimap.width() + 20 if minimap.isVisibleTo(self.view) else 0)) / view.height()
+
+    def fitted_to_view(self, graph):
+        """A preset laid out afresh for this canvas (before it becomes a document): a long
+        network wraps into columns, so the whole of it shows at a readable size."""
+        for node_id, pos in layered_positions(graph, aspect=self.view_aspect()).items():
+            graph.move(node_id, pos)
+        return graph
 
     # ---- looking inside blocks ------------------------------------------------------------------
     def open_selected_block(self):

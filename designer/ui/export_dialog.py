@@ -7,6 +7,7 @@ whether TorchScript was scripted or had to be traced).
 """
 
 import argparse
+import logging
 import re
 from pathlib import Path
 
@@ -15,8 +16,11 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
                                QFormLayout, QLabel, QLineEdit, QVBoxLayout)
 
 from designer.core.errors import DesignError
+from designer.core.registry import Role
 
 from .widgets import browse_row
+
+log = logging.getLogger(__name__)
 
 # (format key, menu title, file suffix, file dialog filter); the keys are the engine's formats.
 FORMATS = (
@@ -35,11 +39,14 @@ def _slug(name):
 
 
 class ExportDialog(QDialog):
-    """`ExportDialog(get_graph)`: `get_graph()` returns the design to export when Export is
-    pressed, so the dialog always exports the current state of the editor."""
+    """`ExportDialog(get_graph, parent, design_path)`: `get_graph()` returns the design to export
+    when Export is pressed, so the dialog always exports the current state of the editor; the
+    output path starts beside `design_path` (the saved design file) with its name."""
 
-    def __init__(self, get_graph, parent=None):
+    def __init__(self, get_graph, parent=None, design_path=None):
         super().__init__(parent)
+        # The export goes beside the saved design under its name; an unsaved design's to home.
+        self.design_path = Path(design_path) if design_path else None
         self.setWindowTitle("Export")
         self.setMinimumWidth(560)
         self._get_graph = get_graph
@@ -90,10 +97,14 @@ class ExportDialog(QDialog):
         try:
             graph = self._get_graph()
         except Exception:  # the dialog must open even if the editor has nothing loaded
+            log.warning("no design to suggest an export name from", exc_info=True)
             graph = None
-        name = _slug(graph.name) if graph is not None else "model"
-        self.path_edit.setText(str(Path.cwd() / f"{name}{self.suffix()}"))
-        inputs = graph.nodes_of_type("Input") if graph is not None else []
+        if self.design_path is not None:
+            folder, name = self.design_path.parent, self.design_path.stem
+        else:
+            folder, name = Path.home(), _slug(graph.name) if graph is not None else "model"
+        self.path_edit.setText(str(folder / f"{name}{self.suffix()}"))
+        inputs = graph.nodes_of_role(Role.INPUT) if graph is not None else []
         if inputs:
             self.input_edit.setText("x".join(map(str, inputs[0].params["shape"])))
 
@@ -161,6 +172,7 @@ class ExportDialog(QDialog):
             self.show_message(str(error), error=True)
             return None
         except Exception as error:  # an unexpected failure is still shown, never raised
+            log.exception("export failed")
             self.show_message(f"Export failed: {type(error).__name__}: {error}", error=True)
             return None
         finally:

@@ -5,13 +5,20 @@ Editors are bound both ways without echo: a value typed by the person becomes a 
 command; a change in the graph (undo, another view) updates the editors with their signals
 blocked (napari's layer-control binding). A refused value shows the `ParamError` sentence and the
 editor returns to the node's value.
+
+Numbers typed into a field apply on Enter, on leaving the field or after a short pause, not on
+every keystroke (typing 48 must not apply 4 first and re-flow the network); arrows and the wheel
+apply at once. Undo and redo keys in a field undo the design, not the field's text. Height ×
+width pairs keep a square lock, on while the value is square.
 """
 
 import re
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout,
-                               QLabel, QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
+                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from designer.core.commands import Rename, SetParams
 from designer.core.errors import DesignError
@@ -19,6 +26,7 @@ from designer.core.params import format_shape
 from designer.core.summary import human
 
 INT_LIMIT = 2**31 - 1
+TYPING_PAUSE_MS = 700
 
 
 def _bounds(param, integer):
@@ -27,12 +35,37 @@ def _bounds(param, integer):
     return (int(low), int(high)) if integer else (float(low), float(high))
 
 
+def _commit_after_pause(box):
+    """Typed numbers apply on Enter, focus-out, or once typing pauses; steps apply at once."""
+    box.setKeyboardTracking(False)
+    timer = QTimer(box)
+    timer.setSingleShot(True)
+    timer.setInterval(TYPING_PAUSE_MS)
+    timer.timeout.connect(box.interpretText)
+    box.lineEdit().textEdited.connect(lambda text: timer.start())
+    return box
+
+
 def _int_box(param):
     box = QSpinBox()
     box.setRange(*_bounds(param, True))
-    box.setKeyboardTracking(True)
     box.setAccelerated(True)
-    return box
+    return _commit_after_pause(box)
+
+
+class DesignUndoKeys(QObject):
+    """Event filter for the inspector's fields: Undo/Redo keys pass to the window's actions
+    (the design's undo stack) instead of the field's own text undo."""
+
+    STANDARD = (QKeySequence.Undo, QKeySequence.Redo)
+    EXTRA = ((Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier), (Qt.Key_Y, Qt.ControlModifier))
+
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.ShortcutOverride and (
+                any(event.matches(k) for k in self.STANDARD)
+                or (event.key(), event.modifiers()) in self.EXTRA):
+            return True   # left unaccepted: the shortcut goes to the window's Undo/Redo
+        return False
 
 
 class Editor(QWidget):
@@ -69,7 +102,7 @@ class IntEditor(Editor):
 class FloatEditor(Editor):
     def __init__(self, param):
         super().__init__(param)
-        self.box = QDoubleSpinBox()
+        self.box = _commit_after_pause(QDoubleSpinBox())
         self.box.setDecimals(5)
         self.box.setRange(*_bounds(param, False))
         small = param.max is not None and param.max <= 1.0
@@ -121,24 +154,47 @@ class ChoiceEditor(Editor):
 
 
 class PairEditor(Editor):
-    """Height × width as two spin boxes."""
+    """Height × width as two spin boxes, with a square lock that keeps them equal."""
 
     def __init__(self, param):
         super().__init__(param)
         self.h, self.w = _int_box(param), _int_box(param)
         self.h.setToolTip("height")
         self.w.setToolTip("width")
+        self.lock = QToolButton()
+        self.lock.setText("■")
+        self.lock.setCheckable(True)
+        self.lock.setChecked(True)
+        self.lock.setToolTip("Square: keep height and width equal")
+        self.lock.setAutoRaise(True)
         self.layout_.addWidget(self.h)
         self.layout_.addWidget(QLabel("×"))
         self.layout_.addWidget(self.w)
-        self.h.valueChanged.connect(self._emit)
-        self.w.valueChanged.connect(self._emit)
+        self.layout_.addWidget(self.lock)
+        self.h.valueChanged.connect(lambda value: self._changed(self.w, value))
+        self.w.valueChanged.connect(lambda value: self._changed(self.h, value))
+        self.lock.toggled.connect(self._locked)
+
+    def _changed(self, other, value):
+        if self.lock.isChecked() and other.value() != value:
+            other.blockSignals(True)
+            other.setValue(value)
+            other.blockSignals(False)
+        self._emit()
+
+    def _locked(self, on):
+        if on and self.h.value() != self.w.value():
+            self._changed(self.w, self.h.value())
 
     def set_value(self, value):
         for box, v in zip((self.h, self.w), value):
             box.blockSignals(True)
             box.setValue(v)
             box.blockSignals(False)
+        if value[0] != value[1]:   # a value that is not square unlocks
+            self.lock.blockSignals(True)
+            self.lock.setChecked(False)
+            self.lock.blockSignals(False)
 
     def value(self):
         return (self.h.value(), self.w.value())
@@ -230,8 +286,6 @@ EDITORS = {"int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice":
 
 
 class Inspector(QScrollArea):
-    focus_requested = Signal(str)
-
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWidgetResizable(True)
@@ -242,18 +296,21 @@ class Inspector(QScrollArea):
         self.node_id = None
         self.editors = {}
         self._body = None
+        self._undo_keys = DesignUndoKeys(self)
         self.show_nodes([])
 
     def set_document(self, document, graph=None, analysis=None, read_only=False):
         """Inspect `graph` (the document's, or a block's inside shown read-only)."""
         if self.graph is not None:
             self.graph.node_changed.disconnect(self._on_node_changed)
+            self.graph.metadata_changed.disconnect(self._on_metadata)
             self.analysis.updated.disconnect(self._on_results)
         self.document = document
         self.graph = graph if graph is not None else document.graph
         self.analysis = analysis if analysis is not None else document.analyzer
         self.read_only = read_only
         self.graph.node_changed.connect(self._on_node_changed)
+        self.graph.metadata_changed.connect(self._on_metadata)
         self.analysis.updated.connect(self._on_results)
         self.show_nodes([])
 
@@ -269,6 +326,7 @@ class Inspector(QScrollArea):
         return layout
 
     def show_nodes(self, node_ids):
+        self._shown_ids = list(node_ids)
         layout = self._new_body()
         self.node_id = node_ids[0] if len(node_ids) == 1 else None
         if self.graph is None:
@@ -280,6 +338,9 @@ class Inspector(QScrollArea):
         else:
             self._build_design(layout)
         layout.addStretch(1)
+        for field in self._body.findChildren(QWidget):
+            if isinstance(field, (QLineEdit, QAbstractSpinBox, QComboBox)):
+                field.installEventFilter(self._undo_keys)
 
     def _heading(self, layout, text, sub=""):
         title = QLabel(text)
@@ -405,7 +466,7 @@ class Inspector(QScrollArea):
             return
         try:
             self.document.push(Rename(self.graph, self.node_id, new))
-        except (DesignError, ValueError) as error:
+        except DesignError as error:
             self.problem.setText(str(error))
             self.problem.show()
             self.name_edit.setText(self.node_id)
@@ -425,6 +486,10 @@ class Inspector(QScrollArea):
         for name, editor in self.editors.items():
             if editor.value() != node.params[name]:
                 editor.set_value(node.params[name])
+
+    def _on_metadata(self):
+        if not self._shown_ids:   # the whole design is shown: its name changed
+            self.show_nodes([])
 
     def _on_results(self, changed):
         if self.node_id is None or self.node_id in changed:

@@ -3,17 +3,22 @@
 input port (top). Items show state and forward gestures to the scene; they never change the graph.
 """
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
 
 from designer.core.layout import NODE_HEIGHT, NODE_WIDTH
 from designer.core.params import format_shape
+from designer.core.registry import Role
 from designer.core.summary import human
 
 from .theme import category_colour
 
 HEADER = 22.0
+FULL_DETAIL = 0.62      # below this zoom nodes draw compactly: text would be too small to read
+COMPACT_TEXT_PX = 11
 PORT_RADIUS = 4.5
 PORT_HIT = 9.0
 
@@ -29,6 +34,50 @@ def _fonts():
     return bold, plain, small
 
 
+def node_type_text(node):
+    return "Block" if node.role is Role.GROUP else node.spec.title
+
+
+# Shorter forms of layer titles for a node's header when the full title does not fit.
+ABBREVIATIONS = (("Fully connected", "FC"), ("Local response norm", "LRN"), ("convolution", "conv"),
+                 ("Convolution", "Conv"), ("pooling", "pool"), ("average", "avg"), ("Average", "Avg"),
+                 (" layer", ""), ("normalisation", "norm"))
+
+
+def short_title(title):
+    for long, short in ABBREVIATIONS:
+        title = title.replace(long, short)
+    return title
+
+
+def elide_name(name, metrics, width):
+    """A dotted name that does not fit loses its leading parts first ('…denseblock1'): the
+    end says which layer it is; only a last part too long on its own is cut in the middle."""
+    if metrics.horizontalAdvance(name) <= width:
+        return name
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        tail = "…" + ".".join(parts[i:])
+        if metrics.horizontalAdvance(tail) <= width:
+            return tail
+    return metrics.elidedText(name, Qt.ElideMiddle, int(width))
+
+
+def header_texts(node, name_metrics, type_metrics, width, gap=8):
+    """(name, type) for a node's header: the name comes first; the type shows in full or
+    abbreviated when it fits beside it, and is left out rather than cut (it is in the tooltip)."""
+    full = node_type_text(node)
+    name_width = name_metrics.horizontalAdvance(node.id)
+    for candidate in (full, short_title(full)):
+        if name_width + gap + type_metrics.horizontalAdvance(candidate) <= width:
+            return node.id, candidate
+    short = short_title(full)
+    type_width = type_metrics.horizontalAdvance(short)
+    if type_width <= width * 0.45:
+        return elide_name(node.id, name_metrics, width - gap - type_width), short
+    return elide_name(node.id, name_metrics, width), ""
+
+
 class NodeItem(QGraphicsItem):
     """A node: a coloured header with its name and type, its key parameters, and a footer with
     its output shape and parameter count; input ports on top, output ports at the bottom."""
@@ -39,11 +88,14 @@ class NodeItem(QGraphicsItem):
         self.node = node
         self.theme = theme
         self.result = None
+        self.heat = None       # share of the measured forward time (0..1) when the tint is on
         self.edges = []
         self.in_ports = []
         self.out_ports = []
         self._hover_port = None
+        self._hovered = False
         self._rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        self._bounds = self._rect.adjusted(-PORT_RADIUS - 3, -PORT_RADIUS - 3, PORT_RADIUS + 5, PORT_RADIUS + 5)
         flags = QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemSendsGeometryChanges
         if not scene_ref.read_only:
             flags |= QGraphicsItem.ItemIsMovable
@@ -59,17 +111,27 @@ class NodeItem(QGraphicsItem):
         if result is not None:
             self.result = result
         node = self.node
+        self.colour = category_colour(node.spec.category)
         self.in_ports = node.input_ports()
         self.out_ports = node.output_ports()
         self._describe = node.spec.describe(node.params)
         self.set_result(self.result)
 
     def set_result(self, result):
-        """A new analysis result: repaint; the tooltip is rebuilt when next hovered (building
-        1,000 tooltips on every keystroke would cost more than the analysis itself)."""
+        """A new analysis result: repaint, and rebuild the tooltip now only when the pointer is
+        on the node (building 1,000 tooltips on every keystroke would cost more than the
+        analysis itself); others rebuild theirs when next hovered."""
         self.result = result
-        self._tip_stale = True
+        self.refresh_tooltip()
         self.update()
+
+    def refresh_tooltip(self):
+        if self._hovered:
+            self.setToolTip(self.scene_ref.port_tooltip(self.node.id, *self._hover_port)
+                            if self._hover_port is not None else self.tooltip_text())
+            self._tip_stale = False
+        else:
+            self._tip_stale = True
 
     def tooltip_text(self):
         node, r = self.node, self.result
@@ -98,9 +160,14 @@ class NodeItem(QGraphicsItem):
         self.theme = theme
         self.update()
 
+    def set_heat(self, heat):
+        if heat != self.heat:
+            self.heat = heat
+            self.update()
+
     # ---- geometry ------------------------------------------------------------------------
     def boundingRect(self):
-        return self._rect.adjusted(-PORT_RADIUS - 3, -PORT_RADIUS - 3, PORT_RADIUS + 5, PORT_RADIUS + 5)
+        return self._bounds
 
     def shape(self):
         path = QPainterPath()
@@ -137,20 +204,14 @@ class NodeItem(QGraphicsItem):
         node, r = self.node, self.result
         error = r is not None and r.error is not None
         blocked = r is not None and r.blocked
-        colour = category_colour(node.spec.category)
+        colour = self.colour
         selected = bool(option.state & QStyle.State_Selected)
         rect = self._rect
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         border = QColor(theme.error) if error else (QColor(theme.accent) if selected
                                                    else QColor(theme.node_border))
-        if lod < 0.3:  # far out (minimap, fitted large nets): a block of colour is enough
-            painter.setPen(Qt.NoPen)
-            painter.setBrush(QColor(theme.error) if error else colour)
-            painter.drawRect(rect)
-            if selected:
-                painter.setBrush(Qt.NoBrush)
-                painter.setPen(QPen(QColor(theme.accent), 6))
-                painter.drawRect(rect)
+        if lod < FULL_DETAIL:
+            self._paint_compact(painter, lod, QColor(theme.error) if error else colour, selected)
             return
         painter.setRenderHint(painter.RenderHint.Antialiasing, True)
         if node.is_block:  # a block shows as a small stack of cards
@@ -160,29 +221,27 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QPen(border, 2.4 if (selected or error) else 1.0))
         painter.setBrush(QColor(theme.error_fill) if error else QColor(theme.node))
         painter.drawRoundedRect(rect, 6, 6)
+        if self.heat is not None and not error:   # measured latency: hotter is slower
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(255, 110, 30, int(20 + 180 * self.heat)))
+            painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 5, 5)
         header = QPainterPath()
+        header.setFillRule(Qt.WindingFill)   # the overlap of the two parts is filled, not a hole
         header.addRoundedRect(rect.adjusted(1, 1, -1, 0).intersected(QRectF(0, 0, NODE_WIDTH, HEADER)), 5, 5)
         header.addRect(QRectF(1, HEADER - 6, NODE_WIDTH - 2, 6))
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor(theme.error) if error else colour)
         painter.drawPath(header.simplified())
-        if lod < 0.55:
-            self._paint_ports(painter)
-            return
         bold, plain, small = _fonts()
         pad = 8.0
         painter.setFont(small)
-        type_text = node.spec.title if node.type != "Group" else "Block"
-        type_width = min(QFontMetrics(small).horizontalAdvance(type_text) + 3, NODE_WIDTH * 0.45)
+        name, type_text = header_texts(node, QFontMetrics(bold), QFontMetrics(small), NODE_WIDTH - 2 * pad)
         painter.setPen(QColor(255, 255, 255, 215))
-        painter.drawText(QRectF(NODE_WIDTH - pad - type_width, 0, type_width, HEADER),
-                         Qt.AlignRight | Qt.AlignVCenter,
-                         QFontMetrics(small).elidedText(type_text, Qt.ElideRight, int(type_width)))
+        painter.drawText(QRectF(pad, 0, NODE_WIDTH - 2 * pad, HEADER), Qt.AlignRight | Qt.AlignVCenter,
+                         type_text)
         painter.setFont(bold)
         painter.setPen(QColor("#ffffff"))
-        name_width = NODE_WIDTH - 2 * pad - type_width - 6
-        painter.drawText(QRectF(pad, 0, name_width, HEADER), Qt.AlignLeft | Qt.AlignVCenter,
-                         QFontMetrics(bold).elidedText(node.id, Qt.ElideMiddle, int(name_width)))
+        painter.drawText(QRectF(pad, 0, NODE_WIDTH - 2 * pad, HEADER), Qt.AlignLeft | Qt.AlignVCenter, name)
         painter.setFont(plain)
         text_colour = QColor(theme.text)
         painter.setPen(text_colour)
@@ -210,6 +269,55 @@ class NodeItem(QGraphicsItem):
                 painter.drawText(footer, Qt.AlignRight | Qt.AlignVCenter, count)
         self._paint_ports(painter)
 
+    def _paint_compact(self, painter, lod, fill, selected):
+        """Zoomed out (an overview, the minimap): a bar in the layer's colour with its type and
+        output shape in a font of fixed screen size, so the overview stays legible."""
+        rect = self._rect
+        painter.setPen(QPen(QColor(self.theme.accent), 3 / lod) if selected else Qt.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(rect, 5, 5)
+        width, height = NODE_WIDTH * lod, NODE_HEIGHT * lod   # on screen, in pixels
+        if height < COMPACT_TEXT_PX + 2 or width < 30:
+            return
+        painter.save()
+        painter.scale(1 / lod, 1 / lod)   # draw text in screen pixels from the node's corner
+        font = QFont()
+        font.setPixelSize(COMPACT_TEXT_PX)
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        two = height >= 2 * metrics.height() + 4
+        text_width = int(width - 8)
+        title, shape = self._compact_lines(metrics, text_width)
+        if two:
+            top = (height - 2 * metrics.height()) / 2
+            painter.drawText(QRectF(4, top, width - 8, metrics.height()), Qt.AlignCenter,
+                             metrics.elidedText(title, Qt.ElideRight, text_width))
+            font.setBold(False)
+            painter.setFont(font)
+            painter.drawText(QRectF(4, top + metrics.height(), width - 8, metrics.height()),
+                             Qt.AlignCenter, QFontMetrics(font).elidedText(shape, Qt.ElideRight,
+                                                                           text_width))
+        else:
+            painter.drawText(QRectF(4, 0, width - 8, height), Qt.AlignCenter,
+                             metrics.elidedText(title, Qt.ElideRight, text_width))
+        painter.restore()
+        if lod >= 0.35:
+            self._paint_ports(painter)
+
+    def _compact_lines(self, metrics, width):
+        """(type, output shape); the type shortened to what fits: its title, its type name,
+        or the title's first word."""
+        node, r = self.node, self.result
+        error = r is not None and r.error
+        names = [node_type_text(node), node.type, node_type_text(node).split()[0]]
+        title = next((n for n in names if metrics.horizontalAdvance(("⚠ " if error else "") + n) <= width),
+                     names[-1])
+        if error:
+            return "⚠ " + title, "error"
+        return title, self._shape_text()
+
     def _paint_ports(self, painter):
         theme = self.theme
         graph = self.scene_ref.graph
@@ -231,6 +339,7 @@ class NodeItem(QGraphicsItem):
         return super().itemChange(change, value)
 
     def hoverEnterEvent(self, event):
+        self._hovered = True
         self.setToolTip(self.tooltip_text())
         self._tip_stale = False
         super().hoverEnterEvent(event)
@@ -246,6 +355,7 @@ class NodeItem(QGraphicsItem):
         super().hoverMoveEvent(event)
 
     def hoverLeaveEvent(self, event):
+        self._hovered = False
         if self._hover_port is not None:
             self._hover_port = None
             self.update()
@@ -254,7 +364,11 @@ class NodeItem(QGraphicsItem):
     def mousePressEvent(self, event):
         port = self.port_at(event.pos())
         if port is not None and event.button() == Qt.LeftButton and not self.scene_ref.read_only:
-            self.scene_ref.begin_connection(self, *port, event.scenePos())
+            edge = self.scene_ref.graph.in_edge(self.node.id, port[1]) if port[0] == "in" else None
+            if edge is not None:  # a connected input: pick the wire up by this end
+                self.scene_ref.pick_up_edge(edge, event.scenePos())
+            else:
+                self.scene_ref.begin_connection(self, *port, event.scenePos())
             event.accept()
             return
         super().mousePressEvent(event)
@@ -312,7 +426,9 @@ class EdgeItem(QGraphicsPathItem):
     def update_path(self):
         a = self.src_item.port_scene("out", self.edge.src_port)
         b = self.dst_item.port_scene("in", self.edge.dst_port)
-        self.setPath(curve(a, b))
+        scene = self.scene()
+        grid = scene.node_grid() if scene is not None else None
+        self.setPath(routed(grid, a, b, (self.src_item, self.dst_item)))
         self._shape = None
 
     def shape(self):
@@ -344,19 +460,104 @@ class EdgeItem(QGraphicsPathItem):
         super().paint(painter, option, widget)
 
 
+class NodeGrid:
+    """Node rectangles bucketed in a coarse grid, to find the nodes near a wire quickly (the
+    scene's own index is not built until the event loop runs, and asking it item by item while
+    it is rebuilt cost seconds for a 900-node design)."""
+
+    CELL = 240.0
+
+    def __init__(self, node_items):
+        self.cells = {}
+        for item in node_items:
+            rect = item.mapRectToScene(item._rect)
+            for key in self._keys(rect):
+                self.cells.setdefault(key, []).append((item, rect))
+
+    def _keys(self, rect):
+        c = self.CELL
+        for i in range(int(math.floor(rect.left() / c)), int(math.floor(rect.right() / c)) + 1):
+            for j in range(int(math.floor(rect.top() / c)), int(math.floor(rect.bottom() / c)) + 1):
+                yield i, j
+
+    def near(self, rect):
+        """(item, scene rect) of each node whose rectangle meets `rect`."""
+        found = {}
+        for key in self._keys(rect):
+            for item, r in self.cells.get(key, ()):
+                if item not in found and r.intersects(rect):
+                    found[item] = r
+        return found.items()
+
+
+def routed(grid, a, b, ends):
+    """The wire from a to b: the plain curve when it passes behind no other node, else a path
+    that leaves downward, runs along a free vertical lane between the nodes in its way and
+    enters b from above (a residual shortcut runs beside its branch, a column wrap between
+    the columns)."""
+    path = curve(a, b)
+    going_up = b.y() < a.y() + 2 * 16.0   # a wrapped column's hop, or a wire drawn backwards
+    if grid is None or (not going_up and not _blocked(grid, path, ends)):
+        return path
+    gap = 16.0
+    top, bottom = sorted((a.y() + gap, b.y() - gap))
+    span = QRectF(min(a.x(), b.x()) - 4 * NODE_WIDTH, top, abs(b.x() - a.x()) + 8 * NODE_WIDTH,
+                  max(bottom - top, 1.0))
+    taken = sorted((r.left() - gap, r.right() + gap) for item, r in grid.near(span) if item not in ends)
+    # Shortcuts going down keep to the right of their branch (the usual way residuals are drawn).
+    prefer = (a.x() + b.x()) / 2 if going_up else max(a.x(), b.x()) + NODE_WIDTH / 2
+    if taken:
+        merged = [list(taken[0])]
+        for left, right in taken[1:]:
+            if left <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], right)
+            else:
+                merged.append([left, right])
+        lanes = [merged[0][0], merged[-1][1]]
+        lanes += [(one[1] + two[0]) / 2 for one, two in zip(merged, merged[1:])]
+        lane = min(lanes, key=lambda x: abs(x - prefer))
+    elif going_up:
+        lane = prefer
+    else:
+        return path
+    y1, y2 = a.y() + gap, b.y() - gap
+    return _rounded([a, QPointF(a.x(), y1), QPointF(lane, y1), QPointF(lane, y2), QPointF(b.x(), y2), b],
+                    14.0)
+
+
+def _blocked(grid, path, ends):
+    stroke = None
+    for item, rect in grid.near(path.boundingRect()):
+        if item not in ends:
+            if stroke is None:
+                stroker = QPainterPathStroker()
+                stroker.setWidth(2)
+                stroke = stroker.createStroke(path)
+            if stroke.intersects(rect):
+                return True
+    return False
+
+
+def _rounded(points, radius):
+    """A polyline through `points` with its corners rounded."""
+    path = QPainterPath(points[0])
+    for before, corner, after in zip(points, points[1:], points[2:]):
+        into, out = corner - before, after - corner
+        into_len = math.hypot(into.x(), into.y())
+        out_len = math.hypot(out.x(), out.y())
+        if into_len < 1e-6 or out_len < 1e-6:
+            continue
+        r_in, r_out = min(radius, into_len / 2), min(radius, out_len / 2)
+        path.lineTo(corner - into * (r_in / into_len))
+        path.quadTo(corner, corner + out * (r_out / out_len))
+    path.lineTo(points[-1])
+    return path
+
+
 def curve(a, b):
-    """A vertical S-curve from a (an output port) down to b (an input port). An edge that skips
-    rows of a column (a residual shortcut) swings out to the right of the column instead of
-    running behind the nodes it skips."""
+    """A vertical S-curve from a (an output port) down to b (an input port)."""
     path = QPainterPath(a)
     dy = b.y() - a.y()
-    if dy > 1.6 * (NODE_HEIGHT + 46.0) and abs(b.x() - a.x()) < NODE_WIDTH * 0.75:
-        side = max(a.x(), b.x()) + NODE_WIDTH * 0.5 + 26.0
-        r = 40.0
-        path.cubicTo(QPointF(a.x(), a.y() + r), QPointF(side, a.y() + r * 0.4), QPointF(side, a.y() + 2 * r))
-        path.lineTo(QPointF(side, b.y() - 2 * r))
-        path.cubicTo(QPointF(side, b.y() - r * 0.4), QPointF(b.x(), b.y() - r), b)
-        return path
     bend = max(30.0, abs(dy) * 0.45)
     if dy < 0:  # going back up: swing out so the curve does not cross the nodes
         bend = max(bend, 80.0)

@@ -7,16 +7,16 @@ nodes, dragging a connection) become core commands passed to `push`; a scene wit
 read-only view (the inside of a block).
 """
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QToolTip
 
-from designer.core.commands import Connect, MoveNodes
+from designer.core.commands import Connect, Disconnect, MoveNodes, move_connection
 from designer.core.errors import DesignError
-from designer.core.infer import compute_node
+from designer.core.infer import PortState, input_state
 from designer.core.params import format_shape
 
-from .items import EdgeItem, NodeItem, curve
+from .items import EdgeItem, NodeGrid, NodeItem, curve
 
 
 class StaticResults:
@@ -32,6 +32,7 @@ class GraphScene(QGraphicsScene):
     open_block = Signal(str)      # a block node was double-clicked
     activated = Signal(str)       # another node was double-clicked
     message = Signal(str)         # a refusal or hint for the status bar
+    drawing_changed = Signal()    # nodes added, removed, moved or recoloured (the minimap redraws)
 
     def __init__(self, graph, analysis, theme, push=None, parent=None):
         super().__init__(parent)
@@ -43,12 +44,21 @@ class GraphScene(QGraphicsScene):
         self._items = {}
         self._edges = {}
         self._drag = None        # (item, kind, port) while dragging a new connection
+        self._moving = None      # the edge picked up by its input end, while it is dragged
         self._drag_path = None
+        self._reroute = QTimer(self)       # wires re-routed once after nodes moved
+        self._reroute.setSingleShot(True)
+        self._reroute.setInterval(0)
+        self._reroute.timeout.connect(self.reroute_edges)
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         for node in graph.nodes.values():
             self._on_node_added(node)
+        self._grid = None        # where the nodes are, for routing wires (rebuilt after moves)
+        self._building = True    # edges are routed once, after every item is in place
         for edge in graph.edges:
             self._on_edge_added(edge)
+        self._building = False
+        self.reroute_edges()
         self._subscriptions = [
             (graph.node_added, self._on_node_added), (graph.node_removed, self._on_node_removed),
             (graph.edge_added, self._on_edge_added), (graph.edge_removed, self._on_edge_removed),
@@ -65,6 +75,11 @@ class GraphScene(QGraphicsScene):
         self._subscriptions = []
 
     # ---- queries -------------------------------------------------------------------------
+    def set_heat(self, heat):
+        """Tint nodes by `heat` (node id -> 0..1, from measured latency); None clears the tint."""
+        for node_id, item in self._items.items():
+            item.set_heat(heat.get(node_id) if heat else None)
+
     def item(self, node_id):
         return self._items.get(node_id)
 
@@ -74,11 +89,31 @@ class GraphScene(QGraphicsScene):
     def edge_item(self, edge):
         return self._edges.get(edge)
 
+    def edge_at(self, scene_pos):
+        """The edge whose wire passes under a scene point, or None."""
+        item = next((i for i in self.items(scene_pos) if isinstance(i, EdgeItem)), None)
+        return item.edge if item is not None else None
+
     def selected_ids(self):
         return [item.node.id for item in self.selectedItems() if isinstance(item, NodeItem)]
 
     def selected_edges(self):
         return [item.edge for item in self.selectedItems() if isinstance(item, EdgeItem)]
+
+    def target_at(self, scene_pos):
+        """What a right-click at a scene point acts on: ("node", id), ("edge", edge) or
+        (None, None); a node or wire that was not selected becomes the selection."""
+        for item in self.items(scene_pos):
+            if isinstance(item, NodeItem):
+                if not item.isSelected():
+                    self.select_ids([item.node.id])
+                return "node", item.node.id
+            if isinstance(item, EdgeItem):
+                if not item.isSelected():
+                    self.clearSelection()
+                    item.setSelected(True)
+                return "edge", item.edge
+        return None, None
 
     def select_ids(self, node_ids):
         wanted = set(node_ids)
@@ -107,11 +142,15 @@ class GraphScene(QGraphicsScene):
         item.refresh()
         self._items[node.id] = item
         self.addItem(item)
+        self._grid = None
+        self.drawing_changed.emit()
 
     def _on_node_removed(self, node):
         item = self._items.pop(node.id, None)
         if item is not None:
             self.removeItem(item)
+            self._grid = None
+            self.drawing_changed.emit()
 
     def _on_edge_added(self, edge):
         src, dst = self._items[edge.src], self._items[edge.dst]
@@ -120,8 +159,11 @@ class GraphScene(QGraphicsScene):
         dst.edges.append(item)
         self._edges[edge] = item
         self.addItem(item)
-        src.update()
-        dst.update()
+        if not self._building:
+            item.update_path()   # routed around the nodes now that it is in the scene
+        for end in (src, dst):
+            end.refresh_tooltip()
+            end.update()
 
     def _on_edge_removed(self, edge):
         item = self._edges.pop(edge, None)
@@ -130,6 +172,7 @@ class GraphScene(QGraphicsScene):
         for end in (item.src_item, item.dst_item):
             if item in end.edges:
                 end.edges.remove(item)
+            end.refresh_tooltip()
             end.update()
         self.removeItem(item)
 
@@ -143,6 +186,9 @@ class GraphScene(QGraphicsScene):
             item = self._items[node.id]
             if (item.pos().x(), item.pos().y()) != node.pos:
                 item.setPos(QPointF(*node.pos))
+            self._grid = None
+            self._reroute.start()
+            self.drawing_changed.emit()
         else:
             item = self._items[node.id]
             item.refresh()
@@ -153,13 +199,29 @@ class GraphScene(QGraphicsScene):
         if change.structure:
             self._update_rect()
 
+    def node_grid(self):
+        if self._grid is None:
+            self._grid = NodeGrid(self._items.values())
+        return self._grid
+
+    def reroute_edges(self):
+        """Route every wire again (nodes moved: a wire may now pass behind one)."""
+        self._grid = None
+        for item in self._edges.values():
+            item.update_path()
+
     def _on_results(self, changed):
         results = self.analysis.results
+        recoloured = False
         for nid in changed:
             item = self._items.get(nid)
             if item is None:
                 continue
+            was_error = item.result is not None and item.result.error is not None
             item.set_result(results.get(nid))
+            recoloured |= was_error != (item.result is not None and item.result.error is not None)
+        if recoloured:   # the minimap shows errors only: most edits leave it as it is
+            self.drawing_changed.emit()
 
     def _update_rect(self):
         rect = self.itemsBoundingRect()
@@ -172,6 +234,7 @@ class GraphScene(QGraphicsScene):
             item.set_theme(theme)
         for item in self._edges.values():
             item.set_theme(theme)
+        self.drawing_changed.emit()
 
     def port_tooltip(self, node_id, kind, port):
         graph = self.graph
@@ -179,9 +242,8 @@ class GraphScene(QGraphicsScene):
             edge = graph.in_edge(node_id, port)
             if edge is None:
                 return f"input {port}: not connected (drag from an output port here)"
-            result = self.analysis.results.get(edge.src)
-            state = result.outputs.get(edge.src_port) if result is not None and result.ok else None
-            shape = format_shape(state.shape) if state else "not computable"
+            state = input_state(graph, self.analysis.results, node_id, port)
+            shape = format_shape(state.shape) if isinstance(state, PortState) else "not computable"
             return f"input {port} ← {edge.src}: {shape}"
         result = self.analysis.results.get(node_id)
         state = result.outputs.get(port) if result is not None and result.ok else None
@@ -224,6 +286,13 @@ class GraphScene(QGraphicsScene):
         self.addItem(self._drag_path)
         self.drag_connection(scene_pos)
 
+    def pick_up_edge(self, edge, scene_pos):
+        """Drag an existing wire by its input end: dropped on another input it moves there,
+        dropped anywhere else it is disconnected."""
+        self._moving = edge
+        self._edges[edge].setVisible(False)
+        self.begin_connection(self._items[edge.src], "out", edge.src_port, scene_pos)
+
     def drag_connection(self, scene_pos):
         item, kind, port = self._drag
         anchor = item.port_scene(kind, port)
@@ -231,17 +300,18 @@ class GraphScene(QGraphicsScene):
 
     def end_connection(self, scene_pos):
         item, kind, port = self._drag
+        moving, self._moving = self._moving, None
         self.removeItem(self._drag_path)
         self._drag, self._drag_path = None, None
-        target = next((i for i in self.items(scene_pos) if isinstance(i, NodeItem) and i is not item), None)
+        target, target_port = self._port_target(item, kind, scene_pos)
+        if moving is not None:
+            self._end_move(moving, target, target_port, scene_pos)
+            return
         if target is None:
             return
-        local = target.mapFromScene(scene_pos)
-        want = "in" if kind == "out" else "out"
-        hit = target.port_at(local, reach=14)
-        target_port = hit[1] if hit and hit[0] == want else target.nearest_port(want, local)
         if target_port is None:
-            self._refuse(scene_pos, f"{target.node.id} has no {'input' if want == 'in' else 'output'} port")
+            want = "input" if kind == "out" else "output"
+            self._refuse(scene_pos, f"{target.node.id} has no {want} port")
             return
         if kind == "out":
             args = (item.node.id, port, target.node.id, target_port)
@@ -249,42 +319,46 @@ class GraphScene(QGraphicsScene):
             args = (target.node.id, target_port, item.node.id, port)
         self.connect_ports(*args, scene_pos=scene_pos)
 
-    def connect_ports(self, src, src_port, dst, dst_port, scene_pos=None):
-        """Connect after checking it makes sense; a refusal shows its reason. True if connected."""
-        problem = self.check_connection(src, src_port, dst, dst_port)
-        if problem:
-            self._refuse(scene_pos, problem)
-            return False
+    def _port_target(self, item, kind, scene_pos):
+        """(node item, port) a connection dragged from `item` would land on; (None, None) over
+        empty canvas, (item, None) over a node without a matching port."""
+        target = next((i for i in self.items(scene_pos) if isinstance(i, NodeItem) and i is not item), None)
+        if target is None:
+            return None, None
+        local = target.mapFromScene(scene_pos)
+        want = "in" if kind == "out" else "out"
+        hit = target.port_at(local, reach=14)
+        return target, hit[1] if hit and hit[0] == want else target.nearest_port(want, local)
+
+    def _end_move(self, edge, target, target_port, scene_pos):
+        if target is not None and (target.node.id, target_port) == (edge.dst, edge.dst_port):
+            self._edges[edge].setVisible(True)   # put back where it was: nothing to do
+            return
         try:
+            if target is None or target_port is None:
+                self.push(Disconnect(self.graph, edge))
+            else:
+                self.graph.check_connect(edge.src, edge.src_port, target.node.id, target_port)
+                self.push(move_connection(self.graph, edge, target.node.id, target_port))
+        except DesignError as error:
+            self._refuse(scene_pos, str(error))
+        if edge in self._edges:
+            self._edges[edge].setVisible(True)
+
+    def connect_ports(self, src, src_port, dst, dst_port, scene_pos=None):
+        """Connect unless it would close a cycle. A connection whose shapes do not fit is made
+        all the same: the receiving node turns red with the sentence saying why (undoable, and
+        listed in the Issues tab), as for every other error. True if connected."""
+        try:
+            self.graph.check_connect(src, src_port, dst, dst_port)   # topology only: self, cycles
             self.push(Connect(self.graph, src, src_port, dst, dst_port, replace=True))
         except DesignError as error:
             self._refuse(scene_pos, str(error))
             return False
+        result = self.analysis.results.get(dst)
+        if result is not None and result.error:
+            self.message.emit(f"{dst}: {result.error}")
         return True
-
-    def check_connection(self, src, src_port, dst, dst_port, dst_node=None):
-        """None when the connection is acceptable, else the sentence saying why not. `dst_node`
-        stands for a node about to be added (not in the graph yet)."""
-        graph = self.graph
-        if src == dst:
-            return "a layer cannot feed itself"
-        if dst_node is None and graph.creates_cycle(src, dst):
-            return f"connecting {src} to {dst} would close a cycle; a network must flow one way"
-        source = self.analysis.results.get(src)
-        if source is None or not source.ok or src_port not in source.outputs:
-            return None
-        state = source.outputs[src_port]
-        node = dst_node or graph.nodes[dst]
-        inputs = {}
-        for port in node.input_ports():
-            edge = graph.in_edge(dst, port) if dst_node is None else None
-            other = self.analysis.results.get(edge.src) if edge and port != dst_port else None
-            ok = other is not None and other.ok and edge.src_port in other.outputs
-            inputs[port] = other.outputs[edge.src_port] if ok else state
-        result = compute_node(node, inputs)
-        if result.error:
-            return f"cannot connect {src} to {dst}: {result.error}"
-        return None
 
     def _refuse(self, scene_pos, text):
         self.message.emit(text)

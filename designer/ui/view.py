@@ -1,18 +1,18 @@
 """The canvas view: zoom to the cursor, pan (middle button, or space + drag), rubber-band select,
 fit, a grid, drops from the palette, and a minimap overlay in the corner."""
 
-from PySide6.QtCore import QLineF, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QTransform
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
 LAYER_MIME = "application/x-cnn-designer-layer"
-MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
-READABLE_ZOOM = 0.9
+MIN_ZOOM, MAX_ZOOM = 0.01, 3.0
 
 
 class GraphView(QGraphicsView):
     zoom_changed = Signal(float)
     layer_dropped = Signal(str, QPointF)   # layer type, scene position
+    context_requested = Signal(QPoint, QPointF)   # global position, scene position
 
     def __init__(self, theme, parent=None):
         super().__init__(parent)
@@ -44,7 +44,7 @@ class GraphView(QGraphicsView):
         self.setTransform(QTransform.fromScale(factor, factor))
         self._recentre(before, anchor)
         self.zoom_changed.emit(self.zoom)
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     def _recentre(self, scene_point, anchor):
         # Scroll so `scene_point` sits under `anchor` again (scroll bars, not the transform, pan).
@@ -69,16 +69,14 @@ class GraphView(QGraphicsView):
             return
         rect = rect.adjusted(-40, -40, 40, 40)
         view = self.viewport().rect()
-        whole = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
-        # A long, narrow network fitted whole becomes unreadable: fit its width instead (up to a
-        # readable zoom) and show its top; the minimap shows where the rest is.
-        readable = min(READABLE_ZOOM, view.width() / rect.width())
-        factor = max(whole, readable, MIN_ZOOM)
+        free = QRectF(view)
+        if self.minimap.isVisible():   # keep the design clear of the minimap in the corner
+            free.setRight(free.right() - self.minimap.width() - 20)
+        # The whole design, never beyond actual size; small zooms draw nodes compactly (items.py).
+        factor = max(MIN_ZOOM, min(free.width() / rect.width(), view.height() / rect.height(), 1.0))
         self.setTransform(QTransform.fromScale(factor, factor))
-        if factor > whole + 1e-6:
-            self.centerOn(QPointF(rect.center().x(), rect.top() + view.height() / (2 * factor)))
-        else:
-            self.centerOn(rect.center())
+        shift = (QRectF(view).center() - free.center()) / factor
+        self.centerOn(rect.center() + shift)
         self.zoom_changed.emit(self.zoom)
         self.minimap.refit()
 
@@ -88,7 +86,7 @@ class GraphView(QGraphicsView):
             if self.zoom < 0.6:
                 self.set_zoom(0.9)
             self.centerOn(item.sceneBoundingRect().center())
-            self.minimap.viewport().update()
+            self.minimap.update()
 
     def keyPressEvent(self, event):
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
@@ -116,7 +114,7 @@ class GraphView(QGraphicsView):
             self._pan_from = event.position()
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
-            self.minimap.viewport().update()
+            self.minimap.update()
             event.accept()
             return
         super().mouseMoveEvent(event)
@@ -129,9 +127,13 @@ class GraphView(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
+    def contextMenuEvent(self, event):
+        self.context_requested.emit(event.globalPos(), self.mapToScene(event.pos()))
+        event.accept()
+
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
@@ -164,7 +166,7 @@ class GraphView(QGraphicsView):
         self.setBackgroundBrush(QColor(theme.canvas))
         self.resetCachedContent()
         self.viewport().update()
-        self.minimap.viewport().update()
+        self.minimap.redraw()
 
     def drawBackground(self, painter, rect):
         painter.fillRect(rect, QColor(self.theme.canvas))
@@ -186,54 +188,100 @@ class GraphView(QGraphicsView):
         painter.drawLines(lines)
 
 
-class Minimap(QGraphicsView):
-    """An overview of the whole design in the view's corner; click or drag to move there."""
+class Minimap(QFrame):
+    """An overview of the whole design in the view's corner; click or drag to move there.
+
+    It paints each node as a rectangle in its layer's colour (red when in error) straight from the
+    scene's items, instead of being a second view of the scene: Qt's per-view item caches left
+    the second view showing stale colours, and a few hundred rectangles cost less to draw."""
 
     SIZE = (180, 130)
+    MARGIN = 60.0
 
     def __init__(self, main):
         super().__init__(main)
         self.main = main
-        self.setInteractive(False)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setRenderHints(QPainter.Antialiasing)
+        self.scene = None
         self.setFrameShape(QFrame.Box)
         self.setFixedSize(*self.SIZE)
         self.setCursor(Qt.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
+        self._transform = QTransform()
+        self._nodes = None   # the nodes drawn once into a pixmap
 
     def set_scene(self, scene):
-        self.setScene(scene)
+        if self.scene is not None:
+            try:
+                self.scene.drawing_changed.disconnect(self.redraw)
+            except (RuntimeError, TypeError):
+                pass
+        self.scene = scene
+        scene.drawing_changed.connect(self.redraw)
         self.refit()
+
+    def redraw(self):
+        """The nodes changed: draw them again at the next paint (scrolling only moves the
+        rectangle over the kept drawing)."""
+        self._nodes = None
+        self.update()
 
     def place(self):
         parent = self.main.viewport()
         self.move(parent.width() - self.width() - 12, parent.height() - self.height() - 12)
 
     def refit(self):
-        scene = self.scene()
-        if scene is None:
-            return
-        rect = scene.nodes_rect()
-        if not rect.isEmpty():
-            self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.KeepAspectRatio)
+        """Scale the whole design into the widget (kept until the next fit)."""
+        self._transform = QTransform()
+        if self.scene is not None:
+            rect = self.scene.nodes_rect()
+            if not rect.isEmpty():
+                rect = rect.adjusted(-self.MARGIN, -self.MARGIN, self.MARGIN, self.MARGIN)
+                scale = min(self.width() / rect.width(), self.height() / rect.height())
+                centre = rect.center()
+                self._transform = QTransform.fromTranslate(self.width() / 2, self.height() / 2)
+                self._transform.scale(scale, scale)
+                self._transform.translate(-centre.x(), -centre.y())
         self.place()
+        self.redraw()
 
-    def drawBackground(self, painter, rect):
-        painter.fillRect(rect, QColor(self.main.theme.panel))
+    def to_scene(self, point):
+        return self._transform.inverted()[0].map(QPointF(point))
 
-    def drawForeground(self, painter, rect):
-        visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        painter.setPen(QPen(QColor(self.main.theme.accent), 0))
-        colour = QColor(self.main.theme.accent)
-        colour.setAlpha(40)
-        painter.setBrush(colour)
-        painter.drawRect(visible)
+    def paintEvent(self, event):
+        theme = self.main.theme
+        if self._nodes is None or self._nodes.size() != self.size():
+            self._nodes = self._draw_nodes(theme)
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self._nodes)
+        if self.scene is not None:
+            painter.setTransform(self._transform)
+            visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+            painter.setPen(QPen(QColor(theme.accent), 0))
+            colour = QColor(theme.accent)
+            colour.setAlpha(40)
+            painter.setBrush(colour)
+            painter.drawRect(visible)
+        painter.end()
+        super().paintEvent(event)   # the frame
+
+    def _draw_nodes(self, theme):
+        pixmap = QPixmap(self.size())
+        pixmap.fill(QColor(theme.panel))
+        if self.scene is not None:
+            painter = QPainter(pixmap)
+            painter.setTransform(self._transform)
+            painter.setPen(Qt.NoPen)
+            error = QColor(theme.error)
+            for item in self.scene.node_items():
+                r = item.result
+                painter.setBrush(error if r is not None and r.error else item.colour)
+                painter.drawRect(item.mapRectToScene(item._rect))
+            painter.end()
+        return pixmap
 
     def _jump(self, event):
-        self.main.centerOn(self.mapToScene(event.position().toPoint()))
-        self.viewport().update()
+        self.main.centerOn(self.to_scene(event.position()))
+        self.update()
 
     def mousePressEvent(self, event):
         self._jump(event)

@@ -15,12 +15,13 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QMessageBox, QStackedWidget)
 
 from designer.core import fileformat
+from designer.core.commands import SetMetadata
 from designer.core.errors import DesignError, DesignFileError
 from designer.core.presets import PRESETS_DIR, load_design, resolve
 from designer.core.summary import human
 from designer.home import app_home
 
-from . import theme as themes
+from . import context_menu, theme as themes
 from .document import Document
 from .editor import DocumentEditor, release_clipboard
 from .export_dialog import ExportDialog
@@ -38,6 +39,15 @@ DOCK_AREAS = {"bottom": Qt.BottomDockWidgetArea, "left": Qt.LeftDockWidgetArea,
               "right": Qt.RightDockWidgetArea}
 
 atexit.register(release_clipboard)
+
+
+def _unique(sequences):
+    """Key sequences without repeats (a platform's standard key may equal one we add)."""
+    seen = []
+    for sequence in sequences:
+        if not sequence.isEmpty() and sequence not in seen:
+            seen.append(sequence)
+    return seen
 
 
 class MainWindow(QMainWindow):
@@ -83,6 +93,7 @@ class MainWindow(QMainWindow):
         self.editor.graph_changed.connect(self._update_totals)
         self.editor.activated.connect(lambda nid: self.inspector.focus_name())
         self.editor.message.connect(self.statusBar().showMessage)
+        self.editor.context_requested.connect(self._context_menu)
         self.editor.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.start_page = StartPage(self.counts)
         self.start_page.chosen.connect(self.new_design)
@@ -97,6 +108,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self.summary = SummaryPanel()
         self.summary.node_selected.connect(self.editor.focus_node)
+        self.summary.heat_changed.connect(self._show_heat)
         self.issues = IssuesPanel()
         self.issues.node_selected.connect(self.editor.focus_node)
         self.issues.count_changed.connect(self._issues_count)
@@ -121,6 +133,7 @@ class MainWindow(QMainWindow):
         self.context = PanelContext(self)
         self.context.select_requested.connect(self._select_from_panel)
         self.context.message_requested.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.context.open_requested.connect(self.open_design)
         self.panels, self.panel_docks = {}, []
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
         for panel in PANELS:
@@ -162,7 +175,7 @@ class MainWindow(QMainWindow):
         self.act_quit = A("&Quit", self.close, K.Quit)
         self.act_undo = A("&Undo", lambda: self.document.undo_stack.undo(), K.Undo, "undo")
         self.act_redo = A("&Redo", lambda: self.document.undo_stack.redo(),
-                          [K(K.Redo), K("Ctrl+Y")], "redo")
+                          _unique([K(K.Redo), K("Ctrl+Shift+Z"), K("Ctrl+Y")]), "redo")
         self.act_cut = A("Cu&t", E.cut, K.Cut)
         self.act_copy = A("&Copy", E.copy, K.Copy, "copy")
         self.act_paste = A("&Paste", E.paste, K.Paste, "paste")
@@ -246,6 +259,13 @@ class MainWindow(QMainWindow):
     def _on_graph_shown(self, graph, analysis, editable):
         self.inspector.set_document(self.document, graph, analysis, read_only=not editable)
         self.palette.setEnabled(editable)
+        self._show_heat(self.summary.heat())
+
+    def _show_heat(self, heat):
+        """The measured-latency tint, on the design's own canvas (not inside a block)."""
+        if self.scene is not None and self.document is not None \
+                and self.scene.graph is self.document.graph:
+            self.scene.set_heat(heat)
 
     def _on_selection(self, ids):
         self.inspector.show_nodes(ids)
@@ -278,7 +298,7 @@ class MainWindow(QMainWindow):
             return False
         if name:
             try:
-                graph = load_design(name)
+                graph = self.editor.fitted_to_view(load_design(name))
             except DesignError as error:
                 QMessageBox.critical(self, "Cannot open preset", str(error))
                 return False
@@ -304,6 +324,8 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot open design", str(error))
             return False
         is_preset = Path(path).resolve().parent == PRESETS_DIR.resolve()
+        if is_preset:   # preset files store one tall column: lay it out for this canvas
+            graph = self.editor.fitted_to_view(graph)
         self.editor.set_document(Document(graph, None if is_preset else path))
         if not is_preset:
             self._add_recent(path)
@@ -325,13 +347,17 @@ class MainWindow(QMainWindow):
     def save_as(self):
         if self.document is None:
             return False
-        suggestion = str(self.document.path or Path.cwd() / f"{self.document.graph.name or 'design'}.json")
+        suggestion = str(self.document.path or Path.home() / f"{self.document.graph.name or 'design'}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save design", suggestion, FILE_FILTER)
         if not path:
             return False
         if not path.endswith(".json"):
             path += ".json"
-        return self._save_to(Path(path))
+        path = Path(path)
+        graph = self.document.graph
+        if graph.name != path.stem:   # the design is named after its file (exports use the name)
+            self.editor.push(SetMetadata(graph, name=path.stem))
+        return self._save_to(path)
 
     def _save_to(self, path):
         try:
@@ -357,6 +383,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         if self.maybe_save() and self.maybe_stop_panels():
+            self.summary.shutdown()
             for panel in self.panels.values():
                 if hasattr(panel, "shutdown"):
                     panel.shutdown()  # worker threads must end before their QThreads die
@@ -465,8 +492,10 @@ class MainWindow(QMainWindow):
         if stack is not None:
             self.act_undo.setText(f"&Undo {stack.undoText()}".strip())
             self.act_redo.setText(f"&Redo {stack.redoText()}".strip())
-        for action in (self.act_cut, self.act_delete, self.act_duplicate, self.act_group):
+        for action in (self.act_cut, self.act_duplicate, self.act_group):
             action.setEnabled(editable and bool(ids))
+        wires = self.scene.selected_edges() if self.scene else []
+        self.act_delete.setEnabled(editable and bool(ids or wires))
         self.act_copy.setEnabled(bool(ids))
         self.act_paste.setEnabled(editable)
         self.act_layout.setEnabled(editable)
@@ -475,6 +504,13 @@ class MainWindow(QMainWindow):
         self.act_open_block.setEnabled(one_block)
         self.act_close_block.setEnabled(bool(self.editor.crumbs))
         self.act_rename.setEnabled(editable and len(ids) == 1)
+
+    def _context_menu(self, global_pos, scene_pos):
+        if self.scene is None:
+            return
+        kind, target = self.scene.target_at(scene_pos)
+        self._update_actions()
+        context_menu.build(self, scene_pos, kind, target).exec(global_pos)
 
     # ---- view and themes -------------------------------------------------------------------------
     def toggle_minimap(self):
@@ -498,7 +534,7 @@ class MainWindow(QMainWindow):
 
     def export_dialog(self):
         if self.document is not None:
-            ExportDialog(lambda: self.document.graph, self).exec()
+            ExportDialog(lambda: self.document.graph, self, self.document.path).exec()
 
     def show_controls(self):
         QMessageBox.information(self, "Keyboard and mouse", (

@@ -9,12 +9,16 @@ the worker. Exceptions from the engine end the run with `finished_run` status "f
 sentence, so training can never take the editor down.
 """
 
+import logging
 import time
 import traceback
 
 from PySide6.QtCore import QThread, Signal
 
+from designer.core.errors import DesignError
 from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
+
+log = logging.getLogger(__name__)
 
 
 class TrainWorker(QThread):
@@ -25,7 +29,8 @@ class TrainWorker(QThread):
     resumed = Signal()
     message = Signal(str)
     finished_run = Signal(object)  # the `Finished` event: status completed / stopped / failed
-    def __init__(self, graph, config, weights=None, resume=None, interval=0.1, parent=None):
+    def __init__(self, graph, config, weights=None, resume=None, interval=0.1, parent=None,
+                 distill=None):
         super().__init__(parent)
         from designer.train.loop import TrainControl
         self.graph = graph.copy()          # a frozen copy: editing the design cannot race the run
@@ -35,6 +40,7 @@ class TrainWorker(QThread):
         self.interval = interval
         self.control = TrainControl()
         self.result = None
+        self.distill = distill             # (teacher, teacher weights, temperature, alpha) or None
 
     def pause(self):
         self.control.pause()
@@ -58,8 +64,12 @@ class TrainWorker(QThread):
 
         try:
             from designer.train.loop import Trainer
+            loss = None
+            if self.distill is not None:
+                from designer.compress.distill import distillation_for
+                loss = distillation_for(self.graph, *self.distill)
             trainer = Trainer(self.graph, self.config, control=self.control,
-                              weights=self.weights, resume=self.resume_from)
+                              weights=self.weights, resume=self.resume_from, loss=loss)
             for event in trainer.run():
                 if isinstance(event, Step):
                     pending.append(event)
@@ -79,12 +89,14 @@ class TrainWorker(QThread):
                     self.message.emit(event.text)
                 elif isinstance(event, Finished):
                     self.result = event
+        except DesignError as error:
+            flush()
+            self.result = Finished("failed", str(error))
         except Exception as error:  # noqa: BLE001 - the GUI shows every failure as a sentence
             flush()
-            from designer.core.errors import DesignError
-            text = str(error) if isinstance(error, DesignError) else (
-                f"training failed: {type(error).__name__}: {error}\n"
-                + traceback.format_exc(limit=4))
+            log.exception("training failed")
+            text = (f"training failed: {type(error).__name__}: {error}\n"
+                    + traceback.format_exc(limit=4))
             self.result = Finished("failed", text)
         flush()
         if self.result is None:

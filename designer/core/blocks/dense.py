@@ -82,7 +82,7 @@ register(BlockSpec(
          "to 4k channels with BN-ReLU-1×1.",
     params=_LAYER_PARAMS,
     expand=_expand_layer,
-    summary=lambda p: f"+{p.growth_rate}" + (" B" if p.bottleneck else ""),
+    summary=lambda p: f"growth {p.growth_rate}" + (" · bottleneck" if p.bottleneck else ""),
 ))
 
 register(BlockSpec(
@@ -94,7 +94,7 @@ register(BlockSpec(
     params=(Param("num_layers", "int", 6, "Number of dense layers L", min=1, max=256),)
     + _LAYER_PARAMS,
     expand=_expand_block,
-    summary=lambda p: f"{p.num_layers} × +{p.growth_rate}",
+    summary=lambda p: f"{p.num_layers} layers · growth {p.growth_rate}",
 ))
 
 register(BlockSpec(
