@@ -118,11 +118,24 @@ def _shape_text(shape):
     return "×".join(map(str, shape)) or "a scalar"
 
 
+def _with_layer_scale_aliases(module, state_dict):
+    """A LayerScale's `scale` also loads from a bare parameter named after the layer, as
+    torchvision's ConvNeXt blocks keep it (`features.1.0.layer_scale`)."""
+    from designer.core.layers.modern import LayerScale
+    renamed = dict(state_dict)
+    for path, child in module.named_modules():
+        key = f"{path}.scale"
+        if isinstance(child, LayerScale) and key not in renamed and path in renamed:
+            renamed[key] = renamed.pop(path).reshape(child.scale.shape)
+    return renamed
+
+
 def load_into(module, state_dict):
     """Load the tensors of `state_dict` whose names and shapes match `module`; a `WeightsReport`."""
     own = module.state_dict()
     report = WeightsReport()
     usable = {}
+    state_dict = _with_layer_scale_aliases(module, state_dict)
     for name, tensor in own.items():
         if name not in state_dict:
             report.missing.append(name)

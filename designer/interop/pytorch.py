@@ -678,7 +678,10 @@ class _Level:
                                    [], {"shape": self.shape(value)})
                 self.refs[node] = _Ref(created.id)
             else:
-                created = self.add("BlockInput", node.name, [], {"name": node.name})
+                # A block with one input names its port "in", as the catalogue's blocks do.
+                single = sum(1 for n in self.values if n.op == "placeholder") == 1
+                name = "in" if single else node.name
+                created = self.add("BlockInput", name, [], {"name": name})
                 self.refs[node] = _Ref(created.id)
         elif node.op == "get_attr":
             self.refs[node] = _Attr(node.target, value)
