@@ -22,8 +22,9 @@ def _progress(label):
 
 
 def _default_nodes(graph):
+    from designer.core.categories import CONVOLUTION
     return [nid for nid in graph.topological_order()[0]
-            if graph.nodes[nid].spec.category == "convolution"]
+            if graph.nodes[nid].spec.category is CONVOLUTION]
 
 
 def _run(args):
