@@ -242,11 +242,14 @@ class Trainer:
     `weights` is a state_dict file or checkpoint to start from; `resume` a checkpoint or run
     folder to continue (its history is replayed in the "start" event). `loss`, when given, is
     called as loss(outputs, images, labels) in place of the weighted cross-entropy (knowledge
-    distillation uses it)."""
+    distillation uses it); `prepare`, when given, turns the compiled model (weights loaded) into
+    the one to train (quantisation-aware training inserts fake quantisation with it)."""
 
-    def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None):
+    def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None,
+                 prepare=None):
         self.graph = graph.copy()
         self.loss = loss
+        self.prepare = prepare
         self.config = (config or TrainConfig()).validate()
         self.control = control or TrainControl()
         self.weights = weights
@@ -294,6 +297,8 @@ class Trainer:
             from designer.export.weights import load_into, read_state_dict
             report = load_into(model, read_state_dict(self.weights))
             self.notes.append(f"weights from {self.weights}: {report}")
+        if self.prepare is not None:
+            model = self.prepare(model)
         self.memory_format = (torch.channels_last if self.cuda and config.channels_last
                               else torch.contiguous_format)
         self.model = model.to(self.device, memory_format=self.memory_format)

@@ -28,9 +28,10 @@ def test_lenet5_reaches_95_percent_on_digits(tmp_path):
     assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 7
 
 
-def test_resume_reproduces_the_next_epoch_exactly(tmp_path):
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "dataloader"])
+def test_resume_reproduces_the_next_epoch_exactly(tmp_path, fast_path):
     base = dict(epochs=3, batch_size=64, lr=0.05, seed=3, deterministic=True, flip=True,
-                crop="pad", crop_padding=1)
+                crop="pad", crop_padding=1, fast_path=fast_path)
     graph = tiny_digits_net()
     full, _ = train(graph, TrainConfig(**base, out=str(tmp_path / "full")))
 
@@ -45,7 +46,7 @@ def test_resume_reproduces_the_next_epoch_exactly(tmp_path):
     resumed = Trainer(graph, TrainConfig(**base, out=str(tmp_path / "cut")),
                       resume=tmp_path / "cut")
     events = list(resumed.run())
-    assert resumed.fast_path                 # digits fit: the tensor-resident path resumes exactly
+    assert resumed.fast_path == fast_path    # digits fit the fast path unless it is turned off
     start = events[0]
     assert start.resumed_epoch == 2 and len(start.history) == 2
     timing = {"images_per_s", "epoch_time_s"}
