@@ -110,7 +110,7 @@ def _check_values(doc):
     while stack:
         value, where = stack.pop()
         if isinstance(value, dict):
-            if getattr(value, "duplicate", None) is not None:
+            if getattr(value, "duplicate", None) is not None:   # plain dicts: from_document
                 raise DesignFileError(f"{where}: the key {value.duplicate!r} appears twice")
             for key, item in value.items():
                 problem = _bad_text(key)

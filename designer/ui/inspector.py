@@ -12,9 +12,10 @@ apply at once. Undo and redo keys in a field undo the design, not the field's te
 width pairs keep a square lock, on while the value is square.
 """
 
+from contextlib import ExitStack
 import re
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
                                QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSpinBox, QToolButton,
@@ -69,7 +70,8 @@ class DesignUndoKeys(QObject):
 
 
 class Editor(QWidget):
-    """Base of the typed editors: `set_value` (silent) and the `edited(value)` signal."""
+    """Base of the typed editors: `set_value` (silent) and the `edited(value)` signal. A subclass
+    shows a value in `show_value`; only the user's changes are announced."""
     edited = Signal(object)
 
     def __init__(self, param):
@@ -78,6 +80,13 @@ class Editor(QWidget):
         self.layout_ = QHBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.layout_.setSpacing(4)
+
+    def set_value(self, value):
+        """Show `value` without announcing it as an edit: the editor's widgets stay silent."""
+        with ExitStack() as silence:
+            for widget in self.findChildren(QWidget):
+                silence.enter_context(QSignalBlocker(widget))
+            self.show_value(value)
 
     def _emit(self, *args):
         self.edited.emit(self.value())
@@ -90,10 +99,8 @@ class IntEditor(Editor):
         self.layout_.addWidget(self.box)
         self.box.valueChanged.connect(self._emit)
 
-    def set_value(self, value):
-        self.box.blockSignals(True)
+    def show_value(self, value):
         self.box.setValue(value)
-        self.box.blockSignals(False)
 
     def value(self):
         return self.box.value()
@@ -110,10 +117,8 @@ class FloatEditor(Editor):
         self.layout_.addWidget(self.box)
         self.box.valueChanged.connect(self._emit)
 
-    def set_value(self, value):
-        self.box.blockSignals(True)
+    def show_value(self, value):
         self.box.setValue(value)
-        self.box.blockSignals(False)
 
     def value(self):
         return self.box.value()
@@ -126,10 +131,8 @@ class BoolEditor(Editor):
         self.layout_.addWidget(self.box)
         self.box.toggled.connect(self._emit)
 
-    def set_value(self, value):
-        self.box.blockSignals(True)
+    def show_value(self, value):
         self.box.setChecked(value)
-        self.box.blockSignals(False)
 
     def value(self):
         return self.box.isChecked()
@@ -144,10 +147,8 @@ class ChoiceEditor(Editor):
         self.layout_.addWidget(self.box)
         self.box.currentIndexChanged.connect(self._emit)
 
-    def set_value(self, value):
-        self.box.blockSignals(True)
+    def show_value(self, value):
         self.box.setCurrentIndex(max(0, self.box.findData(value)))
-        self.box.blockSignals(False)
 
     def value(self):
         return self.box.currentData()
@@ -177,24 +178,19 @@ class PairEditor(Editor):
 
     def _changed(self, other, value):
         if self.lock.isChecked() and other.value() != value:
-            other.blockSignals(True)
-            other.setValue(value)
-            other.blockSignals(False)
+            with QSignalBlocker(other):
+                other.setValue(value)
         self._emit()
 
     def _locked(self, on):
         if on and self.h.value() != self.w.value():
             self._changed(self.w, self.h.value())
 
-    def set_value(self, value):
-        for box, v in zip((self.h, self.w), value):
-            box.blockSignals(True)
-            box.setValue(v)
-            box.blockSignals(False)
+    def show_value(self, value):
+        self.h.setValue(value[0])
+        self.w.setValue(value[1])
         if value[0] != value[1]:   # a value that is not square unlocks
-            self.lock.blockSignals(True)
             self.lock.setChecked(False)
-            self.lock.blockSignals(False)
 
     def value(self):
         return (self.h.value(), self.w.value())
@@ -217,15 +213,13 @@ class PaddingEditor(Editor):
         self.pair.setEnabled(self.mode.currentText() == "explicit")
         self._emit()
 
-    def set_value(self, value):
-        self.mode.blockSignals(True)
+    def show_value(self, value):
         if isinstance(value, str):
             self.mode.setCurrentText(value)
         else:
             self.mode.setCurrentText("explicit")
-            self.pair.set_value(value)
+            self.pair.show_value(value)
         self.pair.setEnabled(not isinstance(value, str))
-        self.mode.blockSignals(False)
 
     def value(self):
         mode = self.mode.currentText()
@@ -246,7 +240,7 @@ class TextEditor(Editor):
         if self.line.text() != self._shown:
             self._emit()
 
-    def set_value(self, value):
+    def show_value(self, value):
         self._shown = self.format(value)
         self.line.setText(self._shown)
 
