@@ -91,3 +91,6 @@ class Document(QObject):
 
     def close(self):
         self.analyzer.detach()
+        # A closing stack with unsaved steps announces it is clean as it is destroyed; nobody
+        # may listen by then.
+        self.undo_stack.cleanChanged.disconnect()

@@ -132,6 +132,9 @@ class SummaryPanel(QWidget):
             self.analysis.updated.disconnect(self._on_results)
         self.graph, self.analysis = graph, analysis
         self.model.set_source(graph, analysis)
+        if graph is None:   # no design open
+            self.totals.setText("")
+            return
         graph.changed.connect(self._on_changed)
         analysis.updated.connect(self._on_results)
         self._update_totals()
@@ -207,6 +210,11 @@ class IssuesPanel(QListWidget):
             self.analysis.updated.disconnect(self._on_results)
         self.analysis = analysis
         self.theme = theme
+        if analysis is None:   # no design open
+            self._shown = None
+            self.clear()
+            self.count_changed.emit(0)
+            return
         analysis.updated.connect(self._on_results)
         self.refresh()
 

@@ -80,6 +80,17 @@ class GraphView(QGraphicsView):
         self.zoom_changed.emit(self.zoom)
         self.minimap.refit()
 
+    def state(self):
+        """(zoom, scene point at the centre): enough to come back to this view."""
+        return self.zoom, self.mapToScene(self.viewport().rect().center())
+
+    def set_state(self, state):
+        zoom, centre = state
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.centerOn(centre)
+        self.zoom_changed.emit(self.zoom)
+        self.minimap.update()
+
     def focus_node(self, node_id):
         item = self.scene().item(node_id) if self.scene() else None
         if item is not None:
@@ -216,7 +227,8 @@ class Minimap(QFrame):
             except (RuntimeError, TypeError):
                 pass
         self.scene = scene
-        scene.drawing_changed.connect(self.redraw)
+        if scene is not None:
+            scene.drawing_changed.connect(self.redraw)
         self.refit()
 
     def redraw(self):

@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
         self.act_save_as = A("Save &As…", self.save_as, K("Ctrl+Shift+S"))
         self.act_export = A("&Export…", self.export_dialog, K("Ctrl+E"), "export",
                             "Export to TorchScript, ONNX or PyTorch source")
+        self.act_close = A("&Close", self.close_design, K.Close)
         self.act_quit = A("&Quit", self.close, K.Quit)
         self.act_undo = A("&Undo", lambda: self.document.undo_stack.undo(), K.Undo, "undo")
         self.act_redo = A("&Redo", lambda: self.document.undo_stack.redo(),
@@ -207,7 +208,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         menu.addSeparator()
-        for action in (self.act_save, self.act_save_as, None, self.act_export, None, self.act_quit):
+        for action in (self.act_save, self.act_save_as, None, self.act_export, None, self.act_close,
+                       self.act_quit):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy, self.act_paste,
@@ -240,6 +242,16 @@ class MainWindow(QMainWindow):
 
     # ---- following the editor ------------------------------------------------------------------
     def _on_document(self, document):
+        if document is None:   # File ▸ Close: back to the start page
+            self.summary.set_source(None, None)
+            self.issues.set_source(None, self.theme)
+            self.inspector.set_document(None)
+            self.context.set_document(None)
+            self.stack.setCurrentIndex(0)
+            self._update_title()
+            self._update_actions()
+            self._update_totals()
+            return
         document.modified_changed.connect(lambda m: self._update_title())
         document.path_changed.connect(lambda p: self._update_title())
         self.summary.set_source(document.graph, document.analyzer)
@@ -341,6 +353,14 @@ class MainWindow(QMainWindow):
         self._add_recent(path)
         self.recovery.drop()
         self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def close_design(self):
+        """File ▸ Close: ask about unsaved changes, then show the start page."""
+        if self.document is None or not self.maybe_save():
+            return False
+        self.editor.close_document()
+        self.recovery.drop()
         return True
 
     def maybe_save(self):
@@ -455,7 +475,7 @@ class MainWindow(QMainWindow):
         editable = self.editor.editable
         ids = self.editor.selected_ids()
         graph = self.scene.graph if self.scene else None
-        for action in (self.act_save, self.act_save_as, self.act_export, self.act_fit,
+        for action in (self.act_save, self.act_save_as, self.act_export, self.act_close, self.act_fit,
                        self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_select_all):
             action.setEnabled(has_doc)
         stack = self.document.undo_stack if has_doc else None

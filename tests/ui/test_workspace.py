@@ -28,3 +28,35 @@ def test_save_as_names_the_design_and_export_defaults_beside_it(window, tmp_path
     QTimer.singleShot(0, look)
     window.act_export.trigger()
     assert Path(seen["path"]).parent == target.parent and Path(seen["path"]).stem == "mynet"
+
+
+def test_file_close_asks_then_shows_the_start_page(window, dialogs):
+    from PySide6.QtWidgets import QMessageBox
+    window.open_design("lenet5")
+    window.scene.select_ids(["c1"])
+    window.inspector.editors["out_channels"].box.setValue(8)
+    dialogs.answers["question"] = QMessageBox.Cancel
+    window.act_close.trigger()
+    assert window.document is not None and dialogs[-1][0] == "question"
+    dialogs.answers["question"] = QMessageBox.Discard
+    window.act_close.trigger()
+    assert window.document is None and window.stack.currentWidget() is window.start_page
+    assert window.windowTitle() == "CNN Designer" and not window.act_close.isEnabled()
+    assert window.issues.node_ids() == [] and window.summary.model.rowCount() == 0
+    window.open_design("resnet18")   # and the editor works again afterwards
+    assert window.scene.item("conv1") is not None
+
+
+def test_leaving_a_block_returns_to_where_the_view_was(window):
+    window.open_design("resnet18")
+    block = next(n.id for n in window.document.graph.nodes.values() if n.is_block)
+    window.view.set_zoom(1.3)
+    window.view.centerOn(window.scene.item(block).sceneBoundingRect().center())
+    before = window.view.state()
+    window.scene.select_ids([block])
+    QTest.keyClick(window.view.viewport(), Qt.Key_Return, Qt.ControlModifier)   # look inside
+    assert window.editor.breadcrumb_titles()[-1] == block
+    QTest.keyClick(window.view.viewport(), Qt.Key_Backspace, Qt.ControlModifier)  # back out
+    assert window.editor.breadcrumb_titles() == []
+    zoom, centre = window.view.state()
+    assert abs(zoom - before[0]) < 1e-6 and (centre - before[1]).manhattanLength() < 2
