@@ -14,7 +14,7 @@ def _parse_edit(text):
     return parse_edit(text)
 
 
-def run(design=None, screenshot=None, theme="light", edits=(), select=None, size=(1600, 1000)):
+def run(design=None, screenshot=None, theme=None, edits=(), select=None, size=(1600, 1000)):
     if screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication

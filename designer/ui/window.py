@@ -7,6 +7,7 @@ document first, so a file that fails to load leaves the current design untouched
 """
 
 import atexit
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -51,10 +52,14 @@ def _unique(sequences):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, theme="light", home=None):
+    def __init__(self, theme=None, home=None):
+        """`theme` "light" or "dark"; None: the one used last."""
         super().__init__()
         self.home = Path(home) if home else app_home()
         self.settings = QSettings(str(self.home / "settings.ini"), QSettings.IniFormat)
+        theme = theme or self.settings.value("theme", "light")
+        if theme not in themes.THEMES:
+            theme = "light"
         self.theme = themes.THEMES[theme]
         self.recovery = Recovery(self.home)
         self.counts = ParamCounts(self.home / "preset-params.json")
@@ -63,6 +68,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self.set_theme(theme)
+        self._restore_workspace()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -132,6 +138,7 @@ class MainWindow(QMainWindow):
         self.context.select_requested.connect(self._select_from_panel)
         self.context.message_requested.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.panels, self.panel_docks = {}, []
+        self._docks_restored = False
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
         for panel in PANELS:
             widget = panel.create(self.context)
@@ -140,6 +147,7 @@ class MainWindow(QMainWindow):
             last[panel.area] = dock
             self.panels[panel.name] = widget
             self.panel_docks.append(dock)
+            dock.visibilityChanged.connect(lambda visible, d=dock: self._give_room(d, visible))
 
     def _dock(self, title, widget, area, name):
         dock = QDockWidget(title, self)
@@ -380,9 +388,44 @@ class MainWindow(QMainWindow):
                 if hasattr(panel, "shutdown"):
                     panel.shutdown()  # worker threads must end before their QThreads die
             self.recovery.drop()
+            self._save_workspace()
             event.accept()
         else:
             event.ignore()
+
+    # ---- what is remembered between sessions -------------------------------------------------
+    def _save_workspace(self):
+        """Window size and place, docks, theme and each panel's settings (QSettings)."""
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("docks", self.saveState())
+        self.settings.setValue("theme", self.theme.name)
+        for name, panel in self.panels.items():
+            if hasattr(panel, "save_state"):
+                self.settings.setValue(f"panels/{name}", json.dumps(panel.save_state()))
+        self.settings.sync()
+
+    def _restore_workspace(self):
+        geometry, docks = self.settings.value("geometry"), self.settings.value("docks")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self._docks_restored = docks is not None and self.restoreState(docks)
+        for name, panel in self.panels.items():
+            saved = self.settings.value(f"panels/{name}")
+            if saved and hasattr(panel, "restore_state"):
+                try:
+                    panel.restore_state(json.loads(saved))
+                except ValueError:
+                    pass   # unreadable settings are left at their defaults
+
+    def _give_room(self, dock, visible):
+        """A panel dock shown at the bottom gets a fair share of the height (the Train panel's
+        form and plots are unusable in a summary-sized strip), unless the person sized it."""
+        if self._docks_restored:
+            return
+        if visible and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea and not dock.isFloating():
+            wanted = int(self.height() * 0.42)
+            if dock.height() < wanted * 0.8:
+                self.resizeDocks([dock], [wanted], Qt.Vertical)
 
     def maybe_stop_panels(self):
         """Ask before quitting stops a panel's running work (a training run); False on Cancel."""
@@ -519,6 +562,9 @@ class MainWindow(QMainWindow):
             if getattr(action, "icon_name", None):
                 action.setIcon(themes.icon(action.icon_name, self.theme.text))
         self.editor.set_theme(self.theme)
+        for panel in self.panels.values():
+            if hasattr(panel, "set_theme"):
+                panel.set_theme(self.theme)
         if self.document is not None:
             self.issues.set_source(self.document.analyzer, self.theme)
         self.palette.set_theme(self.theme)

@@ -60,3 +60,52 @@ def test_leaving_a_block_returns_to_where_the_view_was(window):
     assert window.editor.breadcrumb_titles() == []
     zoom, centre = window.view.state()
     assert abs(zoom - before[0]) < 1e-6 and (centre - before[1]).manhattanLength() < 2
+
+
+def _dock_tab(window, title):
+    from PySide6.QtWidgets import QTabBar
+    for bar in window.findChildren(QTabBar):
+        for index in range(bar.count()):
+            if bar.tabText(index).startswith(title):
+                return bar, index
+    raise AssertionError(f"no dock tab {title!r}")
+
+
+def test_train_panel_opens_at_a_usable_size_with_themed_plots(window):
+    window.open_design("lenet5")
+    bar, index = _dock_tab(window, "Train")
+    QTest.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.tabRect(index).center())
+    QApplication.processEvents()
+    panel = window.panels["train"]
+    assert panel.isVisible() and panel.height() >= 0.35 * window.height()
+    assert panel.plot_widget.height() >= 200
+    row = panel.dataset_box.height()
+    form_viewport = panel.dataset_box.parentWidget().parentWidget()
+    assert form_viewport.height() >= 7 * row   # seven or more rows of the form in view (was 2)
+    plot = panel.plots["lr"]
+    assert not plot.getAxis("left").autoSIPrefix and plot.legend is None
+    window.act_theme.trigger()
+    assert panel.plot_widget.backgroundBrush().color().name() == window.theme.base
+    assert plot.getAxis("left").textPen().color().name() == window.theme.text
+
+
+def test_workspace_is_remembered_between_sessions(window, home, qtbot):
+    from designer.ui.window import MainWindow
+    window.resize(780, 700)   # within the offscreen screen (800×800)
+    window.act_theme.trigger()
+    panel = window.panels["train"]
+    panel.epochs_spin.setValue(17)
+    panel.lr_spin.setValue(0.02)
+    panel.optimizer_box.setCurrentIndex(panel.optimizer_box.findData("adamw"))
+    window.inspector_dock.hide()
+    size = window.size()
+    assert window.close()
+    again = MainWindow(home=home)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.theme.name == "dark" and again.size() == size
+    restored = again.panels["train"]
+    assert restored.epochs_spin.value() == 17 and abs(restored.lr_spin.value() - 0.02) < 1e-9
+    assert restored.optimizer_box.currentData() == "adamw"
+    assert not again.inspector_dock.isVisible()
+    again.close()
