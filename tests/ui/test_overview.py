@@ -201,3 +201,15 @@ def test_node_headers_are_whole_and_elide_sensibly_with_the_full_text_in_the_too
         tip = node_item.tooltip_text()
         assert node.id in tip and node.spec.title in tip
     assert header_texts(item.node, QFontMetrics(bold), QFontMetrics(small), 174)[0].endswith("denseblock1")
+
+
+def test_a_fitted_design_stays_whole_when_the_canvas_shrinks(window):
+    window.open_design("alexnet")
+    window.resize(window.width(), window.height() - 250)   # e.g. a bottom dock growing
+    QApplication.processEvents()
+    visible = _visible_rect(window)
+    assert all(visible.contains(i.sceneBoundingRect()) for i in window.scene.node_items())
+    window.view.set_zoom(1.0)                               # zoomed by hand: left alone
+    window.resize(window.width(), window.height() + 100)
+    QApplication.processEvents()
+    assert window.view.zoom == 1.0
