@@ -1,15 +1,20 @@
 """The whole training pipeline against a plain PyTorch script: data loading, augmentation, the step.
 
 Writes a CIFAR-sized ImageFolder tree (32×32 PNGs, 10 classes; random pixels, since only speed is
-measured and nothing may be downloaded), then trains on it twice, interleaved:
-- the engine: `designer.train.Trainer` on the resnet18 preset set to 3×32×32 and 10 classes
-  (pad-and-crop and flip augmentation, mixed precision and channels_last on CUDA);
-- a plain script: torchvision `ImageFolder` + `DataLoader` with the same augmentation and
-  `torchvision.models.resnet18(num_classes=10)`, SGD, the same AMP and memory format.
-Prints the training images/s of each (median over the epochs after the first) and the ratio
-engine / plain (target ≥ 0.98). Run it on a GPU for the figure that matters:
+measured and nothing may be downloaded), then trains on it three ways, interleaved round by round
+(the order rotating, so drift in machine speed hits all three alike):
+- a plain script: torchvision `ImageFolder` + `DataLoader` with v1 transforms (pad-and-crop, flip,
+  ToTensor, Normalize), SGD, the same AMP and memory format, and the network `--model` names
+  (torchvision's own model when it has one of that name, else the preset compiled to a module);
+- the engine (`designer.train.Trainer`, the preset set to 3×32×32 and 10 classes, pad-and-crop and
+  flip) on its DataLoader path (`fast_path=False`);
+- the engine on its tensor-resident fast path (the dataset decoded once onto the device).
+Prints the training images/s of each (median over rounds of the median of the epochs after the
+first) and ends with the ratios (median over rounds of each round's ratio), `ratio engine/plain 0.000` and `ratio fast-path/plain 0.000` (targets on one
+CPU thread: ≥ 0.98 with resnet18, fast path ≥ 1.5 with lenet5).
 
-    python bench/train_pipeline.py [--device cuda] [--images 5000] [--epochs 3] [--workers 8]
+    python bench/train_pipeline.py [--model lenet5] [--device cuda] [--images 2000] [--epochs 3]
+        [--rounds 2] [--workers 8]
 """
 
 import argparse
@@ -28,6 +33,7 @@ from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from designer.core.compile import compile_graph, output_nodes  # noqa: E402
 from designer.core.presets import load_design  # noqa: E402
 from designer.train.config import TrainConfig  # noqa: E402
 from designer.train.loop import Trainer  # noqa: E402
@@ -45,21 +51,40 @@ def write_image_folder(root, images):
             Image.fromarray(pixels).save(folder / f"{k}.png")
 
 
-def engine_rates(root, args, device):
-    graph = load_design("resnet18")
+def preset_graph(name):
+    """The preset at 3×32×32 with 10 outputs on every head."""
+    graph = load_design(name)
     graph.set_params(graph.nodes_of_type("Input")[0].id, shape=(3, 32, 32))
-    graph.set_params("fc", out_features=CLASSES)
+    for node in output_nodes(graph):
+        head = graph.nodes[graph.in_edge(node.id, "in").src]
+        if head.type != "Linear":
+            raise SystemExit(f"{name}: the layer before {node.id!r} is a {head.type}, not a "
+                             "Linear layer this script can set to 10 classes")
+        graph.set_params(head.id, out_features=CLASSES)
+    return graph
+
+
+def engine_rates(root, args, device, fast_path):
     config = TrainConfig(dataset="imagefolder", data_dir=str(root), epochs=args.epochs,
                          batch_size=args.batch_size, lr=0.05, schedule="constant", crop="pad",
-                         flip=True, device=device, workers=args.workers,
+                         flip=True, device=device, workers=args.workers, fast_path=fast_path,
                          out=str(root / "runs" / time.strftime("%H%M%S%f")))
     rates = []
-    for event in Trainer(graph, config).run():
-        if event.kind == "epoch":
+    for event in Trainer(preset_graph(args.model), config).run():
+        if event.kind == "message" and event.text.startswith("data:"):
+            if event.text.startswith("data: fast path") != fast_path:
+                raise SystemExit(f"asked for fast_path={fast_path} but got: {event.text}")
+        elif event.kind == "epoch":
             rates.append(event.images_per_s)
         elif event.kind == "finished" and event.status != "completed":
             raise SystemExit(f"engine run failed: {event}")
     return rates
+
+
+def plain_model(name):
+    if name in torchvision.models.list_models(module=torchvision.models):
+        return torchvision.models.get_model(name, num_classes=CLASSES)
+    return compile_graph(preset_graph(name))
 
 
 def plain_rates(root, args, device):
@@ -72,7 +97,7 @@ def plain_rates(root, args, device):
                                          num_workers=args.workers, pin_memory=cuda, drop_last=True,
                                          persistent_workers=args.workers > 0)
     memory_format = torch.channels_last if cuda else torch.contiguous_format
-    model = torchvision.models.resnet18(num_classes=CLASSES).to(device, memory_format=memory_format)
+    model = plain_model(args.model).to(device, memory_format=memory_format)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     criterion = nn.CrossEntropyLoss()
     rates = []
@@ -83,7 +108,9 @@ def plain_rates(root, args, device):
             images = images.to(device, non_blocking=True, memory_format=memory_format)
             labels = labels.to(device, non_blocking=True)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-                loss = criterion(model(images).float(), labels)
+                outputs = model(images)
+                main = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+                loss = criterion(main.float(), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -96,6 +123,7 @@ def plain_rates(root, args, device):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="resnet18", help="a preset name (default resnet18)")
     parser.add_argument("--device", choices=("cpu", "cuda"),
                         default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--images", type=int, default=2000)
@@ -108,20 +136,34 @@ def main():
         torch.set_num_threads(1)
     if args.device == "cuda":
         torch.backends.cudnn.benchmark = True
+    runs = {"plain": lambda root: plain_rates(root, args, args.device),
+            "engine": lambda root: engine_rates(root, args, args.device, fast_path=False),
+            "fast-path": lambda root: engine_rates(root, args, args.device, fast_path=True)}
+    rates = {name: [] for name in runs}          # per round: the median of its timed epochs
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         write_image_folder(root, args.images)
-        engine, plain = [], []
-        for _ in range(args.rounds):  # interleaved, so drift in machine speed hits both
-            engine += engine_rates(root, args, args.device)[1:]
-            plain += plain_rates(root, args, args.device)[1:]
-    e, p = statistics.median(engine), statistics.median(plain)
-    print(f"device {args.device}, {args.images} images 3×32×32, batch {args.batch_size}, "
-          f"{args.workers} loader workers, {args.epochs} epochs × {args.rounds} rounds "
-          "(medians of the epochs after the first)")
-    print(f"engine (resnet18 preset)        {e:8.1f} images/s")
-    print(f"plain script (torchvision)      {p:8.1f} images/s")
-    print(f"ratio engine/plain              {e / p:.3f}  (target ≥ 0.98)")
+        names = list(runs)
+        for round_index in range(args.rounds):
+            for name in names[round_index % 3:] + names[:round_index % 3]:
+                rates[name].append(statistics.median(runs[name](root)[1:]))
+    median = {name: statistics.median(values) for name, values in rates.items()}
+
+    def ratio(name):
+        """The median over rounds of the round's ratio: paired, so slow drift in the machine's
+        load (other processes) cancels out."""
+        return statistics.median(a / b for a, b in zip(rates[name], rates["plain"]))
+
+    print(f"device {args.device}, model {args.model}, {args.images} images 3×32×32, batch "
+          f"{args.batch_size}, {args.workers} loader workers, {args.epochs} epochs × {args.rounds} "
+          "interleaved rounds (medians; the first epoch of each run untimed)")
+    print(f"plain script (torchvision DataLoader)  {median['plain']:8.1f} images/s")
+    print(f"engine, DataLoader path                {median['engine']:8.1f} images/s")
+    print(f"engine, fast path                      {median['fast-path']:8.1f} images/s")
+    for name in names:
+        print(f"  {name:10s} per round: " + "  ".join(f"{rate:7.1f}" for rate in rates[name]))
+    print(f"ratio engine/plain {ratio('engine'):.3f}")
+    print(f"ratio fast-path/plain {ratio('fast-path'):.3f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The compression verbs: `designer prune`, `quantize`, `factorize` and `compress-report`, and the
+"""The compression verbs: `designer prune`, `quantize`, `factorize`, `substitute` and
+`compress-report`, and the
 distillation options of `designer train`. Each prints a before/after table (or one JSON object
 with `--json`) and writes its result with `-o`: a design file and its weights beside it
 (`OUT.json` + `OUT.pt`, a plain state_dict) or, for int8, a TorchScript module. An existing
@@ -9,7 +10,6 @@ output is never overwritten unless `--force` is given. torch is imported inside 
 import json
 from pathlib import Path
 import sys
-import tempfile
 
 FIELD_TITLES = (("params", "parameters"), ("macs", "multiply-adds"), ("bytes", "bytes"),
                 ("val_top1_error", "val top-1 error"), ("latency_ms", "latency ms (1 thread)"))
@@ -43,10 +43,8 @@ def _load(args):
 
 
 def _loader(args, graph):
-    if not getattr(args, "dataset", None):
-        return None
-    from designer.compress.measure import validation_data
-    return validation_data(args.dataset, graph, args.data_dir)
+    from designer.compress.jobs import validation_loader
+    return validation_loader(args, graph)
 
 
 def _save_design(graph, state, paths, name_suffix):
@@ -88,164 +86,50 @@ def _fmt(value):
     return str(value)
 
 
-# ---- fine-tuning through the training engine -----------------------------------------------
-
-def _finetune(graph, state, args, masks=None):
-    """Train `graph` from `state` for --finetune-epochs on --dataset; the trained state_dict."""
-    import torch
-    from designer.compress.measure import save_state
-    from designer.train.config import TrainConfig
-    from designer.train.loop import Trainer
-    if not args.dataset:
-        raise _error("fine-tuning needs a dataset (--dataset)")
-    with tempfile.TemporaryDirectory(prefix="designer-finetune-") as folder:
-        start = Path(folder) / "start.pt"
-        save_state(state, start)
-        config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir,
-                             epochs=args.finetune_epochs, lr=args.lr, batch_size=args.batch_size,
-                             seed=args.seed, out=str(Path(folder) / "run")).validate()
-        trainer = Trainer(graph, config, weights=str(start))
-        finished = None
-        for event in trainer.run():
-            if event["kind"] == "epoch" and not args.json:
-                print(f"  fine-tune epoch {event['epoch']}/{config.epochs}: val top-1 error "
-                      f"{event['val_top1_error']:.2%}", file=sys.stderr, flush=True)
-            elif event["kind"] == "finished":
-                finished = event
-        if finished is None or finished["status"] != "completed":
-            raise _error(f"fine-tuning did not complete: {finished['message'] if finished else ''}")
-        trained = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
-    if masks:   # keep unstructured zeros at zero
-        with torch.no_grad():
-            for path, mask in masks.items():
-                trained[f"{path}.weight"] *= mask
-    return trained
-
-
 # ---- verbs -------------------------------------------------------------------------------------
 
-def _prune(args):
-    from designer.compress.measure import compare, load_model
-    from designer.compress import prune
-    paths = _outputs(args.output, ".json", args.force)
-    graph, model = _load(args)
-    layers = args.layers.split(",") if args.layers else None
-    loader = _loader(args, graph)
-    notes, rows = [], []
-    if args.method == "magnitude":
-        import copy
-        pruned_model = copy.deepcopy(model)
-        masks = prune.prune_magnitude(pruned_model, args.amount, args.global_)
-        new_graph, state = graph.copy(), pruned_model.state_dict()
-        if args.finetune_epochs:
-            state = _finetune(new_graph, prune.full_state(graph, state), args, masks)
-        after = load_model(new_graph, state)
-        sparsity = prune.sparsity(after)
-        rows = [{"layer": path, "sparsity": 1 - mask.float().mean().item()}
-                for path, mask in masks.items()]
-        notes.append(f"{sparsity:.1%} of the convolution and fully connected weights are zero; "
-                     "the design and its dense storage are unchanged")
+def _apply(technique, args, suffix, describe):
+    """Run one technique for the CLI: check the output first, report, write the result."""
+    from designer.cli import load_for_cli
+    from designer.compress import jobs
+    from designer.compress.measure import input_shape
+    paths = _outputs(args.output, suffix, args.force)
+    graph = load_for_cli(args.design)
+
+    def progress(event):
+        if event.kind == "epoch" and not args.json:
+            print(f"  fine-tune epoch {event.epoch}: val top-1 error {event.val_top1_error:.2%}",
+                  file=sys.stderr, flush=True)
+
+    outcome = jobs.run(technique, graph, args.weights, args, on_event=progress)
+    if outcome.module is not None:
+        import torch
+        from designer.compress.quantize import to_torchscript
+        to_torchscript(outcome.module, torch.randn(1, *input_shape(graph)), paths[0])
     else:
-        result = prune.prune_structured(graph, model.state_dict(), args.method, args.amount,
-                                        args.global_, layers)
-        new_graph, state = result.graph, result.state_dict
-        if args.finetune_epochs:
-            state = _finetune(new_graph, state, args)
-        after = load_model(new_graph, state)
-        sparsity = None
-        seen = set()
-        for path, (before, kept, _) in result.kept.items():
-            rows.append({"layer": path, "filters_before": before, "filters_after": kept})
-            seen.add(path)
-        for producers, reason in result.left_whole:
-            notes.append(f"left whole: {', '.join(producers[:4])}"
-                         f"{' ...' if len(producers) > 4 else ''} because {reason}")
-        notes.extend(result.notes)
-    report = {"technique": "prune", "method": args.method, "amount": args.amount,
-              "global": args.global_, "finetune_epochs": args.finetune_epochs or 0,
-              **compare(graph, model, new_graph, after, loader), "sparsity": sparsity,
-              "layers": rows, "notes": notes}
-    _save_design(new_graph, state, paths, f"pruned {args.method} {args.amount:g}")
-    report["output"] = [str(p) for p in paths]
-    _print(report, args)
+        _save_design(outcome.graph, outcome.state, paths, describe(args))
+    outcome.report["output"] = [str(p) for p in paths]
+    _print(outcome.report, args)
     return 0
+
+
+def _prune(args):
+    return _apply("prune", args, ".json", lambda a: f"pruned {a.method} {a.amount:g}")
 
 
 def _quantize(args):
-    import copy
-    from designer.compress import quantize
-    from designer.compress.measure import (calibration_batches, compare, input_shape,
-                                           model_bytes)
-    kind, bits, scheme = quantize.parse_scheme(args.scheme)
-    paths = _outputs(args.output, ".json" if kind == "weight" else ".pt", args.force)
-    graph, model = _load(args)
-    loader = _loader(args, graph)
-    notes = []
-    if kind == "weight":
-        after = copy.deepcopy(model)
-        rows = quantize.fake_quantize(after, bits, scheme, args.per_channel)
-        weights = {f"{r['layer']}.weight" for r in rows}
-        other = sum(t.numel() * t.element_size() for k, t in model.state_dict().items()
-                    if k not in weights)
-        stored = other + sum(r["bytes_after"] for r in rows)
-        report = compare(graph, model, graph, after, loader, bytes_after=stored)
-        _save_design(graph.copy(), after.state_dict(), paths, f"weights {args.scheme}")
-        notes.append("the weights written are the quantised values in fp32, so they load as "
-                     "--weights anywhere; bytes_after counts them at the quantised width")
-    else:
-        quantize.quantized_engine()
-        if kind == "int8-static":
-            if not args.dataset:
-                raise _error("int8 static quantisation calibrates on data: give --dataset")
-            calibration = calibration_batches(args.dataset, graph, args.calibration_batches,
-                                              args.data_dir)
-            after = quantize.quantize_static(model, calibration, per_channel=True)
-            notes.append(f"calibrated on {len(calibration)} batches of {args.dataset}; weights "
-                         "int8 per channel, activations int8 per tensor")
-        else:
-            after = quantize.quantize_dynamic(model, args.per_channel)
-        import torch
-        example = torch.randn(1, *input_shape(graph))
-        report = compare(graph, model, graph, after, loader)
-        quantize.to_torchscript(after, example, paths[0])
-        rows = []
-        for name, module in model.named_modules():
-            if kind == "int8-dynamic" and not isinstance(module, torch.nn.Linear):
-                continue
-            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
-                w = module.weight.detach()
-                q = quantize.quantize_rows(w.reshape(w.shape[0], -1), 8, "linear")
-                rows.append({"layer": name, "sqnr_db": quantize.sqnr_db(w, q.reshape(w.shape))})
-        notes.append("sqnr_db per layer: int8 per-channel weights against fp32")
-    report = {"technique": "quantize", "scheme": args.scheme, "per_channel": args.per_channel,
-              **report, "layers": rows, "notes": notes, "output": [str(p) for p in paths]}
-    _print(report, args)
-    return 0
+    from designer.compress.quantize import parse_scheme
+    kind, _, _ = parse_scheme(args.scheme)
+    return _apply("quantize", args, ".json" if kind == "weight" else ".pt",
+                  lambda a: f"weights {a.scheme}")
 
 
 def _factorize(args):
-    from designer.compress.factorize import factorize
-    from designer.compress.measure import compare, load_model, output_error
-    paths = _outputs(args.output, ".json", args.force)
-    graph, model = _load(args)
-    layers = args.layers.split(",") if args.layers else None
-    result = factorize(graph, model.state_dict(), args.energy, args.rank, layers)
-    after = load_model(result.graph, result.state_dict)
-    loader = _loader(args, graph)
-    report = compare(graph, model, result.graph, after, loader)
-    import torch
-    from designer.compress.measure import input_shape
-    generator = torch.Generator().manual_seed(0)
-    probe = ([images for images, _ in loader][:2] if loader is not None else
-             [torch.randn(16, *input_shape(graph), generator=generator)])
-    report = {"technique": "factorize", "energy": args.energy, "rank": args.rank, **report,
-              "output_relative_error": output_error(model, after, probe),
-              "layers": result.layers,
-              "notes": [f"kept {p}: {r}" for p, r in result.skipped]}
-    _save_design(result.graph, result.state_dict, paths, "factorised")
-    report["output"] = [str(p) for p in paths]
-    _print(report, args)
-    return 0
+    return _apply("factorize", args, ".json", lambda a: "factorised")
+
+
+def _substitute(args):
+    return _apply("substitute", args, ".json", lambda a: f"{a.layer} as {a.kind}")
 
 
 def _compress_report(args):
@@ -338,6 +222,10 @@ def add_parser(subparsers):
     p.add_argument("--layers", metavar="A,B", help="prune only these layers (module names)")
     p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
                    help="fine-tune on --dataset with the training engine afterwards")
+    p.add_argument("--iterations", type=int, default=1, metavar="K",
+                   help="reach the amount in K prune (→ fine-tune) rounds of equal share")
+    p.add_argument("--rewind", metavar="CKPT", help="lottery ticket: after the first pruning, "
+                   "reset the kept weights to these (e.g. the initial weights) before training")
     p.add_argument("--lr", type=float, default=0.01, help="fine-tuning learning rate")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
@@ -365,7 +253,22 @@ def add_parser(subparsers):
     rank.add_argument("--energy", type=float, help="keep this share of Σσ² (e.g. 0.9)")
     rank.add_argument("--rank", type=int, help="the same rank r for every chosen layer")
     p.add_argument("--layers", metavar="A,B", help="factorise only these layers")
+    p.add_argument("--spatial", action="store_true",
+                   help="split k×k convolutions into k×1 then 1×k (instead of k×k then 1×1)")
     p.set_defaults(run=_factorize)
+
+    p = subparsers.add_parser(
+        "substitute", help="make one convolution cheaper (depthwise-separable or Ghost module)",
+        description="Replace a convolution by a depthwise-separable convolution or a Ghost "
+                    "module with the same output shape; other layers keep their weights.")
+    _common(p)
+    p.add_argument("--layer", required=True, help="the convolution (its module name)")
+    p.add_argument("--with", dest="kind", choices=("separable", "ghost"), required=True)
+    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N")
+    p.add_argument("--lr", type=float, default=0.01, help="fine-tuning learning rate")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_substitute)
 
     p = subparsers.add_parser(
         "compress-report", help="Deep Compression stages: prune, k-means quantise, Huffman",
@@ -383,18 +286,16 @@ def add_distillation_arguments(parser):
     group = parser.add_argument_group("knowledge distillation")
     group.add_argument("--teacher", metavar="DESIGN", help="distil from this trained design")
     group.add_argument("--teacher-weights", metavar="CKPT", help="the teacher's weights")
-    group.add_argument("--temperature", type=float, default=4.0,
-                       help="softmax temperature T (default 4)")
-    group.add_argument("--alpha", type=float, default=0.9,
-                       help="loss = A·T²·KL(teacher ‖ student) + (1−A)·CE (default 0.9)")
+    group.add_argument("--temperature", type=float, default=2.0,
+                       help="softmax temperature T (default 2)")
+    group.add_argument("--alpha", type=float, default=0.5,
+                       help="loss = A·T²·KL(teacher ‖ student) + (1−A)·CE (default 0.5)")
 
 
 def distillation_loss_from_args(args, student_graph):
     """The DistillationLoss asked for with --teacher, or None."""
     if not getattr(args, "teacher", None):
         return None
-    from designer.compress.distill import DistillationLoss, load_teacher
-    from designer.core.compile import output_nodes
-    aux = [float(n.params["loss_weight"]) for n in output_nodes(student_graph)][1:]
-    return DistillationLoss(load_teacher(args.teacher, args.teacher_weights), args.temperature,
-                            args.alpha, aux)
+    from designer.compress.distill import distillation_for
+    return distillation_for(student_graph, args.teacher, args.teacher_weights, args.temperature,
+                            args.alpha)

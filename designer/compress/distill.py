@@ -22,8 +22,21 @@ def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha
     return alpha * temperature ** 2 * soft + (1 - alpha) * hard
 
 
+def fit_images(images, shape):
+    """The student's batch as the teacher sees it: channels matched (grey repeated, or RGB
+    averaged) and resized to the teacher's input, bilinearly like the data pipeline."""
+    if shape is None or tuple(images.shape[1:]) == tuple(shape):
+        return images
+    channels, height, width = shape
+    if images.shape[1] != channels:
+        images = (images.mean(1, keepdim=True) if channels == 1
+                  else images[:, :1].expand(-1, channels, -1, -1))
+    return F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False,
+                         antialias=True)
+
+
 class DistillationLoss:
-    def __init__(self, teacher, temperature=4.0, alpha=0.9, aux_weights=()):
+    def __init__(self, teacher, temperature=2.0, alpha=0.5, aux_weights=(), teacher_shape=None):
         if temperature <= 0:
             raise CompressError(f"the temperature must be positive; got {temperature:g}")
         if not 0 <= alpha <= 1:
@@ -33,13 +46,14 @@ class DistillationLoss:
             parameter.requires_grad_(False)
         self.temperature, self.alpha = temperature, alpha
         self.aux_weights = list(aux_weights)
+        self.teacher_shape = teacher_shape
 
     def __call__(self, outputs, images, labels):
         if next(self.teacher.parameters()).device != images.device:
             self.teacher.to(images.device)
         self.teacher.eval()           # the Trainer puts its own model in train mode only
         with torch.no_grad():
-            teacher_logits = self.teacher(images)
+            teacher_logits = self.teacher(fit_images(images, self.teacher_shape))
             if isinstance(teacher_logits, (tuple, list)):
                 teacher_logits = teacher_logits[0]
         loss = distillation_loss(outputs[0].float(), teacher_logits.float(), labels,
@@ -50,8 +64,20 @@ class DistillationLoss:
 
 
 def load_teacher(design, weights):
-    """The teacher: a design or preset with its weights, which must fit it exactly."""
+    """The teacher (a design or preset with weights that must fit it exactly) and its input
+    shape."""
     from designer.cli import load_for_cli
+    from .measure import input_shape
     if not weights:
         raise CompressError("a teacher needs its trained weights (--teacher-weights)")
-    return load_model(load_for_cli(design), weights)
+    graph = load_for_cli(design)
+    return load_model(graph, weights), input_shape(graph)
+
+
+def distillation_for(student_graph, teacher, teacher_weights, temperature=2.0, alpha=0.5):
+    """The DistillationLoss for training `student_graph` from the design or preset `teacher`
+    with `teacher_weights`; auxiliary outputs of the student keep their weighted cross-entropy."""
+    from designer.core.compile import output_nodes
+    aux = [float(n.params["loss_weight"]) for n in output_nodes(student_graph)][1:]
+    model, shape = load_teacher(teacher, teacher_weights)
+    return DistillationLoss(model, temperature, alpha, aux, shape)

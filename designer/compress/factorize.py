@@ -43,8 +43,16 @@ def _factorisable(node):
     return f"it is a {node.type}, not a fully connected or convolution layer"
 
 
-def factorize(graph, state, energy=None, rank=None, layers=None):
-    """Factorise `layers` (module paths; default every Linear and Conv2d that gets smaller)."""
+def _spatial_matrix(weight):
+    """W[o, i, y, x] as M[(i, y), (o, x)]: its rank-r SVD gives r vertical k×1 filters over the
+    input and, for each output, a 1×k filter over those r maps (Jaderberg et al. 2014)."""
+    o, i, kh, kw = weight.shape
+    return weight.permute(1, 2, 0, 3).reshape(i * kh, o * kw).double()
+
+
+def factorize(graph, state, energy=None, rank=None, layers=None, spatial=False):
+    """Factorise `layers` (module paths; default every Linear and Conv2d that gets smaller).
+    `spatial` splits k×k convolutions into k×1 then 1×k instead of k×k then 1×1."""
     if (energy is None) == (rank is None):
         raise CompressError("give either an energy threshold or a rank")
     if energy is not None and not 0 < energy <= 1:
@@ -66,10 +74,15 @@ def factorize(graph, state, energy=None, rank=None, layers=None):
                 raise CompressError(f"{path} cannot be factorised: {reason}")
             continue
         weight = state[f"{path}.weight"]
-        u, s, vh = torch.linalg.svd(_matrix(weight), full_matrices=False)
+        split = spatial and weight.ndim == 4 and min(weight.shape[2:]) > 1
+        if spatial and not split and layers is not None:
+            raise CompressError(f"{path} cannot be split spatially: it needs a k×k kernel with "
+                                "k > 1")
+        matrix = _spatial_matrix(weight) if split else _matrix(weight)
+        u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
         r = choose_rank(s, energy, rank)
-        out_dim, in_dim = weight.shape[0], _matrix(weight).shape[1]
-        before, after = out_dim * in_dim, r * (out_dim + in_dim)
+        rows_dim, cols_dim = matrix.shape
+        before, after = weight.numel(), r * (rows_dim + cols_dim)
         if after >= before:
             reason = (f"rank {r} of {s.numel()} would not make it smaller ({after:,} weights "
                       f"instead of {before:,})")
@@ -80,16 +93,23 @@ def factorize(graph, state, energy=None, rank=None, layers=None):
         root = s[:r].sqrt()
         first = (root[:, None] * vh[:r]).float()
         second = (u[:, :r] * root[None, :]).float()
-        _rewrite(holder, node_id, node, r)
+        _rewrite(holder, node_id, node, r, split)
         low = f"{path}_lowrank"      # the new node sits beside the old one, in the same holder
-        if weight.ndim == 4:
+        if split:
+            o, i, kh, kw = weight.shape
+            vertical = second.t().reshape(r, i, kh, 1)          # from U·√S over (i, y)
+            horizontal = first.reshape(r, o, kw).permute(1, 0, 2).reshape(o, r, 1, kw)
+            result.state_dict[f"{low}.weight"] = vertical.contiguous()
+            result.state_dict[f"{path}.weight"] = horizontal.contiguous()
+        elif weight.ndim == 4:
             result.state_dict[f"{low}.weight"] = first.reshape(r, *weight.shape[1:]).contiguous()
-            result.state_dict[f"{path}.weight"] = second.reshape(out_dim, r, 1, 1).contiguous()
+            result.state_dict[f"{path}.weight"] = second.reshape(weight.shape[0], r, 1, 1).contiguous()
         else:
             result.state_dict[f"{low}.weight"] = first.contiguous()
             result.state_dict[f"{path}.weight"] = second.contiguous()
         kept = (s[:r] ** 2).sum() / (s ** 2).sum().clamp_min(1e-300)
         result.layers.append({"layer": path, "rank": r, "full_rank": s.numel(),
+                              "split": "k×1 then 1×k" if split else "rank r then full",
                               "params_before": before, "params_after": after,
                               "energy": float(kept)})
     if not result.layers:
@@ -99,7 +119,7 @@ def factorize(graph, state, energy=None, rank=None, layers=None):
     return result
 
 
-def _rewrite(holder, node_id, node, rank):
+def _rewrite(holder, node_id, node, rank, split=False):
     """Insert `<id>_lowrank` (r outputs) before `node_id`, which becomes the r → out layer."""
     low_id = f"{node_id}_lowrank"
     if low_id in holder.nodes:
@@ -112,6 +132,19 @@ def _rewrite(holder, node_id, node, rank):
         elif node.type == "PointwiseConv2d":
             holder.add_node("PointwiseConv2d", low_id, {"out_channels": rank, "bias": False},
                             (x, y - 40))
+        elif split:
+            from designer.core.shapes import resolve_padding
+            p = node.params
+            padding = resolve_padding(p["padding"], p["kernel"], p["stride"], p["dilation"])
+            if padding == "same":
+                raise CompressError(f"{node_id} cannot be split spatially with torch's asymmetric "
+                                    "'same' padding; give the padding explicitly")
+            (kh, kw), (sh, sw), (dh, dw), (ph, pw) = p["kernel"], p["stride"], p["dilation"], padding
+            holder.add_node("Conv2d", low_id, {
+                "out_channels": rank, "kernel": (kh, 1), "stride": (sh, 1), "padding": (ph, 0),
+                "dilation": (dh, 1), "bias": False}, (x, y - 40))
+            holder.set_params(node_id, kernel=(1, kw), stride=(1, sw), padding=(0, pw),
+                              dilation=(1, dw))
         else:
             p = node.params
             holder.add_node("Conv2d", low_id, {

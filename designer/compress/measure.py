@@ -95,10 +95,10 @@ def validation_data(dataset, graph, data_dir=None, batch_size=256):
     """The validation loader of `dataset` fitted to the design's input."""
     from torch.utils.data import DataLoader
     from designer.train.config import TrainConfig
-    from designer.train.data import build_data
+    from designer.train.data import FinishedBatches, build_data
     config = TrainConfig(dataset=dataset, data_dir=data_dir).validate()
     bundle = build_data(config, input_shape(graph))
-    return DataLoader(bundle.val, batch_size=batch_size)
+    return FinishedBatches(DataLoader(bundle.val, batch_size=batch_size), bundle.evaluate)
 
 
 def calibration_batches(dataset, graph, batches, data_dir=None, batch_size=32):
@@ -115,7 +115,7 @@ def calibration_batches(dataset, graph, batches, data_dir=None, batch_size=32):
     for index, (batch, _) in enumerate(loader):
         if index >= batches:
             break
-        images.append(batch)
+        images.append(bundle.evaluate(batch))     # uint8 items → normalised floats
     return images
 
 

@@ -386,11 +386,15 @@ def full_state(graph, state):
     return model.state_dict()
 
 
-def prune_structured(graph, state, method="l1", amount=0.5, global_=False, layers=None):
-    """Filter/channel pruning; a `PruneResult` with the smaller design and its weights."""
+def prune_structured(graph, state, method="l1", amount=0.5, global_=False, layers=None,
+                     rewind=None):
+    """Filter/channel pruning; a `PruneResult` with the smaller design and its weights. With
+    `rewind` (an earlier state_dict of the same design, e.g. its initialisation) the channels are
+    chosen on `state` but the kept weights come from `rewind`: lottery-ticket rewinding."""
     state = full_state(graph, state)
     plan, keep, left_whole, notes = plan_pruning(graph, state, method, amount, global_, layers)
-    pruned, new_state, kept = apply_plan(graph, state, plan, keep)
+    source = full_state(graph, rewind) if rewind is not None else state
+    pruned, new_state, kept = apply_plan(graph, source, plan, keep)
     return PruneResult(pruned, new_state, kept, left_whole, notes)
 
 

@@ -24,9 +24,10 @@ WEIGHT_SCHEMES = ("linear", "affine", "kmeans", "log")
 SIDE_BYTES = 4    # one fp32 scale, int32 zero point or exponent offset per group
 
 
-def quantized_engine():
-    """The quantized CPU engine to use, or CompressError when this build has none."""
-    engines = torch.backends.quantized.supported_engines
+def quantized_engine(engines=None):
+    """The quantized CPU engine to use (of `engines`, default this build's), or CompressError
+    when there is none."""
+    engines = torch.backends.quantized.supported_engines if engines is None else engines
     for name in ("x86", "fbgemm", "onednn", "qnnpack"):
         if name in engines:
             return name

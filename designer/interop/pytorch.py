@@ -343,7 +343,15 @@ def _squeeze_excitation(m, shape):
     return "SEBlock", dict(reduction=c // squeeze, gate=gate)
 
 
+def _convnext_block(m, shape):
+    return "ConvNeXtBlock", dict(kernel=m.block[0].kernel_size[0],
+                                 expansion=m.block[3].out_features // shape[0],
+                                 eps=m.block[2].eps,
+                                 survival_probability=1.0 - m.stochastic_depth.p)
+
+
 BLOCKS = {
+    "torchvision.models.convnext.CNBlock": _convnext_block,
     "torchvision.models.resnet.BasicBlock": _basic_block,
     "torchvision.models.resnet.Bottleneck": _bottleneck,
     "torchvision.models.mobilenetv2.InvertedResidual": _inverted_residual_v2,
@@ -361,6 +369,15 @@ BLOCKS = {
     "torchvision.models.shufflenetv2.InvertedResidual": _shuffle_unit,
     "torchvision.ops.misc.SqueezeExcitation": _squeeze_excitation,
 }
+
+# Source keys a catalogue block names differently (a bare parameter becomes a LayerScale layer's).
+BLOCK_KEY_RENAMES = {"ConvNeXtBlock": {"layer_scale": "layer_scale.scale"}}
+
+
+def block_key(kind, key):
+    """The key inside catalogue block `kind` of the source module's tensor `key`."""
+    return BLOCK_KEY_RENAMES.get(kind, {}).get(key, key)
+
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
@@ -518,13 +535,13 @@ def _block_matches(kind, params, module, in_value, out_value):
         compiled = compile_graph(g)
     except DesignError:
         return False
-    theirs = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    theirs = {block_key(kind, k): v for k, v in module.state_dict().items()}
     ours = {k[2:]: tuple(v.shape) for k, v in compiled.state_dict().items()}
-    if theirs != ours:
+    if {k: tuple(v.shape) for k, v in theirs.items()} != ours:
         return False
     if in_value.is_meta or not isinstance(out_value, torch.Tensor):
         return True
-    compiled.load_state_dict({f"b.{k}": v for k, v in module.state_dict().items()})
+    compiled.load_state_dict({f"b.{k}": v for k, v in theirs.items()})
     compiled.eval()
     with torch.no_grad():
         mine = compiled(in_value)
@@ -589,9 +606,9 @@ class _Level:
     def prefix(self):
         return self.path
 
-    def carry(self, node_id, module, source_prefix):
+    def carry(self, node_id, module, source_prefix, kind=None):
         for key, tensor in module.state_dict().items():
-            self.importer.state[self.design_key(node_id, key)] = tensor
+            self.importer.state[self.design_key(node_id, block_key(kind, key))] = tensor
             self.importer.used.add(".".join(p for p in (source_prefix, key) if p))
 
     def tensor_inputs(self, node):
@@ -692,7 +709,7 @@ class _Level:
         if folded:
             kind, params = folded
             created = self.add(kind, target, refs, params)
-            self.carry(created.id, sub, source_prefix)
+            self.carry(created.id, sub, source_prefix, kind)
         else:
             try:
                 inner = self.importer.convert(sub, source_prefix, args, type(sub).__name__)

@@ -44,6 +44,8 @@ def format_profile(report):
     shape = "×".join(str(v) for v in report["input_shape"])
     out.append(f"{report['device']}, {report['threads']} thread(s), batch {report['batch']}, "
                f"input {shape}, {report['dtype']}, median of {report['repeats']} runs")
+    if report["not_run"]:
+        out.append(f"Not run at inference (auxiliary heads): {', '.join(report['not_run'])}")
     out.append(f"End to end:   {total:.3f} ms")
     out.append(f"Sum of nodes: {report['sum_ms']:.3f} ms (residual {report['residual_ms']:+.3f} ms, "
                f"{report['residual_ms'] / total:+.1%} of end to end)" if total else "")
@@ -68,19 +70,20 @@ def _profile(args):
 
 
 def _sweep(args):
-    from designer.cli import load_for_cli
     from .sweep import Sweep, parse_param
-    load_for_cli(args.design)     # a clear error now rather than in every trial
     sweep = Sweep(args.design, args.dataset, [parse_param(text) for text in args.param],
                   out=args.out, epochs=args.epochs, trials=args.trials, sampler=args.sampler,
                   storage=args.storage, study_name=args.study, prune=args.prune, seed=args.seed,
                   train_settings=dict(_train_setting(text) for text in args.train),
-                  latency=not args.no_latency, threads=args.threads)
-    for event in sweep.run():
-        if not args.json and event["kind"] == "trial":
-            print(_trial_line(event["trial"]), file=sys.stderr)
-        elif not args.json and event["kind"] == "message":
-            print(event["text"], file=sys.stderr)
+                  latency=not args.no_latency, threads=args.threads, max_macs=args.max_macs)
+    try:
+        for event in sweep.run():
+            if not args.json and event["kind"] == "trial":
+                print(_trial_line(event["trial"]), file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"designer: sweep interrupted; finished trials are kept in {sweep.out}; run the same "
+              f"command to resume", file=sys.stderr)
+        return 130
     result = sweep.result()
     if args.json:
         print(json.dumps(result))
@@ -149,6 +152,8 @@ def add_parser(subparsers):
     p.add_argument("--train", action="append", default=[], metavar="NAME=VALUE",
                    help="a fixed training setting for every trial, e.g. batch_size=32")
     p.add_argument("--seed", type=int, default=0, help="sampler and training seed")
+    p.add_argument("--max-macs", type=int, metavar="N", help="a budget: trials whose design needs "
+                   "more multiply-adds are pruned without training")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for training "
                    "(torch.set_num_threads); on a shared machine 1 is often fastest")
     p.add_argument("--no-latency", action="store_true",

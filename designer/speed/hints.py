@@ -12,8 +12,10 @@ from math import sqrt
 
 from designer.core.infer import analyze
 
-# Thresholds. G1: the paper's 1:6 and 1:12 ratios run clearly slower than 1:1 and 1:2.
+# Thresholds. G1: the paper's 1:6 and 1:12 ratios run clearly slower than 1:1 and 1:2; a layer
+# within 10 % of the minimum (weights dominate, as on the 1×1 maps of an SE gate) is left alone.
 G1_RATIO = 6
+G1_EXCESS = 1.1
 # G2: g = 1 or 2 costs little; g = 4 and 8 are the paper's slow cases. Depthwise is exempt.
 G2_GROUPS = 4
 # G3: a plain residual block has two paths; Inception-like blocks have three or more.
@@ -50,6 +52,8 @@ def _g1(label, geometry):
     flops = hw_in * c1 * c2
     least = 2 * sqrt(hw_in * flops) + flops / hw_in        # the bound, reached at c1 = c2
     excess = one_by_one_mac(hw_in, c1, c2) / least
+    if excess < G1_EXCESS:
+        return None
     ratio = f"1:{c2 / c1:.3g}" if c2 > c1 else f"{c1 / c2:.3g}:1"
     return (f"G1: {label} is a 1×1 convolution from {c1} to {c2} channels ({ratio}); equal input "
             f"and output widths minimise memory access at the same FLOPs, and this one moves "

@@ -7,8 +7,9 @@ live shape analysis (no forward pass): a block is the sum of the layers inside i
 intensity is multiply-adds per byte moved; a layer below the device's ridge point (peak MAC/s ÷
 peak bytes/s) is memory-bound, above it compute-bound.
 
-The CPU's peaks are measured once (a large matmul and a large copy) and cached on disk per machine,
-thread count and torch version; on CUDA the same two measurements run on the GPU.
+The CPU's peaks are measured once (a large fp32 matmul and a large copy) and cached on disk per
+machine, thread count and torch version; on CUDA the same two measurements run on the GPU. The
+verdict for float16/bfloat16 layers is taken against these fp32 peaks.
 """
 
 from dataclasses import dataclass

@@ -7,7 +7,8 @@ yields each node's time as the gap to the next tick, and the gaps add up to the 
 the ticks' own cost. On CUDA the ticks are CUDA events. The end-to-end time is measured on the
 unmodified module (the median of the repeats after warm-up), interleaved with the ticked runs;
 a node's time is its mean over the ticked runs whose total lies in the middle half, so the parts
-add up to a typical whole even on a busy machine. The residual (end-to-end minus the per-node sum) is reported, never hidden.
+add up to a typical whole even on a busy machine. The residual (end-to-end minus the per-node
+sum) is reported, never hidden.
 
 With `backward=True` each node's output tensor gets a gradient hook: backward reaches a node when
 its output's gradient is ready, so the gap from that hook to the next one is the node's backward
@@ -168,7 +169,7 @@ def _measure(graph, batch, device, repeats, warmup, backward, dtype):
     torch_dtype = getattr(torch, dtype)
     module = module.to(device=device, dtype=torch_dtype).eval()
     cuda = device == "cuda"
-    order = [nid for nid in graph.topological_order()[0]]
+    order = graph.topological_order()[0]
     owners = owner_map(graph, module)
     clock = _Clock(cuda)
     ticked = ticked_module(module, owners, order, clock)
@@ -246,6 +247,11 @@ def _measure_backward(module, ticked, clock, order, x, warmup, repeats, cuda, ti
     timing.backward_node_ms = _middle_mean(runs)
 
 
+def _plumbing(node):
+    """Input and main Output nodes: listed with no time of their own."""
+    return node.type == "Input" or (node.type == "Output" and node.params["role"] == "main")
+
+
 def _with_input(graph, input_shape):
     inputs = graph.nodes_of_type("Input")
     if len(inputs) != 1:
@@ -270,9 +276,12 @@ def profile(graph, input_shape=None, batch=1, device="cpu", threads=None, repeat
     results = analyze(graph)
     traffic = graph_traffic(graph, results, batch, dtype)
     hints = design_hints(graph, results)
-    nodes = []
+    nodes, not_run = [], []
     for nid in graph.topological_order()[0]:
         node, t = graph.nodes[nid], traffic[nid]
+        if nid not in timing.node_ms and not _plumbing(node):
+            not_run.append(nid)           # auxiliary heads: training only
+            continue
         record = {"id": nid, "type": node.type,
                   "latency_ms": timing.node_ms.get(nid, 0.0),
                   "macs": t.macs, "bytes_read": t.bytes_read, "bytes_written": t.bytes_written,
@@ -284,7 +293,7 @@ def profile(graph, input_shape=None, batch=1, device="cpu", threads=None, repeat
     report = {"device": device, "input_shape": list(graph.nodes_of_type("Input")[0].params["shape"]),
               "batch": batch, "end_to_end_ms": timing.end_to_end_ms,
               "nodes": nodes,
-              "sum_ms": timing.sum_ms, "residual_ms": timing.residual_ms,
+              "sum_ms": timing.sum_ms, "residual_ms": timing.residual_ms, "not_run": not_run,
               "dtype": dtype, "threads": used_threads, "repeats": repeats,
               "peak": {"macs_per_s": peak.macs_per_s, "bytes_per_s": peak.bytes_per_s,
                        "ridge_macs_per_byte": peak.ridge}}
@@ -293,7 +302,3 @@ def profile(graph, input_shape=None, batch=1, device="cpu", threads=None, repeat
         report["backward_sum_ms"] = sum(timing.backward_node_ms.values())
     return report
 
-
-def quick_latency_ms(graph, device="cpu", repeats=10):
-    """End-to-end forward time at batch 1 (median), for sweeps and the editor's totals."""
-    return measure(graph, device=device, repeats=repeats, warmup=2).end_to_end_ms

@@ -3,16 +3,18 @@
 Each trial is a normal training run (its own run folder under OUT/trials/) of the design with some
 settings changed: training settings by name (`lr=0.01,0.05`), design parameters with the NODE.PARAM
 syntax of `designer open --set` (`conv1.out_channels=4:16:4`, a range start:stop:step, inclusive),
-and `width`, a multiplier on every `out_channels` (rounded to a multiple of the layer's groups so
-the design stays valid). Optuna provides the samplers (grid, random, TPE), the median pruner (a
-trial whose validation error after an epoch trails the median of earlier trials at that epoch is
-stopped) and the storage: by default `sqlite:///OUT/study.db`, so running the same command again
+and `width`, a multiplier on every `out_channels` and the other width parameters (`planes`,
+`growth_rate`, ...; rounded to a multiple of the layer's groups so the design stays valid).
+Optuna provides the samplers (grid, random, TPE), the median pruner (a trial whose validation
+error after an epoch trails the median of earlier trials at that epoch is stopped) and the storage: by default `sqlite:///OUT/study.db`, so running the same command again
 resumes the study. Pointing `--storage` at a database server (postgresql://..., mysql://...) lets
 workers on several machines share one study: each runs `designer sweep ... --storage URL` and
 takes the next trial; trials.csv and tradeoff.png list every worker's trials.
 
-A trial whose loss turns NaN, or whose settings make the design invalid, is recorded as failed with
-its reason, and the sweep goes on. `Sweep.stop()` ends the running trial (recorded as failed,
+With a MAC budget (`--max-macs`, as Neural Network Console searches structures under one), a trial
+whose design needs more multiply-adds is pruned before training. A trial whose loss turns NaN, or
+whose settings make the design invalid, is recorded as failed with its reason, and the sweep goes
+on. `Sweep.stop()` ends the running trial (recorded as failed,
 "stopped"; a grid sweep re-runs it on resume) and leaves the finished ones as they are.
 """
 
@@ -24,6 +26,7 @@ import math
 import os
 from pathlib import Path
 
+from designer.core import fileformat
 from designer.core.errors import DesignError
 from designer.core.params import parse_edit
 
@@ -32,6 +35,10 @@ DEFAULT_TRIALS = 10      # random and TPE, when --trials is not given
 
 class SweepError(DesignError):
     """A sweep that cannot start (a malformed --param, an unknown setting); the sentence says why."""
+
+
+class _OverBudget(Exception):
+    """A trial's design is over the MAC budget: it is pruned before training."""
 
 
 @dataclass(frozen=True)
@@ -88,29 +95,35 @@ def parse_param(text):
     return SweptParam(name, values=values)
 
 
+# Parameters that set a layer's or block's width: the multiplier scales all of them (a ResNet-50
+# bottleneck's width is `planes`, a DenseNet's `growth_rate`, a Fire module's squeeze/expand).
+WIDTH_PARAMS = ("out_channels", "planes", "mid_channels", "growth_rate", "squeeze", "expand1x1",
+                "expand3x3")
+
+
 def scale_width(graph, factor):
-    """Multiply every `out_channels` of `graph` by `factor`. Each width is rounded to a multiple
-    of its node's groups; if the design is not valid that way (a ShuffleNet unit's branch must
-    divide by the groups too), every width is rounded to a multiple of all the design's groups,
-    then of twice, four and eight times that."""
+    """Multiply every width parameter (`out_channels`, `planes`, ... see WIDTH_PARAMS) of `graph`
+    by `factor`. Each width is rounded to a multiple of its node's groups; if the design is not
+    valid that way (a ShuffleNet unit's branch must divide by the groups too), every width is
+    rounded to a multiple of all the design's groups, then of twice, four and eight times that."""
     from math import lcm
     from designer.core.infer import Analyzer
+    keep = _class_width_nodes(graph)
     original = {nid: dict(node.params) for nid, node in graph.nodes.items()
-                if "out_channels" in node.params}
+                if nid not in keep and any(name in node.params for name in WIDTH_PARAMS)}
 
     def groups_of(params):
         groups = params.get("groups", 1)
         return groups if isinstance(groups, int) and groups > 0 else 1
 
     common = lcm(*(groups_of(p) for p in original.values())) if original else 1
-    attempts = [None] + [common * k for k in (1, 2, 4, 8)]
     first_error = None
-    for multiple in attempts:
+    for multiple in [None] + [common * k for k in (1, 2, 4, 8)]:
         with graph.batch():
             for nid, params in original.items():
                 step = multiple or groups_of(params)
-                channels = max(step, round(params["out_channels"] * factor / step) * step)
-                graph.set_params(nid, out_channels=channels)
+                graph.set_params(nid, **{name: max(step, round(params[name] * factor / step) * step)
+                                         for name in WIDTH_PARAMS if name in params})
         errors = Analyzer(graph).errors()
         if not errors:
             return graph
@@ -118,16 +131,28 @@ def scale_width(graph, factor):
     raise SweepError(f"width {factor:g} makes the design invalid: {first_error[0]}: {first_error[1]}")
 
 
-def _event_kind(event):
-    return event.get("kind") if isinstance(event, dict) else getattr(
-        event, "kind", type(event).__name__.lower())
+def _class_width_nodes(graph):
+    """Nodes whose width is the number of classes: a convolutional classifier (NiN, SqueezeNet)
+    reaches an Output through layers that keep the channel count. A Linear layer (out_features)
+    sets the outputs itself, so nothing behind it counts."""
+    found, seen = set(), set()
+    stack = [n.id for n in graph.nodes_of_type("Output")]
+    while stack:
+        nid = stack.pop()
+        if nid in seen:
+            continue
+        seen.add(nid)
+        node = graph.nodes[nid]
+        if "out_features" in node.params:
+            continue
+        if any(name in node.params for name in WIDTH_PARAMS):
+            found.add(nid)
+            continue
+        stack.extend(graph.predecessors(nid))
+    return found
 
 
-def _event_field(event, name, default=None):
-    return event.get(name, default) if isinstance(event, dict) else getattr(event, name, default)
-
-
-def _grid_sampler_class():
+def _grid_sampler(search_space, seed):
     from optuna.samplers import GridSampler
 
     class AskTellGridSampler(GridSampler):
@@ -138,11 +163,7 @@ def _grid_sampler_class():
         def after_trial(self, study, trial, state, values):
             pass
 
-    return AskTellGridSampler
-
-
-def _GridSampler(*args, **kwargs):
-    return _grid_sampler_class()(*args, **kwargs)
+    return AskTellGridSampler(search_space, seed=seed)
 
 
 class Sweep:
@@ -150,7 +171,7 @@ class Sweep:
 
     def __init__(self, design, dataset, params, out, epochs=5, trials=None, sampler="grid",
                  storage=None, study_name="sweep", prune=True, prune_startup=5, seed=0,
-                 train_settings=None, latency=True, threads=None):
+                 train_settings=None, latency=True, threads=None, max_macs=None):
         from designer.core.presets import load_design
         from designer.train.config import TrainConfig
         if not params:
@@ -163,6 +184,7 @@ class Sweep:
         self.epochs, self.sampler_name, self.seed = epochs, sampler, seed
         self.prune, self.prune_startup, self.latency = prune, prune_startup, latency
         self.threads = threads
+        self.max_macs = max_macs
         self.train_settings = dict(train_settings or {})
         graph = load_design(design)
         config_fields = set(TrainConfig().to_dict())
@@ -196,7 +218,7 @@ class Sweep:
         import optuna
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         if self.sampler_name == "grid":
-            sampler = _GridSampler({p.name: p.grid for p in self.params}, seed=self.seed)
+            sampler = _grid_sampler({p.name: p.grid for p in self.params}, self.seed)
         elif self.sampler_name == "random":
             sampler = optuna.samplers.RandomSampler(seed=self.seed)
         else:
@@ -207,8 +229,10 @@ class Sweep:
             return optuna.create_study(study_name=self.study_name, storage=self.storage,
                                        sampler=sampler, pruner=pruner, direction="minimize",
                                        load_if_exists=True)
-        except (ImportError, ValueError) as error:     # a bad URL or a missing database driver
-            raise SweepError(f"cannot open the study storage {self.storage!r}: {error}") from None
+        except Exception as error:  # noqa: BLE001 - bad URL, missing driver, unreachable server
+            text = str(error).strip()
+            reason = text.splitlines()[0] if text else type(error).__name__
+            raise SweepError(f"cannot open the study storage {self.storage!r}: {reason}") from None
 
     def stop(self):
         """End the sweep: the running trial stops (recorded as failed, "stopped")."""
@@ -241,7 +265,7 @@ class Sweep:
     # -- the run -------------------------------------------------------------------------------
     def run(self):
         """Yield events: "trial_start", "epoch", "trial" (the finished trial's record, as in
-        result()), "message", and a final "finished" with status "completed" or "stopped"."""
+        result()), and a final "finished" with status "completed" or "stopped"."""
         from .profile import num_threads
         with num_threads(self.threads):
             yield from self._run()
@@ -260,6 +284,7 @@ class Sweep:
     def _run_trial(self, trial):
         from optuna.trial import TrialState
         from designer.core.infer import Analyzer
+        from designer.train.events import Epoch, Finished
         from designer.train.loop import TrainControl, Trainer
         settings = {p.name: p.suggest(trial) for p in self.params}
         run_dir = self.out / "trials" / f"trial_{trial.number:04d}"
@@ -268,22 +293,28 @@ class Sweep:
         state, message, best = TrialState.FAIL, "", None
         try:
             graph = self._trial_graph(settings)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            fileformat.save(graph, run_dir / "design.json")     # what the editor opens
+            trial.set_user_attr("design", str(run_dir / "design.json"))
             totals = Analyzer(graph).totals
             trial.set_user_attr("total_params", totals.params)
             trial.set_user_attr("total_macs", totals.macs)
+            if self.max_macs is not None and totals.macs > self.max_macs:
+                raise _OverBudget(f"{totals.macs:,} multiply-adds exceed the budget of "
+                                  f"{self.max_macs:,}; not trained")
             if self.latency:
                 from .profile import measure
                 trial.set_user_attr("latency_ms", measure(graph, threads=1, repeats=10,
                                                           warmup=2).end_to_end_ms)
             config = self._trial_config(settings, run_dir)
             self._control = TrainControl()
+            if self._stopped:                 # Stop came while this trial was being set up
+                self._control.stop()
             pruned = False
             finished = None
             for event in Trainer(graph, config, control=self._control).run():
-                kind = _event_kind(event)
-                if kind == "epoch":
-                    error = _event_field(event, "val_top1_error")
-                    epoch = _event_field(event, "epoch")
+                if isinstance(event, Epoch):
+                    error, epoch = event.val_top1_error, event.epoch
                     best = error if best is None else min(best, error)
                     yield {"kind": "epoch", "number": trial.number, "epoch": epoch,
                            "val_top1_error": error}
@@ -291,11 +322,10 @@ class Sweep:
                     if self.prune and trial.should_prune():
                         pruned = True
                         self._control.stop()
-                elif kind == "finished":
+                elif isinstance(event, Finished):
                     finished = event
-            status = _event_field(finished, "status")
-            message = _event_field(finished, "message", "")
-            if status == "completed":
+            message = finished.message
+            if finished.status == "completed":
                 state = TrialState.COMPLETE
             elif pruned:
                 state = TrialState.PRUNED
@@ -304,6 +334,14 @@ class Sweep:
             elif self._stopped:
                 trial.set_user_attr("stopped", True)
                 message = "stopped by the user"
+        except KeyboardInterrupt:        # Ctrl+C: record the trial as stopped, so a resume re-runs it
+            trial.set_user_attr("stopped", True)
+            trial.set_user_attr("message", "interrupted")
+            self.study.tell(trial, state=TrialState.FAIL)
+            self.write_outputs()
+            raise
+        except _OverBudget as error:
+            state, message = TrialState.PRUNED, str(error)
         except DesignError as error:
             message = str(error)
         except Exception as error:       # one broken trial must not end the sweep
@@ -326,7 +364,7 @@ class Sweep:
         from designer.core.presets import load_design
         graph = load_design(self.design)
         for name, value in settings.items():
-            if "." in name and name != "width":
+            if "." in name:          # NODE.PARAM; training settings and width have no dot
                 node_id, param, _ = parse_edit(f"{name}=0", "--param")
                 graph.set_params(node_id, **{param: value})
         if "width" in settings:
@@ -353,7 +391,8 @@ class Sweep:
         return {"number": t.number, "state": state, "settings": dict(t.params),
                 "total_params": attrs.get("total_params"), "total_macs": attrs.get("total_macs"),
                 "latency_ms": attrs.get("latency_ms"), "val_top1_error": attrs.get("val_top1_error"),
-                "run_dir": attrs.get("run_dir"), "message": attrs.get("message")}
+                "run_dir": attrs.get("run_dir"), "message": attrs.get("message"),
+                "design": attrs.get("design")}
 
     def records(self):
         """Every finished trial in the study (all workers'), by number."""

@@ -16,7 +16,7 @@ _FIELDS = ("dataset", "data_dir", "epochs", "batch_size", "lr", "optimizer", "mo
            "patience", "grad_clip", "label_smoothing", "crop", "crop_padding", "flip",
            "scale_jitter", "pca_lighting", "eval_crop", "device", "amp", "channels_last",
            "compile", "seed", "deterministic", "workers", "log_every", "out", "val_fraction",
-           "download")
+           "download", "fast_path", "fast_path_budget_mb")
 
 
 def _config(args):
@@ -173,6 +173,12 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int)
     p.add_argument("--deterministic", action="store_true", default=None)
     p.add_argument("--workers", type=int, help="data loader processes")
+    p.add_argument("--no-fast-path", dest="fast_path", action="store_false", default=None,
+                   help="always read data through a DataLoader, even when the dataset fits in "
+                   "memory (by default it is held on the device as one uint8 tensor)")
+    p.add_argument("--fast-path-budget", dest="fast_path_budget_mb", type=float, metavar="MB",
+                   help="memory the fast path may use (default: a quarter of the device's free "
+                   "memory)")
     p.add_argument("--log-every", type=int, help="steps between loss readings on the GPU")
     p.add_argument("--out", metavar="RUN_DIR", help="the run folder (default: NAME_DATASET_TIME in $CNN_DESIGNER_RUNS, else in the runs folder of the user data folder, as the editor does)")
     p.add_argument("--weights", metavar="PATH", help="start from these weights (a state_dict or "

@@ -54,6 +54,8 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     workers: int = 0
+    fast_path: bool = True            # hold the dataset on the device when it fits the budget
+    fast_path_budget_mb: float = 0.0  # the fast path's memory budget; 0: a quarter of free memory
     log_every: int = 0                # steps between loss syncs on CUDA; 0 picks 1 on CPU, 20 on CUDA
     out: str | None = None            # run folder: checkpoints, metrics.csv, steps.csv
 
@@ -79,8 +81,10 @@ class TrainConfig:
         need(0 <= self.label_smoothing < 1, "label smoothing must be in [0, 1)")
         need(0 < self.val_fraction < 1, "the validation fraction must be between 0 and 1")
         need(self.warmup_epochs >= 0 and self.grad_clip >= 0 and self.scale_jitter >= 0
-             and self.pca_lighting >= 0 and self.crop_padding >= 0,
-             "warm-up, gradient clipping, scale jitter, lighting and padding cannot be negative")
+             and self.pca_lighting >= 0 and self.crop_padding >= 0
+             and self.fast_path_budget_mb >= 0,
+             "warm-up, gradient clipping, scale jitter, lighting, padding and the fast path's "
+             "budget cannot be negative")
         need(self.step_size >= 1 and 0 < self.gamma <= 1 and self.patience >= 0,
              "the step schedule needs step_size ≥ 1 and 0 < gamma ≤ 1")
         need(not (self.nesterov and self.optimizer == "sgd" and self.momentum == 0),

@@ -3,10 +3,12 @@
 `build_data(config, input_shape)` returns the training and validation sets for the built-in UCI
 digits (bundled in `resources/data/`, no download), torchvision's MNIST, Fashion-MNIST, CIFAR-10 and
 CIFAR-100 (downloaded when allowed and online, otherwise read from the data folder), or any
-ImageFolder tree. Every image is converted to the design's channel count, resized to its height and
-width, augmented as configured (pad-and-crop or random-resized crop, horizontal flip, scale jitter,
-AlexNet PCA lighting) and normalised. Evaluation uses a centre crop or 10 crops. Problems (missing
-files, a wrong folder) raise `DatasetError` with a sentence that says what to do.
+ImageFolder tree. Items are uint8 images converted to the design's channel count and resized to its
+height and width (validation images to 1/0.875 of it where a crop is taken); the bundle's
+`augment` and `evaluate` then turn whole batches on the training device into normalised floats,
+augmented as configured (pad-and-crop or random-resized crop, horizontal flip, scale jitter, AlexNet
+PCA lighting) or cut to a centre crop or 10 crops (see augment.py). Problems (missing files, a
+wrong folder) raise `DatasetError` with a sentence that says what to do.
 """
 
 from dataclasses import dataclass
@@ -16,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as TF
 
 from designer.core.errors import DesignError
+from .augment import BatchAugment, BatchEval
 from .config import DATASETS
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "data"
@@ -46,14 +49,8 @@ EXPECTED_FILES = {
                  "https://www.cs.toronto.edu/~kriz/cifar.html"),
 }
 NATURAL_IMAGES = {"cifar10", "cifar100", "imagefolder"}
-# Datasets cached as float tensors after the deterministic part of the transform when this small.
-CACHE_LIMIT_BYTES = 64 * 2 ** 20
-
-# AlexNet's PCA colour lighting: eigenvalues and eigenvectors of ImageNet's RGB covariance.
-_EIGVAL = torch.tensor([0.2175, 0.0188, 0.0045])
-_EIGVEC = torch.tensor([[-0.5675, 0.7192, 0.4009],
-                        [-0.5808, -0.0045, -0.8140],
-                        [-0.5836, -0.6948, 0.4203]])
+# Datasets decoded once at construction when their uint8 images at the design's size are this small.
+CACHE_LIMIT_BYTES = 256 * 2 ** 20
 
 
 class DatasetError(DesignError):
@@ -67,7 +64,9 @@ class DataBundle:
     num_classes: int
     classes: list
     title: str
-    eval_crops: int          # 1, or 10 when each validation item is a stack of 10 crops
+    eval_crops: int          # 1, or 10 when each validation batch is a stack of 10 crops
+    augment: BatchAugment    # uint8 training batches → augmented, normalised floats
+    evaluate: BatchEval      # uint8 validation batches → centre crop or ten crops, normalised
 
 
 class MatchChannels:
@@ -83,56 +82,73 @@ class MatchChannels:
         if have == 1:
             return image.expand(*image.shape[:-3], self.channels, *image.shape[-2:]).clone()
         if self.channels == 1 and have == 3:
-            return v2.functional.rgb_to_grayscale(image)
+            return TF.rgb_to_grayscale(image)
         raise DatasetError(f"cannot turn {have}-channel images into the design's "
                            f"{self.channels} channels")
 
 
-class PCALighting:
-    """AlexNet's colour augmentation: add RGB eigenvectors scaled by eigenvalue × N(0, std)."""
+class Decode:
+    """A PIL image or uint8 (…, C, h, w) tensor → uint8 (…, C, H, W): the design's channels and
+    size. Functional calls, not v2.Compose: this runs once per image per epoch on the
+    DataLoader path, where each transform object's dispatch cost shows."""
 
-    def __init__(self, std):
-        self.std = std
+    def __init__(self, channels, size):
+        self.match = MatchChannels(channels)
+        self.size = list(size)
 
     def __call__(self, image):
-        if image.shape[-3] != 3:
-            return image
-        alpha = torch.randn(3) * self.std
-        shift = _EIGVEC @ (alpha * _EIGVAL)
-        return image + shift.view(3, 1, 1).to(image.dtype)
-
-
-class StackCrops:
-    def __call__(self, crops):
-        return torch.stack(list(crops), dim=-4)
+        if not isinstance(image, torch.Tensor):
+            image = TF.pil_to_tensor(image)
+        image = self.match(image)
+        if list(image.shape[-2:]) != self.size:
+            image = TF.resize(image, self.size, antialias=True)
+        return image
 
 
 class TensorImages(Dataset):
-    """Images held in one uint8 tensor (N, C, H, W) with integer labels, transformed per item.
+    """Images held in one uint8 tensor (N, C, h, w) with integer labels, decoded per item to the
+    design's channels and size; decoded once here when the result fits `CACHE_LIMIT_BYTES`."""
 
-    `fixed` is the deterministic part of the transform; when the whole dataset fits
-    `CACHE_LIMIT_BYTES` after it, it runs once here instead of every epoch."""
-
-    def __init__(self, images, labels, fixed, random=None):
+    def __init__(self, images, labels, decode):
         self.labels = labels.long()
-        self.random = random
-        size = fixed(images[:1]).float().numel() * len(images) * 4 if len(images) else 0
-        if size and size <= CACHE_LIMIT_BYTES:
-            self.images, self.fixed = torch.cat([fixed(images[i:i + 1024])
-                                                 for i in range(0, len(images), 1024)]), None
-        else:
-            self.images, self.fixed = images, fixed
+        self.images, self.decode = images, decode
+        if len(images) and self.decoded_bytes() <= CACHE_LIMIT_BYTES:
+            self.images, self.decode = self.decode_all(), None
+
+    def decoded_bytes(self):
+        return self.decode(self.images[:1]).numel() * len(self.images) if self.decode else \
+            self.images.numel()
+
+    def decode_all(self):
+        """All images decoded: one uint8 (N, C, H, W) tensor."""
+        if self.decode is None:
+            return self.images
+        return torch.cat([self.decode(self.images[i:i + 1024])
+                          for i in range(0, len(self.images), 1024)])
 
     def __len__(self):
         return len(self.labels)
 
     def __getitem__(self, index):
         image = self.images[index]
-        if self.fixed is not None:
-            image = self.fixed(image)
-        if self.random is not None:
-            image = self.random(image)
+        if self.decode is not None:
+            image = self.decode(image)
         return image, self.labels[index]
+
+
+class FinishedBatches:
+    """A loader's uint8 batches finished by `transform` (e.g. a bundle's `evaluate`), for
+    code that reads a dataset outside the training loop; iterable again and again."""
+
+    def __init__(self, loader, transform):
+        self.loader, self.transform = loader, transform
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for images, labels in self.loader:
+            yield self.transform(images), labels
 
 
 class TransformedSubset(Dataset):
@@ -149,64 +165,39 @@ class TransformedSubset(Dataset):
         return self.transform(image), label
 
 
-def _to_float():
-    return [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+def resolve_crop(config, dataset):
+    if config.crop != "auto":
+        return config.crop
+    return {"cifar10": "pad", "cifar100": "pad", "imagefolder": "resized"}.get(dataset, "none")
 
 
-def _resize(size):
-    return v2.Resize(size, antialias=True)
-
-
-def train_transforms(config, dataset, shape):
-    """(fixed, random) transforms for training images; `fixed` takes uint8 tensors or PIL images."""
-    channels, height, width = shape
-    mean, std = _stats(dataset, channels)
-    crop = config.crop
-    if crop == "auto":
-        crop = {"cifar10": "pad", "cifar100": "pad", "imagefolder": "resized"}.get(dataset, "none")
+def batch_augment(config, dataset, shape):
+    """The run's training augmentation, applied to whole batches (see augment.py)."""
+    mean, std = _stats(dataset, shape[0])
     flip = config.flip if config.flip is not None else dataset in NATURAL_IMAGES
-    fixed = _to_float() + [MatchChannels(channels)]
-    random = []
-    if crop == "resized":
-        random.append(v2.RandomResizedCrop((height, width), antialias=True))
-    else:
-        fixed.append(_resize((height, width)))
-        if config.scale_jitter > 0:
-            # VGG/ResNet scale augmentation: a random larger size, then a crop of the input size.
-            sizes = list(range(min(height, width),
-                               int(round(min(height, width) * (1 + config.scale_jitter))) + 1))
-            random += [v2.RandomShortestSize(sizes, antialias=True), v2.RandomCrop((height, width))]
-        if crop == "pad":
-            random.append(v2.RandomCrop((height, width), padding=config.crop_padding))
-    if flip:
-        random.append(v2.RandomHorizontalFlip())
-    if config.pca_lighting > 0:
-        random.append(PCALighting(config.pca_lighting))
-    normalize = v2.Normalize(mean, std)
-    if random:
-        random.append(normalize)
-    else:
-        fixed.append(normalize)
-    return v2.Compose(fixed), (v2.Compose(random) if random else None)
+    crop = resolve_crop(config, dataset)
+    return BatchAugment(shape, mean, std, crop=crop, padding=config.crop_padding, flip=flip,
+                        jitter=config.scale_jitter if crop != "resized" else 0.0,
+                        lighting=config.pca_lighting)
 
 
-def eval_transform(config, dataset, shape):
-    """The validation transform: centre crop (one image) or 10 crops stacked (10, C, H, W)."""
-    channels, height, width = shape
-    mean, std = _stats(dataset, channels)
-    steps = _to_float() + [MatchChannels(channels)]
-    crop_from_larger = dataset == "imagefolder" or config.eval_crop == "ten"
-    if crop_from_larger:
-        # The usual 0.875 crop ratio: resize to 1/0.875 of the input, then crop the input size.
-        steps.append(_resize((math.ceil(height / 0.875), math.ceil(width / 0.875))))
-    else:
-        steps.append(_resize((height, width)))
-    if config.eval_crop == "ten":
-        steps += [v2.TenCrop((height, width)), StackCrops()]
-    elif crop_from_larger:
-        steps.append(v2.CenterCrop((height, width)))
-    steps.append(v2.Normalize(mean, std))
-    return v2.Compose(steps)
+def eval_size(config, dataset, shape):
+    """The size validation images are decoded to: the input's, or 1/0.875 of it (the usual crop
+    ratio) where a crop is taken from a larger image (ImageFolder trees, 10-crop)."""
+    _, height, width = shape
+    if dataset == "imagefolder" or config.eval_crop == "ten":
+        return math.ceil(height / 0.875), math.ceil(width / 0.875)
+    return height, width
+
+
+def batch_eval(config, dataset, shape):
+    mean, std = _stats(dataset, shape[0])
+    return BatchEval(shape[1:], mean, std, crops=10 if config.eval_crop == "ten" else 1)
+
+
+def data_stats(dataset, channels):
+    """The (mean, std) the inputs are normalised with, per channel."""
+    return _stats(dataset, channels)
 
 
 def _stats(dataset, channels):
@@ -276,9 +267,8 @@ def _image_folder(config, shape):
                            "class (optionally under train/ and val/)")
     split_dirs = [root / "train", next((root / n for n in ("val", "validation")
                                         if (root / n).is_dir()), None)]
-    fixed, random = train_transforms(config, "imagefolder", shape)
-    train_tf = v2.Compose([fixed] + ([random] if random else []))
-    val_tf = eval_transform(config, "imagefolder", shape)
+    train_tf = Decode(shape[0], shape[1:])
+    val_tf = Decode(shape[0], eval_size(config, "imagefolder", shape))
     try:
         if split_dirs[0].is_dir() and split_dirs[1] is not None:
             train = ImageFolder(str(split_dirs[0]), transform=train_tf)
@@ -287,7 +277,7 @@ def _image_folder(config, shape):
                 raise DatasetError(f"{root}: train/ and {split_dirs[1].name}/ hold different class "
                                    "folders; they must list the same classes")
             return train, val, train.classes
-        full = ImageFolder(str(root))
+        full = ImageFolder(str(root))   # PIL images; each split decodes its own way
     except (FileNotFoundError, RuntimeError) as error:
         raise DatasetError(f"{root}: not an ImageFolder tree ({error})") from None
     train_idx, val_idx = split_indices(len(full), config.val_fraction)
@@ -310,9 +300,11 @@ def build_data(config, input_shape):
                      [str(d) for d in range(10)])
         else:
             parts = _torchvision_arrays(config, dataset)
-        fixed, random = train_transforms(config, dataset, input_shape)
-        train = TensorImages(parts[0], parts[1], fixed, random)
-        val = TensorImages(parts[2], parts[3], eval_transform(config, dataset, input_shape))
+        train = TensorImages(parts[0], parts[1], Decode(input_shape[0], input_shape[1:]))
+        val = TensorImages(parts[2], parts[3], Decode(input_shape[0],
+                                                      eval_size(config, dataset, input_shape)))
         classes = parts[4]
     return DataBundle(train, val, len(classes), list(classes), DATASETS[dataset],
-                      10 if config.eval_crop == "ten" else 1)
+                      10 if config.eval_crop == "ten" else 1,
+                      batch_augment(config, dataset, input_shape),
+                      batch_eval(config, dataset, input_shape))

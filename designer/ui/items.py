@@ -87,6 +87,7 @@ class NodeItem(QGraphicsItem):
         self.node = node
         self.theme = theme
         self.result = None
+        self.heat = None       # share of the measured forward time (0..1) when the tint is on
         self.edges = []
         self.in_ports = []
         self.out_ports = []
@@ -158,6 +159,11 @@ class NodeItem(QGraphicsItem):
         self.theme = theme
         self.update()
 
+    def set_heat(self, heat):
+        if heat != self.heat:
+            self.heat = heat
+            self.update()
+
     # ---- geometry ------------------------------------------------------------------------
     def boundingRect(self):
         return self._bounds
@@ -214,6 +220,10 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QPen(border, 2.4 if (selected or error) else 1.0))
         painter.setBrush(QColor(theme.error_fill) if error else QColor(theme.node))
         painter.drawRoundedRect(rect, 6, 6)
+        if self.heat is not None and not error:   # measured latency: hotter is slower
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(255, 110, 30, int(20 + 180 * self.heat)))
+            painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 5, 5)
         header = QPainterPath()
         header.setFillRule(Qt.WindingFill)   # the overlap of the two parts is filled, not a hole
         header.addRoundedRect(rect.adjusted(1, 1, -1, 0).intersected(QRectF(0, 0, NODE_WIDTH, HEADER)), 5, 5)

@@ -2,8 +2,9 @@
 
 A panel is a QWidget class called as `PanelClass(context)`. The `PanelContext` is all a panel sees
 of the editor: the open document (its graph, live analysis and undo stack), the selected node ids,
-and two requests (select nodes, show a status-bar message). A panel never imports or reaches into
-the main window, so it can be built and tested on its own with a bare `PanelContext()`.
+and three requests (select nodes, show a status-bar message, open a design file). A panel never
+imports or reaches into the main window, so it can be built and tested on its own with a bare
+`PanelContext()`.
 
 Adding a panel is one module plus one line in `PANELS`. For example, a panel that shows the
 parameter count of the selected layers:
@@ -51,6 +52,11 @@ class Panel:
 
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
+    Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
+    Panel("Insight", "insight", "designer.ui.insight_panel:InsightPanel"),
+    Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
+    Panel("Speed", "speed", "designer.ui.speed_panel:SpeedPanel"),
+    Panel("Experiments", "experiments", "designer.ui.experiments_panel:ExperimentsPanel"),
 )
 
 
@@ -62,6 +68,7 @@ class PanelContext(QObject):
     selection_changed = Signal(list)    # node ids selected in the document's graph
     select_requested = Signal(list)     # a panel asks the editor to select and show these nodes
     message_requested = Signal(str)     # a panel asks for a status-bar message
+    open_requested = Signal(str)        # a panel asks the editor to open this design file
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -78,6 +85,10 @@ class PanelContext(QObject):
 
     def show_message(self, text):
         self.message_requested.emit(text)
+
+    def open_design(self, path):
+        """Ask the editor to open this design file (it asks to save unsaved changes first)."""
+        self.open_requested.emit(str(path))
 
     # -- kept current by the window ---------------------------------------------------------
     def set_document(self, document):

@@ -3,15 +3,18 @@ list (every node in error, then speed hints; click to focus it). Both read the l
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget, QListWidgetItem,
-                               QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QTableView, QVBoxLayout,
+                               QWidget)
 
 from designer.core.params import format_shape
 from designer.core.summary import human
 
 from .theme import icon
 
-COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Multiply-adds", "Activations", "Receptive field")
+COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Multiply-adds", "Activations",
+           "Receptive field", "Latency")
+LATENCY = COLUMNS.index("Latency")
 
 
 class SummaryModel(QAbstractTableModel):
@@ -22,6 +25,22 @@ class SummaryModel(QAbstractTableModel):
         self.rows = []
         self.row_of = {}
         self.error_colour = QColor("#d33f3f")
+        self.stale_colour = QColor("#8a93a3")
+        self.latency = {}             # node id -> measured ms (a measurement, not graph state)
+        self.latency_total = None     # end-to-end ms of that measurement
+        self.latency_version = None   # the graph version it was measured at
+
+    def set_latency(self, node_ms, total_ms, version):
+        self.latency, self.latency_total, self.latency_version = dict(node_ms), total_ms, version
+        self.refresh_latency()
+
+    def refresh_latency(self):
+        if self.rows:
+            self.dataChanged.emit(self.index(0, LATENCY), self.index(len(self.rows) - 1, LATENCY))
+
+    @property
+    def latency_stale(self):
+        return self.graph is not None and self.latency_version != self.graph.version
 
     def set_source(self, graph, analysis):
         self.beginResetModel()
@@ -87,17 +106,29 @@ class SummaryModel(QAbstractTableModel):
                 return f"{result.memory / 1024:,.1f} KiB" if result.memory else ""
             if column == 6:
                 return format_shape(result.receptive_field) if result.receptive_field else ""
+            if column == LATENCY:
+                ms = self.latency.get(nid)
+                return "" if ms is None else f"{ms:.3f} ms"
         if role == Qt.TextAlignmentRole and column >= 3:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.ForegroundRole and result.error:
             return self.error_colour
+        if role == Qt.ForegroundRole and column == LATENCY and self.latency_stale:
+            return self.stale_colour
         if role == Qt.ToolTipRole and result.error:
             return result.error
+        if role == Qt.ToolTipRole and column == LATENCY and nid in self.latency:
+            share = self.latency[nid] / self.latency_total if self.latency_total else 0.0
+            stale = " (measured before the last edit)" if self.latency_stale else ""
+            return f"{share:.1%} of the {self.latency_total:.2f} ms forward pass{stale}"
         return None
 
 
 class SummaryPanel(QWidget):
+    """The table and totals, plus measured latency per layer: "Measure latency" times the design
+    in a worker thread (CPU, batch 1); "Heat" tints the canvas nodes by their share of the time."""
     node_selected = Signal(str)
+    heat_changed = Signal(object)     # node id -> share of the forward time (0..1), or None
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -113,15 +144,30 @@ class SummaryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
-        for column, width in enumerate((160, 130, 130, 100, 100, 100, 110)):
+        for column, width in enumerate((160, 130, 130, 100, 100, 100, 110, 90)):
             if column:
                 header.resizeSection(column, width)
         self.totals = QLabel()
         self.totals.setTextFormat(Qt.RichText)
+        self.latency_label = QLabel()
+        self.latency_label.setObjectName("dim")
+        self.measure_button = QPushButton("Measure latency")
+        self.measure_button.setToolTip("Time every layer on this computer's CPU (batch 1) in the "
+                                       "background; the Latency column shows the result")
+        self.measure_button.clicked.connect(self.measure_latency)
+        self.heat_box = QCheckBox("Heat")
+        self.heat_box.setToolTip("Tint the nodes on the canvas by their share of the measured time")
+        self.heat_box.toggled.connect(lambda on: self.heat_changed.emit(self.heat()))
+        header = QHBoxLayout()
+        header.addWidget(self.totals, 1)
+        header.addWidget(self.latency_label)
+        header.addWidget(self.measure_button)
+        header.addWidget(self.heat_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.totals)
+        layout.addLayout(header)
         layout.addWidget(self.table)
+        self.latency_worker = None
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self._syncing = False
         self.graph = None
@@ -132,6 +178,9 @@ class SummaryPanel(QWidget):
             self.analysis.updated.disconnect(self._on_results)
         self.graph, self.analysis = graph, analysis
         self.model.set_source(graph, analysis)
+        self.model.set_latency({}, None, None)        # a new design: nothing measured yet
+        self.latency_label.setText("")
+        self.heat_changed.emit(None)
         if graph is None:   # no design open
             self.totals.setText("")
             return
@@ -142,6 +191,57 @@ class SummaryPanel(QWidget):
     def _on_changed(self, change):
         if change.structure:
             self.model.refresh_structure()
+        if self.model.latency and self.model.latency_stale:
+            self.model.refresh_latency()        # grey: measured before this edit
+            self.latency_label.setText("edited since measured")
+
+    # ---- measured latency ----------------------------------------------------------------------
+    def measure_latency(self):
+        """Time the design in a worker thread; False when it cannot start (errors, running)."""
+        if self.graph is None or self.latency_worker is not None:
+            return False
+        if self.analysis.errors():
+            self.latency_label.setText("fix the errors to measure")
+            return False
+        from .speed_workers import LatencyWorker
+        self.latency_worker = LatencyWorker(self.graph, parent=self)
+        self._measuring = self.graph
+        self.latency_worker.measured.connect(self._on_measured)
+        self.latency_worker.failed.connect(self._on_measure_failed)
+        self.latency_worker.finished.connect(self._on_measure_done)
+        self.measure_button.setEnabled(False)
+        self.latency_label.setText("measuring…")
+        self.latency_worker.start()
+        return True
+
+    def _on_measured(self, timing, version):
+        if self._measuring is not self.graph:      # another design was opened meanwhile
+            return
+        self.model.set_latency(timing.node_ms, timing.end_to_end_ms, version)
+        self.latency_label.setText(f"{timing.end_to_end_ms:.2f} ms forward (CPU, batch 1)")
+        self.heat_changed.emit(self.heat())
+
+    def _on_measure_failed(self, text):
+        self.latency_label.setText("could not measure")
+        self.latency_label.setToolTip(text)
+
+    def _on_measure_done(self):
+        self.latency_worker.deleteLater()
+        self.latency_worker = None
+        self.measure_button.setEnabled(True)
+
+    def heat(self):
+        """Node id -> share of the measured forward time, scaled so the slowest node is 1; None
+        when the tint is off or nothing was measured."""
+        latency = self.model.latency
+        if not self.heat_box.isChecked() or not latency:
+            return None
+        slowest = max(latency.values()) or 1.0
+        return {nid: ms / slowest for nid, ms in latency.items()}
+
+    def shutdown(self):
+        if self.latency_worker is not None:
+            self.latency_worker.wait()
 
     def _on_results(self, changed):
         self.model.refresh_nodes(changed)

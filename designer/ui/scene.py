@@ -75,6 +75,11 @@ class GraphScene(QGraphicsScene):
         self._subscriptions = []
 
     # ---- queries -------------------------------------------------------------------------
+    def set_heat(self, heat):
+        """Tint nodes by `heat` (node id -> 0..1, from measured latency); None clears the tint."""
+        for node_id, item in self._items.items():
+            item.set_heat(heat.get(node_id) if heat else None)
+
     def item(self, node_id):
         return self._items.get(node_id)
 

@@ -198,6 +198,16 @@ class TrainPanel(QWidget):
         self.weights_edit.setToolTip("Start from these weights (e.g. torchvision's, for a preset "
                                      "named like its model); the first message reports what loaded.")
         self.weights_row = browse_row(self.weights_edit, self._browse_weights)
+        # Knowledge distillation (designer.compress.distill): a trained teacher's soft targets.
+        self.teacher_edit = QLineEdit()
+        self.teacher_edit.setPlaceholderText("optional: a trained design (.json) or preset")
+        self.teacher_row = browse_row(self.teacher_edit, self._browse_teacher)
+        self.teacher_weights_edit = QLineEdit()
+        self.teacher_weights_edit.setPlaceholderText("the teacher's weights (.pt)")
+        self.teacher_weights_row = browse_row(self.teacher_weights_edit,
+                                              self._browse_teacher_weights)
+        self.temperature_spin = self._float_spin(0.1, 100.0, 2.0, 2, 0.5)
+        self.alpha_spin = self._float_spin(0.0, 1.0, 0.5, 2, 0.1)
 
         for label, widget in (
                 ("Dataset", self.dataset_box), ("Data folder", self.data_dir_row),
@@ -210,7 +220,9 @@ class TrainPanel(QWidget):
                 ("Training crop", self.crop_box), ("Flip", self.flip_box),
                 ("PCA lighting", self.lighting_spin), ("Evaluation", self.eval_crop_box),
                 ("Device", self.device_box), ("Seed", self.seed_spin),
-                ("Start from", self.weights_row)):
+                ("Start from", self.weights_row), ("Distil from", self.teacher_row),
+                ("Teacher weights", self.teacher_weights_row), ("Temperature", self.temperature_spin),
+                ("α (soft-target weight)", self.alpha_spin)):
             self.form.addRow(label, widget)
         self._settings_widgets = [self.form.itemAt(i).widget() for i in range(self.form.count())
                                   if self.form.itemAt(i).widget() is not None]
@@ -313,6 +325,27 @@ class TrainPanel(QWidget):
         if path:
             self.weights_edit.setText(path)
 
+    def _browse_teacher(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Teacher design", self.teacher_edit.text(),
+                                              "Designs (*.json)")
+        if path:
+            self.teacher_edit.setText(path)
+
+    def _browse_teacher_weights(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Teacher weights",
+                                              self.teacher_weights_edit.text(),
+                                              "Weights (*.pt *.pth)")
+        if path:
+            self.teacher_weights_edit.setText(path)
+
+    def distillation(self):
+        """(teacher, teacher weights, temperature, alpha) when a teacher is set, else None."""
+        teacher = self.teacher_edit.text().strip()
+        if not teacher:
+            return None
+        return (teacher, self.teacher_weights_edit.text().strip(), self.temperature_spin.value(),
+                self.alpha_spin.value())
+
     def _browse_data_dir(self):
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.data_dir_edit.text())
         if folder:
@@ -358,7 +391,8 @@ class TrainPanel(QWidget):
     def _launch(self, run, config, weights=None, resume=None):
         self.current = run
         self.worker = TrainWorker(self.context.graph, config, weights=weights, resume=resume,
-                                  parent=self)
+                                  parent=self,
+                                  distill=self.distillation() if resume is None else None)
         self.worker.started_run.connect(self._on_start)
         self.worker.steps.connect(self._on_steps)
         self.worker.epoch.connect(self._on_epoch)

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self.summary = SummaryPanel()
         self.summary.node_selected.connect(self.editor.focus_node)
+        self.summary.heat_changed.connect(self._show_heat)
         self.issues = IssuesPanel()
         self.issues.node_selected.connect(self.editor.focus_node)
         self.issues.count_changed.connect(self._issues_count)
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.summary_dock, self.issues_dock)
         self._build_panels()
         self.summary_dock.raise_()
+        self.inspector_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 350], Qt.Horizontal)
         self.resizeDocks([self.summary_dock], [190], Qt.Vertical)
 
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         self.context = PanelContext(self)
         self.context.select_requested.connect(self._select_from_panel)
         self.context.message_requested.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.context.open_requested.connect(self.open_design)
         self.panels, self.panel_docks = {}, []
         self._docks_restored = False
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
@@ -176,6 +179,8 @@ class MainWindow(QMainWindow):
         self.act_export = A("&Export…", self.export_dialog, K("Ctrl+E"), "export",
                             "Export to TorchScript, ONNX or PyTorch source")
         self.act_close = A("&Close", self.close_design, K.Close)
+        self.act_compare = A("Co&mpare With…", self.compare_dialog, K("Ctrl+Shift+D"), None,
+                             "Open a second design beside this one, matching nodes linked")
         self.act_quit = A("&Quit", self.close, K.Quit)
         self.act_undo = A("&Undo", lambda: self.document.undo_stack.undo(), K.Undo, "undo")
         self.act_redo = A("&Redo", lambda: self.document.undo_stack.redo(),
@@ -216,8 +221,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         menu.addSeparator()
-        for action in (self.act_save, self.act_save_as, None, self.act_export, None, self.act_close,
-                       self.act_quit):
+        for action in (self.act_save, self.act_save_as, None, self.act_export, self.act_compare, None,
+                       self.act_close, self.act_quit):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy, self.act_paste,
@@ -273,12 +278,33 @@ class MainWindow(QMainWindow):
     def _on_graph_shown(self, graph, analysis, editable):
         self.inspector.set_document(self.document, graph, analysis, read_only=not editable)
         self.palette.setEnabled(editable)
+        self._show_heat(self.summary.heat())
+
+    def _show_heat(self, heat):
+        """The measured-latency tint, on the design's own canvas (not inside a block)."""
+        if self.scene is not None and self.document is not None \
+                and self.scene.graph is self.document.graph:
+            self.scene.set_heat(heat)
 
     def _on_selection(self, ids):
         self.inspector.show_nodes(ids)
         if not self.editor.crumbs:   # inside a block the ids name the block's layers
             self.summary.select_ids(ids)
             self.context.set_selection(ids)
+
+    def compare_dialog(self):
+        """File ▸ Compare With…: ask for a preset or file and show it in the Compare panel."""
+        from PySide6.QtWidgets import QInputDialog
+        from designer.core.presets import preset_names
+        if self.document is None:
+            return
+        text, ok = QInputDialog.getItem(self, "Compare with", "Preset name or design file:",
+                                        preset_names(), 0, True)
+        if ok and text:
+            dock = next(d for d in self.panel_docks if d.objectName() == "compare")
+            dock.show()
+            dock.raise_()
+            self.panels["compare"].compare_with(text)
 
     def _select_from_panel(self, node_ids):
         if node_ids:
@@ -384,6 +410,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         if self.maybe_save() and self.maybe_stop_panels():
+            self.summary.shutdown()
             for panel in self.panels.values():
                 if hasattr(panel, "shutdown"):
                     panel.shutdown()  # worker threads must end before their QThreads die
@@ -518,8 +545,8 @@ class MainWindow(QMainWindow):
         editable = self.editor.editable
         ids = self.editor.selected_ids()
         graph = self.scene.graph if self.scene else None
-        for action in (self.act_save, self.act_save_as, self.act_export, self.act_close, self.act_fit,
-                       self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_select_all):
+        for action in (self.act_save, self.act_save_as, self.act_export, self.act_close, self.act_compare,
+                       self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_select_all):
             action.setEnabled(has_doc)
         stack = self.document.undo_stack if has_doc else None
         self.act_undo.setEnabled(bool(stack and stack.canUndo()) and editable)

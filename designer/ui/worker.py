@@ -25,7 +25,8 @@ class TrainWorker(QThread):
     resumed = Signal()
     message = Signal(str)
     finished_run = Signal(object)  # the `Finished` event: status completed / stopped / failed
-    def __init__(self, graph, config, weights=None, resume=None, interval=0.1, parent=None):
+    def __init__(self, graph, config, weights=None, resume=None, interval=0.1, parent=None,
+                 distill=None):
         super().__init__(parent)
         from designer.train.loop import TrainControl
         self.graph = graph.copy()          # a frozen copy: editing the design cannot race the run
@@ -35,6 +36,7 @@ class TrainWorker(QThread):
         self.interval = interval
         self.control = TrainControl()
         self.result = None
+        self.distill = distill             # (teacher, teacher weights, temperature, alpha) or None
 
     def pause(self):
         self.control.pause()
@@ -58,8 +60,12 @@ class TrainWorker(QThread):
 
         try:
             from designer.train.loop import Trainer
+            loss = None
+            if self.distill is not None:
+                from designer.compress.distill import distillation_for
+                loss = distillation_for(self.graph, *self.distill)
             trainer = Trainer(self.graph, self.config, control=self.control,
-                              weights=self.weights, resume=self.resume_from)
+                              weights=self.weights, resume=self.resume_from, loss=loss)
             for event in trainer.run():
                 if isinstance(event, Step):
                     pending.append(event)

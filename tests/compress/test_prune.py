@@ -174,3 +174,27 @@ def test_magnitude_pruning_reaches_the_sparsity_per_layer_and_globally():
     layer_sparsity = [(m.weight == 0).float().mean().item() for m in model.modules()
                       if isinstance(m, (nn.Conv2d, nn.Linear))]
     assert abs(sparsity(model) - 0.7) < 0.01 and max(layer_sparsity) - min(layer_sparsity) > 0.05
+
+
+def test_half_the_filters_plus_three_finetune_epochs_cost_at_most_two_points(trained_lenet5, tmp_path):
+    """The issue's bar, through the CLI: L1 pruning of half the filters of a trained LeNet-5 and
+    3 fine-tuning epochs on digits cost ≤ 2 points of top-1 error."""
+    import json
+    from designer.cli import main
+    from designer.compress.measure import load_model
+    _, weights, _ = trained_lenet5
+    out = tmp_path / "pruned.json"
+    import contextlib, io
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["prune", "lenet5", "--weights", str(weights), "--method", "l1", "--amount",
+                     "0.5", "--dataset", "digits", "--finetune-epochs", "3", "-o", str(out),
+                     "--json"])
+    assert code == 0
+    report = json.loads(buffer.getvalue())
+    assert report["val_top1_error_after"] <= report["val_top1_error_before"] + 0.02
+    assert report["params_after"] < report["params_before"] / 3
+    pruned = load_design(str(out))
+    assert pruned.nodes["c3"].params["out_channels"] == 8
+    state = torch.load(out.with_suffix(".pt"), weights_only=True)
+    load_model(pruned, state)

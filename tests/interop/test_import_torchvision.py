@@ -26,15 +26,6 @@ NUMERIC_LIMIT = 30_000_000
 INPUT = {"inception_v3": (3, 75, 75)}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Two threads on a shared two-core machine are many times slower than one for small convs.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @contextmanager
 def _parameters_on_meta():
     """Construct a model with its parameters and buffers on the meta device. (A plain

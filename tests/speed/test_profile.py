@@ -12,7 +12,7 @@ from designer.speed.profile import ProfileError, owner_map, profile
 
 def test_resnet18_node_times_add_up_to_end_to_end():
     graph = load_design("resnet18")
-    report = profile(graph, (3, 64, 64), threads=1, repeats=12, warmup=3)
+    report = profile(graph, (3, 64, 64), threads=1, repeats=20, warmup=3)
     assert report["input_shape"] == [3, 64, 64] and report["threads"] == 1
     total = report["end_to_end_ms"]
     parts = sum(n["latency_ms"] for n in report["nodes"])
@@ -33,6 +33,15 @@ def test_every_fx_operation_belongs_to_a_design_node():
     for fx_node in module.graph.nodes:
         if fx_node.op not in ("placeholder", "output"):
             assert owners[fx_node.name] in graph.nodes, fx_node.name
+
+
+def test_auxiliary_heads_are_listed_as_not_run():
+    report = profile(load_design("googlenet"), threads=1, repeats=1, warmup=0)
+    ids = [n["id"] for n in report["nodes"]]
+    assert sorted(report["not_run"]) == sorted(
+        n.id for n in load_design("googlenet").nodes.values()
+        if n.type == "InceptionAuxV1" or (n.type == "Output" and n.params["role"] == "auxiliary"))
+    assert not set(report["not_run"]) & set(ids) and "inception3a" in ids
 
 
 def test_backward_times_each_node():

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from designer.cli import main
+from designer.core import fileformat
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
 from designer.speed.plot import pareto_front
@@ -34,6 +35,10 @@ def test_cli_sweep_two_settings_by_three_widths(tmp_path, capsys):
         assert t["latency_ms"] > 0 and (out / "trials" / f"trial_{t['number']:04d}" / "metrics.csv").exists()
         assert t["run_dir"].endswith(f"trial_{t['number']:04d}")
     # width scales the parameter count: 0.5 < 1.0 < 2.0, and 1.0 is the design itself
+    # each trial's design is saved for the editor to open, with the width applied
+    for t in trials:
+        saved = fileformat.load(t["design"])
+        assert saved.nodes["conv1"].params["out_channels"] == max(1, round(4 * t["settings"]["width"]))
     params = {t["settings"]["width"]: t["total_params"] for t in trials}
     assert params[0.5] < params[1.0] < params[2.0]
     assert params[1.0] == Analyzer(load_design("reactor_digits")).totals.params
@@ -101,6 +106,33 @@ def test_median_pruner_stops_a_trailing_trial(tmp_path):
     assert states[0.000001] == "pruned"
 
 
+@pytest.mark.parametrize("name", ["resnet50", "densenet121", "squeezenet1_1"])
+def test_width_scales_bottlenecks_growth_and_fire_modules(name):
+    graph = load_design(name)
+    before = Analyzer(graph).totals.params
+    scale_width(graph, 0.5)
+    analyzer = Analyzer(graph)
+    assert analyzer.errors() == []
+    # roughly a quarter of the weights (both ends of each layer halve); the classes stay
+    assert analyzer.totals.params < 0.45 * before
+    (output,) = graph.nodes_of_type("Output")
+    edge = graph.in_edge(output.id, "in")
+    assert analyzer.results[edge.src].outputs[edge.src_port].shape[0] == 1000
+
+
+def test_mac_budget_prunes_big_designs_without_training(tmp_path):
+    budget = Analyzer(load_design("reactor_digits")).totals.macs       # width 1.0 fits exactly
+    sweep = Sweep("reactor_digits", "digits", [parse_param("width=2.0,1.0")], out=tmp_path,
+                  epochs=1, threads=1, latency=False, max_macs=budget,
+                  train_settings={"batch_size": 128})
+    list(sweep.run())
+    by_width = {t["settings"]["width"]: t for t in sweep.records()}
+    assert by_width[1.0]["state"] == "complete"
+    assert by_width[2.0]["state"] == "pruned" and "budget" in by_width[2.0]["message"]
+    assert by_width[2.0]["total_macs"] > budget
+    assert not (tmp_path / "trials" / f"trial_{by_width[2.0]['number']:04d}" / "metrics.csv").exists()
+
+
 def test_width_keeps_group_convolutions_valid():
     graph = load_design("shufflenet_v1_g3")
     scale_width(graph, 0.3)
@@ -127,3 +159,6 @@ def test_unknown_nodes_and_settings_fail_before_any_trial(tmp_path, capsys):
     code = main(["sweep", "reactor_digits", "--dataset", "digits", "--param", "speed=1,2",
                  "--out", str(tmp_path)])
     assert code == 2 and "not a training setting" in capsys.readouterr().err
+    code = main(["sweep", "reactor_digits", "--dataset", "digits", "--param", "lr=0.1",
+                 "--storage", "nosuchdb://host/db", "--out", str(tmp_path)])
+    assert code == 2 and "cannot open the study storage" in capsys.readouterr().err

@@ -16,11 +16,14 @@ def test_json_prints_one_object_per_epoch(tmp_path, capsys, monkeypatch):
     # Without --out the run goes in the runs folder the editor uses too (here CNN_DESIGNER_RUNS).
     monkeypatch.setenv("CNN_DESIGNER_RUNS", str(tmp_path / "runs"))
     code = main(["train", "reactor_digits", "--dataset", "digits", "--epochs", "2",
-                 "--batch-size", "64", "--lr", "0.1", "--device", "cpu", "--json"])
+                 "--batch-size", "64", "--lr", "0.1", "--device", "cpu", "--json",
+                 "--no-fast-path"])
     assert code == 0
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert "_digits_20" in run_dir.name      # design_dataset_YYYYmmdd-HHMMSS
-    lines = capsys.readouterr().out.strip().splitlines()
+    captured = capsys.readouterr()
+    assert "data: DataLoader path (the fast path is turned off)" in captured.err
+    lines = captured.out.strip().splitlines()
     rows = [json.loads(line) for line in lines]
     assert [r["epoch"] for r in rows] == [1, 2]
     for key in ("epoch", "train_loss", "val_loss", "val_top1_error", "val_top5_error",

@@ -24,9 +24,11 @@ def test_digits_resized_normalised_and_split():
     train_idx, val_idx = split_indices(1797, 0.2)
     assert not set(train_idx) & set(val_idx)
     image, label = bundle.train[0]
-    assert image.shape == (1, 32, 32) and image.dtype == torch.float32
+    assert image.shape == (1, 32, 32) and image.dtype == torch.uint8
     all_images = torch.stack([bundle.train[i][0] for i in range(len(bundle.train))])
-    assert abs(all_images.mean().item()) < 0.1 and abs(all_images.std().item() - 1) < 0.15
+    normalised = bundle.augment(all_images, torch.Generator())
+    assert normalised.dtype == torch.float32 and normalised.shape == all_images.shape
+    assert abs(normalised.mean().item()) < 0.1 and abs(normalised.std().item() - 1) < 0.15
 
 
 def test_grey_to_rgb_and_ten_crop():
@@ -35,19 +37,22 @@ def test_grey_to_rgb_and_ten_crop():
     bundle = build_data(config, (3, 20, 24))
     image, _ = bundle.train[5]
     assert image.shape == (3, 20, 24)
+    assert bundle.augment(image[None], torch.Generator()).shape == (1, 3, 20, 24)
     val_image, _ = bundle.val[0]
-    assert val_image.shape == (10, 3, 20, 24) and bundle.eval_crops == 10
+    assert val_image.shape == (3, 23, 28)        # decoded at 1/0.875 of the input for the crops
+    crops = bundle.evaluate(val_image[None])[0]
+    assert crops.shape == (10, 3, 20, 24) and bundle.eval_crops == 10
     # The crops are mirrored in the second half (TenCrop order: 5 crops, then their flips).
-    assert torch.allclose(val_image[4], val_image[9].flip(-1), atol=1e-5)
+    assert torch.allclose(crops[4], crops[9].flip(-1), atol=1e-5)
 
 
 def test_augmentation_is_random_but_seeded():
     bundle = build_data(TrainConfig(crop="pad", flip=True, crop_padding=2), (1, 16, 16))
-    torch.manual_seed(1)
-    first = bundle.train[0][0]
-    torch.manual_seed(1)
-    assert torch.equal(bundle.train[0][0], first)
-    assert not all(torch.equal(bundle.train[0][0], first) for _ in range(10))
+    images = torch.stack([bundle.train[i][0] for i in range(8)])
+    generator = torch.Generator().manual_seed(1)
+    first = bundle.augment(images, generator)
+    assert torch.equal(bundle.augment(images, generator.manual_seed(1)), first)
+    assert not all(torch.equal(bundle.augment(images, generator), first) for _ in range(10))
 
 
 def test_missing_torchvision_dataset_says_where_to_put_files(tmp_path):
@@ -79,6 +84,7 @@ def test_reads_mnist_from_a_folder_in_its_real_format(tmp_path):
     assert len(bundle.train) == 30 and len(bundle.val) == 10 and bundle.num_classes == 10
     image, label = bundle.val[3]
     assert image.shape == (3, 32, 32) and label == 3
+    assert torch.equal(image[0], image[2])                    # grey repeated into RGB
 
 
 def _image_tree(root, classes, per_class):
@@ -96,8 +102,9 @@ def test_image_folder_with_train_and_val(tmp_path):
     bundle = build_data(TrainConfig(dataset="imagefolder", data_dir=str(tmp_path)), (3, 24, 24))
     assert bundle.classes == ["cat", "dog", "fox"] and len(bundle.train) == 9
     image, label = bundle.train[4]
-    assert image.shape == (3, 24, 24) and label == 1
-    assert bundle.val[0][0].shape == (3, 24, 24)
+    assert image.shape == (3, 24, 24) and image.dtype == torch.uint8 and label == 1
+    assert bundle.val[0][0].shape == (3, 28, 28)                  # centre crop from 1/0.875
+    assert bundle.evaluate(bundle.val[0][0][None]).shape == (1, 3, 24, 24)
 
 
 def test_image_folder_errors(tmp_path):

@@ -1,0 +1,311 @@
+"""Each compression technique as one call shared by the CLI and the editor's Compress panel.
+
+`run(technique, graph, weights, options, control=None, on_event=None)` loads the weights, applies
+the technique and measures it, and returns an `Outcome`: the before/after report (the fields of
+`measure.REPORT_FIELDS` and more), the new design with its state_dict (or the int8 module for int8
+quantisation). `options` is any object with the option attributes the CLI defines (an argparse
+namespace or a `types.SimpleNamespace`); missing ones take the CLI's defaults. Fine-tuning goes
+through the training engine; `control` (a `TrainControl`) stops it between steps and `on_event`
+receives its events. `preview(...)` computes only the new design's parameters, multiply-adds and
+bytes, for techniques that change the graph, without touching data.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+import tempfile
+
+from .measure import CompressError
+
+TECHNIQUES = ("prune", "quantize", "factorize", "substitute")
+DEFAULTS = {"method": "l1", "amount": 0.5, "global_": False, "layers": None,
+            "finetune_epochs": 0, "lr": 0.01, "batch_size": 64, "seed": 0, "dataset": None,
+            "data_dir": None, "scheme": "int8-static", "per_channel": False,
+            "calibration_batches": 10, "energy": None, "rank": None, "layer": None,
+            "kind": "separable", "latency": True, "iterations": 1, "rewind": None,
+            "spatial": False}
+
+
+@dataclass
+class Outcome:
+    report: dict
+    graph: object = None         # the new design (None for int8 artefacts)
+    state: dict = None           # its state_dict
+    module: object = None        # the int8 module (int8 schemes)
+
+
+def option(options, name):
+    return getattr(options, name, DEFAULTS[name]) if options is not None else DEFAULTS[name]
+
+
+def _layers(options):
+    text = option(options, "layers")
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def validation_loader(options, graph):
+    if not option(options, "dataset"):
+        return None
+    from .measure import validation_data
+    return validation_data(option(options, "dataset"), graph, option(options, "data_dir"))
+
+
+def finetune(graph, state, options, masks=None, control=None, on_event=None):
+    """Train `graph` from `state` for finetune_epochs on the dataset; the trained state_dict.
+    `masks` ({layer: mask}) keep unstructured zeros at zero."""
+    import torch
+    from designer.train.config import TrainConfig
+    from designer.train.loop import Trainer
+    from .measure import save_state
+    if not option(options, "dataset"):
+        raise CompressError("fine-tuning needs a dataset (--dataset)")
+    with tempfile.TemporaryDirectory(prefix="designer-finetune-") as folder:
+        start = Path(folder) / "start.pt"
+        save_state(state, start)
+        config = TrainConfig(dataset=option(options, "dataset"),
+                             data_dir=option(options, "data_dir"),
+                             epochs=option(options, "finetune_epochs"), lr=option(options, "lr"),
+                             batch_size=option(options, "batch_size"),
+                             seed=option(options, "seed"), out=str(Path(folder) / "run")).validate()
+        trainer = Trainer(graph, config, control=control, weights=str(start))
+        finished = None
+        for event in trainer.run():
+            if on_event is not None:
+                on_event(event)
+            if event.kind == "finished":
+                finished = event
+        if finished is None or finished.status != "completed":
+            raise CompressError(f"fine-tuning did not complete: "
+                                f"{finished.message if finished else 'no result'}")
+        trained = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
+    if masks:
+        with torch.no_grad():
+            for path, mask in masks.items():
+                trained[f"{path}.weight"] *= mask
+    return trained
+
+
+def _compare(graph, model, new_graph, after, options, **kwargs):
+    from .measure import compare
+    return compare(graph, model, new_graph, after, validation_loader(options, graph),
+                   latency=option(options, "latency"), **kwargs)
+
+
+def prune(graph, model, options, control=None, on_event=None, state=None):
+    """Prune by `amount` in `iterations` equal steps (each keeping the same share, then
+    fine-tuning when epochs are given); `rewind` (a weights file) resets the kept weights to
+    those values after pruning, as in the lottery ticket hypothesis."""
+    import copy
+    from designer.export.weights import read_state_dict
+    from . import prune as pruning
+    from .measure import load_model
+    method, amount = option(options, "method"), option(options, "amount")
+    if not 0 < amount < 1:
+        raise CompressError(f"the amount must be between 0 and 1 (exclusive); got {amount:g}")
+    iterations = option(options, "iterations")
+    if iterations < 1:
+        raise CompressError(f"the number of iterations must be at least 1; got {iterations}")
+    step_amount = 1 - (1 - amount) ** (1 / iterations)
+    rewind = read_state_dict(option(options, "rewind")) if option(options, "rewind") else None
+    state = pruning.full_state(graph, state if state is not None else model.state_dict())
+    epochs = option(options, "finetune_epochs")
+    notes, rows = [], []
+    if method == "magnitude":
+        pruned_model = copy.deepcopy(model)
+        masks = {}
+        for step in range(iterations):
+            # Zeros are the smallest magnitudes, so pruning to the cumulative share keeps them.
+            cumulative = 1 - (1 - amount) ** ((step + 1) / iterations)
+            masks = pruning.prune_magnitude(pruned_model, cumulative, option(options, "global_"))
+            if rewind is not None and step == 0:
+                _rewind_masked(pruned_model, rewind, masks)
+            if epochs:
+                state = finetune(graph, {**state, **pruned_model.state_dict()}, options, masks,
+                                 control, on_event)
+                pruned_model = load_model(graph, state)
+        # Auxiliary heads (not in the evaluated model) keep their weights unpruned.
+        new_graph, state = graph.copy(), {**state, **pruned_model.state_dict()}
+        after = load_model(new_graph, state)
+        sparsity = pruning.sparsity(after)
+        rows = [{"layer": path, "sparsity": 1 - mask.float().mean().item()}
+                for path, mask in masks.items()]
+        notes.append(f"{sparsity:.1%} of the convolution and fully connected weights are zero; "
+                     "the design and its dense storage are unchanged")
+    else:
+        current, first = graph, None
+        for step in range(iterations):
+            result = pruning.prune_structured(current, state, method, step_amount,
+                                              option(options, "global_"), _layers(options),
+                                              rewind if step == 0 else None)
+            first = first or result
+            current, state = result.graph, result.state_dict
+            if epochs:
+                state = finetune(current, state, options, None, control, on_event)
+        new_graph = current
+        after = load_model(new_graph, state)
+        sparsity = None
+        final = {path: kept for path, (_, kept, _) in result.kept.items()}
+        rows = [{"layer": path, "filters_before": before, "filters_after": final.get(path, kept)}
+                for path, (before, kept, _) in first.kept.items()]
+        for producers, reason in result.left_whole:
+            notes.append(f"left whole: {', '.join(producers[:4])}"
+                         f"{' ...' if len(producers) > 4 else ''} because {reason}")
+        notes.extend(result.notes)
+    if rewind is not None:
+        notes.append("kept weights rewound to the --rewind weights (lottery ticket)")
+    report = {"technique": "prune", "method": method, "amount": amount,
+              "global": option(options, "global_"), "iterations": iterations,
+              "finetune_epochs": epochs or 0,
+              **_compare(graph, model, new_graph, after, options), "sparsity": sparsity,
+              "layers": rows, "notes": notes}
+    return Outcome(report, new_graph, state)
+
+
+def _rewind_masked(model, rewind, masks):
+    """Reset every weight to its `rewind` value, keeping the pruned ones at zero."""
+    import torch
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if name in rewind and rewind[name].shape == tensor.shape:
+                tensor.copy_(rewind[name])
+        for path, mask in masks.items():
+            model.get_submodule(path).weight.mul_(mask)
+
+
+def quantize(graph, model, options, control=None, on_event=None, state=None):
+    import copy
+    import torch
+    from . import quantize as quant
+    from .measure import calibration_batches
+    scheme = option(options, "scheme")
+    kind, bits, name = quant.parse_scheme(scheme)
+    per_channel = option(options, "per_channel")
+    notes = []
+    if kind == "weight":
+        after = copy.deepcopy(model)
+        rows = quant.fake_quantize(after, bits, name, per_channel)
+        weights = {f"{r['layer']}.weight" for r in rows}
+        other = sum(t.numel() * t.element_size() for k, t in model.state_dict().items()
+                    if k not in weights)
+        stored = other + sum(r["bytes_after"] for r in rows)
+        report = _compare(graph, model, graph, after, options, bytes_after=stored)
+        notes.append("the weights written are the quantised values in fp32, so they load as "
+                     "--weights anywhere; bytes_after counts them at the quantised width")
+        full = state if state is not None else model.state_dict()
+        outcome = Outcome(None, graph.copy(), {**full, **after.state_dict()})
+    else:
+        quant.quantized_engine()
+        if kind == "int8-static":
+            if not option(options, "dataset"):
+                raise CompressError("int8 static quantisation calibrates on data: give --dataset")
+            calibration = calibration_batches(option(options, "dataset"), graph,
+                                              option(options, "calibration_batches"),
+                                              option(options, "data_dir"))
+            after = quant.quantize_static(model, calibration, per_channel=True)
+            notes.append(f"calibrated on {len(calibration)} batches of "
+                         f"{option(options, 'dataset')}; weights int8 per channel, activations "
+                         "int8 per tensor")
+        else:
+            after = quant.quantize_dynamic(model, per_channel)
+        report = _compare(graph, model, graph, after, options)
+        rows = []
+        for layer, module in model.named_modules():
+            if kind == "int8-dynamic" and not isinstance(module, torch.nn.Linear):
+                continue
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+                w = module.weight.detach()
+                q = quant.quantize_rows(w.reshape(w.shape[0], -1), 8, "linear")
+                rows.append({"layer": layer, "sqnr_db": quant.sqnr_db(w, q.reshape(w.shape))})
+        notes.append("sqnr_db per layer: int8 per-channel weights against fp32")
+        outcome = Outcome(None, module=after)
+    outcome.report = {"technique": "quantize", "scheme": scheme, "per_channel": per_channel,
+                      **report, "layers": rows, "notes": notes}
+    return outcome
+
+
+def factorize(graph, model, options, control=None, on_event=None, state=None):
+    import torch
+    from .factorize import factorize as svd
+    from .measure import input_shape, load_model, output_error
+    result = svd(graph, state if state is not None else model.state_dict(),
+                 option(options, "energy"), option(options, "rank"),
+                 _layers(options), option(options, "spatial"))
+    after = load_model(result.graph, result.state_dict)
+    loader = validation_loader(options, graph)
+    report = _compare(graph, model, result.graph, after, options)
+    generator = torch.Generator().manual_seed(0)
+    probe = ([images for images, _ in loader][:2] if loader is not None else
+             [torch.randn(16, *input_shape(graph), generator=generator)])
+    report = {"technique": "factorize", "energy": option(options, "energy"),
+              "rank": option(options, "rank"), **report,
+              "output_relative_error": output_error(model, after, probe),
+              "layers": result.layers, "notes": [f"kept {p}: {r}" for p, r in result.skipped]}
+    return Outcome(report, result.graph, result.state_dict)
+
+
+def substitute(graph, model, options, control=None, on_event=None, state=None):
+    import torch
+    from designer.core.compile import compile_graph
+    from designer.export.weights import load_into
+    from .measure import load_model
+    from .substitute import substitute as replace
+    layer, kind = option(options, "layer"), option(options, "kind")
+    if not layer:
+        raise CompressError("choose the convolution to substitute")
+    new_graph = replace(graph, layer, kind)
+    torch.manual_seed(option(options, "seed"))
+    fresh_model = compile_graph(new_graph)
+    fresh = load_into(fresh_model, state if state is not None else model.state_dict()).missing
+    state = fresh_model.state_dict()
+    if option(options, "finetune_epochs"):
+        state = finetune(new_graph, state, options, None, control, on_event)
+    after = load_model(new_graph, state)
+    report = {"technique": "substitute", "layer": layer, "with": kind,
+              **_compare(graph, model, new_graph, after, options), "layers": [],
+              "notes": [f"new (initialised) tensors: {', '.join(fresh)}; fine-tune to recover "
+                        "the accuracy (--dataset D --finetune-epochs N)"]}
+    return Outcome(report, new_graph, state)
+
+
+def run(technique, graph, weights, options, control=None, on_event=None):
+    """Load `weights` (a path or a state_dict) into `graph` and apply `technique`."""
+    from designer.export.weights import read_state_dict
+    from .measure import load_model
+    from .prune import full_state
+    if technique not in TECHNIQUES:
+        raise CompressError(f"unknown technique {technique!r}")
+    model = load_model(graph, weights)          # refuses weights that do not fit
+    state = full_state(graph, weights if isinstance(weights, dict) else read_state_dict(weights))
+    return globals()[technique](graph, model, options, control, on_event, state)
+
+
+def preview(technique, graph, state, options):
+    """(params, macs, bytes) before and after for techniques that change the design, computed
+    from the design and `state` alone (no data, no timing)."""
+    from .measure import design_counts
+    if technique not in ("prune", "factorize", "substitute") or (
+            technique == "prune" and option(options, "method") == "magnitude"):
+        raise CompressError("only structured pruning, factorisation and substitution change the "
+                            "design; the other techniques are measured when applied")
+    from .measure import load_model
+    model = load_model(graph, state)
+    quick = _Quick(options)
+    outcome = globals()[technique](graph, model, quick, state=state)
+    params, macs = design_counts(outcome.graph)
+    before = design_counts(graph)
+    return {"params_before": before[0], "params_after": params, "macs_before": before[1],
+            "macs_after": macs, "bytes_before": outcome.report["bytes_before"],
+            "bytes_after": outcome.report["bytes_after"]}
+
+
+class _Quick:
+    """The options without data, fine-tuning or timing: what a preview may cost."""
+
+    def __init__(self, options):
+        self._options = options
+
+    def __getattr__(self, name):
+        if name in ("dataset", "finetune_epochs"):
+            return DEFAULTS[name]
+        if name == "latency":
+            return False
+        return option(self._options, name)

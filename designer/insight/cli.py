@@ -1,0 +1,209 @@
+"""The `designer inspect` verb: what a trained network sees and how it behaves, as PNGs (and one
+JSON object with `--json`): feature maps and filters of chosen nodes, Grad-CAM, the confusion
+matrix with the most confidently wrong images, a 2-D map of the penultimate features and the loss
+landscape around the weights.
+"""
+
+import json
+import sys
+
+DEFAULT_STEPS = {"1d": 41, "2d": 21}
+
+
+def _progress(label):
+    """A one-line progress callback on a terminal's stderr; silent otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done, total):
+        sys.stderr.write(f"\r{label} {done}/{total}" + ("\n" if done == total else ""))
+        sys.stderr.flush()
+    return show
+
+
+def _default_nodes(graph):
+    return [nid for nid in graph.topological_order()[0]
+            if graph.nodes[nid].spec.category == "convolution"]
+
+
+def _run(args):
+    from pathlib import Path
+
+    import torch
+
+    from designer.cli import load_for_cli
+    from designer.insight import activations, attribution, evaluation, filters, landscape, render
+    from designer.insight.subject import InsightError, load_subject
+
+    graph = load_for_cli(args.design)
+    subject = load_subject(graph, args.weights, args.dataset, args.data_dir)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    result = {"design": graph.name, "dataset": subject.config.dataset}
+
+    # The sample image.
+    if args.image is not None:
+        image, label = subject.prepare(args.image), None
+        result["image"] = str(args.image)
+    else:
+        image, label = subject.sample(args.index)
+        result["index"], result["label"] = args.index, label
+    classes = subject.classes or [str(i) for i in range(10)]
+    subject.classes = classes
+    nodes = args.node or _default_nodes(graph)
+    taps = {node: subject.tap(node) for node in nodes}
+    outputs, _ = activations.capture(subject.model, image, list(taps.values()))
+    prediction = attribution.predict(subject.model, image, classes)
+    result["prediction"] = prediction
+
+    result["activations"] = {}
+    for node, tap in taps.items():
+        output = outputs[node]
+        result["activations"][node] = activations.summary(output)
+        path = out / f"feature_maps_{node}.png"
+        if tap.spatial:
+            render.feature_maps_png(output, activations.channel_stats(output), path,
+                                    f"{node} ({tap.module or 'input'})")
+        else:
+            render.vector_png(output.numpy(), path, f"{node}: {output.numel()} values (no spatial "
+                              "output, so one bar per unit)")
+        written.append(path)
+        try:
+            weight = filters.conv_weight(subject.model, tap)
+        except InsightError:
+            continue          # only convolutions have filters
+        tiles, columns, rgb = filters.filter_tiles(weight)
+        path = out / f"filters_{node}.png"
+        render.filters_png(tiles, columns, rgb, path, f"{node}: {weight.shape[0]} filters "
+                           f"{weight.shape[2]}×{weight.shape[3]} over {weight.shape[1]} channels")
+        written.append(path)
+
+    if args.gradcam:
+        target = prediction["class"] if args.target_class is None else args.target_class
+        if not 0 <= target < len(classes):
+            raise InsightError(f"there is no class {target}; the classes are 0 to {len(classes) - 1}")
+        heat = attribution.gradcam(subject.model, image, target, subject.tap(args.gradcam))
+        path = out / f"gradcam_{args.gradcam}.png"
+        render.gradcam_png(subject.display(image), heat, prediction, classes[target], path,
+                           f"Grad-CAM at {args.gradcam}")
+        written.append(path)
+        result["gradcam"] = {"node": args.gradcam, "class": target}
+
+    if args.confusion or args.embedding or args.json:
+        result_eval = evaluation.evaluate(subject.model, subject.dataset, classes,
+                                          subject.data.eval_crops,
+                                          with_features=bool(args.embedding),
+                                          progress=_progress("evaluating"))
+        result["confusion"] = result_eval.confusion().tolist()
+        result["val_size"] = result_eval.size
+        result["val_top1_error"] = result_eval.top1_error
+        result["per_class_error"] = result_eval.per_class_error()
+        wrong = result_eval.most_confidently_wrong(args.wrong)
+        result["most_confidently_wrong"] = wrong
+        if args.confusion:
+            path = out / "confusion.png"
+            render.confusion_png(result_eval.confusion().numpy(), classes, path,
+                                 f"{graph.name} on {subject.data.title}: {result_eval.size} "
+                                 f"validation images, top-1 error {result_eval.top1_error:.2%}")
+            written.append(path)
+            if wrong:
+                path = out / "wrong.png"
+                render.gallery_png([subject.display(subject.sample(w["index"])[0]) for w in wrong],
+                                   [f"{classes[w['label']]}→{classes[w['predicted']]} "
+                                    f"{w['probability']:.0%}" for w in wrong], path,
+                                   "most confidently wrong (true→predicted, probability)")
+                written.append(path)
+        if args.embedding:
+            points = evaluation.embed(result_eval.features, args.embedding)
+            path = out / "embedding.png"
+            render.embedding_png(points, result_eval.labels.numpy(), classes, path,
+                                 f"{args.embedding.upper() if args.embedding == 'pca' else 't-SNE'}"
+                                 f" of the last layer's {result_eval.features.shape[1]} input "
+                                 "features, by true class")
+            written.append(path)
+
+    if args.landscape:
+        steps = args.steps or DEFAULT_STEPS[args.landscape]
+        batches = landscape.fixed_batches(subject.dataset, args.batches)
+        state = subject.model.state_dict()
+        show = _progress(f"loss landscape ({args.landscape})")
+        if args.landscape == "1d":
+            if args.landscape_from:
+                from designer.export.weights import read_state_dict
+                start, what = read_state_dict(args.landscape_from), str(args.landscape_from)
+            else:
+                start, what = landscape.initial_state(graph, subject.config.seed), "initial weights"
+            surface = landscape.interpolate(subject.model, start, state, batches, steps,
+                                            progress=show)
+            title = f"loss from {what} (α=0) to {args.weights} (α=1)"
+        else:
+            surface = landscape.surface(subject.model, state, batches, steps, progress=show)
+            title = "loss around the weights, two filter-normalised random directions"
+        path = out / "landscape.png"
+        render.landscape_png(surface, path, f"{title}; {sum(len(b[1]) for b in batches)} images")
+        written.append(path)
+        result["landscape"] = {"kind": surface.kind, "steps": steps, "centre_loss": surface.centre,
+                               "coordinates": surface.xs.tolist(),
+                               "losses": [None if v != v else v for v in
+                                          surface.losses.ravel().tolist()]}
+
+    result["files"] = [str(p) for p in written]
+    if args.json:
+        print(json.dumps(result))
+    else:
+        top = ", ".join(f"{e['label']} {e['probability']:.1%}" for e in prediction["top5"])
+        truth = f" (true class {classes[label]})" if label is not None else ""
+        print(f"prediction{truth}: {top}")
+        if "val_top1_error" in result:
+            print(f"validation top-1 error {result['val_top1_error']:.2%} on "
+                  f"{result['val_size']} images")
+        if "landscape" in result:
+            print(f"loss landscape: centre loss {result['landscape']['centre_loss']:.4f}")
+        for path in written:
+            print(f"wrote {path}")
+    del torch
+    return 0
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "inspect", help="feature maps, filters, Grad-CAM, confusion, embeddings, loss landscape",
+        description="Look inside a trained design: writes PNGs to --out (feature_maps_<node>.png, "
+                    "filters_<node>.png, gradcam_<node>.png, confusion.png, wrong.png, "
+                    "embedding.png, landscape.png). With --json, prints one JSON object (it then "
+                    "always evaluates the validation set for the confusion fields).")
+    p.add_argument("design", help="a design file (.json) or a preset name")
+    p.add_argument("--weights", required=True, metavar="CKPT",
+                   help="a training checkpoint (or run folder) or a state_dict file")
+    p.add_argument("--dataset", required=True, help="digits, mnist, fashion_mnist, cifar10, "
+                   "cifar100 or imagefolder")
+    p.add_argument("--data-dir", metavar="DIR", help="where the dataset's files are")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--image", metavar="FILE", help="an image file, converted to the design's "
+                       "input by the dataset's evaluation transform")
+    which.add_argument("--index", type=int, default=0, metavar="N",
+                       help="validation image N (default 0)")
+    p.add_argument("--node", nargs="+", metavar="ID", help="nodes whose output (and filters, for "
+                   "convolutions) to show; default: every top-level convolution")
+    p.add_argument("--gradcam", metavar="NODE", help="Grad-CAM at this node (spatial output)")
+    p.add_argument("--class", dest="target_class", type=int, metavar="K",
+                   help="the class Grad-CAM explains (default: the predicted one)")
+    p.add_argument("--confusion", action="store_true",
+                   help="confusion matrix and the most confidently wrong images")
+    p.add_argument("--wrong", type=int, default=16, metavar="N",
+                   help="how many confidently wrong images to show (default 16)")
+    p.add_argument("--embedding", choices=("pca", "tsne"),
+                   help="2-D map of the last layer's input features, coloured by class")
+    p.add_argument("--landscape", choices=("1d", "2d"), help="1d: loss from the initial weights "
+                   "(or --landscape-from) to these; 2d: around these weights")
+    p.add_argument("--steps", type=int, metavar="N", help="landscape points per axis (default 41 "
+                   "for 1d, 21 for 2d)")
+    p.add_argument("--batches", type=int, default=2, metavar="N",
+                   help="validation batches of 128 the landscape's loss is measured on (default 2)")
+    p.add_argument("--landscape-from", metavar="CKPT",
+                   help="1d landscape: start from these weights instead of the initial ones")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder for the PNGs")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_run)
+    return p

@@ -1,0 +1,400 @@
+"""Import an ONNX model as an editable design (`designer import model.onnx`).
+
+The graph is read with the onnx package (shapes by its shape inference), every node is mapped
+onto a catalogue layer, and initializers become the design's weights. Operators with no catalogue
+layer are reported all at once with the node's name (`UnsupportedOpsError`), never approximated.
+Exporters fold batch norm into the convolutions and rename such weights (`onnx::Conv_193`), so an
+imported design computes what the file computes but need not have the layers of the network that
+was exported. Nodes are named after the exporter's scope (`/layer1/layer1.0/conv1/Conv` becomes
+`layer1.0.conv1`).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from designer.core.graph import Graph, NODE_ID
+from designer.core.layout import layered_layout
+from . import ModelLoadError, UnsupportedOpsError
+from .pytorch import ImportResult
+
+
+def _attrs(node):
+    import onnx
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _scope_name(node):
+    """A readable node id from an exporter's node name: '/layer1/layer1.0/conv1/Conv' ->
+    'layer1.0.conv1'; a name without scopes gives the op type."""
+    parts = [p for p in node.name.split("/") if p][:-1] if "/" in node.name else []
+    path = ""
+    for part in parts:
+        path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
+    if not path:
+        path = node.op_type.lower()
+    path = "".join(c if c.isalnum() or c in "._" else "_" for c in path).strip(".")
+    if not path or not (path[0].isalpha() or path[0] == "_"):
+        path = "n" + path
+    return path if NODE_ID.match(path) else path.replace(".", "_")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _OnnxImporter:
+    def __init__(self, model, input_shape=None):
+        import onnx
+        from onnx import numpy_helper
+        self.model = onnx.shape_inference.infer_shapes(model)
+        graph = self.model.graph
+        self.constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        self.shapes = {}
+        for info in list(graph.value_info) + list(graph.input) + list(graph.output):
+            dims = info.type.tensor_type.shape.dim
+            self.shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else -1
+                                           for d in dims)
+        self.graph = Graph(Path(graph.name or "onnx").stem)
+        self.refs = {}                # tensor name -> (node id, port)
+        self.state = {}
+        self.unsupported = []
+        self.input_shape = input_shape
+        for node in graph.node:  # constants first: patterns look ahead at them
+            if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+                self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+        self.consumers = {}
+        self.absorbed = set()         # outputs of nodes folded into an earlier layer
+        self.bad = set()              # outputs of unsupported nodes
+        for node in graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def add(self, kind, node, inputs, params=None, weights=None):
+        node_id = _scope_name(node)
+        taken = self.graph.nodes
+        if node_id in taken or any(n.startswith(node_id + ".") or node_id.startswith(n + ".")
+                                   for n in taken):
+            node_id = self.graph.unique_id(node_id.replace(".", "_"))
+        created = self.graph.add_node(kind, node_id, params or {})
+        for port, ref in zip(created.input_ports(), inputs):
+            self.graph.connect(ref[0], ref[1], node_id, port)
+        for key, array in (weights or {}).items():
+            self.state[f"{node_id}.{key}"] = torch.from_numpy(np.array(array, dtype=np.float32))
+        return created
+
+    def ref(self, name):
+        if name not in self.refs:
+            raise _Unsupported(f"input {name!r} is not a tensor the design computes")
+        return self.refs[name]
+
+    def const(self, name):
+        if name not in self.constants:
+            raise _Unsupported(f"input {name!r} must be a constant")
+        return self.constants[name]
+
+    def rank(self, name):
+        return len(self.shapes.get(name, ()))
+
+    def emit(self, kind, node, inputs, params=None, weights=None):
+        created = self.add(kind, node, [self.ref(n) for n in inputs], params, weights)
+        ports = created.output_ports()
+        for i, name in enumerate(node.output[:len(ports)]):
+            self.refs[name] = (created.id, ports[i])
+        return created
+
+    # -- the walk ----------------------------------------------------------------------------------
+    def run(self):
+        graph = self.model.graph
+        inputs = [i for i in graph.input if i.name not in self.constants]
+        if len(inputs) != 1:
+            raise ModelLoadError(f"the ONNX model has {len(inputs)} inputs; designs take one")
+        shape = self.input_shape or self.shapes[inputs[0].name][1:]
+        if any(d < 1 for d in shape):
+            raise ModelLoadError("the ONNX model's input size is not fixed: give --input CxHxW")
+        self.graph.add_node("Input", "input", {"shape": tuple(shape)})
+        self.refs[inputs[0].name] = ("input", "out")
+        for node in graph.node:
+            if node.output and node.output[0] in self.absorbed:
+                continue
+            if any(name in self.bad for name in node.input):
+                self.bad.update(node.output)  # behind an unsupported op: reported there
+                continue
+            handler = getattr(self, f"op_{node.op_type}", None)
+            try:
+                if handler is None:
+                    raise _Unsupported("")
+                handler(node, _attrs(node))
+            except _Unsupported as why:
+                text = str(why)
+                self.unsupported.append((f"{node.op_type} ({text})" if text else node.op_type,
+                                         node.name))
+                self.bad.update(node.output)
+        for i, output in enumerate(graph.output):
+            if output.name in self.refs:
+                name = "output" if len(graph.output) == 1 else f"output{i}"
+                ref = self.refs[output.name]
+                self.graph.add_node("Output", name, {"name": name})
+                self.graph.connect(ref[0], ref[1], name, "in")
+        if self.unsupported:
+            raise UnsupportedOpsError(self.unsupported)
+        layered_layout(self.graph)
+        return ImportResult(self.graph, self.state)
+
+    # -- constants and pass-throughs ---------------------------------------------------------------
+    def op_Constant(self, node, a):
+        from onnx import numpy_helper
+        if "value" not in a:
+            raise _Unsupported("only tensor constants")
+        self.constants[node.output[0]] = numpy_helper.to_array(a["value"])
+
+    def op_Identity(self, node, a):
+        source = node.input[0]
+        if source in self.constants:
+            self.constants[node.output[0]] = self.constants[source]
+        else:
+            self.refs[node.output[0]] = self.ref(source)
+
+    def op_Dropout(self, node, a):
+        self.refs[node.output[0]] = self.ref(node.input[0])
+
+    # -- layers ------------------------------------------------------------------------------------
+    def op_Conv(self, node, a):
+        weight = self.const(node.input[1])
+        if weight.ndim != 4 or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise _Unsupported("only 2-D convolutions with explicit pads")
+        pads = a.get("pads", [0, 0, 0, 0])
+        if pads[:2] != pads[2:]:
+            raise _Unsupported(f"asymmetric pads {pads}")
+        bias = len(node.input) > 2 and node.input[2] != ""
+        weights = {"weight": weight}
+        if bias:
+            weights["bias"] = self.const(node.input[2])
+        self.emit("Conv2d", node, node.input[:1], dict(
+            out_channels=weight.shape[0], kernel=tuple(weight.shape[2:]),
+            stride=tuple(a.get("strides", [1, 1])), padding=tuple(pads[:2]),
+            dilation=tuple(a.get("dilations", [1, 1])), groups=a.get("group", 1), bias=bias),
+            weights)
+
+    def op_BatchNormalization(self, node, a):
+        scale, bias, mean, var = (self.const(n) for n in node.input[1:5])
+        weights = {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var}
+        created = self.emit("BatchNorm", node, node.input[:1],
+                            dict(eps=float(a.get("epsilon", 1e-5)),
+                                 momentum=round(1.0 - float(a.get("momentum", 0.9)), 6)), weights)
+        self.state[f"{created.id}.num_batches_tracked"] = torch.tensor(0)
+
+    def op_Gemm(self, node, a):
+        if a.get("transA", 0) or not a.get("transB", 0) or a.get("alpha", 1.0) != 1.0 \
+                or a.get("beta", 1.0) != 1.0:
+            raise _Unsupported("only x·Wᵀ + b")
+        weight = self.const(node.input[1])
+        weights = {"weight": weight}
+        if len(node.input) > 2:
+            weights["bias"] = self.const(node.input[2])
+        self.emit("Linear", node, node.input[:1], dict(out_features=weight.shape[0],
+                                                        bias=len(node.input) > 2), weights)
+
+    def op_MatMul(self, node, a):
+        weight = self.const(node.input[1])
+        if weight.ndim != 2:
+            raise _Unsupported("only a product with a constant matrix")
+        kind = "Linear" if self.rank(node.input[0]) == 2 else "PositionwiseLinear"
+        # A following Add of a constant vector is the bias.
+        users = self.consumers.get(node.output[0], [])
+        bias = None
+        if len(users) == 1 and users[0].op_type == "Add":
+            other = [n for n in users[0].input if n != node.output[0]]
+            if other and other[0] in self.constants and self.constants[other[0]].shape == (weight.shape[1],):
+                bias = self.constants[other[0]]
+                self.absorbed.add(users[0].output[0])
+        weights = {"weight": weight.T}
+        if bias is not None:
+            weights["bias"] = bias
+        created = self.emit(kind, node, node.input[:1], dict(out_features=weight.shape[1],
+                                                              bias=bias is not None), weights)
+        if bias is not None:
+            self.refs[users[0].output[0]] = (created.id, "out")
+
+    def op_LayerNormalization(self, node, a):
+        if a.get("axis", -1) not in (-1, self.rank(node.input[0]) - 1):
+            raise _Unsupported("normalisation over more than the last axis")
+        weights = {"weight": self.const(node.input[1])}
+        if len(node.input) > 2:
+            weights["bias"] = self.const(node.input[2])
+        else:
+            raise _Unsupported("layer norm without a bias")
+        self.emit("LayerNorm", node, node.input[:1], {"eps": float(a.get("epsilon", 1e-5))},
+                  weights)
+
+    def _simple(kind):
+        def handler(self, node, a):
+            self.emit(kind, node, node.input[:1])
+        return handler
+
+    op_Relu = _simple("ReLU")
+    op_Sigmoid = _simple("Sigmoid")
+    op_Tanh = _simple("Tanh")
+    op_HardSwish = _simple("Hardswish")
+
+    def op_HardSigmoid(self, node, a):
+        if abs(a.get("alpha", 0.2) - 1 / 6) > 1e-6 or abs(a.get("beta", 0.5) - 0.5) > 1e-6:
+            raise _Unsupported("only torch's hard sigmoid (α = 1/6, β = 0.5)")
+        self.emit("Hardsigmoid", node, node.input[:1])
+
+    def op_LeakyRelu(self, node, a):
+        self.emit("LeakyReLU", node, node.input[:1], {"negative_slope": float(a.get("alpha", 0.01))})
+
+    def op_Elu(self, node, a):
+        self.emit("ELU", node, node.input[:1], {"alpha": float(a.get("alpha", 1.0))})
+
+    def op_Clip(self, node, a):
+        low = float(self.const(node.input[1])) if len(node.input) > 1 and node.input[1] else None
+        high = float(self.const(node.input[2])) if len(node.input) > 2 and node.input[2] else None
+        if (low, high) == (0.0, 6.0):
+            self.emit("ReLU6", node, node.input[:1])
+        elif (low, high) == (0.0, None):
+            self.emit("ReLU", node, node.input[:1])
+        else:
+            raise _Unsupported(f"clipping to [{low}, {high}]")
+
+    def op_Softmax(self, node, a):
+        if a.get("axis", -1) not in (1, -1) or self.rank(node.input[0]) != 2:
+            raise _Unsupported("softmax over other than the features")
+        self.emit("Softmax", node, node.input[:1])
+
+    def _pool(self, node, a, kind):
+        pads = a.get("pads", [0, 0, 0, 0])
+        if pads[:2] != pads[2:] or a.get("dilations", [1, 1]) != [1, 1]:
+            raise _Unsupported("asymmetric pads or dilation")
+        params = dict(kernel=tuple(a["kernel_shape"]), stride=tuple(a.get("strides", [1, 1])),
+                      padding=tuple(pads[:2]), ceil_mode=bool(a.get("ceil_mode", 0)))
+        if kind == "AvgPool2d":
+            params["count_include_pad"] = bool(a.get("count_include_pad", 0))
+        self.emit(kind, node, node.input[:1], params)
+
+    def op_MaxPool(self, node, a):
+        if len(node.output) > 1 and node.output[1]:
+            raise _Unsupported("returned indices")
+        self._pool(node, a, "MaxPool2d")
+
+    def op_AveragePool(self, node, a):
+        self._pool(node, a, "AvgPool2d")
+
+    def op_GlobalAveragePool(self, node, a):
+        self.emit("GlobalAvgPool2d", node, node.input[:1], {"flatten": False})
+
+    def op_GlobalMaxPool(self, node, a):
+        self.emit("GlobalMaxPool2d", node, node.input[:1], {"flatten": False})
+
+    def op_LRN(self, node, a):
+        self.emit("LocalResponseNorm", node, node.input[:1], dict(
+            size=a["size"], alpha=float(a.get("alpha", 1e-4)), beta=float(a.get("beta", 0.75)),
+            k=float(a.get("bias", 1.0))))
+
+    def op_Flatten(self, node, a):
+        if a.get("axis", 1) != 1:
+            raise _Unsupported("flatten at an axis other than 1")
+        self.emit("Flatten", node, node.input[:1])
+
+    def op_Reshape(self, node, a):
+        self.const(node.input[1])  # a computed target shape is not a fixed layer
+        shape = self.shapes.get(node.output[0])
+        if not shape or any(d < 1 for d in shape[1:]):
+            raise _Unsupported("a reshape whose output shape is unknown")
+        if len(shape) == 2 and self.rank(node.input[0]) > 2:
+            self.emit("Flatten", node, node.input[:1])
+        else:
+            self.emit("Reshape", node, node.input[:1], {"shape": tuple(shape[1:])})
+
+    def op_Transpose(self, node, a):
+        perm = list(a["perm"])
+        if perm[0] != 0:
+            raise _Unsupported("a transpose that moves the batch")
+        self.emit("Permute", node, node.input[:1], {"dims": tuple(d - 1 for d in perm[1:])})
+
+    def _only_user(self, name, op_type):
+        users = self.consumers.get(name, [])
+        return users[0] if len(users) == 1 and users[0].op_type == op_type else None
+
+    def _constant_input(self, node, value):
+        return any(n in self.constants and self.constants[n].size == 1
+                   and abs(float(self.constants[n].reshape(())) - value) < 1e-4 for n in node.input)
+
+    def op_Div(self, node, a):
+        divisor = self.const(node.input[1])
+        if divisor.size != 1:
+            raise _Unsupported("dividing by a tensor")
+        # torch exports GELU as x · (erf(x / √2) + 1) · 0.5.
+        erf = self._only_user(node.output[0], "Erf")
+        add = erf and self._only_user(erf.output[0], "Add")
+        mul = add and self._constant_input(add, 1.0) and self._only_user(add.output[0], "Mul")
+        half = mul and node.input[0] in mul.input and self._only_user(mul.output[0], "Mul")
+        if abs(float(divisor.reshape(())) - 2 ** 0.5) < 1e-4 and half and \
+                self._constant_input(half, 0.5):
+            created = self.emit("GELU", node, node.input[:1])
+            for part in (erf, add, mul, half):
+                self.absorbed.add(part.output[0])
+            self.refs[half.output[0]] = (created.id, "out")
+            return
+        self.emit("Scale", node, node.input[:1], {"factor": 1.0 / float(divisor.reshape(()))})
+
+    def op_Add(self, node, a):
+        if any(n in self.constants for n in node.input):
+            raise _Unsupported("adding a constant")
+        shapes = [self.shapes.get(n) for n in node.input]
+        if shapes[0] != shapes[1]:
+            raise _Unsupported("adding tensors of different shapes (broadcast)")
+        self.emit("Add", node, node.input[:2])
+
+    def op_Mul(self, node, a):
+        consts = [n for n in node.input if n in self.constants]
+        if consts:
+            value = self.constants[consts[0]]
+            x = [n for n in node.input if n not in consts][0]
+            if value.size == 1:
+                return self.emit("Scale", node, [x], {"factor": float(value.reshape(()))})
+            shape = self.shapes.get(x, ())
+            channels_last = value.ndim == 1
+            expected = (shape[-1],) if channels_last else (shape[1], 1, 1)
+            if tuple(value.shape) != expected:
+                raise _Unsupported(f"multiplying by a constant of shape {value.shape}")
+            return self.emit("LayerScale", node, [x], {"channels_last": channels_last},
+                             {"scale": value})
+        x_shape, g_shape = (self.shapes.get(n) for n in node.input)
+        inputs = list(node.input)
+        if x_shape != self.shapes.get(node.output[0]):
+            inputs.reverse()
+            x_shape, g_shape = g_shape, x_shape
+        if g_shape not in (x_shape, x_shape[:2] + (1, 1)):
+            raise _Unsupported("a broadcast other than a per-channel gate")
+        self.emit("Multiply", node, inputs)
+
+    def op_Concat(self, node, a):
+        if a.get("axis") not in (1, 1 - self.rank(node.input[0])):
+            raise _Unsupported("concatenation along other than channels")
+        self.emit("Concat", node, list(node.input), {"num_inputs": len(node.input)})
+
+    def op_Split(self, node, a):
+        sizes = self.const(node.input[1]) if len(node.input) > 1 else None
+        if a.get("axis", 0) != 1 or (sizes is not None and len(set(sizes.tolist())) != 1):
+            raise _Unsupported("a split other than equal channel sections")
+        self.emit("Split", node, node.input[:1], {"sections": len(node.output)})
+
+
+def import_onnx(path, input_shape=None):
+    """The ONNX file at `path` as an ImportResult (design and weights by the design's names)."""
+    import onnx
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such file")
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:
+        raise ModelLoadError(f"{path}: not a readable ONNX file ({error})") from None
+    result = _OnnxImporter(model, input_shape).run()
+    result.graph.set_metadata(name=path.stem,
+                              description=f"Imported from {path.name} by `designer import`.")
+    return result

@@ -1,0 +1,393 @@
+"""The Compress panel: pick a technique and its settings, Preview the new design's parameters,
+multiply-adds and bytes (pruning, factorisation and substitution change the graph, so they are
+known before anything runs), and Apply: the technique runs in a worker thread (calibration and
+fine-tuning can take a while; Stop ends fine-tuning between steps), a before/after table and a
+per-layer bar chart show what it cost, and a new design opens as a new document.
+
+All the work is `designer.compress.jobs`, the same calls the `designer prune / quantize /
+factorize / substitute` verbs make; the panel only gathers options and draws results.
+"""
+
+import time
+import traceback
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyqtgraph as pg
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
+                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+from PySide6.QtCore import Qt
+
+from designer.home import app_home, new_run_dir
+from designer.train.config import DATASETS
+from .widgets import browse_row
+
+# Menu entry -> (jobs technique, fixed options)
+TECHNIQUES = {
+    "Prune filters (L1 norm)": ("prune", {"method": "l1"}),
+    "Prune filters (BatchNorm scale)": ("prune", {"method": "bn"}),
+    "Prune weights (magnitude)": ("prune", {"method": "magnitude"}),
+    "Quantise int8 static": ("quantize", {"scheme": "int8-static"}),
+    "Quantise int8 dynamic (FC)": ("quantize", {"scheme": "int8-dynamic"}),
+    "Quantise weights only": ("quantize", {}),
+    "Factorise (SVD)": ("factorize", {}),
+    "Cheaper convolution": ("substitute", {}),
+}
+# Which option rows each technique shows.
+ROWS = {
+    "prune": {"amount", "global", "layers", "dataset", "finetune"},
+    "quantize": {"bits", "per_channel", "dataset", "calibration"},
+    "factorize": {"energy", "rank", "layers", "dataset"},
+    "substitute": {"layer", "with", "dataset", "finetune"},
+}
+REPORT_ROWS = (("params", "Parameters", "{:,}"), ("macs", "Multiply-adds", "{:,}"),
+               ("bytes", "Bytes", "{:,}"), ("val_top1_error", "Val top-1 error", "{:.2%}"),
+               ("latency_ms", "Latency ms (1 thread)", "{:.3f}"))
+
+
+class CompressWorker(QThread):
+    """Runs one `jobs` call off the GUI thread; the result or a sentence comes back as a signal."""
+    done = Signal(object)        # the job's return value
+    failed = Signal(str)
+    epoch = Signal(object)       # fine-tuning `Epoch` events
+
+    def __init__(self, job, parent=None):
+        super().__init__(parent)
+        from designer.train.loop import TrainControl
+        self.job = job
+        self.control = TrainControl()
+
+    def stop(self):
+        self.control.stop()
+
+    def run(self):
+        try:
+            result = self.job(self.control, self._event)
+        except Exception as error:  # noqa: BLE001 - every failure is shown as a sentence
+            from designer.core.errors import DesignError
+            self.failed.emit(str(error) if isinstance(error, DesignError) else
+                             f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}")
+            return
+        self.done.emit(result)
+
+    def _event(self, event):
+        if event.kind == "epoch":
+            self.epoch.emit(event)
+
+
+class CompressPanel(QWidget):
+    """See the module docstring. `out_root` is where results are written (a folder per result)."""
+    result_ready = Signal(object)     # the report dict of the last Apply
+    preview_ready = Signal(object)    # the figures of the last Preview
+
+    def __init__(self, context, out_root=None, parent=None):
+        super().__init__(parent)
+        self.context = context
+        self.out_root = Path(out_root) if out_root else app_home() / "compressed"
+        self.worker = None
+        self.last_result = None
+        self._build()
+        self._technique_changed()
+        context.selection_changed.connect(self._selection_changed)
+
+    # ---- widgets ---------------------------------------------------------------------------
+    def _build(self):
+        self.technique_combo = QComboBox()
+        self.technique_combo.addItems(list(TECHNIQUES))
+        self.technique_combo.currentIndexChanged.connect(self._technique_changed)
+        self.weights_edit = QLineEdit()
+        self.weights_edit.setPlaceholderText("trained weights: a state_dict or checkpoint (.pt)")
+        self.amount_spin = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=0.99, singleStep=0.05,
+                                          value=0.5)
+        self.global_check = QCheckBox("rank all layers together")
+        self.layers_edit = QLineEdit()
+        self.layers_edit.setPlaceholderText("all layers (or names, comma-separated)")
+        self.layer_edit = QLineEdit()
+        self.layer_edit.setPlaceholderText("select a convolution")
+        self.with_combo = QComboBox()
+        self.with_combo.addItems(["separable", "ghost"])
+        self.bits_spin = QSpinBox(minimum=2, maximum=16, value=4)
+        self.scheme_combo = QComboBox()
+        self.scheme_combo.addItems(["linear", "affine", "kmeans", "log"])
+        bits_row = QWidget()
+        box = QHBoxLayout(bits_row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.bits_spin)
+        box.addWidget(self.scheme_combo, 1)
+        self.per_channel_check = QCheckBox("one scale per output channel")
+        self.energy_spin = QDoubleSpinBox(decimals=3, minimum=0.5, maximum=1.0, singleStep=0.01,
+                                          value=0.9)
+        self.rank_spin = QSpinBox(minimum=0, maximum=65536, value=0, specialValueText="from energy")
+        self.dataset_combo = QComboBox()
+        self.dataset_combo.addItems(["(none)"] + list(DATASETS))
+        self.finetune_spin = QSpinBox(minimum=0, maximum=1000, value=0)
+        self.calibration_spin = QSpinBox(minimum=1, maximum=10000, value=10)
+
+        self.form = QFormLayout()
+        self.rows = {}
+
+        def row(key, label, widget):
+            self.form.addRow(label, widget)
+            self.rows[key] = widget
+
+        row("technique", "Technique", self.technique_combo)
+        row("weights", "Weights", browse_row(self.weights_edit, self._browse))
+        row("amount", "Amount", self.amount_spin)
+        row("global", "", self.global_check)
+        row("bits", "Bits / scheme", bits_row)
+        row("per_channel", "", self.per_channel_check)
+        row("energy", "Energy kept", self.energy_spin)
+        row("rank", "Rank", self.rank_spin)
+        row("layers", "Layers", self.layers_edit)
+        row("layer", "Convolution", self.layer_edit)
+        row("with", "Replace with", self.with_combo)
+        row("dataset", "Dataset", self.dataset_combo)
+        row("finetune", "Fine-tune epochs", self.finetune_spin)
+        row("calibration", "Calibration batches", self.calibration_spin)
+
+        self.preview_button = QPushButton("Preview")
+        self.apply_button = QPushButton("Apply")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.preview_button.clicked.connect(self.preview)
+        self.apply_button.clicked.connect(self.apply)
+        self.stop_button.clicked.connect(self.stop)
+        buttons = QHBoxLayout()
+        for button in (self.preview_button, self.apply_button, self.stop_button):
+            buttons.addWidget(button)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setTextVisible(False)
+        self.status = QLabel("Choose a technique and the design's trained weights.")
+        self.status.setWordWrap(True)
+
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.addLayout(self.form)
+        column.addLayout(buttons)
+        column.addWidget(self.progress)
+        column.addWidget(self.status)
+        column.addStretch(1)
+
+        self.table = QTableWidget(len(REPORT_ROWS), 3)
+        self.table.setHorizontalHeaderLabels(["", "before", "after"])
+        self.table.verticalHeader().hide()
+        for index, (_, title, _) in enumerate(REPORT_ROWS):
+            self.table.setItem(index, 0, QTableWidgetItem(title))
+        self.chart = pg.PlotWidget()
+        self.chart.setBackground(None)     # follow the theme, as the Train panel's plots do
+        self.chart.setMinimumHeight(120)
+        self.chart.showGrid(y=True, alpha=0.3)
+        self.chart.addLegend(offset=(-10, 10))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.setMinimumWidth(330)
+        right = QSplitter(Qt.Horizontal)
+        right.addWidget(self.table)
+        right.addWidget(self.chart)
+        right.setStretchFactor(1, 1)
+
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+    def _browse(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Trained weights", "", "Weights (*.pt *.pth)")
+        if path:
+            self.weights_edit.setText(path)
+
+    def _technique_changed(self):
+        technique = self.technique()
+        shown = ROWS[technique] | {"technique", "weights"}
+        if self.technique_combo.currentText() != "Quantise weights only":
+            shown -= {"bits"}
+        if self.technique_combo.currentText() == "Quantise int8 static":
+            shown -= {"per_channel"}
+        else:
+            shown -= {"calibration"}
+        for key, widget in self.rows.items():
+            self.form.setRowVisible(widget, key in shown)
+        self.preview_button.setEnabled(technique in ("prune", "factorize", "substitute")
+                                       and self.technique_combo.currentText()
+                                       != "Prune weights (magnitude)")
+
+    def _selection_changed(self, node_ids):
+        if len(node_ids) == 1:
+            self.layer_edit.setText(node_ids[0])
+
+    # ---- options ---------------------------------------------------------------------------
+    def technique(self):
+        return TECHNIQUES[self.technique_combo.currentText()][0]
+
+    def options(self):
+        fixed = TECHNIQUES[self.technique_combo.currentText()][1]
+        dataset = self.dataset_combo.currentText()
+        options = SimpleNamespace(
+            method="l1", amount=self.amount_spin.value(), global_=self.global_check.isChecked(),
+            layers=self.layers_edit.text().strip() or None,
+            scheme=f"weight:{self.bits_spin.value()}:{self.scheme_combo.currentText()}",
+            per_channel=self.per_channel_check.isChecked(),
+            energy=None if self.rank_spin.value() else self.energy_spin.value(),
+            rank=self.rank_spin.value() or None, layer=self.layer_edit.text().strip() or None,
+            kind=self.with_combo.currentText(),
+            dataset=None if dataset == "(none)" else dataset, data_dir=None,
+            finetune_epochs=self.finetune_spin.value(),
+            calibration_batches=self.calibration_spin.value(), lr=0.01, batch_size=64, seed=0,
+            latency=True)
+        for name, value in fixed.items():
+            setattr(options, name, value)
+        return options
+
+    # ---- running ---------------------------------------------------------------------------
+    def _start(self, job, on_done, text):
+        graph = self.context.graph
+        if graph is None:
+            self._fail("Open a design first.")
+            return
+        weights = self.weights_edit.text().strip()
+        if not weights:
+            self._fail("Choose the design's trained weights (a .pt state_dict or checkpoint).")
+            return
+        frozen = graph.copy()            # editing the design cannot race the worker
+        options, technique = self.options(), self.technique()
+        self.worker = CompressWorker(lambda control, on_event: job(technique, frozen, weights,
+                                                                   options, control, on_event),
+                                     self)
+        self.worker.done.connect(on_done)
+        self.worker.failed.connect(self._fail)
+        self.worker.epoch.connect(lambda e: self.status.setText(
+            f"fine-tune epoch {e.epoch}: val top-1 error {e.val_top1_error:.2%}"))
+        self.worker.finished.connect(self._idle)
+        self._busy(text)
+        self.worker.start()
+
+    def preview(self):
+        from designer.compress import jobs
+
+        def job(technique, graph, weights, options, control, on_event):
+            from designer.export.weights import read_state_dict
+            return jobs.preview(technique, graph, read_state_dict(weights), options)
+        self._start(job, self._show_preview, "Previewing…")
+
+    def apply(self):
+        from designer.compress import jobs
+
+        def job(technique, graph, weights, options, control, on_event):
+            outcome = jobs.run(technique, graph, weights, options, control, on_event)
+            return self._write(graph, outcome)
+        self._start(job, self._show_result, "Compressing…")
+
+    def stop(self):
+        if self.worker is not None:
+            self.worker.stop()
+            self.status.setText("Stopping after this step…")
+
+    def _write(self, graph, outcome):
+        """Write the result into a folder of its own (worker thread); the paths written."""
+        import torch
+        from designer.core import fileformat
+        from designer.compress.measure import input_shape, save_state
+        folder = new_run_dir(graph.name, outcome.report["technique"], self.out_root)
+        folder.mkdir(parents=True)
+        if outcome.module is not None:
+            from designer.compress.quantize import to_torchscript
+            path = folder / "model_int8.pt"
+            to_torchscript(outcome.module, torch.randn(1, *input_shape(graph)), path)
+            return outcome.report, [path]
+        new = outcome.graph.copy()
+        new.set_metadata(name=f"{graph.name} ({outcome.report['technique']})")
+        design, weights = folder / "design.json", folder / "design.pt"
+        save_state(outcome.state, weights)
+        fileformat.save(new, design)
+        return outcome.report, [design, weights]
+
+    def _busy(self, text):
+        self.status.setStyleSheet("")
+        self.status.setText(text)
+        self.progress.setRange(0, 0)
+        for button in (self.preview_button, self.apply_button):
+            button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+
+    def _idle(self):
+        self.progress.setRange(0, 1)
+        self.apply_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self._technique_changed()
+
+    def _fail(self, sentence):
+        self.status.setStyleSheet("color: #d33f3f;")
+        self.status.setText(sentence)
+
+    # ---- results ---------------------------------------------------------------------------
+    def _fill_table(self, figures):
+        for index, (key, _, pattern) in enumerate(REPORT_ROWS):
+            for column, side in ((1, "before"), (2, "after")):
+                value = figures.get(f"{key}_{side}")
+                text = "—" if value is None else pattern.format(value)
+                self.table.setItem(index, column, QTableWidgetItem(text))
+
+    def _show_preview(self, figures):
+        self._fill_table(figures)
+        ratio = figures["params_after"] / max(1, figures["params_before"])
+        self.status.setText(f"Preview: {figures['params_after']:,} parameters "
+                            f"(×{ratio:.2f}); Apply to measure error and latency.")
+        self.preview_ready.emit(figures)
+
+    def _show_result(self, result):
+        report, paths = result
+        self.last_result = (report, paths)
+        self._fill_table(report)
+        self._draw_layers(report)
+        where = paths[0]
+        self.status.setText(f"{report['technique']} done; written to {where.parent}")
+        if where.suffix == ".json":
+            self.context.open_design(str(where))
+        self.result_ready.emit(report)
+
+    def _draw_layers(self, report):
+        """Per-layer bars: parameters or filters before/after, or quantisation SQNR."""
+        self.chart.clear()
+        rows = report.get("layers") or []
+        if not rows:
+            return
+        names = [row["layer"] for row in rows]
+        keys = [("params_before", "params_after", "parameters"),
+                ("filters_before", "filters_after", "filters"),
+                ("bytes_before", "bytes_after", "bytes")]
+        pair = next((k for k in keys if k[0] in rows[0]), None)
+        self.chart.getAxis("bottom").setTicks([list(enumerate(names))])
+        positions = list(range(len(rows)))
+        if "sqnr_db" in rows[0]:
+            self._bars(positions, [row["sqnr_db"] or 0.0 for row in rows], "#f97316", "SQNR dB")
+            self.chart.setLabel("left", "SQNR (dB): low means sensitive")
+        elif "sparsity" in rows[0]:
+            self._bars(positions, [row["sparsity"] for row in rows], "#10b981", "sparsity")
+            self.chart.setLabel("left", "sparsity")
+        elif pair is not None:
+            self._bars([i - 0.2 for i in positions], [row[pair[0]] for row in rows], "#94a3b8",
+                       f"{pair[2]} before", 0.4)
+            self._bars([i + 0.2 for i in positions], [row[pair[1]] for row in rows], "#3b82f6",
+                       f"{pair[2]} after", 0.4)
+            self.chart.setLabel("left", pair[2])
+
+    def _bars(self, x, heights, colour, name, width=0.6):
+        self.chart.addItem(pg.BarGraphItem(x=x, height=heights, width=width, brush=colour,
+                                           name=name))
+
+    # ---- window hooks ------------------------------------------------------------------------
+    def close_question(self):
+        if self.worker is not None and self.worker.isRunning():
+            return ("Compression running", "A compression is still running. Stop it and quit?")
+        return None
+
+    def shutdown(self):
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.stop()
+            self.worker.wait()

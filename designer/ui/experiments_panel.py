@@ -1,0 +1,314 @@
+"""The Experiments panel: sweep the open design (a grid or an Optuna search over training settings,
+NODE.PARAM values and a width multiplier) and watch error against cost fill in live.
+
+Start saves a snapshot of the design into the sweep folder and runs `designer.speed.sweep.Sweep`
+in a `SweepWorker` thread, exactly as `designer sweep` does (same folder layout, trials.csv and
+tradeoff.png, resumable from its study.db). Each finished trial adds a point to the trade-off plot
+(validation error against multiply-adds, parameters or latency, the Pareto front joined) and a row
+to the table; clicking a point or double-clicking a row opens that trial's design in the editor.
+Stop ends the running trial; finished trials stay.
+"""
+
+import json
+from pathlib import Path
+import time
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from designer.core.errors import DesignError
+from designer.core.summary import human
+from designer.home import runs_root
+from designer.speed.plot import COSTS, pareto_front, tradeoff_points
+from designer.train.config import DATASETS
+from .widgets import browse_row
+
+DEFAULT_PARAMS = "lr=0.05,0.1\nwidth=0.5,1.0,2.0"
+TABLE_COLUMNS = ("Trial", "State", "Settings", "Parameters", "Multiply-adds", "Latency",
+                 "Val top-1 error")
+
+
+class ExperimentsPanel(QWidget):
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.context = context
+        self.worker = None
+        self.trials = {}            # trial number -> record (as Sweep.result() lists them)
+        self._build()
+
+    # -- widgets -----------------------------------------------------------------------------
+    def _build(self):
+        form = QFormLayout()
+        self.dataset_box = QComboBox()
+        for key, title in DATASETS.items():
+            self.dataset_box.addItem(title, key)
+        form.addRow("Dataset", self.dataset_box)
+        self.params_edit = QPlainTextEdit(DEFAULT_PARAMS)
+        self.params_edit.setToolTip("One swept setting per line: a training setting (lr=0.01,0.05), "
+                                    "a design parameter NODE.PARAM (conv1.out_channels=4:16:4, "
+                                    "start:stop:step) or width=0.5,1.0 (scales every out_channels)")
+        self.params_edit.setMaximumHeight(80)
+        form.addRow("Parameters", self.params_edit)
+        self.fixed_edit = QLineEdit()
+        self.fixed_edit.setPlaceholderText("e.g. batch_size=32 data_dir=/data")
+        self.fixed_edit.setToolTip("Training settings every trial shares, NAME=VALUE, space-separated")
+        form.addRow("Fixed settings", self.fixed_edit)
+        self.sampler_box = QComboBox()
+        for name, title in (("grid", "Grid (every combination)"), ("random", "Random"),
+                            ("tpe", "TPE (Bayesian)")):
+            self.sampler_box.addItem(title, name)
+        form.addRow("Sampler", self.sampler_box)
+        self.trials_spin = QSpinBox()
+        self.trials_spin.setRange(0, 10_000)
+        self.trials_spin.setSpecialValueText("auto")
+        self.trials_spin.setToolTip("Trials in the study; auto: the grid's size, or 10")
+        form.addRow("Trials", self.trials_spin)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 10_000)
+        self.epochs_spin.setValue(5)
+        form.addRow("Epochs per trial", self.epochs_spin)
+        self.budget_edit = QLineEdit()
+        self.budget_edit.setPlaceholderText("none (e.g. 300M)")
+        self.budget_edit.setToolTip("Designs needing more multiply-adds are pruned without training")
+        form.addRow("MAC budget", self.budget_edit)
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText("a new folder under the runs folder")
+        form.addRow("Folder", browse_row(self.folder_edit, self._browse_folder))
+        self.storage_edit = QLineEdit()
+        self.storage_edit.setPlaceholderText("sqlite:///FOLDER/study.db (shared: postgresql://…)")
+        form.addRow("Storage", self.storage_edit)
+        self.start_button = QPushButton("Start sweep")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.addLayout(form)
+        column.addLayout(buttons)
+        column.addWidget(self.status)
+        column.addStretch(1)
+
+        self.cost_box = QComboBox()
+        for key, label in COSTS:
+            self.cost_box.addItem(f"error vs {label}", key)
+        self.cost_box.currentIndexChanged.connect(self.redraw)
+        self.plot = None          # built when first shown: every window has this tab
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.Stretch)        # the settings
+        self.table.cellDoubleClicked.connect(lambda row, _: self.open_trial(
+            self.table.item(row, 0).data(Qt.UserRole)))
+        right = QSplitter(Qt.Vertical)
+        top = QWidget()
+        self.plot_box = QVBoxLayout(top)
+        self.plot_box.setContentsMargins(0, 0, 0, 0)
+        self.plot_box.addWidget(self.cost_box)
+        top.setMinimumHeight(180)
+        right.addWidget(top)
+        right.addWidget(self.table)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+    def _ensure_plot(self):
+        if self.plot is not None:
+            return
+        self.plot = pg.PlotWidget(background=None)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("left", "validation top-1 error (%)")
+        self.scatter = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#8a93a3"), pen=None,
+                                          hoverable=True)
+        self.scatter.sigClicked.connect(self._point_clicked)
+        self.front = pg.PlotDataItem(pen=pg.mkPen("#2f6fde", width=2), symbol="o", symbolSize=11,
+                                     symbolBrush="#2f6fde", symbolPen=None)
+        self.plot.addItem(self.front)
+        self.plot.addItem(self.scatter)
+        self.plot_box.addWidget(self.plot, 1)
+
+    def showEvent(self, event):
+        self._ensure_plot()
+        self.redraw()
+        super().showEvent(event)
+
+    def _browse_folder(self):
+        folder = QFileDialog.getExistingDirectory(self, "Sweep folder", str(runs_root()))
+        if folder:
+            self.folder_edit.setText(folder)
+
+    # -- running -----------------------------------------------------------------------------
+    @property
+    def is_running(self):
+        return self.worker is not None
+
+    def start(self):
+        """Start a sweep of the open design; False (with a sentence shown) when it cannot."""
+        from designer.core import fileformat
+        from designer.speed.sweep import Sweep, parse_param
+        graph = self.context.graph
+        if graph is None or self.is_running:
+            return False
+        try:
+            params = [parse_param(line.strip()) for line in self.params_edit.toPlainText().splitlines()
+                      if line.strip()]
+            fixed = dict(self._fixed_setting(text) for text in self.fixed_edit.text().split())
+            budget = _parse_count(self.budget_edit.text())
+        except (ValueError, DesignError) as error:       # a malformed line: its sentence
+            return self._show_error(str(error))
+        folder = self.folder_edit.text().strip() or str(
+            runs_root() / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}")
+        self.folder_edit.setText(folder)
+        design = Path(folder) / "design.json"
+        try:
+            design.parent.mkdir(parents=True, exist_ok=True)
+            if not design.exists():     # a resumed sweep keeps the design it started with
+                fileformat.save(graph, design)
+        except OSError as error:
+            return self._show_error(f"cannot write to {folder}: {error.strerror or error}")
+        settings = dict(design=str(design), dataset=self.dataset_box.currentData(), params=params,
+                        out=folder, epochs=self.epochs_spin.value(),
+                        trials=self.trials_spin.value() or None,
+                        sampler=self.sampler_box.currentData(),
+                        storage=self.storage_edit.text().strip() or None, train_settings=fixed,
+                        max_macs=budget)
+        from .speed_workers import SweepWorker
+        self.worker = SweepWorker(lambda: Sweep(**settings), parent=self)
+        self.worker.trial_started.connect(lambda e: self.status.setText(
+            f"trial {e['number']}: {_settings_text(e['settings'])} …"))
+        self.worker.epoch.connect(lambda e: self.status.setText(
+            f"trial {e['number']}: epoch {e['epoch']}, val top-1 error {e['val_top1_error']:.2%}"))
+        self.worker.trial.connect(self.add_trial)
+        self.worker.finished_sweep.connect(self._on_finished)
+        self.worker.finished.connect(self._on_thread_done)
+        self.trials.clear()
+        self.redraw()
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.status.setStyleSheet("")
+        self.status.setText(f"starting in {folder} …")
+        self.worker.start()
+        return True
+
+    @staticmethod
+    def _fixed_setting(text):
+        name, sep, raw = text.partition("=")
+        if not sep:
+            raise ValueError(f"fixed setting {text!r}: expected NAME=VALUE")
+        try:
+            return name, json.loads(raw)
+        except ValueError:
+            return name, raw
+
+    def stop(self):
+        if self.worker is not None:
+            self.worker.stop()
+            self.status.setText("stopping after the running step …")
+
+    def _on_finished(self, outcome):
+        if outcome["status"] == "failed":
+            self._show_error(outcome["message"])
+        else:
+            self.status.setText(f"sweep {outcome['status']}: {outcome['message']}; "
+                                f"{self.folder_edit.text()}")
+        self.context.show_message(f"Sweep {outcome['status']}")
+
+    def _on_thread_done(self):
+        self.worker.deleteLater()
+        self.worker = None
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _show_error(self, text):
+        self.status.setStyleSheet("color: #d33f3f;")
+        self.status.setText(text)
+        return False
+
+    def close_question(self):
+        if not self.is_running:
+            return None
+        return ("A sweep is running", "Stop the sweep and quit? Finished trials are kept and the "
+                "sweep resumes when started again with the same folder.")
+
+    def shutdown(self, timeout_ms=10_000):
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker.wait(timeout_ms)
+
+    # -- results -----------------------------------------------------------------------------
+    def add_trial(self, record):
+        self.trials[record["number"]] = record
+        self.redraw()
+
+    def redraw(self):
+        self._ensure_plot()
+        records = [self.trials[n] for n in sorted(self.trials)]
+        cost = self.cost_box.currentData()
+        self.plot.setLabel("bottom", dict(COSTS)[cost])
+        numbers, points = tradeoff_points(records, cost)
+        self.scatter.setData([{"pos": (x, y * 100), "data": n} for n, (x, y) in zip(numbers, points)])
+        front = pareto_front(points)
+        self.front.setData([points[i][0] for i in front], [points[i][1] * 100 for i in front])
+        self.table.setRowCount(len(records))
+        for row, t in enumerate(records):
+            error = t["val_top1_error"]
+            cells = (str(t["number"]), t["state"], _settings_text(t["settings"]),
+                     "" if t["total_params"] is None else f"{t['total_params']:,}",
+                     "" if t["total_macs"] is None else human(t["total_macs"]),
+                     "" if t["latency_ms"] is None else f"{t['latency_ms']:.3f} ms",
+                     "" if error is None else f"{error:.2%}")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.UserRole, t["number"])
+                if t["state"] != "complete":
+                    item.setForeground(QColor("#8a93a3"))
+                    item.setToolTip(t.get("message") or "")
+                self.table.setItem(row, column, item)
+
+    def _point_clicked(self, _item, points, _event=None):
+        if len(points):
+            self.open_trial(points[0].data())
+
+    def open_trial(self, number):
+        """Open trial `number`'s design in the editor."""
+        record = self.trials.get(number)
+        if record and record.get("design"):
+            self.context.open_design(record["design"])
+
+
+def _parse_count(text):
+    """'300M' -> 300_000_000 ('', None); k, M and G suffixes; ValueError with a sentence."""
+    text = text.strip().replace(",", "").replace("_", "")
+    if not text:
+        return None
+    scale = {"k": 1e3, "m": 1e6, "g": 1e9}.get(text[-1].lower(), 1)
+    try:
+        value = float(text[:-1] if scale != 1 else text) * scale
+    except ValueError:
+        raise ValueError(f"MAC budget {text!r}: expected a number such as 300M") from None
+    if value <= 0:
+        raise ValueError("the MAC budget must be positive")
+    return int(value)
+
+
+def _settings_text(settings):
+    return ", ".join(f"{k}={v}" for k, v in settings.items())

@@ -1,0 +1,132 @@
+"""The Speed panel: profile the open design (as `designer profile` does) in a worker thread and
+show each layer on a roofline: arithmetic intensity (multiply-adds per byte moved) against the
+multiply-adds per second it achieved (GMAC/s), under this machine's roofs (copy bandwidth ×
+intensity, and the matmul peak). Points left of the ridge are memory-bound. Clicking a point
+selects its layer; its numbers and hints (ShuffleNet V2's guidelines) show below the plot.
+"""
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+from designer.core.summary import human
+
+from .speed_workers import ProfileWorker
+
+BOUND_COLOURS = {"memory": "#f97316", "compute": "#2f6fde"}
+
+
+class SpeedPanel(QWidget):
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.context = context
+        self.worker = None
+        self.report = None
+        self.profile_button = QPushButton("Profile")
+        self.profile_button.setToolTip("Time every layer on this CPU and place it on the roofline")
+        self.profile_button.clicked.connect(self.start)
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 4096)
+        self.batch_spin.setPrefix("batch ")
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.profile_button)
+        top.addWidget(self.batch_spin)
+        top.addWidget(self.summary, 1)
+        self.detail = QLabel("Profile the design to see where each layer sits.")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(4, 4, 4, 4)
+        self.layout_.addLayout(top)
+        self.layout_.addWidget(self.detail)
+        self.plot = None          # built when first shown: every window has this tab
+        context.document_changed.connect(lambda document: self.show_report(None))
+
+    def _ensure_plot(self):
+        if self.plot is not None:
+            return
+        self.plot = pg.PlotWidget(background=None)
+        self.plot.setLogMode(x=True, y=True)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "arithmetic intensity (multiply-adds per byte)")
+        self.plot.setLabel("left", "achieved GMAC/s")
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.roof = pg.PlotDataItem(pen=pg.mkPen("#64748b", width=2, style=Qt.DashLine))
+        self.points = pg.ScatterPlotItem(size=10, pen=None, hoverable=True)
+        self.points.sigClicked.connect(self._clicked)
+        self.plot.addItem(self.roof)
+        self.plot.addItem(self.points)
+        self.layout_.insertWidget(1, self.plot, 1)
+
+    def showEvent(self, event):
+        self._ensure_plot()
+        super().showEvent(event)
+
+    @property
+    def is_running(self):
+        return self.worker is not None
+
+    def start(self):
+        graph = self.context.graph
+        if graph is None or self.is_running:
+            return False
+        self.worker = ProfileWorker(graph, batch=self.batch_spin.value(), parent=self)
+        self.worker.profiled.connect(self.show_report)
+        self.worker.failed.connect(lambda text: self.summary.setText(text))
+        self.worker.finished.connect(self._done)
+        self.profile_button.setEnabled(False)
+        self.summary.setText("profiling…")
+        self.worker.start()
+        return True
+
+    def _done(self):
+        self.worker.deleteLater()
+        self.worker = None
+        self.profile_button.setEnabled(True)
+
+    def shutdown(self):
+        if self.worker is not None:
+            self.worker.wait()
+
+    def show_report(self, report):
+        """Draw a `designer.speed.profile.profile()` report (None clears the plot)."""
+        self.report = report
+        self._ensure_plot()
+        if report is None:
+            self.points.setData([])
+            self.roof.setData([], [])
+            self.summary.setText("")
+            return
+        peak = report["peak"]
+        spots = []
+        for node in report["nodes"]:
+            if node["macs"] and node["latency_ms"] > 0 and node["intensity"] > 0:
+                achieved = node["macs"] / (node["latency_ms"] / 1000) / 1e9
+                spots.append({"pos": (math.log10(node["intensity"]), math.log10(achieved)),
+                              "data": node["id"], "brush": pg.mkBrush(BOUND_COLOURS[node["bound"]])})
+        self.points.setData(spots)
+        intensities = [10 ** (i / 10) for i in range(-30, 31)]
+        self.roof.setData(intensities, [min(peak["macs_per_s"], x * peak["bytes_per_s"]) / 1e9
+                                        for x in intensities])
+        memory = sum(n["bound"] == "memory" for n in report["nodes"] if n["bytes_read"])
+        self.summary.setText(
+            f"{report['end_to_end_ms']:.2f} ms forward (sum of layers {report['sum_ms']:.2f} ms), "
+            f"batch {report['batch']}; peaks {peak['macs_per_s'] / 1e9:.1f} GMAC/s and "
+            f"{peak['bytes_per_s'] / 1e9:.1f} GB/s; {memory} memory-bound layer(s)")
+
+    def _clicked(self, _item, points, _event=None):
+        if not len(points) or self.report is None:
+            return
+        node_id = points[0].data()
+        node = next(n for n in self.report["nodes"] if n["id"] == node_id)
+        lines = [f"<b>{node_id}</b> ({node['type']}): {node['latency_ms']:.3f} ms, "
+                 f"{human(node['macs'])} multiply-adds, {node['bytes_read'] + node['bytes_written']:,} "
+                 f"bytes moved, {node['intensity']:.2f} MACs/byte, {node['bound']}-bound"]
+        lines += node["hints"]
+        self.detail.setText("<br>".join(lines))
+        self.context.select([node_id])

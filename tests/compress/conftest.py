@@ -1,0 +1,36 @@
+from contextlib import contextmanager
+
+import pytest
+import torch
+
+from designer.core.presets import load_design
+from designer.train.config import TrainConfig
+from designer.train.loop import train
+
+
+@contextmanager
+def single_thread():
+    """Small models on a shared machine run fastest (by far) on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    with single_thread():
+        yield
+
+
+@pytest.fixture(scope="session")
+def trained_lenet5(tmp_path_factory):
+    """LeNet-5 trained on the bundled digits for 5 epochs: (graph, best.pt, best val error)."""
+    folder = tmp_path_factory.mktemp("lenet5_run")
+    config = TrainConfig(epochs=5, batch_size=32, lr=0.05, seed=0, out=str(folder))
+    with single_thread():
+        epochs, finished = train(load_design("lenet5"), config)
+    assert finished.status == "completed"
+    return load_design("lenet5"), folder / "best.pt", finished.best_val_top1_error
