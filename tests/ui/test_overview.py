@@ -2,7 +2,7 @@
 zoomed-out nodes draw as legible coloured bars, auto-layout wraps long chains into columns, no
 wire runs behind a node, and what is drawn follows the graph without a hover."""
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPathStroker
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -149,6 +149,7 @@ def test_a_just_connected_node_redraws_and_its_tooltip_follows(window):
     scene = window.scene
     window.editor.add_layer("Input", scene_pos=QPointF(0, 0))
     window.editor.add_layer("Conv2d", scene_pos=QPointF(0, 200))
+    QApplication.processEvents()   # the opening fit has run
     conv = next(n for n in window.document.graph.nodes if n != "input1" and n.startswith("conv"))
     window.view.set_zoom(1.0)
     window.view.centerOn(QPointF(0, 100))
@@ -156,6 +157,7 @@ def test_a_just_connected_node_redraws_and_its_tooltip_follows(window):
     item = scene.item(conv)
     viewport = window.view.viewport()
     target = window.view.mapFromScene(item.port_scene("in", item.in_ports[0]))
+    QTest.mouseMove(viewport, target + QPoint(0, -60))
     QTest.mouseMove(viewport, target)   # hovering the input port first: "not connected"
     assert "not connected" in item.toolTip()
     source = next(i for i in scene.node_items() if i.node.type == "Input")
