@@ -304,6 +304,7 @@ class IssuesPanel(QListWidget):
         self.itemActivated.connect(self._clicked)
         self.analysis = None
         self._shown = None
+        self._stale = False
 
     def set_source(self, analysis, theme):
         if self.analysis is not None:
@@ -319,9 +320,22 @@ class IssuesPanel(QListWidget):
         self.refresh()
 
     def _on_results(self, changed):
-        self.refresh(force=False)
+        # The design hints look at the whole graph (tens of ms on a 900-layer design): while the
+        # list is not on screen only the error count is kept current; the list catches up when
+        # shown or read.
+        if self.isVisible():
+            self.refresh(force=False)
+        else:
+            self._stale = True
+            self.count_changed.emit(len(self.analysis.errors()))
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._stale and self.analysis is not None:
+            self.refresh(force=False)
 
     def refresh(self, force=True):
+        self._stale = False
         problems = self.analysis.problems()
         if not force and problems == self._shown:
             return   # most edits change no problem: leave the list as it is
@@ -345,6 +359,8 @@ class IssuesPanel(QListWidget):
 
     def node_ids(self, severity="error"):
         """The listed nodes with problems of this severity ("error" or "hint"), in order."""
+        if self._stale and self.analysis is not None:
+            self.refresh(force=False)
         return [self.item(i).data(Qt.UserRole) for i in range(self.count())
                 if self.item(i).data(Qt.UserRole) and self.item(i).data(self.SEVERITY_ROLE) == severity]
 

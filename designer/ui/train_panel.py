@@ -70,6 +70,7 @@ class Run:
         self.rate = None           # images/s, smoothed like the loss: single readings are noisy
         self.status = "starting"
         self.run_dir = None
+        self.steps_unread = False   # a run read from disk reads its steps.csv when first shown
 
     def add(self, series, x, y):
         if y is None or not math.isfinite(y):
@@ -541,6 +542,12 @@ class TrainPanel(QWidget):
 
     def _run_ticked(self, item):
         run = self.runs[self.runs_list.row(item)]
+        if item.checkState() == Qt.Checked and run.steps_unread:
+            try:
+                read_steps(run)
+            except (OSError, ValueError, KeyError):
+                pass   # the epochs still show
+            self.refresh_plots()
         self._show_run(run, item.checkState() == Qt.Checked)
         for plot in self.plots.values():   # a longer run ticked widens the axes to show it
             plot.enableAutoRange()
@@ -597,6 +604,7 @@ class TrainPanel(QWidget):
             self._show_error(str(error))
             return
         values["out"] = str(run.run_dir)
+        run.steps_unread = False
         for series in run.data:   # the checkpoint's history is replayed when the run starts
             run.data[series] = ([], [])
             run.dirty.add(series)
@@ -659,21 +667,16 @@ class TrainPanel(QWidget):
 
 
 def read_run(folder, colour):
-    """A finished (or stopped) run read back from its folder: steps.csv gives the step losses and
-    learning rates, metrics.csv the epochs."""
+    """A finished (or stopped) run read back from its folder: metrics.csv gives the epochs now;
+    the step losses and learning rates (steps.csv, large for long runs) are read when the run is
+    first ticked (`read_steps`)."""
     folder = Path(folder)
     with open(folder / "metrics.csv", newline="") as handle:
         epochs = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
                   for row in csv.DictReader(handle)]
-    steps = []
-    if (folder / "steps.csv").is_file():
-        with open(folder / "steps.csv", newline="") as handle:
-            steps = [(float(row["loss"]), float(row["lr"])) for row in csv.DictReader(handle)]
-    per_epoch = max(1, len(steps) // len(epochs)) if epochs else max(1, len(steps))
-    run = Run(folder.name, colour, per_epoch)
+    run = Run(folder.name, colour)
     run.run_dir = str(folder)
-    for step, (loss, lr) in enumerate(steps, 1):
-        run.add_step(step / per_epoch, loss, lr)
+    run.steps_unread = (folder / "steps.csv").is_file()
     for row in epochs:
         run.add_epoch(row)
         run.add("throughput", row["epoch"], row["images_per_s"])
@@ -681,6 +684,17 @@ def read_run(folder, colour):
     run.status = f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}" + (
         ", can resume" if last else "")
     return run
+
+
+def read_steps(run):
+    """Add a run's step losses and learning rates from its steps.csv (x in epochs)."""
+    run.steps_unread = False
+    with open(Path(run.run_dir) / "steps.csv", newline="") as handle:
+        steps = [(float(row["loss"]), float(row["lr"])) for row in csv.DictReader(handle)]
+    epochs = run.points("val_top1") or run.points("val_loss")
+    run.steps_per_epoch = max(1, len(steps) // epochs) if epochs else max(1, len(steps))
+    for step, (loss, lr) in enumerate(steps, 1):
+        run.add_step(step / run.steps_per_epoch, loss, lr)
 
 
 def _duration(seconds):
