@@ -58,7 +58,7 @@ def main():
 
     int8 = quantize_static(teacher, calibration_batches("digits", lenet, 10))
     print(f"int8 static:        error {top1_error(int8, loader):.2%} "
-          f"(+{(top1_error(int8, loader) - base) * 100:.2f} points), bytes ×"
+          f"({(top1_error(int8, loader) - base) * 100:+.2f} points), bytes ×"
           f"{model_bytes(teacher) / model_bytes(int8):.2f} smaller")
 
     pruned = prune_structured(lenet, teacher_state, "l1", 0.5)
@@ -68,14 +68,14 @@ def main():
     tuned = top1_error(load_model(pruned.graph, tuned_state), loader)
     params = sum(p.numel() for p in load_model(pruned.graph, tuned_state).parameters())
     print(f"L1 prune 50 %:      error {no_tune:.2%} before fine-tuning, {tuned:.2%} after 3 "
-          f"epochs (+{(tuned - base) * 100:.2f} points); {params:,} parameters")
+          f"epochs ({(tuned - base) * 100:+.2f} points); {params:,} parameters")
 
     svd = factorize(lenet, teacher_state, energy=0.9, layers=["f6", "f7"])
     svd_error = top1_error(load_model(svd.graph, svd.state_dict), loader)
     before = sum(r["params_before"] for r in svd.layers)
     after = sum(r["params_after"] for r in svd.layers)
     ranks = ", ".join(f"{r['layer']} rank {r['rank']}/{r['full_rank']}" for r in svd.layers)
-    print(f"SVD FC 90 % energy: error {svd_error:.2%} (+{(svd_error - base) * 100:.2f} points); "
+    print(f"SVD FC 90 % energy: error {svd_error:.2%} ({(svd_error - base) * 100:+.2f} points); "
           f"FC weights {before:,} → {after:,} ({ranks})")
 
     student = load_design("reactor_digits")

@@ -37,7 +37,8 @@ def load_for_cli(file_or_preset, input_shape=None):
     from designer.core.presets import load_design
     graph = load_design(file_or_preset)
     if input_shape is not None:
-        inputs = graph.nodes_of_type("Input")
+        from designer.core.registry import Role
+        inputs = graph.nodes_of_role(Role.INPUT)
         if inputs:
             graph.set_params(inputs[0].id, shape=input_shape)
     return graph

@@ -1,23 +1,22 @@
-"""Regenerate every preset design file in this folder from `designer.presetlib`.
+"""Regenerate every preset design file (in the package, `designer/presets/`) from
+`designer.presetlib`.
 
     python presets/generate.py            # all presets
     python presets/generate.py resnet50   # some
 """
 
 import sys
-from pathlib import Path
 
 from designer.core import fileformat
+from designer.core.presets import PRESETS_DIR
 from designer.presetlib import BUILDERS, build, load_all
-
-HERE = Path(__file__).resolve().parent
 
 
 def main(names):
     load_all()
     for name in names or sorted(BUILDERS):
-        fileformat.save(build(name), HERE / f"{name}.json")
-        print(f"wrote presets/{name}.json")
+        fileformat.save(build(name), PRESETS_DIR / f"{name}.json")
+        print(f"wrote designer/presets/{name}.json")
 
 
 if __name__ == "__main__":

@@ -149,8 +149,8 @@ def _compress_report(args):
     rows, totals, pruned, quantised = deep_compression(model, settings)
     params, macs = design_counts(graph)
     kept = sum(r["kept"] for r in rows)
-    errors = {"dense": top1_error(model, loader), "pruned": top1_error(pruned, loader),
-              "quantized": top1_error(quantised, loader)}
+    errors = {stage: top1_error(m, loader) if loader is not None else None
+              for stage, m in (("dense", model), ("pruned", pruned), ("quantized", quantised))}
     errors["huffman"] = errors["quantized"]          # Huffman coding is lossless
     shape = input_shape(graph)
     report = {"technique": "compress-report", "params_before": params,
@@ -174,8 +174,9 @@ def _compress_report(args):
         return 0
     print(f"Deep Compression estimate for {graph.name}")
     for stage in report["stages"]:
-        print(f"  {stage['stage']:<10}{stage['bytes']:>14,} bytes  ×{stage['ratio']:.1f} smaller  "
-              f"val top-1 error {stage['val_top1_error']:.2%}")
+        error = stage["val_top1_error"]
+        print(f"  {stage['stage']:<10}{stage['bytes']:>14,} bytes  ×{stage['ratio']:.1f} smaller"
+              + (f"  val top-1 error {error:.2%}" if error is not None else ""))
     for row in rows:
         print("  " + "  ".join(f"{k} {_fmt(row[k])}" for k in row))
     for note in report["notes"]:
@@ -220,6 +221,8 @@ def add_parser(subparsers):
     p.add_argument("--global", dest="global_", action="store_true",
                    help="rank all layers together instead of removing the amount from each")
     p.add_argument("--layers", metavar="A,B", help="prune only these layers (module names)")
+    p.add_argument("--layer-amounts", metavar="A=0.3,B=0.7",
+                   help="a different amount for the filters of these layers")
     p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
                    help="fine-tune on --dataset with the training engine afterwards")
     p.add_argument("--iterations", type=int, default=1, metavar="K",
@@ -238,10 +241,16 @@ def add_parser(subparsers):
                     "weights (-o OUT.json, weights in OUT.pt) and each layer's SQNR.")
     _common(p, dataset_help="calibrate (int8-static) and measure error on this dataset")
     p.add_argument("--scheme", required=True,
-                   help="int8-static, int8-dynamic or weight:BITS:linear|affine|kmeans|log")
+                   help="int8-static, int8-dynamic, int8-qat or "
+                        "weight:BITS:linear|affine|kmeans|log")
     p.add_argument("--per-channel", action="store_true",
                    help="one scale (or codebook) per output channel instead of per tensor")
     p.add_argument("--calibration-batches", type=int, default=10, metavar="N")
+    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
+                   help="int8-qat: epochs of quantisation-aware training on --dataset")
+    p.add_argument("--lr", type=float, default=0.01, help="int8-qat learning rate")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_quantize)
 
     p = subparsers.add_parser(

@@ -8,7 +8,6 @@ Trainer calls it as `loss(outputs, images, labels)` in place of its own criterio
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .measure import CompressError, load_model
 

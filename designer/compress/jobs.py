@@ -22,7 +22,8 @@ DEFAULTS = {"method": "l1", "amount": 0.5, "global_": False, "layers": None,
             "data_dir": None, "scheme": "int8-static", "per_channel": False,
             "calibration_batches": 10, "energy": None, "rank": None, "layer": None,
             "kind": "separable", "latency": True, "iterations": 1, "rewind": None,
-            "spatial": False}
+            "spatial": False,
+            "layer_amounts": None}
 
 
 @dataclass
@@ -42,6 +43,25 @@ def _layers(options):
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
+def _layer_amounts(options, iterations):
+    """--layer-amounts "a=0.3,b=0.6" as {layer: share per round}."""
+    text = option(options, "layer_amounts")
+    if not text:
+        return None
+    amounts = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            raise CompressError(f"{part.strip()!r}: write layer=amount, e.g. conv1=0.3") from None
+        if not 0 < share < 1:
+            raise CompressError(f"the amount for {name.strip()} must be between 0 and 1 "
+                                f"(exclusive); got {share:g}")
+        amounts[name.strip()] = 1 - (1 - share) ** (1 / iterations)
+    return amounts
+
+
 def validation_loader(options, graph):
     if not option(options, "dataset"):
         return None
@@ -49,10 +69,9 @@ def validation_loader(options, graph):
     return validation_data(option(options, "dataset"), graph, option(options, "data_dir"))
 
 
-def finetune(graph, state, options, masks=None, control=None, on_event=None):
-    """Train `graph` from `state` for finetune_epochs on the dataset; the trained state_dict.
-    `masks` ({layer: mask}) keep unstructured zeros at zero."""
-    import torch
+def train(graph, state, options, control=None, on_event=None, prepare=None):
+    """Train `graph` from `state` for finetune_epochs on the dataset with the training engine;
+    the trained model (on the CPU). `prepare` is the Trainer's model hook (QAT)."""
     from designer.train.config import TrainConfig
     from designer.train.loop import Trainer
     from .measure import save_state
@@ -66,7 +85,7 @@ def finetune(graph, state, options, masks=None, control=None, on_event=None):
                              epochs=option(options, "finetune_epochs"), lr=option(options, "lr"),
                              batch_size=option(options, "batch_size"),
                              seed=option(options, "seed"), out=str(Path(folder) / "run")).validate()
-        trainer = Trainer(graph, config, control=control, weights=str(start))
+        trainer = Trainer(graph, config, control=control, weights=str(start), prepare=prepare)
         finished = None
         for event in trainer.run():
             if on_event is not None:
@@ -76,7 +95,14 @@ def finetune(graph, state, options, masks=None, control=None, on_event=None):
         if finished is None or finished.status != "completed":
             raise CompressError(f"fine-tuning did not complete: "
                                 f"{finished.message if finished else 'no result'}")
-        trained = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
+        return trainer.model.cpu()
+
+
+def finetune(graph, state, options, masks=None, control=None, on_event=None):
+    """The state_dict after fine-tuning; `masks` ({layer: mask}) keep pruned zeros at zero."""
+    import torch
+    trained = {k: v.detach().cpu() for k, v in
+               train(graph, state, options, control, on_event).state_dict().items()}
     if masks:
         with torch.no_grad():
             for path, mask in masks.items():
@@ -106,6 +132,8 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
         raise CompressError(f"the number of iterations must be at least 1; got {iterations}")
     step_amount = 1 - (1 - amount) ** (1 / iterations)
     rewind = read_state_dict(option(options, "rewind")) if option(options, "rewind") else None
+    if rewind is not None:
+        load_model(graph, rewind)        # refuses rewind weights that do not fit the design
     state = pruning.full_state(graph, state if state is not None else model.state_dict())
     epochs = option(options, "finetune_epochs")
     notes, rows = [], []
@@ -135,7 +163,8 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
         for step in range(iterations):
             result = pruning.prune_structured(current, state, method, step_amount,
                                               option(options, "global_"), _layers(options),
-                                              rewind if step == 0 else None)
+                                              rewind if step == 0 else None,
+                                              _layer_amounts(options, iterations))
             first = first or result
             current, state = result.graph, result.state_dict
             if epochs:
@@ -175,7 +204,7 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
     import copy
     import torch
     from . import quantize as quant
-    from .measure import calibration_batches
+    from .measure import calibration_batches, input_shape
     scheme = option(options, "scheme")
     kind, bits, name = quant.parse_scheme(scheme)
     per_channel = option(options, "per_channel")
@@ -204,6 +233,18 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
             notes.append(f"calibrated on {len(calibration)} batches of "
                          f"{option(options, 'dataset')}; weights int8 per channel, activations "
                          "int8 per tensor")
+        elif kind == "int8-qat":
+            if not option(options, "dataset") or not option(options, "finetune_epochs"):
+                raise CompressError("quantisation-aware training needs --dataset and "
+                                    "--finetune-epochs N")
+            full = state if state is not None else model.state_dict()
+            example = torch.zeros(1, *input_shape(graph))
+            trained = train(graph, full, options, control, on_event,
+                            prepare=quant.qat_preparer(example))
+            after = quant.convert_trained(trained)
+            notes.append(f"trained {option(options, 'finetune_epochs')} epochs with int8 fake "
+                         "quantisation (per-channel weights, per-tensor activations), then "
+                         "converted")
         else:
             after = quant.quantize_dynamic(model, per_channel)
         report = _compare(graph, model, graph, after, options)

@@ -10,7 +10,6 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
 
 from designer.core.compile import compile_graph
 from designer.core.errors import DesignError

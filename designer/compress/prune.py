@@ -21,11 +21,10 @@ import math
 import operator
 
 import torch
-from torch import fx, nn
+from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from designer.core import modules as core_modules
-from designer.core.blocks.residual import ZeroPadShortcut
 from designer.core.compile import compile_graph
 from designer.core.layers.blurpool import BlurPool2d
 
@@ -121,7 +120,6 @@ def analyse(model, shape, describe):
                 _pin(plan, layouts[value], "it feeds an output of the network")
             continue
         if node.op == "call_function" and node.target is operator.getitem:
-            source = node.args[0]
             layouts[node] = [(_new_space(plan, channels(node), "it comes out of a split"),
                               channels(node))]
             factors[node] = 1
@@ -253,8 +251,15 @@ class PruneResult:
     notes: list = field(default_factory=list)
 
 
-def plan_pruning(graph, state, method="l1", amount=0.5, global_=False, layers=None):
-    """Which channels each prunable group keeps: {group root: kept indices}, plus the plan."""
+def plan_pruning(graph, state, method="l1", amount=0.5, global_=False, layers=None,
+                 layer_amounts=None):
+    """Which channels each prunable group keeps: {group root: kept indices}, plus the plan.
+    `layer_amounts` ({layer: amount}) overrides `amount` for the group holding that layer."""
+    layer_amounts = dict(layer_amounts or {})
+    for layer, share in layer_amounts.items():
+        if not 0 < share < 1:
+            raise CompressError(f"the amount for {layer} must be between 0 and 1 (exclusive); "
+                                f"got {share:g}")
     if not 0 < amount < 1:
         raise CompressError(f"the amount must be between 0 and 1 (exclusive); got {amount:g}")
     if method not in ("l1", "bn"):
@@ -262,7 +267,7 @@ def plan_pruning(graph, state, method="l1", amount=0.5, global_=False, layers=No
     model = compile_graph(graph)
     model.load_state_dict(state)      # full_state() gave every tensor
     plan = analyse(model, input_shape(graph), _describe(graph))
-    prunable, left_whole, notes = {}, [], []
+    prunable, left_whole, notes, group_amounts = {}, [], [], {}
     for root, members in plan.groups().items():
         producers = [p for m in members for p, _ in plan.spaces[m].producers]
         if not producers:
@@ -278,6 +283,8 @@ def plan_pruning(graph, state, method="l1", amount=0.5, global_=False, layers=No
             notes.append(f"{', '.join(producers)} kept whole: no BatchNorm scale follows it")
             continue
         prunable[root] = score
+        group_amounts[root] = next((layer_amounts[p] for p in producers if p in layer_amounts),
+                                   amount)
     if not prunable:
         reasons = "; ".join(f"{paths[0]}: {reason}" for paths, reason in left_whole[:3])
         raise CompressError("nothing in the design can be pruned"
@@ -297,7 +304,7 @@ def plan_pruning(graph, state, method="l1", amount=0.5, global_=False, layers=No
             keep[root] = chosen
     else:
         for root, s in prunable.items():
-            count = _keep_count(s.numel(), amount)
+            count = _keep_count(s.numel(), group_amounts[root])
             keep[root] = s.topk(count).indices.sort().values
     return plan, keep, left_whole, notes
 
@@ -387,12 +394,13 @@ def full_state(graph, state):
 
 
 def prune_structured(graph, state, method="l1", amount=0.5, global_=False, layers=None,
-                     rewind=None):
+                     rewind=None, layer_amounts=None):
     """Filter/channel pruning; a `PruneResult` with the smaller design and its weights. With
     `rewind` (an earlier state_dict of the same design, e.g. its initialisation) the channels are
     chosen on `state` but the kept weights come from `rewind`: lottery-ticket rewinding."""
     state = full_state(graph, state)
-    plan, keep, left_whole, notes = plan_pruning(graph, state, method, amount, global_, layers)
+    plan, keep, left_whole, notes = plan_pruning(graph, state, method, amount, global_, layers,
+                                                 layer_amounts)
     source = full_state(graph, rewind) if rewind is not None else state
     pruned, new_state, kept = apply_plan(graph, source, plan, keep)
     return PruneResult(pruned, new_state, kept, left_whole, notes)

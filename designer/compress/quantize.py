@@ -36,7 +36,7 @@ def quantized_engine(engines=None):
 
 
 def _qconfig_mapping(engine, per_channel):
-    from torch.ao.quantization import QConfig, QConfigMapping, get_default_qconfig_mapping
+    from torch.ao.quantization import QConfig, get_default_qconfig_mapping
     from torch.ao.quantization.observer import HistogramObserver, MinMaxObserver
     if per_channel:
         return get_default_qconfig_mapping(engine)
@@ -55,11 +55,42 @@ def quantize_static(model, calibration, per_channel=True):
     engine = quantized_engine()
     torch.backends.quantized.engine = engine
     prepared = prepare_fx(_copy(model).eval(), _qconfig_mapping(engine, per_channel),
-                          (calibration[0][:1],))
+                          (calibration[0][:1],), prepare_custom_config=_opaque_modules())
     with torch.inference_mode():
         for batch in calibration:
             prepared(batch)
     return convert_fx(prepared)
+
+
+def _opaque_modules():
+    """Our modules whose forward branches on shapes cannot be traced symbolically: they stay
+    whole and run in float between dequantise and quantise steps."""
+    from torch.ao.quantization.fx.custom_config import PrepareCustomConfig
+    from designer.core import modules
+    from designer.core.blocks.residual import ZeroPadShortcut
+    return PrepareCustomConfig().set_non_traceable_module_classes(
+        [modules.ChannelShuffle, modules.Multiply, modules.Split, modules.DropPath,
+         ZeroPadShortcut])
+
+
+def qat_preparer(example):
+    """The Trainer's `prepare` hook for quantisation-aware training: fuse and insert int8 fake
+    quantisation (per-channel weights, per-tensor activations) into the compiled model."""
+    from torch.ao.quantization import get_default_qat_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+    engine = quantized_engine()
+    torch.backends.quantized.engine = engine
+
+    def prepare(model):
+        return prepare_qat_fx(model.train(), get_default_qat_qconfig_mapping(engine), (example,),
+                              prepare_custom_config=_opaque_modules())
+    return prepare
+
+
+def convert_trained(model):
+    """The int8 model from a QAT-trained one."""
+    from torch.ao.quantization.quantize_fx import convert_fx
+    return convert_fx(_copy(model).cpu().eval())
 
 
 def quantize_dynamic(model, per_channel=True):
@@ -182,11 +213,11 @@ def fake_quantize(model, bits, scheme, per_channel=False):
 
 
 def parse_scheme(text):
-    """'int8-static', 'int8-dynamic' or 'weight:BITS:SCHEME' -> (kind, bits, scheme)."""
-    if text in ("int8-static", "int8-dynamic"):
+    """'int8-static', 'int8-dynamic', 'int8-qat' or 'weight:BITS:SCHEME' -> (kind, bits, scheme)."""
+    if text in ("int8-static", "int8-dynamic", "int8-qat"):
         return text, 8, None
     parts = text.split(":")
     if len(parts) == 3 and parts[0] == "weight" and parts[1].isdigit() and parts[2] in WEIGHT_SCHEMES:
         return "weight", int(parts[1]), parts[2]
-    raise CompressError(f"unknown scheme {text!r}; use int8-static, int8-dynamic or "
+    raise CompressError(f"unknown scheme {text!r}; use int8-static, int8-dynamic, int8-qat or "
                         "weight:BITS:linear|affine|kmeans|log (e.g. weight:4:kmeans)")

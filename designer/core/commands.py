@@ -8,10 +8,7 @@ each command in a QUndoCommand; nothing here knows about Qt (after orange-canvas
 `document/commands.py`).
 """
 
-import re
-
-from .errors import CycleError
-from .graph import Node
+from .graph import Node, unique_id
 from .params import ParamValues
 
 
@@ -137,9 +134,7 @@ class Connect(Command):
     def _redo(self):
         graph = self.graph
         src, src_port, dst, dst_port = self.args
-        if src in graph.nodes and dst in graph.nodes and graph.creates_cycle(src, dst):
-            raise CycleError(f"connecting {src} to {dst} would close a cycle; a network must "
-                             "flow one way")
+        graph.check_connect(src, src_port, dst, dst_port)   # refuses cycles, with why
         existing = graph.in_edge(dst, dst_port)
         self._replaced = None
         if existing is not None and self.replace:
@@ -269,7 +264,7 @@ def paste(graph, clip, offset=(40.0, 40.0)):
     taken = set(graph.nodes)
     names = {}
     for nid in clip.nodes:
-        names[nid] = fresh_id(nid, taken)
+        names[nid] = unique_id(nid, taken)
         taken.add(names[nid])
     command = Compound(graph, f"Paste {len(names)} node" + ("s" if len(names) != 1 else ""))
     for node in clip.nodes.values():
@@ -281,17 +276,6 @@ def paste(graph, clip, offset=(40.0, 40.0)):
     return command, names
 
 
-def fresh_id(wanted, taken):
-    """`wanted` if it is free, else the first free `wanted1`, `wanted2`... (digits replaced)."""
-    if wanted not in taken:
-        return wanted
-    base = re.sub(r"\d+$", "", wanted) or wanted
-    i = 1
-    while f"{base}{i}" in taken:
-        i += 1
-    return f"{base}{i}"
-
-
 def selection_graph(graph, node_ids):
     """A new graph holding copies of the nodes and the edges among them (copy to the clipboard)."""
     chosen = set(node_ids)
@@ -299,7 +283,6 @@ def selection_graph(graph, node_ids):
     for nid in [n for n in whole.nodes if n not in chosen]:
         whole.remove_node(nid)
     return whole
-
 
 
 def insert_on_edge(graph, edge, type_name, node_id, pos):

@@ -12,7 +12,8 @@ import torch
 from torch import fx, nn
 
 from .errors import CompileError
-from .infer import analyze
+from .infer import analyze, input_states
+from .registry import Role
 
 
 def _check(graph, results):
@@ -61,24 +62,23 @@ class _Compiler:
             for port in node.input_ports():
                 edge = graph.in_edge(nid, port)
                 args.append(values[(edge.src, edge.src_port)])
-            if node.type == "Input":
+            states = list(input_states(graph, results, nid).values())  # all known: no errors
+            if node.role is Role.INPUT:
                 values[(nid, "out")] = self.fx_graph.placeholder(_placeholder_name(path))
-            elif node.type == "BlockInput":
+            elif node.role is Role.BLOCK_INPUT:
                 values[(nid, "out")] = inputs[node.params["name"]]
-            elif node.type == "Output":
+            elif node.role is Role.OUTPUT:
                 outputs[nid] = args[0]
             elif node.is_block:
-                states = self._input_states(graph, results, nid)
                 inner = node.block_graph([s.shape for s in states])
                 inner_results = analyze(inner, dict(zip(node.input_ports(), states)))
                 inner_out = self.emit(inner, inner_results, path + ".",
                                       dict(zip(node.input_ports(), args)))
-                for out_node in inner.nodes_of_type("Output"):
+                for out_node in inner.nodes_of_role(Role.OUTPUT):
                     values[(nid, out_node.params["name"])] = inner_out[out_node.id]
             else:
-                shapes = [s.shape for s in self._input_states(graph, results, nid)]
-                self._register(path, node.spec.build(node.params, shapes))
-                call_args = (args,) if node.type in _LIST_INPUT else tuple(args)
+                self._register(path, node.spec.build(node.params, [s.shape for s in states]))
+                call_args = (args,) if node.spec.list_input else tuple(args)
                 value = self.fx_graph.call_module(path, call_args)
                 ports = node.output_ports()
                 if len(ports) == 1:
@@ -88,21 +88,10 @@ class _Compiler:
                         values[(nid, port)] = self.fx_graph.call_function(operator.getitem, (value, i))
         return outputs
 
-    @staticmethod
-    def _input_states(graph, results, nid):
-        states = []
-        for port in graph.nodes[nid].input_ports():
-            edge = graph.in_edge(nid, port)
-            states.append(results[edge.src].outputs[edge.src_port])
-        return states
-
-
-_LIST_INPUT = {"Concat", "Add", "Multiply"}
-
 
 def output_nodes(graph, include_auxiliary=True):
     """Output nodes in the order the compiled model returns them: main, then auxiliary."""
-    outs = graph.nodes_of_type("Output")
+    outs = graph.nodes_of_role(Role.OUTPUT)
     main = [n for n in outs if n.params["role"] == "main"]
     aux = [n for n in outs if n.params["role"] == "auxiliary"]
     return main + (aux if include_auxiliary else [])
@@ -112,7 +101,7 @@ def compile_graph(graph, include_auxiliary=True):
     """The graph as a `torch.fx.GraphModule`, or CompileError naming what is wrong."""
     results = analyze(graph)
     _check(graph, results)
-    if not graph.nodes_of_type("Input"):
+    if not graph.nodes_of_role(Role.INPUT):
         raise CompileError("the design has no Input node")
     returned = output_nodes(graph, include_auxiliary)
     if not returned:

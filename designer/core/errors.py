@@ -13,12 +13,22 @@ class ParamError(DesignError):
     """A parameter value of the wrong type or outside its range."""
 
 
+class NodeNameError(DesignError, ValueError):
+    """A node name that is not valid or is already taken."""
+
+
+class UnknownNodeError(DesignError, KeyError):
+    """A node id that is not in the graph."""
+    __str__ = Exception.__str__   # a sentence, not KeyError's quoted repr
+
+
 class PortError(DesignError):
     """A connection to a port that does not exist or is already taken."""
 
 
 class CycleError(DesignError):
-    """A connection that would close a cycle."""
+    """A connection that would close a cycle (or a node that lies on one)."""
+    REASON = "a network must flow one way"
 
 
 class ShapeError(DesignError):

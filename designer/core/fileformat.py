@@ -16,7 +16,7 @@ from . import atomic
 from .errors import DesignFileError, DesignError, ParamError, PortError, UnknownLayerError
 from .graph import Graph, Node, NODE_ID, validate_params
 from .params import ParamValues
-from .registry import get_spec
+from .registry import Role, get_spec
 
 FORMAT = "cnn-designer"
 VERSION = 1
@@ -196,18 +196,17 @@ def _parse_body(doc, where, depth=0):
 def _check_group(graph, at, label):
     """Refuse a group's inside that no network could use: an Input node (the compiled model would
     take a second input), two ports with the same name, or no output at all."""
-    for kind, role in (("BlockInput", "input"), ("Output", "output")):
-        names = [n.params["name"] for n in graph.nodes.values() if n.type == kind]
+    for role, kind in ((Role.BLOCK_INPUT, "input"), (Role.OUTPUT, "output")):
+        names = [n.params["name"] for n in graph.nodes_of_role(role)]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise DesignFileError(f"{at}.subgraph: the group {label} has two {role} ports named "
+            raise DesignFileError(f"{at}.subgraph: the group {label} has two {kind} ports named "
                                   f"{twice[0]!r}")
-    for node in graph.nodes.values():
-        if node.type == "Input":
-            raise DesignFileError(f"{at}.subgraph: the group {label} contains the Input node "
-                                  f"{node.id!r}; a network's inputs stay outside groups (a group "
-                                  "takes its inputs through BlockInput nodes)")
-    if not graph.nodes_of_type("Output"):
+    for node in graph.nodes_of_role(Role.INPUT):
+        raise DesignFileError(f"{at}.subgraph: the group {label} contains the Input node "
+                              f"{node.id!r}; a network's inputs stay outside groups (a group "
+                              "takes its inputs through BlockInput nodes)")
+    if not graph.nodes_of_role(Role.OUTPUT):
         raise DesignFileError(f"{at}.subgraph: the group {label} has no Output node, so nothing "
                               "comes out of it")
 
@@ -237,7 +236,7 @@ def _resolve(parsed):
                 except ParamError as error:
                     raise DesignFileError(f"{at}.params.{error}") from None
             subgraph = _resolve(record["subgraph"]) if record["subgraph"] else None
-            if spec.type == "Group":
+            if spec.role is Role.GROUP:
                 if subgraph is None:
                     raise DesignFileError(f"{at}.subgraph: a Group node needs its subgraph")
                 _check_group(subgraph, at, repr(node_id))

@@ -3,18 +3,20 @@
 A `Graph` holds nodes (a layer or block type, validated parameters, a position, and for a user's
 group its own sub-graph) and edges between named ports. Every mutation validates first, then
 changes state, then notifies observers through `Signal`s, so views never hold a copy of the truth.
-Cycles are not refused here (a file may contain one); inference marks the nodes on a cycle as
-errors, and editors call `creates_cycle()` before connecting.
+Cycles are not refused by `connect` (a file may contain one); inference marks the nodes on a
+cycle as errors, and editors call `check_connect()` before connecting. Mistakes raise
+`DesignError` subclasses, each with a sentence for a person.
 """
 
 from contextlib import contextmanager
 from dataclasses import dataclass
 import re
 
-from .errors import ParamError, PortError
+from .errors import CycleError, NodeNameError, ParamError, PortError, ShapeError, UnknownNodeError
 from .events import Signal
+from .infer import PortState, compute_node, input_state
 from .params import ParamValues
-from .registry import get_spec
+from .registry import Role, get_spec
 
 NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 
@@ -57,6 +59,10 @@ class Node:
     def is_block(self):
         return self.spec.is_block
 
+    @property
+    def role(self):
+        return self.spec.role
+
     def block_graph(self, input_shapes):
         """The sub-graph inside a block node: its own for a user's group, else the block's
         expansion for these input shapes (one per input port)."""
@@ -66,16 +72,31 @@ class Node:
 
     def input_ports(self):
         if self.subgraph is not None:
-            return [n.params["name"] for n in self.subgraph.nodes.values() if n.type == "BlockInput"]
+            return [n.params["name"] for n in self.subgraph.nodes_of_role(Role.BLOCK_INPUT)]
         return self.spec.input_ports(self.params)
 
     def output_ports(self):
         if self.subgraph is not None:
-            return [n.params["name"] for n in self.subgraph.nodes.values() if n.type == "Output"]
+            return [n.params["name"] for n in self.subgraph.nodes_of_role(Role.OUTPUT)]
         return self.spec.output_ports(self.params)
 
     def __repr__(self):
         return f"Node({self.id!r}, {self.type!r})"
+
+
+def unique_id(wanted, taken):
+    """The one way a new node gets its id: `wanted` made a valid node name, and when that is taken
+    the first free `wanted1`, `wanted2` ... (trailing digits replaced)."""
+    name = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9_.]", "_", wanted)).strip(".") or "node"
+    if not re.match(r"[A-Za-z_]", name):
+        name = "n" + name
+    if name not in taken:
+        return name
+    base = re.sub(r"\d+$", "", name) or name
+    i = 1
+    while f"{base}{i}" in taken:
+        i += 1
+    return f"{base}{i}"
 
 
 def validate_params(spec, values, base=None):
@@ -117,7 +138,7 @@ class Graph:
         try:
             return self.nodes[node_id]
         except KeyError:
-            raise KeyError(f"no node {node_id!r}") from None
+            raise UnknownNodeError(f"no node {node_id!r}") from None
 
     def in_edge(self, node_id, port):
         return self._in_edges.get((node_id, port))
@@ -141,17 +162,12 @@ class Graph:
     def nodes_of_type(self, type_name):
         return [n for n in self.nodes.values() if n.type == type_name]
 
-    def unique_id(self, prefix):
-        prefix = re.sub(r"[^A-Za-z0-9_]", "_", prefix) or "node"
-        if not re.match(r"[A-Za-z_]", prefix):
-            prefix = "n" + prefix
-        if prefix not in self.nodes:
-            return prefix
-        base = re.sub(r"\d+$", "", prefix) or prefix
-        i = 1
-        while f"{base}{i}" in self.nodes:
-            i += 1
-        return f"{base}{i}"
+    def nodes_of_role(self, role):
+        return [n for n in self.nodes.values() if n.spec.role is role]
+
+    def unique_id(self, wanted):
+        """A free node id based on `wanted` (see `unique_id`)."""
+        return unique_id(wanted, self.nodes)
 
     def creates_cycle(self, src, dst):
         """Would an edge src -> dst close a cycle? (Is src reachable from dst?)"""
@@ -166,6 +182,31 @@ class Graph:
                     seen.add(nxt)
                     stack.append(nxt)
         return False
+
+    def check_connect(self, src, src_port, dst, dst_port, results=None, new_node=None):
+        """Raise the DesignError that connecting src.src_port -> dst.dst_port would meet: a missing
+        node, a layer feeding itself, a cycle, or, given the analysis `results`, an input the
+        destination cannot take. `new_node` stands for a destination about to be added."""
+        if src == dst:
+            raise CycleError("a layer cannot feed itself")
+        if src not in self.nodes or (new_node is None and dst not in self.nodes):
+            raise PortError(f"cannot connect {src} to {dst}: no such node")
+        if new_node is None and self.creates_cycle(src, dst):
+            raise CycleError(f"connecting {src} to {dst} would close a cycle; {CycleError.REASON}")
+        source = results.get(src) if results is not None else None
+        if source is None or not source.ok or src_port not in source.outputs:
+            return
+        state = source.outputs[src_port]
+        node = new_node or self.nodes[dst]
+        inputs = {}
+        for port in node.input_ports():
+            other = (input_state(self, results, dst, port)
+                     if new_node is None and port != dst_port else None)
+            # Unconnected or unknown inputs are assumed to fit, so only this edge is judged.
+            inputs[port] = other if isinstance(other, PortState) else state
+        result = compute_node(node, inputs)
+        if result.error:
+            raise ShapeError(f"cannot connect {src} to {dst}: {result.error}")
 
     # ---- notifications -------------------------------------------------------------------
     def _notify(self, change):
@@ -194,10 +235,10 @@ class Graph:
         spec = get_spec(type_name)
         node_id = node_id or self.unique_id(type_name.lower())
         if not NODE_ID.match(node_id):
-            raise ValueError(f"{node_id!r} is not a valid node name: use letters, digits, '_' "
-                             "and '.' between parts, starting with a letter")
+            raise NodeNameError(f"{node_id!r} is not a valid node name: use letters, digits, '_' "
+                                "and '.' between parts, starting with a letter")
         if node_id in self.nodes:
-            raise ValueError(f"a node named {node_id!r} already exists")
+            raise NodeNameError(f"a node named {node_id!r} already exists")
         values = validate_params(spec, params or {})
         node = Node(node_id, type_name, values, (float(pos[0]), float(pos[1])), subgraph)
         self.nodes[node_id] = node
@@ -278,9 +319,9 @@ class Graph:
         if new_id == node_id:
             return
         if not NODE_ID.match(new_id):
-            raise ValueError(f"{new_id!r} is not a valid node name")
+            raise NodeNameError(f"{new_id!r} is not a valid node name")
         if new_id in self.nodes:
-            raise ValueError(f"a node named {new_id!r} already exists")
+            raise NodeNameError(f"a node named {new_id!r} already exists")
         node = self.node(node_id)
         with self.batch():
             edges = self.edges_of(node_id)

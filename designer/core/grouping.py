@@ -8,12 +8,13 @@ wired to the block's neighbours. A catalogue block node `layer1.0` explodes into
 so module paths, and hence state_dict keys, stay the same. Both return one `Compound` command.
 """
 
-from .commands import AddNode, Compound, Connect, MoveNodes, RemoveNode, fresh_id
+from .commands import AddNode, Compound, Connect, MoveNodes, RemoveNode
 from .errors import DesignError
-from .graph import Graph
+from .graph import Graph, unique_id
 from .layout import NODE_HEIGHT, layered_positions
+from .registry import Role
 
-NOT_GROUPABLE = ("Input", "Output", "BlockInput")
+NOT_GROUPABLE = (Role.INPUT, Role.OUTPUT, Role.BLOCK_INPUT)
 
 
 class GroupingError(DesignError):
@@ -31,7 +32,7 @@ def group_command(graph, node_ids, group_id=None, label=""):
         raise GroupingError("select the layers to group first")
     inside = set(chosen)
     for nid in chosen:
-        if graph.nodes[nid].type in NOT_GROUPABLE:
+        if graph.nodes[nid].role in NOT_GROUPABLE:
             raise GroupingError(f"{nid} is a {graph.nodes[nid].type} node; inputs and outputs of "
                                 "the network stay outside blocks")
     _refuse_cycle_through_outside(graph, inside)
@@ -59,7 +60,7 @@ def group_command(graph, node_ids, group_id=None, label=""):
         for e in incoming:
             sub.connect(in_ports[(e.src, e.src_port)], "out", e.dst, e.dst_port)
         for (src, port), name in out_ports.items():
-            taken = fresh_id(name, set(sub.nodes))
+            taken = unique_id(name, sub.nodes)
             sub.add_node("Output", taken, {"name": name})
             sub.connect(src, port, taken, "in")
     for nid, pos in layered_positions(sub).items():
@@ -68,7 +69,7 @@ def group_command(graph, node_ids, group_id=None, label=""):
     xs = [graph.nodes[n].pos[0] for n in chosen]
     ys = [graph.nodes[n].pos[1] for n in chosen]
     pos = (sum(xs) / len(xs), sum(ys) / len(ys))
-    group_id = group_id or fresh_id(label or "block", set(graph.nodes) - inside)
+    group_id = group_id or unique_id(label or "block", set(graph.nodes) - inside)
     command = Compound(graph, f"Group {len(chosen)} layers into {group_id}")
     for nid in chosen:
         command.add(RemoveNode(graph, nid))
@@ -109,13 +110,13 @@ def explode_command(graph, node_id, input_shapes=None):
     taken = set(graph.nodes) - {node_id}
     names = {}
     for nid, inner_node in inner.nodes.items():
-        if inner_node.type in ("BlockInput", "Output"):
+        if inner_node.role in (Role.BLOCK_INPUT, Role.OUTPUT):
             continue
-        names[nid] = fresh_id(nid if is_group else f"{node_id}.{nid}", taken)
+        names[nid] = unique_id(nid if is_group else f"{node_id}.{nid}", taken)
         taken.add(names[nid])
 
     feeding = {e.dst_port: e for e in graph.in_edges(node_id)}
-    block_inputs = {nid: n.params["name"] for nid, n in inner.nodes.items() if n.type == "BlockInput"}
+    block_inputs = {n.id: n.params["name"] for n in inner.nodes_of_role(Role.BLOCK_INPUT)}
 
     def outside_source(edge):
         """(src, port) outside for an inner edge's source, or None when the port is unfed."""
@@ -147,7 +148,7 @@ def explode_command(graph, node_id, input_shapes=None):
         command.add(AddNode(graph, inner_node.type, new_id, inner_node.params,
                             (bx + x - centre, by + y - top),
                             inner_node.subgraph.copy() if inner_node.subgraph is not None else None))
-    outputs = {n.params["name"]: nid for nid, n in inner.nodes.items() if n.type == "Output"}
+    outputs = {n.params["name"]: n.id for n in inner.nodes_of_role(Role.OUTPUT)}
     for e in inner.edges:
         if e.dst in names:
             source = outside_source(e)

@@ -7,16 +7,20 @@ topological order only while a node's outputs actually changed. Problems are dat
 `NodeResult.error` holds a sentence; nothing here raises to the caller.
 """
 
+import logging
 from dataclasses import dataclass, field
 import heapq
 from math import prod
 
-from .errors import ParamError, ShapeError
+from .errors import CycleError, ParamError, ShapeError
 from .events import Signal
 from .params import format_shape
-from .registry import LastUsed
+from .registry import LastUsed, Role
+
+log = logging.getLogger(__name__)
 
 BYTES_PER_ELEMENT = 4  # activation memory is reported for fp32
+BLOCKED = "blocked"    # an input whose source has no usable result (an error upstream)
 
 
 @dataclass(frozen=True)
@@ -95,15 +99,31 @@ def _combine_rf(states):
     return size, jump
 
 
-def compute_node(node, inputs, is_on_cycle=False):
-    """The result of one node given its input port states (None where unconnected/blocked).
+def input_state(graph, results, node_id, port):
+    """What reaches input `port` of a node: the source port's PortState; None when nothing is
+    connected; BLOCKED when the source has no usable result. The one place this is worked out."""
+    edge = graph.in_edge(node_id, port)
+    if edge is None:
+        return None
+    source = results.get(edge.src)
+    if source is None or not source.ok or edge.src_port not in source.outputs:
+        return BLOCKED
+    return source.outputs[edge.src_port]
 
-    `inputs` maps input port -> PortState, or to None for a missing input and "blocked" for an input
-    whose source has an error."""
+
+def input_states(graph, results, node_id):
+    """{input port: `input_state`} for every input port of a node, in port order."""
+    return {port: input_state(graph, results, node_id, port)
+            for port in graph.nodes[node_id].input_ports()}
+
+
+def compute_node(node, inputs, is_on_cycle=False):
+    """The result of one node given its input port states (see `input_states`): a PortState per
+    port, None for a missing input and BLOCKED for an input whose source has an error."""
     spec = node.spec
     title = spec.type
     if is_on_cycle:
-        return _error(f"{title}: this node is on a cycle; a network must flow one way")
+        return _error(f"{title}: this node is on a cycle; {CycleError.REASON}")
     if not node.params.in_range:
         problem = _range_errors(node)
         if problem:
@@ -114,16 +134,16 @@ def compute_node(node, inputs, is_on_cycle=False):
     if missing:
         names = ", ".join(repr(p) for p in missing)
         return _error(f"{title}: input {names} is not connected")
-    if any(inputs[port] == "blocked" for port in ports):
+    if any(inputs[port] is BLOCKED for port in ports):
         return NodeResult(blocked=True)
     states = [inputs[port] for port in ports]
     try:
-        if node.type == "Input":
+        if spec.role is Role.INPUT:
             shape = node.params["shape"]
             spatial = len(shape) == 3
             state = PortState(shape, (1, 1) if spatial else None, (1, 1) if spatial else None)
             return NodeResult({"out": state}, memory=prod(shape) * BYTES_PER_ELEMENT)
-        if node.type == "Output":
+        if spec.role is Role.OUTPUT:
             return NodeResult({"out": states[0]})
         if spec.is_block:
             return _compute_block(node, dict(zip(ports, states)))
@@ -131,6 +151,7 @@ def compute_node(node, inputs, is_on_cycle=False):
     except (ShapeError, ParamError) as problem:
         return _error(f"{title}: {problem}")
     except Exception as problem:  # a rule's own bug must not take the editor down
+        log.warning("%s: shape rule failed", title, exc_info=True)
         return _error(f"{title}: could not infer the shape ({type(problem).__name__}: {problem})")
     for shape in info.outputs:
         if min(shape) < 1:
@@ -153,73 +174,48 @@ def compute_node(node, inputs, is_on_cycle=False):
 _block_cache = LastUsed(16384)
 
 
-def _compute_block(node, input_states):
-    graph = node.block_graph([state.shape for state in input_states.values()])
-    key = (id(graph), graph.version, tuple(sorted(input_states.items())))
+def _compute_block(node, port_states):
+    graph = node.block_graph([state.shape for state in port_states.values()])
+    key = (id(graph), graph.version, tuple(sorted(port_states.items())))
     hit = _block_cache.get(key)
     if hit is not None and hit[0] is graph:
         return hit[1]
-    results = analyze(graph, input_states)
+    results = analyze(graph, port_states)
     inner_errors = [(nid, r.error) for nid, r in results.items() if r.error]
     if inner_errors:
         nid, text = inner_errors[0]
         result = _error(f"{node.spec.type}: inside, {nid}: {text}")
     else:
         outputs = {}
-        for inner in graph.nodes.values():
-            if inner.type == "Output":
-                outputs[inner.params["name"]] = results[inner.id].outputs["out"]
+        for inner in graph.nodes_of_role(Role.OUTPUT):
+            outputs[inner.params["name"]] = results[inner.id].outputs["out"]
         result = NodeResult(
             outputs,
             params=sum(r.params for r in results.values()),
             macs=sum(r.macs for r in results.values()),
             memory=sum(r.memory for nid, r in results.items()
-                       if graph.nodes[nid].type not in ("Output", "BlockInput")),
+                       if graph.nodes[nid].role not in (Role.OUTPUT, Role.BLOCK_INPUT)),
         )
     _block_cache.put(key, (graph, result))
     return result
 
 
-def _gather_inputs(graph, node, results):
-    inputs = {}
-    for port in node.input_ports():
-        edge = graph.in_edge(node.id, port)
-        if edge is None:
-            inputs[port] = None
-            continue
-        source = results.get(edge.src)
-        if source is None or not source.ok or edge.src_port not in source.outputs:
-            inputs[port] = "blocked"
-        else:
-            inputs[port] = source.outputs[edge.src_port]
-    return inputs
-
-
-def analyze(graph, input_states=None):
-    """A full pass over `graph`. `input_states` maps BlockInput names to PortStates (for the inside
+def analyze(graph, block_inputs=None):
+    """A full pass over `graph`. `block_inputs` maps BlockInput names to PortStates (for the inside
     of a block); returns node id -> NodeResult."""
-    input_states = input_states or {}
+    block_inputs = block_inputs or {}
     order, rest = graph.topological_order()
     on_cycle = graph.cycle_nodes() if rest else set()
     results = {}
     for nid in order + rest:
         node = graph.nodes[nid]
-        if node.type == "BlockInput":
-            state = input_states.get(node.params["name"])
+        if node.role is Role.BLOCK_INPUT:
+            state = block_inputs.get(node.params["name"])
             results[nid] = (NodeResult({"out": state}) if state is not None else
                             _error(f"BlockInput: no input named {node.params['name']!r} reaches this block"))
             continue
-        results[nid] = compute_node(node, _gather_inputs(graph, node, results), nid in on_cycle)
+        results[nid] = compute_node(node, input_states(graph, results, nid), nid in on_cycle)
     return results
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A sentence about one node. "error" blocks compiling and training; "hint" is advice (the
-    ShuffleNet V2 speed guidelines) that never blocks anything."""
-    node_id: str
-    text: str
-    severity: str = "error"
 
 
 @dataclass(frozen=True)
@@ -254,22 +250,17 @@ class Analyzer:
         results = self.results.values()
         return Totals(sum(r.params for r in results), sum(r.macs for r in results),
                       sum(r.memory for nid, r in self.results.items()
-                          if self.graph.nodes[nid].type != "Output"),
+                          if self.graph.nodes[nid].role is not Role.OUTPUT),
                       sum(1 for r in results if r.error))
+
+    def in_order(self, node_ids):
+        """`node_ids` sorted in the network's topological order."""
+        return sorted(node_ids, key=self._index.get)
 
     def errors(self):
         """(node id, sentence) for every node with an error of its own, in topological order."""
-        ordered = sorted(self.results, key=self._index.get)
-        return [(nid, self.results[nid].error) for nid in ordered if self.results[nid].error]
-
-    def problems(self):
-        """Errors, then hints, each in topological order (the Issues panel's list)."""
-        from designer.speed.hints import design_hints   # pure Python; imported late (layering)
-        found = [Problem(nid, text) for nid, text in self.errors()]
-        hints = design_hints(self.graph, self.results)
-        for nid in sorted(hints, key=self._index.get):
-            found.extend(Problem(nid, text, "hint") for text in hints[nid])
-        return found
+        return [(nid, self.results[nid].error) for nid in self.in_order(self.results)
+                if self.results[nid].error]
 
     def _rebuild_order(self):
         order, rest = self.graph.topological_order()
@@ -296,7 +287,7 @@ class Analyzer:
             _, nid = heapq.heappop(heap)
             queued.discard(nid)
             node = graph.nodes[nid]
-            new = compute_node(node, _gather_inputs(graph, node, self.results), nid in self._on_cycle)
+            new = compute_node(node, input_states(graph, self.results, nid), nid in self._on_cycle)
             old = self.results.get(nid)
             self.results[nid] = new
             if old is None or new != old:

@@ -8,13 +8,24 @@ loads them all the first time a type is looked up and refuses duplicate names.
 """
 
 from dataclasses import dataclass, field
+from enum import Enum
 import importlib
 from collections import OrderedDict
 import pkgutil
 from typing import Callable
 
+from .categories import Category, category
 from .errors import UnknownLayerError
 from .params import Param, ParamValues
+
+
+class Role(Enum):
+    """What a spec is to the graph, for the code that treats some types specially."""
+    LAYER = "layer"              # a layer or a catalogue block: shape rule, build, compile
+    INPUT = "input"              # the network's input tensor
+    OUTPUT = "output"            # a network output, or an output port inside a block
+    BLOCK_INPUT = "block input"  # an input port inside a block
+    GROUP = "group"              # a user's own block; its inside lives on the node
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ def _ports(value, p):
 @dataclass(eq=False)
 class LayerSpec:
     type: str
-    category: str
+    category: Category            # a Category, or its name (see designer.core.categories)
     help: str
     params: tuple = ()
     inputs: object = ("in",)       # tuple of port names, or callable(params) -> names
@@ -45,9 +56,12 @@ class LayerSpec:
     build: Callable | None = None  # (params, input_shapes) -> nn.Module
     summary: Callable | None = None  # (params) -> short text such as "3×3/2, 64"
     title: str = ""
+    role: Role = Role.LAYER
+    list_input: bool = False       # the built module takes its inputs as one list (Concat, Add)
     is_block = False
 
     def __post_init__(self):
+        self.category = category(self.category)
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.type}: duplicate parameter names")

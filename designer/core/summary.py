@@ -2,12 +2,7 @@
 
 from .infer import Analyzer
 from .params import format_shape
-
-
-def _rf_text(result):
-    if result.receptive_field is None:
-        return ""
-    return format_shape(result.receptive_field)
+from .registry import Role
 
 
 def summarize(graph):
@@ -15,7 +10,7 @@ def summarize(graph):
     analyzer = Analyzer(graph)
     analyzer.detach()
     totals = analyzer.totals
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     nodes = []
     for nid in sorted(graph.nodes, key=analyzer._index.get):
         node, result = graph.nodes[nid], analyzer.results[nid]

@@ -14,6 +14,7 @@ import torch
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError
 from designer.core.infer import analyze
+from designer.core.registry import Role
 
 from .files import ExportError, atomic_path, check_writable
 from .weights import WeightsError, load_into, read_state_dict
@@ -57,7 +58,7 @@ def design_errors(graph):
 
 def with_input_shape(graph, shape):
     """A copy of `graph` whose (first) Input node has `shape`; the graph itself is untouched."""
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     if not inputs:
         raise ExportError("the design has no Input node")
     graph = graph.copy()
@@ -68,7 +69,7 @@ def with_input_shape(graph, shape):
 def input_nodes(graph):
     """Input nodes in the order the compiled model takes them (its placeholders)."""
     order, _ = graph.topological_order()
-    return [graph.nodes[nid] for nid in order if graph.nodes[nid].type == "Input"]
+    return [graph.nodes[nid] for nid in order if graph.nodes[nid].role is Role.INPUT]
 
 
 def example_inputs(graph, batch=EXAMPLE_BATCH):

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from designer.core.compile import _LIST_INPUT, compile_graph, output_nodes
-from designer.core.infer import analyze
+from designer.core.compile import compile_graph, output_nodes
+from designer.core.infer import analyze, input_states
+from designer.core.registry import Role
 
 from .files import ExportError
 
@@ -322,7 +323,7 @@ class _Reader:
         members = []
         for nid in order:
             node = graph.nodes[nid]
-            if nid not in live or node.type in ("Input", "BlockInput", "Output"):
+            if nid not in live or node.role in (Role.INPUT, Role.BLOCK_INPUT, Role.OUTPUT):
                 continue
             inputs = [(e.src, e.src_port) for e in (graph.in_edge(nid, p) for p in node.input_ports())]
             used = [p for p in node.output_ports()
@@ -342,7 +343,7 @@ class _Reader:
                 members.append(_Member(nid, "layer", inputs, [(nid, p) for p in used],
                                        ports=node.output_ports(),
                                        cls_ref=self.classes.reference(type(module)), args=args,
-                                       list_input=node.type in _LIST_INPUT))
+                                       list_input=node.spec.list_input))
         outputs = []
         for target in targets:
             edge = graph.in_edge(target.id, "in")
@@ -350,17 +351,14 @@ class _Reader:
         return _Body(input_nodes, _group_sequentials(members, outputs), outputs)
 
     def block(self, graph, results, prefix, node, used_ports):
-        states = []
-        for port in node.input_ports():
-            edge = graph.in_edge(node.id, port)
-            states.append(results[edge.src].outputs[edge.src_port])
+        states = list(input_states(graph, results, node.id).values())
         shapes = [s.shape for s in states]
         inner = node.block_graph(shapes)
         inner_results = analyze(inner, dict(zip(node.input_ports(), states)))
-        block_inputs = {n.params["name"]: n for n in inner.nodes_of_type("BlockInput")}
+        block_inputs = {n.params["name"]: n for n in inner.nodes_of_role(Role.BLOCK_INPUT)}
         ports = node.input_ports()
         inputs = [((block_inputs[p].id, "out"), _input_var(p, len(ports))) for p in ports]
-        outputs = {n.params["name"]: n for n in inner.nodes_of_type("Output")}
+        outputs = {n.params["name"]: n for n in inner.nodes_of_role(Role.OUTPUT)}
         body = self.body(inner, inner_results, f"{prefix}{node.id}.",
                          [outputs[p] for p in used_ports], inputs)
 
@@ -573,7 +571,7 @@ def generate_source(graph, compiled=None):
     results = analyze(graph)
     reader = _Reader(compiled)
     order, _ = graph.topological_order()
-    inputs = [graph.nodes[nid] for nid in order if graph.nodes[nid].type == "Input"]
+    inputs = [graph.nodes[nid] for nid in order if graph.nodes[nid].role is Role.INPUT]
     top_inputs = [((n.id, "out"), "x" if len(inputs) == 1 else _identifier(n.id)) for n in inputs]
     top = reader.body(graph, results, "", output_nodes(graph, include_auxiliary=False), top_inputs)
 

@@ -29,8 +29,6 @@ def _default_nodes(graph):
 def _run(args):
     from pathlib import Path
 
-    import torch
-
     from designer.cli import load_for_cli
     from designer.insight import activations, attribution, evaluation, filters, landscape, render
     from designer.insight.subject import InsightError, load_subject
@@ -79,16 +77,25 @@ def _run(args):
                            f"{weight.shape[2]}×{weight.shape[3]} over {weight.shape[1]} channels")
         written.append(path)
 
+    target = prediction["class"] if args.target_class is None else args.target_class
+    if (args.gradcam or args.attribution) and not 0 <= target < len(classes):
+        raise InsightError(f"there is no class {target}; the classes are 0 to {len(classes) - 1}")
     if args.gradcam:
-        target = prediction["class"] if args.target_class is None else args.target_class
-        if not 0 <= target < len(classes):
-            raise InsightError(f"there is no class {target}; the classes are 0 to {len(classes) - 1}")
         heat = attribution.gradcam(subject.model, image, target, subject.tap(args.gradcam))
         path = out / f"gradcam_{args.gradcam}.png"
         render.gradcam_png(subject.display(image), heat, prediction, classes[target], path,
                            f"Grad-CAM at {args.gradcam}")
         written.append(path)
         result["gradcam"] = {"node": args.gradcam, "class": target}
+    for method in args.attribution or []:
+        tap = subject.tap(args.gradcam) if method == "guided_gradcam" and args.gradcam else None
+        if method == "guided_gradcam" and tap is None:
+            raise InsightError("guided Grad-CAM needs the node to explain: add --gradcam NODE")
+        heat = attribution.attribute(subject.model, image, target, method, tap)
+        path = out / f"attribution_{method}.png"
+        render.gradcam_png(subject.display(image), heat, prediction, classes[target], path,
+                           method.replace("_", " ").capitalize().replace("gradcam", "Grad-CAM"))
+        written.append(path)
 
     if args.confusion or args.embedding or args.json:
         result_eval = evaluation.evaluate(subject.model, subject.dataset, classes,
@@ -162,7 +169,6 @@ def _run(args):
             print(f"loss landscape: centre loss {result['landscape']['centre_loss']:.4f}")
         for path in written:
             print(f"wrote {path}")
-    del torch
     return 0
 
 
@@ -187,8 +193,12 @@ def add_parser(subparsers):
     p.add_argument("--node", nargs="+", metavar="ID", help="nodes whose output (and filters, for "
                    "convolutions) to show; default: every top-level convolution")
     p.add_argument("--gradcam", metavar="NODE", help="Grad-CAM at this node (spatial output)")
+    p.add_argument("--attribution", nargs="+", metavar="METHOD",
+                   help="Captum attributions written as attribution_<METHOD>.png: guided_backprop, "
+                        "guided_gradcam (at the --gradcam node), occlusion, integrated_gradients, "
+                        "smoothgrad")
     p.add_argument("--class", dest="target_class", type=int, metavar="K",
-                   help="the class Grad-CAM explains (default: the predicted one)")
+                   help="the class Grad-CAM and --attribution explain (default: the predicted one)")
     p.add_argument("--confusion", action="store_true",
                    help="confusion matrix and the most confidently wrong images")
     p.add_argument("--wrong", type=int, default=16, metavar="N",

@@ -78,6 +78,9 @@ def interpolate(model, start, end, batches, steps=41, span=(-0.5, 1.5), progress
     """The loss along θ(α) = (1 − α)·start + α·end for `steps` values of α over `span`;
     floating-point buffers (BatchNorm statistics) are interpolated too."""
     start, end = _weights(model, start), _weights(model, end)
+    different = [name for name in end if start[name].shape != end[name].shape]
+    if different:
+        raise InsightError("the two sets of weights differ in shape at " + ", ".join(different[:5]))
     alphas = np.linspace(span[0], span[1], steps)
     losses, accuracies = np.full(steps, np.nan), np.full(steps, np.nan)
     for i, alpha in enumerate(alphas):

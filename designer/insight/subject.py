@@ -67,6 +67,7 @@ class Subject:
     classes: list
     data: object = None             # a DataBundle, loaded on first use of `dataset`
     weights_note: str = ""
+    _analysis: tuple = None         # (graph version, analysis) shared by every tap
 
     @property
     def dataset(self):
@@ -78,7 +79,16 @@ class Subject:
         return EvaluatedImages(self.data.val, self.data.evaluate)
 
     def tap(self, node_path):
-        return find_tap(self.graph, node_path)
+        if self._analysis is None or self._analysis[0] != self.graph.version:
+            self._analysis = (self.graph.version, analyze(self.graph))
+        tap = find_tap(self.graph, node_path, self._analysis[1])
+        if tap.module is not None:
+            try:
+                self.model.get_submodule(tap.module)
+            except AttributeError:
+                raise InsightError(f"{node_path} feeds only an auxiliary output, which "
+                                   "evaluation leaves out") from None
+        return tap
 
     def sample(self, index):
         """(image (1, C, H, W), label) of validation item `index`."""
@@ -270,9 +280,10 @@ def display_image(image, dataset):
 
 # -- taps --------------------------------------------------------------------------------------
 
-def find_tap(graph, node_path):
-    """The `Tap` computing the (first) output of the node at `node_path`."""
-    results = analyze(graph)
+def find_tap(graph, node_path, results=None):
+    """The `Tap` computing the (first) output of the node at `node_path`; `results` is the
+    graph's analysis when the caller has it."""
+    results = results if results is not None else analyze(graph)
     outer = None            # the top level has no block inputs
     prefix = ""
     remaining = node_path

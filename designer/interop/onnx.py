@@ -238,6 +238,7 @@ class _OnnxImporter:
     op_Sigmoid = _simple("Sigmoid")
     op_Tanh = _simple("Tanh")
     op_HardSwish = _simple("Hardswish")
+    del _simple
 
     def op_HardSigmoid(self, node, a):
         if abs(a.get("alpha", 0.2) - 1 / 6) > 1e-6 or abs(a.get("beta", 0.5) - 0.5) > 1e-6:

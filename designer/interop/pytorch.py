@@ -17,8 +17,6 @@ big to run, where tensors have shapes but no data).
 
 from dataclasses import dataclass, field
 import importlib.util
-import math
-import operator
 from pathlib import Path
 import sys
 
@@ -178,7 +176,7 @@ def _stochastic_depth(m, shapes):
 
 
 def _softmax(m, shapes):
-    if m.dim not in (1, -len(shapes[0]) - 1 + 1) or len(shapes[0]) != 1:
+    if m.dim not in (1, -1) or len(shapes[0]) != 1:
         raise _Unsupported("softmax over a dimension other than the features")
     return "Softmax", {}
 
@@ -405,14 +403,21 @@ class _Tracer(fx.Tracer):
 
 
 class _Recorder(fx.Interpreter):
-    """Runs a traced graph and keeps every node's value (the shapes the mapping reads)."""
+    """Runs a traced graph and keeps every node's value (the shapes the mapping reads). A
+    submodule that will become a Group is traced and run here, in place of the module, so every
+    op runs once however deep the groups nest; `children` keeps those (GraphModule, _Recorder)."""
 
-    def __init__(self, gm):
+    def __init__(self, gm, importer, path):
         super().__init__(gm)
+        self.importer = importer
+        self.path = path
         self.values = {}
+        self.children = {}
 
     def run_node(self, n):
-        value = super().run_node(n)
+        value = self._run_group(n) if n.op == "call_module" else None
+        if value is None:
+            value = super().run_node(n)
         # A copy: later in-place ops (ReLU(inplace=True)) must not change what was recorded.
         if isinstance(value, torch.Tensor):
             self.values[n] = value.clone()
@@ -421,6 +426,23 @@ class _Recorder(fx.Interpreter):
                 else tuple(v.clone() for v in value)
         else:
             self.values[n] = value
+        return value
+
+    def _run_group(self, n):
+        sub = self.module.get_submodule(n.target)
+        if not self.importer.becomes_group(sub):
+            return None
+        args, kwargs = self.fetch_args_kwargs_from_env(n)
+        if kwargs or not all(isinstance(a, torch.Tensor) for a in args):
+            return None  # the mapping traces into it instead
+        path = ".".join(p for p in (self.path, n.target) if p)
+        try:
+            gm = self.importer.trace(sub, path)
+        except ModelLoadError:
+            raise _Retrace(sub) from None
+        child = _Recorder(gm, self.importer, path)
+        value = child.run(*args)
+        self.children[n] = (gm, child)
         return value
 
 
@@ -467,8 +489,17 @@ class _Importer:
         self.block_cache = {}
 
     # -- which modules are nodes -------------------------------------------------------------
+    def is_layer(self, m):
+        return type(m) in MODULES or type(m) in SHAPED_MODULES or _qualname(m) in NAMED_MODULES
+
+    def becomes_group(self, m):
+        """Traced as a Group of its own (not a catalogue layer or block, not inlined)."""
+        return (not self.is_layer(m) and _qualname(m) not in BLOCKS
+                and not isinstance(m, _CONTAINERS) and not type(m).__module__.startswith("torch.nn")
+                and id(m) not in self.inline)
+
     def is_leaf(self, m):
-        if type(m) in MODULES or type(m) in SHAPED_MODULES or _qualname(m) in NAMED_MODULES:
+        if self.is_layer(m):
             return True
         if isinstance(m, _CONTAINERS) and _qualname(m) not in BLOCKS:
             return False
@@ -477,15 +508,17 @@ class _Importer:
         return id(m) not in self.inline
 
     # -- converting one module level ------------------------------------------------------------
-    def convert(self, module, path, inputs, graph_name, is_root=False):
-        """The graph of `module` (at source path `path`) called on `inputs`."""
+    def convert(self, module, path, inputs, graph_name, is_root=False, traced=None):
+        """The graph of `module` (at source path `path`) called on `inputs`; `traced` is its
+        (GraphModule, _Recorder) when it was already traced and run."""
         while True:
             try:
-                return self._convert_once(module, path, inputs, graph_name, is_root)
+                return self._convert_once(module, path, inputs, graph_name, is_root, traced)
             except _Retrace as retrace:
                 self.inline.add(id(retrace.module))
+                traced = None
 
-    def _trace(self, module, path):
+    def trace(self, module, path):
         try:
             return fx.GraphModule(module, _Tracer(self).trace(module))
         except Exception as error:
@@ -493,12 +526,15 @@ class _Importer:
             raise ModelLoadError(f"torch.fx cannot trace {path or 'the model'} "
                                  f"({type(module).__name__}): {first[:300]}") from None
 
-    def _convert_once(self, module, path, inputs, graph_name, is_root):
-        gm = self._trace(module, path)
-        recorder = _Recorder(gm)
-        with torch.no_grad():
-            recorder.run(*inputs)
-        level = _Level(self, module, path, recorder.values, Graph(graph_name), is_root)
+    def _convert_once(self, module, path, inputs, graph_name, is_root, traced):
+        if traced is None:
+            gm = self.trace(module, path)
+            recorder = _Recorder(gm, self, path)
+            with torch.no_grad():
+                recorder.run(*inputs)
+        else:
+            gm, recorder = traced
+        level = _Level(self, module, path, recorder, Graph(graph_name), is_root)
         for node in gm.graph.nodes:
             level.visit(node)
         layered_layout(level.graph)
@@ -559,11 +595,12 @@ def _normalised_op(node):
 class _Level:
     """Maps one traced module level onto a catalogue graph."""
 
-    def __init__(self, importer, module, path, values, graph, is_root):
+    def __init__(self, importer, module, path, recorder, graph, is_root):
         self.importer = importer
         self.module = module
         self.path = path
-        self.values = values
+        self.values = recorder.values
+        self.children = recorder.children
         self.graph = graph
         self.is_root = is_root
         self.refs = {}
@@ -601,10 +638,7 @@ class _Level:
         return node
 
     def design_key(self, node_id, key):
-        return ".".join(p for p in (self.prefix(), node_id, key) if p)
-
-    def prefix(self):
-        return self.path
+        return ".".join(p for p in (self.path, node_id, key) if p)
 
     def carry(self, node_id, module, source_prefix, kind=None):
         for key, tensor in module.state_dict().items():
@@ -712,7 +746,8 @@ class _Level:
             self.carry(created.id, sub, source_prefix, kind)
         else:
             try:
-                inner = self.importer.convert(sub, source_prefix, args, type(sub).__name__)
+                inner = self.importer.convert(sub, source_prefix, args, type(sub).__name__,
+                                              traced=self.children.get(node))
             except ModelLoadError:
                 raise _Retrace(sub) from None
             # The group's inside was keyed under the source path; re-key under the design path.
@@ -729,6 +764,12 @@ class _Level:
     # -- functions and methods -------------------------------------------------------------------
     def call_function(self, node, value):
         op = _normalised_op(node)
+        sources = [self.refs.get(n) for n in node.all_input_nodes]
+        if op in ("reshape", "view", "unsqueeze", "squeeze", "flatten") and len(sources) == 1 \
+                and isinstance(sources[0], _Attr):
+            # A view of a parameter (timm's gamma.reshape(1, -1, 1, 1)): still that parameter.
+            self.refs[node] = _Attr(sources[0].target, value)
+            return
         handler = getattr(self, f"op_{op}", None)
         if handler is None:
             return self.report(op if node.op == "call_function" else f"Tensor.{op}", node)
@@ -778,6 +819,7 @@ class _Level:
     op_tanh = _activation("Tanh")
     op_hardswish = _activation("Hardswish")
     op_hardsigmoid = _activation("Hardsigmoid")
+    del _activation
 
     def op_dropout(self, node, value):
         self.single("Dropout", node, {"p": float(self.arg(node, 1, "p", 0.5))})
@@ -825,6 +867,8 @@ class _Level:
 
     def layer_scale(self, node, attr, x):
         tensor = attr.value
+        if tensor.dim() == 4 and tensor.shape[0] == 1:
+            tensor = tensor[0]
         shape = tuple(self.values[next(n for n in node.all_input_nodes if n.op != "get_attr")].shape[1:])
         if len(shape) == 3 and tuple(tensor.shape) == (shape[0], 1, 1):
             channels_last = False
@@ -836,6 +880,24 @@ class _Level:
         self.importer.state[self.design_key(created.id, "scale")] = tensor.detach()
         self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
         self.refs[node] = _Ref(created.id)
+
+    def op_batch_norm(self, node, value):
+        names = ("running_mean", "running_var", "weight", "bias")
+        attrs = [self.refs.get(self.arg(node, i, name)) for i, name in enumerate(names, 1)]
+        if not all(isinstance(a, _Attr) for a in attrs) or self.arg(node, 5, "training", False):
+            raise _Unsupported("batch norm whose statistics are not the module's own")
+        eps = float(self.arg(node, 7, "eps", 1e-5))
+        momentum = float(self.arg(node, 6, "momentum", 0.1) or 0.1)
+        hint = attrs[0].target.rsplit(".", 1)[0] if "." in attrs[0].target else node.name
+        self.single("BatchNorm", node, {"eps": eps, "momentum": momentum}, hint=hint)
+        node_id = self.refs[node].node
+        for name, attr in zip(names, attrs):
+            self.importer.state[self.design_key(node_id, name)] = attr.value
+            self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
+        counter = attrs[0].target.rsplit("running_mean", 1)[0] + "num_batches_tracked"
+        source = dict(self.module.named_buffers()).get(counter, torch.tensor(0))
+        self.importer.state[self.design_key(node_id, "num_batches_tracked")] = source
+        self.importer.used.add(".".join(p for p in (self.path, counter) if p))
 
     def op_truediv(self, node, value):
         a, b = node.args[:2]

@@ -1,4 +1,4 @@
-"""Code that generates the preset design files in `presets/` (run `python presets/generate.py`).
+"""Code that generates the preset design files in `designer/presets/` (run `python presets/generate.py`).
 
 Each family module registers builder functions with `@preset`; a builder returns a `Graph`. The
 app itself reads only the JSON files: presets are data, generated once, checked in, and tested

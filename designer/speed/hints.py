@@ -8,6 +8,7 @@ hints are advice with the severity "hint" and never block compiling or training.
 from the live shape analysis alone (no torch), so the Issues panel can show them as a design changes.
 """
 
+from dataclasses import dataclass
 from math import sqrt
 
 from designer.core.infer import analyze
@@ -26,6 +27,25 @@ G4_CHAIN = 3
 ELEMENTWISE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "PReLU", "GELU", "SiLU", "Sigmoid", "Tanh",
                "Hardswish", "Hardsigmoid", "Add", "Multiply", "Scale"}
 MERGES = {"Concat", "Add", "Multiply", "Output"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A sentence about one node. "error" blocks compiling and training; "hint" is advice (the
+    ShuffleNet V2 speed guidelines) that never blocks anything."""
+    node_id: str
+    text: str
+    severity: str = "error"
+
+
+def design_problems(analyzer):
+    """Errors, then hints, each in topological order (the Issues panel's list), for a live
+    `Analyzer`. Here, not in the core: the core knows nothing of the speed guidelines."""
+    found = [Problem(nid, text) for nid, text in analyzer.errors()]
+    hints = design_hints(analyzer.graph, analyzer.results)
+    for nid in analyzer.in_order(hints):
+        found.extend(Problem(nid, text, "hint") for text in hints[nid])
+    return found
 
 
 def _conv_geometry(node, states, result):

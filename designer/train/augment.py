@@ -56,18 +56,18 @@ def resample_matrix(in_size, start, length, out_size, offset, count):
     antialiased bilinear filter of `torch.nn.functional.interpolate(antialias=True)`.
     `start`, `length`, `out_size` and `offset` are (N,) integer tensors, one entry per image."""
     device = start.device
-    scale = (length / out_size).double()[:, None]                      # (N, 1)
+    scale = (length / out_size)[:, None]           # (N, 1), float32 as in torch's own kernel
     support = torch.where(scale >= 1, scale, torch.ones_like(scale))
     inv_scale = torch.where(scale >= 1, 1 / scale, torch.ones_like(scale))
     index = offset[:, None] + torch.arange(count, device=device)       # (N, count)
     center = scale * (index + 0.5)
     low = (center - support + 0.5).trunc().clamp_min(0)
-    high = torch.minimum((center + support + 0.5).trunc(), length[:, None].double())
-    source = torch.arange(in_size, device=device, dtype=torch.float64) - start[:, None, None]
+    high = torch.minimum((center + support + 0.5).trunc(), length[:, None].float())
+    source = torch.arange(in_size, device=device, dtype=torch.float32) - start[:, None, None]
     weights = (1 - ((source - center[..., None] + 0.5) * inv_scale[..., None]).abs()).clamp_min(0)
     inside = (source >= low[..., None]) & (source < high[..., None])
     weights = weights * inside
-    return (weights / weights.sum(-1, keepdim=True)).float()
+    return weights / weights.sum(-1, keepdim=True)
 
 
 class BatchAugment:

@@ -3,55 +3,78 @@ share. Everything in it is a number, a string, a bool or None, so it round-trips
 through `torch.load(weights_only=True)`.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from designer.core.errors import DesignError
 
-# Every dataset the trainer reads: name -> title (the CLI's choices, the Train panel's list).
+# Choices: name -> title. The names are what the CLI, files and checkpoints use; titles are shown.
 DATASETS = {"digits": "UCI digits", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST",
             "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagefolder": "ImageFolder"}
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "step", "cosine", "onecycle", "plateau")
-CROPS = ("auto", "none", "pad", "resized")
-EVAL_CROPS = ("center", "ten")
-DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
+SCHEDULES = {"cosine": "cosine", "step": "step", "onecycle": "one-cycle",
+             "plateau": "reduce on plateau", "constant": "constant"}
+CROPS = {"auto": "auto (by dataset)", "none": "none (resize)", "pad": "pad and crop",
+         "resized": "random-resized crop"}
+FLIPS = {None: "auto (natural images)", True: "on", False: "off"}
+EVAL_CROPS = {"center": "centre crop", "ten": "10-crop"}
+DEVICES = {"auto": "auto (GPU when present)", "cpu": "CPU", "cuda": "CUDA GPU"}
 
 
 class TrainConfigError(DesignError):
     """Settings that cannot describe a run (an unknown dataset, a negative learning rate ...)."""
 
 
+def setting(default, label, help="", **form):
+    """A field the Train panel's form shows (it is generated from these, as the inspector is from
+    `Param`s): its `label` and tooltip `help`, and how to edit it: `choices` (name -> title),
+    `low`/`high`, `decimals` and `step` for numbers, `off` (the text shown for 0), `text` (a
+    check box's own text), `folder=True` for a folder path. Fields made without it are CLI-only."""
+    return field(default=default, metadata={"label": label, "help": help, **form})
+
+
 @dataclass
 class TrainConfig:
-    dataset: str = "digits"
-    data_dir: str | None = None       # where torchvision datasets / the ImageFolder tree live
-    download: bool = True             # torchvision datasets: download when missing and online
+    dataset: str = setting("digits", "Dataset", choices=DATASETS,
+                           help="UCI digits is built in and works offline; the others are read "
+                                "from the data folder (downloaded there when allowed)")
+    data_dir: str | None = setting(None, "Data folder", folder=True,  # torchvision data / ImageFolder
+                                   help="Where the dataset's files are, or go")
+    download: bool = setting(True, "", text="download when missing")
     val_fraction: float = 0.2         # digits and ImageFolder without a val/ folder
-    epochs: int = 10
-    batch_size: int = 64              # per process under torchrun
-    lr: float = 0.05
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"
-    warmup_epochs: float = 0.0
+    epochs: int = setting(10, "Epochs", low=1, high=10_000)
+    batch_size: int = setting(64, "Batch size", low=1, high=65_536,   # per process under torchrun
+                              help="Images per step (per GPU under torchrun)")
+    lr: float = setting(0.05, "Learning rate", low=1e-6, high=10.0, decimals=6, step=0.005,
+                        help="The peak learning rate of the schedule")
+    optimizer: str = setting("sgd", "Optimiser", choices=OPTIMIZERS)
+    momentum: float = setting(0.9, "Momentum", low=0.0, high=0.999, decimals=3, step=0.05)
+    nesterov: bool = setting(False, "", text="Nesterov")
+    weight_decay: float = setting(5e-4, "Weight decay", low=0.0, high=1.0, decimals=6, step=1e-4,
+                                  help="On convolution and linear weights only")
+    schedule: str = setting("cosine", "Schedule", choices=SCHEDULES)
+    warmup_epochs: float = setting(0.0, "Warm-up epochs", low=0.0, high=100.0, decimals=2,
+                                   step=0.5)
     step_size: int = 30               # schedule "step": epochs between decays
     gamma: float = 0.1                # schedule "step" and "plateau": the decay factor
     patience: int = 5                 # schedule "plateau"
-    grad_clip: float = 0.0            # max gradient norm; 0 turns clipping off
-    label_smoothing: float = 0.0
-    crop: str = "auto"                # auto | none | pad (pad-and-crop) | resized (random-resized crop)
+    label_smoothing: float = setting(0.0, "Label smoothing", low=0.0, high=0.5, decimals=3,
+                                     step=0.05)
+    grad_clip: float = setting(0.0, "Gradient clip", low=0.0, high=1000.0, decimals=2, step=0.5,
+                               off="off", help="Largest gradient norm; 0 turns clipping off")
+    crop: str = setting("auto", "Training crop", choices=CROPS)
     crop_padding: int = 4
-    flip: bool | None = None          # None: on for natural images, off for digits
+    flip: bool | None = setting(None, "Flip", choices=FLIPS,   # None: on for natural images only
+                                help="Random horizontal flips while training")
     scale_jitter: float = 0.0         # resize by a random factor in [1, 1 + x] before cropping
-    pca_lighting: float = 0.0         # AlexNet colour lighting std (0.1 in the paper)
-    eval_crop: str = "center"         # center | ten (10-crop: corners, centre and their flips)
-    device: str = "auto"
+    pca_lighting: float = setting(0.0, "PCA lighting", low=0.0, high=1.0, decimals=3, step=0.05,
+                                  off="off", help="AlexNet's colour lighting (0.1 in the paper)")
+    eval_crop: str = setting("center", "Evaluation", choices=EVAL_CROPS,
+                             help="10-crop: the corners, the centre and their flips, averaged")
+    device: str = setting("auto", "Device", choices=DEVICES)
     amp: bool = True                  # mixed precision on CUDA (bf16 when supported, else fp16)
     channels_last: bool = True        # CUDA only
     compile: bool = False             # torch.compile the model
-    seed: int = 0
+    seed: int = setting(0, "Seed", low=0, high=2 ** 31 - 1)
     deterministic: bool = False
     workers: int = 0
     fast_path: bool = True            # hold the dataset on the device when it fits the budget

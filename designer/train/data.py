@@ -1,7 +1,7 @@
 """Datasets and their transforms, fitted to a design's input.
 
 `build_data(config, input_shape)` returns the training and validation sets for the built-in UCI
-digits (bundled in `resources/data/`, no download), torchvision's MNIST, Fashion-MNIST, CIFAR-10 and
+digits (bundled in `designer/resources/data/`, no download), torchvision's MNIST, Fashion-MNIST, CIFAR-10 and
 CIFAR-100 (downloaded when allowed and online, otherwise read from the data folder), or any
 ImageFolder tree. Items are uint8 images converted to the design's channel count and resized to its
 height and width (validation images to 1/0.875 of it where a crop is taken); the bundle's
@@ -12,6 +12,7 @@ wrong folder) raise `DatasetError` with a sentence that says what to do.
 """
 
 from dataclasses import dataclass
+from importlib.resources import files
 import math
 from pathlib import Path
 
@@ -24,8 +25,7 @@ from designer.core.errors import DesignError
 from .augment import BatchAugment, BatchEval
 from .config import DATASETS
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "data"
-DIGITS_FILE = RESOURCES / "digits.npz"
+DIGITS_FILE = files("designer") / "resources" / "data" / "digits.npz"   # inside the package
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "cnn-designer" / "datasets"
 
 # Per-channel mean and std of each training set (0..1 pixels); ImageNet's for ImageFolder trees.

@@ -24,9 +24,16 @@ def free_memory(device):
     """Bytes free on `device`: the GPU's free memory, or the host's available memory."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
+    try:    # Linux: MemAvailable counts the page cache the kernel would give back
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):     # not Linux
+    except (AttributeError, ValueError, OSError):     # neither Linux nor another POSIX
         return FALLBACK_FREE_BYTES
 
 
@@ -38,10 +45,10 @@ def dataset_bytes(bundle):
 
 def choose(bundle, config, device):
     """(use the fast path?, a sentence saying which path feeds the run and why)."""
-    size = dataset_bytes(bundle)
-    mb = size / 2 ** 20
     if not config.fast_path:
         return False, "data: DataLoader path (the fast path is turned off)"
+    size = dataset_bytes(bundle)
+    mb = size / 2 ** 20
     budget = (config.fast_path_budget_mb * 2 ** 20 if config.fast_path_budget_mb > 0
               else BUDGET_SHARE * free_memory(device))
     if size > budget:

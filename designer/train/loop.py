@@ -23,6 +23,7 @@ Under `torchrun` (WORLD_SIZE > 1) the model is wrapped in DistributedDataParalle
 distributed, metrics are all-reduced and only rank 0 writes files.
 """
 
+import logging
 from contextlib import nullcontext
 import csv
 import math
@@ -39,7 +40,8 @@ from torch.utils.data import DataLoader
 from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
-from designer.core.infer import Analyzer
+from designer.core.infer import Analyzer, input_state
+from designer.core.registry import Role
 from designer.home import new_run_dir
 from .config import TrainConfig
 from . import fastpath
@@ -47,6 +49,8 @@ from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .losses import (MARGIN, RECONSTRUCTION, margin_loss, output_losses,
                      reconstruction_loss)
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
 
@@ -94,7 +98,7 @@ def check_design(graph):
         more = f"\n  (and {len(errors) - 20} more)" if len(errors) > 20 else ""
         raise TrainingError(f"the design has {len(errors)} error(s) and cannot train:\n"
                             f"{listed}{more}")
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     if len(inputs) != 1:
         raise TrainingError(f"training needs exactly one Input node; the design has {len(inputs)}")
     if not output_nodes(graph):
@@ -105,11 +109,7 @@ def check_design(graph):
 def output_shapes(graph):
     """The shape arriving at each Output node, in the order the compiled model returns them."""
     results = Analyzer(graph).results
-    shapes = []
-    for node in output_nodes(graph):
-        edge = graph.in_edge(node.id, "in")
-        shapes.append(results[edge.src].outputs[edge.src_port].shape)
-    return shapes
+    return [input_state(graph, results, node.id, "in").shape for node in output_nodes(graph)]
 
 
 def main_output_view(model):
@@ -242,11 +242,14 @@ class Trainer:
     `weights` is a state_dict file or checkpoint to start from; `resume` a checkpoint or run
     folder to continue (its history is replayed in the "start" event). `loss`, when given, is
     called as loss(outputs, images, labels) in place of the weighted cross-entropy (knowledge
-    distillation uses it)."""
+    distillation uses it); `prepare`, when given, turns the compiled model (weights loaded) into
+    the one to train (quantisation-aware training inserts fake quantisation with it)."""
 
-    def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None):
+    def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None,
+                 prepare=None):
         self.graph = graph.copy()
         self.loss = loss
+        self.prepare = prepare
         self.config = (config or TrainConfig()).validate()
         self.control = control or TrainControl()
         self.weights = weights
@@ -294,6 +297,8 @@ class Trainer:
             from designer.export.weights import load_into, read_state_dict
             report = load_into(model, read_state_dict(self.weights))
             self.notes.append(f"weights from {self.weights}: {report}")
+        if self.prepare is not None:
+            model = self.prepare(model)
         self.memory_format = (torch.channels_last if self.cuda and config.channels_last
                               else torch.contiguous_format)
         self.model = model.to(self.device, memory_format=self.memory_format)
@@ -383,7 +388,8 @@ class Trainer:
             return None
         try:
             from torch.utils.tensorboard import SummaryWriter
-        except ImportError:      # tensorboard is optional
+        except ImportError:      # tensorboard is an optional extra
+            log.info("tensorboard is not installed: no event files for this run")
             return None
         self.tensorboard_logged = len(self.step_log)
         return SummaryWriter(str(self.run_dir / "tensorboard"))

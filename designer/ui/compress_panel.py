@@ -1,6 +1,6 @@
 """The Compress panel: pick a technique and its settings, Preview the new design's parameters,
 multiply-adds and bytes (pruning, factorisation and substitution change the graph, so they are
-known before anything runs), and Apply: the technique runs in a worker thread (calibration and
+known before anything runs; the preview follows the settings as they change), and Apply: the technique runs in a worker thread (calibration and
 fine-tuning can take a while; Stop ends fine-tuning between steps), a before/after table and a
 per-layer bar chart show what it cost, and a new design opens as a new document.
 
@@ -8,18 +8,16 @@ All the work is `designer.compress.jobs`, the same calls the `designer prune / q
 factorize / substitute` verbs make; the panel only gathers options and draws results.
 """
 
-import time
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
 
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QThread, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
-from PySide6.QtCore import Qt
 
 from designer.home import app_home, new_run_dir
 from designer.train.config import DATASETS
@@ -32,6 +30,7 @@ TECHNIQUES = {
     "Prune weights (magnitude)": ("prune", {"method": "magnitude"}),
     "Quantise int8 static": ("quantize", {"scheme": "int8-static"}),
     "Quantise int8 dynamic (FC)": ("quantize", {"scheme": "int8-dynamic"}),
+    "Quantise int8, aware training": ("quantize", {"scheme": "int8-qat"}),
     "Quantise weights only": ("quantize", {}),
     "Factorise (SVD)": ("factorize", {}),
     "Cheaper convolution": ("substitute", {}),
@@ -39,10 +38,11 @@ TECHNIQUES = {
 # Which option rows each technique shows.
 ROWS = {
     "prune": {"amount", "global", "layers", "dataset", "finetune"},
-    "quantize": {"bits", "per_channel", "dataset", "calibration"},
+    "quantize": {"bits", "per_channel", "dataset", "calibration", "finetune"},
     "factorize": {"energy", "rank", "layers", "dataset"},
     "substitute": {"layer", "with", "dataset", "finetune"},
 }
+PREVIEW_DELAY_MS = 400
 REPORT_ROWS = (("params", "Parameters", "{:,}"), ("macs", "Multiply-adds", "{:,}"),
                ("bytes", "Bytes", "{:,}"), ("val_top1_error", "Val top-1 error", "{:.2%}"),
                ("latency_ms", "Latency ms (1 thread)", "{:.3f}"))
@@ -92,6 +92,15 @@ class CompressPanel(QWidget):
         self._build()
         self._technique_changed()
         context.selection_changed.connect(self._selection_changed)
+        # Live preview: settings that change the design re-run Preview once they settle.
+        self.preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
+        self.preview_timer.timeout.connect(self._auto_preview)
+        for signal in (self.technique_combo.currentIndexChanged, self.amount_spin.valueChanged,
+                       self.global_check.toggled, self.energy_spin.valueChanged,
+                       self.rank_spin.valueChanged, self.layers_edit.editingFinished,
+                       self.layer_edit.textChanged, self.with_combo.currentIndexChanged,
+                       self.weights_edit.editingFinished):
+            signal.connect(self.preview_timer.start)
 
     # ---- widgets ---------------------------------------------------------------------------
     def _build(self):
@@ -207,10 +216,13 @@ class CompressPanel(QWidget):
         shown = ROWS[technique] | {"technique", "weights"}
         if self.technique_combo.currentText() != "Quantise weights only":
             shown -= {"bits"}
-        if self.technique_combo.currentText() == "Quantise int8 static":
+        text = self.technique_combo.currentText()
+        if text == "Quantise int8 static":
             shown -= {"per_channel"}
         else:
             shown -= {"calibration"}
+        if technique == "quantize" and text != "Quantise int8, aware training":
+            shown -= {"finetune"}
         for key, widget in self.rows.items():
             self.form.setRowVisible(widget, key in shown)
         self.preview_button.setEnabled(technique in ("prune", "factorize", "substitute")
@@ -266,6 +278,15 @@ class CompressPanel(QWidget):
         self.worker.finished.connect(self._idle)
         self._busy(text)
         self.worker.start()
+
+    def _auto_preview(self):
+        if not (self.preview_button.isEnabled() and self.weights_edit.text().strip()
+                and self.context.graph is not None):
+            return
+        if self.worker is not None and self.worker.isRunning():
+            self.preview_timer.start()       # try again when the running job is done
+            return
+        self.preview()
 
     def preview(self):
         from designer.compress import jobs

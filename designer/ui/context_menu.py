@@ -83,5 +83,5 @@ def build(window, scene_pos, item_kind, target):
 def _push(editor, command):
     try:
         editor.push(command)
-    except (DesignError, ValueError, KeyError):
+    except DesignError:
         pass  # the editor's push has shown the sentence

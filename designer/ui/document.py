@@ -56,11 +56,6 @@ class Document(QObject):
         self._recovered = False
         self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(self.modified))
 
-    @classmethod
-    def open(cls, path, parent=None):
-        """Load a design file; raises DesignFileError (and creates nothing) when it cannot."""
-        return cls(fileformat.load(path), path, parent)
-
     @property
     def modified(self):
         return self._recovered or not self.undo_stack.isClean()

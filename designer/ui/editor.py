@@ -15,7 +15,7 @@ from designer.core.commands import (AddNode, Compound, Connect, Disconnect, dele
 from designer.core.errors import DesignError
 from designer.core.graph import Node
 from designer.core.grouping import explode_command, group_command
-from designer.core.infer import analyze
+from designer.core.infer import PortState, analyze, input_states
 from designer.core.layout import NODE_HEIGHT, NODE_WIDTH, V_GAP, layered_positions
 
 from .scene import GraphScene, StaticResults
@@ -127,7 +127,7 @@ class DocumentEditor(QWidget):
         """Do a core command as one undo step; a refusal shows its sentence and changes nothing."""
         try:
             self.document.push(command)
-        except (DesignError, ValueError, KeyError) as error:
+        except DesignError as error:
             self.message.emit(str(error), MESSAGE_MS)
             raise
         return True
@@ -137,7 +137,7 @@ class DocumentEditor(QWidget):
         try:
             command = make_command()
             self.push(command)
-        except (DesignError, ValueError, KeyError) as error:
+        except DesignError as error:
             self.message.emit(str(error), MESSAGE_MS)
             return False
         if select is not None:
@@ -169,11 +169,16 @@ class DocumentEditor(QWidget):
             probe = Node(node_id, type_name, None)
             probe.params = probe.spec.defaults()
             outs, ins = source.output_ports(), probe.input_ports()
-            if outs and ins and self.scene.fits(source.id, outs[0], probe, ins[0]):
-                command.add(Connect(graph, source.id, outs[0], node_id, ins[0]))
+            try:
+                if outs and ins:
+                    graph.check_connect(source.id, outs[0], node_id, ins[0],
+                                        self.document.analyzer.results, new_node=probe)
+                    command.add(Connect(graph, source.id, outs[0], node_id, ins[0]))
+            except DesignError:
+                pass    # added unconnected: it would not fit below the selected node
         try:
             self.push(command)
-        except (DesignError, ValueError, KeyError):
+        except DesignError:
             return None
         self.scene.select_ids([node_id])
         return node_id
@@ -254,17 +259,11 @@ class DocumentEditor(QWidget):
         self._try(make, select=lambda c: [holder["id"]])
 
     def input_shapes(self, node_id, graph=None, analysis=None):
-        """The shapes reaching a node's inputs (one per port), or None if any is unknown."""
+        """The states reaching a node's inputs (one per port), or None if any is unknown."""
         graph = graph or self.document.graph
         analysis = analysis or self.document.analyzer
-        shapes = []
-        for port in graph.nodes[node_id].input_ports():
-            edge = graph.in_edge(node_id, port)
-            result = analysis.results.get(edge.src) if edge else None
-            if result is None or not result.ok or edge.src_port not in result.outputs:
-                return None
-            shapes.append(result.outputs[edge.src_port])
-        return shapes
+        states = list(input_states(graph, analysis.results, node_id).values())
+        return states if all(isinstance(s, PortState) for s in states) else None
 
     def explode_selection(self):
         if not self.editable:

@@ -7,6 +7,7 @@ whether TorchScript was scripted or had to be traced).
 """
 
 import argparse
+import logging
 import re
 from pathlib import Path
 
@@ -15,8 +16,11 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
                                QFormLayout, QLabel, QLineEdit, QVBoxLayout)
 
 from designer.core.errors import DesignError
+from designer.core.registry import Role
 
 from .widgets import browse_row
+
+log = logging.getLogger(__name__)
 
 # (format key, menu title, file suffix, file dialog filter); the keys are the engine's formats.
 FORMATS = (
@@ -93,13 +97,14 @@ class ExportDialog(QDialog):
         try:
             graph = self._get_graph()
         except Exception:  # the dialog must open even if the editor has nothing loaded
+            log.warning("no design to suggest an export name from", exc_info=True)
             graph = None
         if self.design_path is not None:
             folder, name = self.design_path.parent, self.design_path.stem
         else:
             folder, name = Path.home(), _slug(graph.name) if graph is not None else "model"
         self.path_edit.setText(str(folder / f"{name}{self.suffix()}"))
-        inputs = graph.nodes_of_type("Input") if graph is not None else []
+        inputs = graph.nodes_of_role(Role.INPUT) if graph is not None else []
         if inputs:
             self.input_edit.setText("x".join(map(str, inputs[0].params["shape"])))
 
@@ -167,6 +172,7 @@ class ExportDialog(QDialog):
             self.show_message(str(error), error=True)
             return None
         except Exception as error:  # an unexpected failure is still shown, never raised
+            log.exception("export failed")
             self.show_message(f"Export failed: {type(error).__name__}: {error}", error=True)
             return None
         finally:

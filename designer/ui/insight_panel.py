@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Qt, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, QThread, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QStackedWidget, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
@@ -30,6 +30,7 @@ from designer.insight import render
 ERROR_STYLE = "color: #d33f3f;"
 RELOAD_DELAY_MS = 400
 GRID_LIMIT = 64          # channel maps shown at most
+TILE_LABELS = 32         # channel numbers drawn on grids up to this many maps
 METHOD_TITLES = {"gradcam": "Grad-CAM", "guided_backprop": "Guided backprop",
                  "guided_gradcam": "Guided Grad-CAM", "occlusion": "Occlusion",
                  "integrated_gradients": "Integrated gradients", "smoothgrad": "SmoothGrad"}
@@ -95,6 +96,11 @@ class InsightPanel(QWidget):
         self._build()
         self.reload_timer = QTimer(self, singleShot=True, interval=RELOAD_DELAY_MS)
         self.reload_timer.timeout.connect(self.load_weights)
+        # A run still training rewrites its checkpoint every epoch: follow it. New runs appear
+        # in the runs folder: list them.
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.fileChanged.connect(lambda _: self.reload_timer.start())
+        self.watcher.directoryChanged.connect(lambda _: self.refresh_runs())
         context.document_changed.connect(self._on_document)
         context.selection_changed.connect(self._on_selection)
         if context.document is not None:
@@ -296,6 +302,9 @@ class InsightPanel(QWidget):
         self.landscape_kind = QComboBox()
         self.landscape_kind.addItem("2-D, filter-normalised random directions", "2d")
         self.landscape_kind.addItem("1-D, from the initial weights", "1d")
+        self.landscape_kind.addItem("1-D, from another checkpoint…", "1d-from")
+        self.landscape_kind.activated.connect(self._on_landscape_kind)
+        self.landscape_start = None      # the other checkpoint of a 1-D line
         options.addWidget(self.landscape_kind)
         options.addWidget(QLabel("steps"))
         self.steps_box = QSpinBox(minimum=3, maximum=101, value=21, singleStep=2)
@@ -316,7 +325,7 @@ class InsightPanel(QWidget):
         self.landscape_stack.addWidget(self.landscape_widget)
         self.line_plot = pg.PlotWidget()
         self.line_plot.setBackground(None)
-        self.line_plot.setLabel("bottom", "α  (0: initial weights, 1: these weights)")
+        self.line_plot.setLabel("bottom", "α  (0: the start, 1: these weights)")
         self.line_plot.setLabel("left", "loss")
         self.line_curve = self.line_plot.plot([], [], pen=pg.mkPen("#4e79a7", width=2))
         self.landscape_stack.addWidget(self.line_plot)
@@ -355,6 +364,8 @@ class InsightPanel(QWidget):
             import re
             slug = re.sub(r"[^A-Za-z0-9]+", "_", self.graph.name or "").strip("_").lower()
             root = runs_root()
+            if root.is_dir() and str(root) not in self.watcher.directories():
+                self.watcher.addPath(str(root))
             runs = sorted((p for p in root.glob(f"{slug}_*") if (p / "last.pt").is_file()),
                           key=lambda p: (p / "last.pt").stat().st_mtime, reverse=True) \
                 if root.is_dir() and slug else []
@@ -393,6 +404,9 @@ class InsightPanel(QWidget):
             return
         mtime = path.stat().st_mtime_ns if path.is_file() else 0
         self.weights_key = (str(path), mtime, self.graph.version)
+        if self.watcher.files():
+            self.watcher.removePaths(self.watcher.files())
+        self.watcher.addPath(str(path))
         self.cache.clear()
         classes = self.subject.classes
         self.class_box.blockSignals(True)
@@ -569,19 +583,20 @@ class InsightPanel(QWidget):
                                      f"{(values == 0).mean():.1%}")
 
     def _label_tiles(self, channels, columns, size):
-        """The channel number in the corner of each map (for grids small enough to read)."""
-        for item in self.tile_labels:
-            self.maps_view.removeItem(item)
-        self.tile_labels = []
-        if len(channels) > 32:
-            return
-        h, w = size
-        for i, channel in enumerate(channels):
-            row, column = divmod(i, columns)
-            item = pg.TextItem(f"#{channel}", color="#ffffff", anchor=(0, 0))
-            item.setPos(column * (w + 1), row * (h + 1))
+        """The channel number in the corner of each map (for grids small enough to read). The
+        text items are made once and reused: creating them was most of a redraw's time."""
+        channels = list(channels) if len(channels) <= TILE_LABELS else []
+        while len(self.tile_labels) < len(channels):
+            item = pg.TextItem(color="#ffffff", anchor=(0, 0))
             self.maps_view.addItem(item)
             self.tile_labels.append(item)
+        h, w = size
+        for i, item in enumerate(self.tile_labels):
+            if i < len(channels):
+                row, column = divmod(i, columns)
+                item.setText(f"#{channels[i]}")
+                item.setPos(column * (w + 1), row * (h + 1))
+            item.setVisible(i < len(channels))
 
     def show_filters(self):
         from designer.insight.filters import conv_weight, filter_tiles
@@ -675,7 +690,7 @@ class InsightPanel(QWidget):
         self.job.progress.connect(self._on_progress)
         self.job.done.connect(on_done)
         self.job.failed.connect(lambda text: self._say(text, error=True))
-        self.job.finished.connect(self._job_ended)
+        self.job.finished.connect(lambda job=self.job: self._job_ended(job))
         self.progress.setValue(0)
         self.progress.show()
         self.stop_button.setEnabled(True)
@@ -686,12 +701,14 @@ class InsightPanel(QWidget):
             self.job.done.disconnect()       # a result that arrives after Stop is dropped
             self.job.stop()
             self.job.wait()
-            self._job_ended()
+            self._job_ended(self.job)
 
-    def _job_ended(self):
-        if self.job is not None and self.job.isFinished():
-            self.job.deleteLater()
-            self.job = None
+    def _job_ended(self, job):
+        # `finished` of a job already replaced by a newer one arrives late: it changes nothing.
+        if job is not self.job:
+            return
+        job.deleteLater()
+        self.job = None
         self.progress.hide()
         self.stop_button.setEnabled(False)
 
@@ -754,8 +771,14 @@ class InsightPanel(QWidget):
         if result.complete and points.get(method) is None and result.features is not None:
             if method == "pca":
                 points[method] = embed(result.features, "pca")
-            else:
-                self.evaluation_label.setText("press Evaluate for the t-SNE map")
+            elif not (self.job is not None and self.job_kind == "embedding"):
+                features = result.features   # t-SNE takes seconds: in the worker
+
+                def finished(coordinates, points=points):
+                    points["tsne"] = coordinates
+                    self.show_evaluation()
+                self.start_job("embedding", lambda progress, stop: embed(features, "tsne"),
+                               finished)
         coordinates = points.get(method)
         if coordinates is not None:
             colours = [pg.mkBrush(render.CLASS_COLOURS[int(label) % len(render.CLASS_COLOURS)])
@@ -775,6 +798,17 @@ class InsightPanel(QWidget):
         self.evaluation_label.setText(f"{result.size} images{state}: top-1 error "
                                       f"{result.top1_error:.2%}")
 
+    def _on_landscape_kind(self, index):
+        if self.landscape_kind.itemData(index) != "1d-from":
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Start of the line", self.weights_box.currentText(),
+                                              "PyTorch weights (*.pt *.pth);;All files (*)")
+        if path:
+            self.landscape_start = path
+            self.landscape_kind.setItemText(index, f"1-D, from {Path(path).name}")
+        elif self.landscape_start is None:
+            self.landscape_kind.setCurrentIndex(0)
+
     def start_landscape(self):
         from designer.insight import landscape
         if self.subject is None:
@@ -784,12 +818,15 @@ class InsightPanel(QWidget):
         subject = self.subject
         kind, steps, batches = (self.landscape_kind.currentData(), self.steps_box.value(),
                                 self.batches_box.value())
+        start_file = self.landscape_start if kind == "1d-from" else None
 
         def work(progress, should_stop):
+            from designer.export.weights import read_state_dict
             data = landscape.fixed_batches(subject.dataset, batches)
             state = model.state_dict()
-            if kind == "1d":
-                start = landscape.initial_state(subject.graph, subject.config.seed)
+            if kind != "2d":
+                start = (read_state_dict(start_file) if start_file else
+                         landscape.initial_state(subject.graph, subject.config.seed))
                 return landscape.interpolate(model, start, state, data, steps, progress=progress,
                                              should_stop=should_stop)
             return landscape.surface(model, state, data, steps, progress=progress,

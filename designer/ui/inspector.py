@@ -286,8 +286,6 @@ EDITORS = {"int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice":
 
 
 class Inspector(QScrollArea):
-    focus_requested = Signal(str)
-
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWidgetResizable(True)
@@ -472,7 +470,7 @@ class Inspector(QScrollArea):
             return
         try:
             self.document.push(Rename(self.graph, self.node_id, new))
-        except (DesignError, ValueError) as error:
+        except DesignError as error:
             self.problem.setText(str(error))
             self.problem.show()
             self.name_edit.setText(self.node_id)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOp
 
 from designer.core.layout import NODE_HEIGHT, NODE_WIDTH
 from designer.core.params import format_shape
+from designer.core.registry import Role
 from designer.core.summary import human
 
 from .theme import category_colour
@@ -34,7 +35,7 @@ def _fonts():
 
 
 def node_type_text(node):
-    return node.spec.title if node.type != "Group" else "Block"
+    return "Block" if node.role is Role.GROUP else node.spec.title
 
 
 # Shorter forms of layer titles for a node's header when the full title does not fit.

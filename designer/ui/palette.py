@@ -5,20 +5,15 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from designer.core.registry import REGISTRY
+from designer.core.registry import REGISTRY, Role
 
-from .theme import CATEGORY_ORDER, category_colour, category_title, icon
+from .theme import category_colour, icon
 from .view import LAYER_MIME
+from .widgets import filter_tree
 
 # Internal plumbing a person never adds by hand (a Group is made by grouping a selection).
-HIDDEN = {"BlockInput", "Group"}
+HIDDEN = {Role.BLOCK_INPUT, Role.GROUP}
 TYPE_ROLE = Qt.UserRole + 1
-
-
-def _section_key(category):
-    if category in CATEGORY_ORDER:
-        return (CATEGORY_ORDER.index(category), category)
-    return (len(CATEGORY_ORDER), category)
 
 
 class _Tree(QTreeWidget):
@@ -65,10 +60,10 @@ class Palette(QWidget):
         self.tree.clear()
         sections = {}
         for spec in REGISTRY.specs():
-            if spec.type not in HIDDEN:
+            if spec.role not in HIDDEN:
                 sections.setdefault(spec.category, []).append(spec)
-        for category in sorted(sections, key=_section_key):
-            top = QTreeWidgetItem([category_title(category)])
+        for category in sorted(sections, key=lambda c: (c.order, c.title)):
+            top = QTreeWidgetItem([category.title])
             top.setFlags(Qt.ItemIsEnabled)
             font = top.font(0)
             font.setBold(True)
@@ -87,18 +82,10 @@ class Palette(QWidget):
         self.theme = theme
 
     def filter(self, text):
-        words = text.lower().split()
+        filter_tree(self.tree, text, lambda section, layer: (
+            f"{layer.text(0)} {layer.data(0, TYPE_ROLE)} {section.text(0)} {layer.toolTip(0)}"))
         for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            shown = 0
-            for j in range(top.childCount()):
-                child = top.child(j)
-                haystack = f"{child.text(0)} {child.data(0, TYPE_ROLE)} {top.text(0)} {child.toolTip(0)}".lower()
-                match = all(w in haystack for w in words)
-                child.setHidden(not match)
-                shown += match
-            top.setHidden(shown == 0)
-            top.setExpanded(True)
+            self.tree.topLevelItem(i).setExpanded(True)
 
     def entries(self):
         """The layer types listed, in order (visible ones only)."""

@@ -8,7 +8,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QWidget)
 
 from designer.core.params import format_shape
+from designer.core.registry import Role
 from designer.core.summary import human
+from designer.speed.hints import design_problems
 
 from .theme import icon
 
@@ -252,7 +254,7 @@ class SummaryPanel(QWidget):
         params = sum(r.params for r in results.values())
         macs = sum(r.macs for r in results.values())
         memory = sum(r.memory for nid, r in results.items()
-                     if nid in self.graph.nodes and self.graph.nodes[nid].type != "Output")
+                     if nid in self.graph.nodes and self.graph.nodes[nid].role is not Role.OUTPUT)
         errors = sum(1 for r in results.values() if r.error)
         error_text = (f" · <span style='color:#d33f3f'><b>{errors}</b> in error</span>" if errors else "")
         self.totals.setText(f"<b>{len(self.graph.nodes)}</b> layers · <b>{params:,}</b> parameters · "
@@ -283,9 +285,6 @@ class SummaryPanel(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if len(rows) == 1:
             self.node_selected.emit(self.model.rows[rows[0].row()])
-
-    def select_row(self, row):
-        self.table.selectRow(row)
 
 
 class IssuesPanel(QListWidget):
@@ -336,7 +335,7 @@ class IssuesPanel(QListWidget):
 
     def refresh(self, force=True):
         self._stale = False
-        problems = self.analysis.problems()
+        problems = design_problems(self.analysis)
         if not force and problems == self._shown:
             return   # most edits change no problem: leave the list as it is
         self._shown = problems

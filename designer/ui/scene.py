@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QToolTip
 
 from designer.core.commands import Connect, Disconnect, MoveNodes, move_connection
 from designer.core.errors import DesignError
-from designer.core.infer import compute_node
+from designer.core.infer import PortState, input_state
 from designer.core.params import format_shape
 
 from .items import EdgeItem, NodeGrid, NodeItem, curve
@@ -242,9 +242,8 @@ class GraphScene(QGraphicsScene):
             edge = graph.in_edge(node_id, port)
             if edge is None:
                 return f"input {port}: not connected (drag from an output port here)"
-            result = self.analysis.results.get(edge.src)
-            state = result.outputs.get(edge.src_port) if result is not None and result.ok else None
-            shape = format_shape(state.shape) if state else "not computable"
+            state = input_state(graph, self.analysis.results, node_id, port)
+            shape = format_shape(state.shape) if isinstance(state, PortState) else "not computable"
             return f"input {port} ← {edge.src}: {shape}"
         result = self.analysis.results.get(node_id)
         state = result.outputs.get(port) if result is not None and result.ok else None
@@ -339,9 +338,7 @@ class GraphScene(QGraphicsScene):
             if target is None or target_port is None:
                 self.push(Disconnect(self.graph, edge))
             else:
-                problem = self.refusal(edge.src, target.node.id)
-                if problem:
-                    raise DesignError(problem)
+                self.graph.check_connect(edge.src, edge.src_port, target.node.id, target_port)
                 self.push(move_connection(self.graph, edge, target.node.id, target_port))
         except DesignError as error:
             self._refuse(scene_pos, str(error))
@@ -352,11 +349,8 @@ class GraphScene(QGraphicsScene):
         """Connect unless it would close a cycle. A connection whose shapes do not fit is made
         all the same: the receiving node turns red with the sentence saying why (undoable, and
         listed in the Issues tab), as for every other error. True if connected."""
-        problem = self.refusal(src, dst)
-        if problem:
-            self._refuse(scene_pos, problem)
-            return False
         try:
+            self.graph.check_connect(src, src_port, dst, dst_port)   # topology only: self, cycles
             self.push(Connect(self.graph, src, src_port, dst, dst_port, replace=True))
         except DesignError as error:
             self._refuse(scene_pos, str(error))
@@ -365,23 +359,6 @@ class GraphScene(QGraphicsScene):
         if result is not None and result.error:
             self.message.emit(f"{dst}: {result.error}")
         return True
-
-    def refusal(self, src, dst):
-        """The sentence saying why src may not feed dst at all (itself, or a cycle), else None."""
-        if src == dst:
-            return "a layer cannot feed itself"
-        if self.graph.creates_cycle(src, dst):
-            return f"connecting {src} to {dst} would close a cycle; a network must flow one way"
-        return None
-
-    def fits(self, src, src_port, node, dst_port):
-        """Would `node` (about to be added below src) compute without error when fed src's
-        output? Adding a layer connects it to the selection only when it fits."""
-        source = self.analysis.results.get(src)
-        if source is None or not source.ok or src_port not in source.outputs:
-            return True
-        state = source.outputs[src_port]
-        return compute_node(node, {port: state for port in node.input_ports()}).error is None
 
     def _refuse(self, scene_pos, text):
         self.message.emit(text)

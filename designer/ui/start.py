@@ -8,12 +8,17 @@ modification time, so opening the page stays instant.
 """
 
 import json
+import logging
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from designer.core.presets import preset_names, preset_path
+
+from .widgets import filter_tree
+
+log = logging.getLogger(__name__)
 
 NAME_ROLE = Qt.UserRole + 1
 
@@ -35,6 +40,7 @@ def preset_catalogue():
         from designer import presetlib
         builders = presetlib.load_all()
     except Exception:  # a broken builder module must not hide the presets that exist as files
+        log.exception("the preset builders could not be loaded; listing preset files only")
         builders = {}
     entries = []
     for name in preset_names():
@@ -81,14 +87,15 @@ class ParamCounts:
         from designer.core.presets import load_design
         try:
             params, aux = count_parameters(load_design(name))
-        except Exception:
+        except Exception:  # a preset that fails to load still gets listed (without a count)
+            log.exception("cannot count the parameters of preset %s", name)
             params, aux = -1, 0
         self.cache[name] = {"key": self._key(name), "params": params, "aux": aux}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.cache), encoding="utf-8")
-        except OSError:
-            pass
+        except OSError as error:
+            log.warning("cannot cache preset parameter counts in %s: %s", self.path, error)
         return params, aux
 
 
@@ -245,17 +252,8 @@ class StartPage(QWidget):
                 for j in range(self.tree.topLevelItem(i).childCount())]
 
     def _filter(self, text):
-        words = text.lower().split()
-        for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            shown = 0
-            for j in range(top.childCount()):
-                child = top.child(j)
-                hay = f"{top.text(0)} {child.text(0)} {child.text(2)}".lower()
-                match = all(w in hay for w in words)
-                child.setHidden(not match)
-                shown += match
-            top.setHidden(not shown)
+        words = filter_tree(self.tree, text, lambda family, preset:
+                            f"{family.text(0)} {preset.text(0)} {preset.text(2)}")
         current = self.tree.currentItem()
         if words and (current is None or current.isHidden() or not current.data(0, NAME_ROLE)):
             matches = self.visible_presets()

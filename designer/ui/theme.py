@@ -1,16 +1,16 @@
 """Light and dark themes: canvas and node colours, colour by layer kind, the Qt palette and the
-style sheet, and the bundled SVG icon set (`resources/icons`, drawn in one stroke style and tinted
+style sheet, and the bundled SVG icon set (`designer/resources/icons`, drawn in one stroke style and tinted
 to the theme's text colour)."""
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+ICONS_DIR = files("designer") / "resources" / "icons"   # inside the package: wheels carry it
 
 
 @dataclass(frozen=True)
@@ -43,37 +43,9 @@ DARK = Theme("dark", window="#1e2127", panel="#252930", base="#1b1e23", text="#d
              error="#ff6b6b", error_fill="#4a2a2e", blocked="#6b717c")
 THEMES = {"light": LIGHT, "dark": DARK}
 
-# Colour by layer kind (the registry's categories); blocks of every family share one hue family.
-CATEGORY_COLOURS = {
-    "input/output": "#4f7cff",
-    "convolution": "#2e9d6a",
-    "pooling": "#1f9fb5",
-    "normalisation": "#8e63d2",
-    "activation": "#e09a2b",
-    "merge": "#d0603f",
-    "regularisation": "#8b8f97",
-    "utility": "#6f86a6",
-    "head": "#c4507c",
-    "blocks": "#3d77c2",
-}
-_FALLBACK = ["#3d77c2", "#5a6fd6", "#2f8fae", "#7b5cc4", "#b0683a", "#4b9a8f"]
-
-# Order of the palette's sections; other categories (block families) follow alphabetically.
-CATEGORY_ORDER = ["input/output", "convolution", "pooling", "normalisation", "activation", "merge",
-                  "regularisation", "utility", "head", "blocks"]
-
-
 def category_colour(category):
-    if category in CATEGORY_COLOURS:
-        return QColor(CATEGORY_COLOURS[category])
-    if category.startswith("block"):
-        return QColor(CATEGORY_COLOURS["blocks"])
-    return QColor(_FALLBACK[sum(map(ord, category)) % len(_FALLBACK)])
-
-
-def category_title(category):
-    text = category.replace("/", " / ").replace("_", " ")
-    return text[:1].upper() + text[1:]
+    """The QColor of a spec's `Category` (designer.core.categories)."""
+    return QColor(category.colour)
 
 
 def apply(app, theme):

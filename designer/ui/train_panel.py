@@ -11,13 +11,14 @@ same plots.
 """
 
 import csv
+from dataclasses import fields
 import math
 import time
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QVBoxLayout, QWidget)
 
 from designer.home import new_run_dir, runs_root
-from designer.train.config import DATASETS, TrainConfig
+from designer.train.config import TrainConfig
 from .widgets import browse_row
 from .worker import TrainWorker
 
@@ -53,6 +54,43 @@ PLOTS = (("loss", "Loss", "thin: each step · thick: smoothed · dashed ○: val
          ("error", "Error (%)", "solid: train · dashed: val · top-1 thick, top-5 dotted", "error %"),
          ("lr", "Learning rate", "", "learning rate"), ("speed", "Throughput", "", "images/s"))
 EARLIER_RUNS_SHOWN = 20
+
+
+def _setting_editor(default, meta):
+    """The widget for one TrainConfig field, from its `setting(...)` metadata."""
+    if "choices" in meta:
+        editor = QComboBox()
+        for value, title in meta["choices"].items():
+            editor.addItem(title, value)
+        editor.setCurrentIndex(list(meta["choices"]).index(default))
+    elif meta.get("folder"):
+        editor = QLineEdit(default or "")
+        editor.setPlaceholderText("dataset folder")
+    elif isinstance(default, bool):
+        editor = QCheckBox(meta.get("text", ""))
+        editor.setChecked(default)
+    elif isinstance(default, int):
+        editor = QSpinBox()
+        editor.setRange(meta["low"], meta["high"])
+        editor.setValue(default)
+    else:
+        editor = QDoubleSpinBox()
+        editor.setDecimals(meta["decimals"])
+        editor.setRange(meta["low"], meta["high"])
+        editor.setSingleStep(meta["step"])
+        editor.setSpecialValueText(meta.get("off", ""))
+        editor.setValue(default)
+    return editor
+
+
+def _editor_value(editor):
+    if isinstance(editor, QComboBox):
+        return editor.currentData()
+    if isinstance(editor, QLineEdit):
+        return editor.text().strip() or None
+    if isinstance(editor, QCheckBox):
+        return editor.isChecked()
+    return editor.value()
 
 
 class Run:
@@ -104,10 +142,7 @@ class Run:
 
 class TrainPanel(QWidget):
     """`TrainPanel(context, parent=None, runs_dir=None)`: trains the graph of `context.document`
-    (a `PanelContext`, see `panel_registry`). `running_changed(bool)` says when a run starts and
-    ends."""
-
-    running_changed = Signal(bool)
+    (a `PanelContext`, see `panel_registry`)."""
 
     def __init__(self, context, parent=None, runs_dir=None):
         super().__init__(parent)
@@ -159,98 +194,39 @@ class TrainPanel(QWidget):
 
     # -- widgets ---------------------------------------------------------------------------
     def _build_form(self):
-        defaults = TrainConfig()
+        """One row per TrainConfig field made with `setting(...)`, in field order, then the
+        weights to start from (an argument of the run, not a setting)."""
         self.form = QFormLayout()
-        self.dataset_box = QComboBox()
-        for key, title in DATASETS.items():
-            self.dataset_box.addItem(f"{title} (built in, offline)" if key == "digits" else title, key)
-        self.dataset_box.currentIndexChanged.connect(self._dataset_changed)
-        self.data_dir_edit = QLineEdit()
-        self.data_dir_edit.setPlaceholderText("dataset folder")
-        self.data_dir_row = browse_row(self.data_dir_edit, self._browse_data_dir)
-        self.download_check = QCheckBox("download when missing")
-        self.download_check.setChecked(defaults.download)
-
-        self.epochs_spin = self._int_spin(1, 10_000, defaults.epochs)
-        self.batch_spin = self._int_spin(1, 65_536, defaults.batch_size)
-        self.lr_spin = self._float_spin(1e-6, 10.0, defaults.lr, 6, 0.005)
-        self.optimizer_box = self._choices(("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW"))
-        self.momentum_spin = self._float_spin(0.0, 0.999, defaults.momentum, 3, 0.05)
-        self.nesterov_check = QCheckBox("Nesterov")
-        self.weight_decay_spin = self._float_spin(0.0, 1.0, defaults.weight_decay, 6, 1e-4)
-        self.schedule_box = self._choices(("cosine", "cosine"), ("step", "step"),
-                                          ("onecycle", "one-cycle"), ("plateau", "reduce on plateau"),
-                                          ("constant", "constant"))
-        self.warmup_spin = self._float_spin(0.0, 100.0, defaults.warmup_epochs, 2, 0.5)
-        self.smoothing_spin = self._float_spin(0.0, 0.5, defaults.label_smoothing, 3, 0.05)
-        self.clip_spin = self._float_spin(0.0, 1000.0, defaults.grad_clip, 2, 0.5)
-        self.clip_spin.setSpecialValueText("off")
-        self.crop_box = self._choices(("auto", "auto (by dataset)"), ("none", "none (resize)"),
-                                      ("pad", "pad and crop"), ("resized", "random-resized crop"))
-        self.flip_box = self._choices(("auto", "auto (natural images)"), ("on", "on"), ("off", "off"))
-        self.lighting_spin = self._float_spin(0.0, 1.0, defaults.pca_lighting, 3, 0.05)
-        self.lighting_spin.setSpecialValueText("off")
-        self.eval_crop_box = self._choices(("center", "centre crop"), ("ten", "10-crop"))
-        self.device_box = self._choices(("auto", "auto (GPU when present)"), ("cpu", "CPU"),
-                                        ("cuda", "CUDA GPU"))
-        self.seed_spin = self._int_spin(0, 2 ** 31 - 1, defaults.seed)
+        self.editors = {}
+        for spec in fields(TrainConfig):
+            if "label" in spec.metadata:
+                self.editors[spec.name] = editor = _setting_editor(spec.default, spec.metadata)
+                row = browse_row(editor, self._browse_data_dir) if spec.metadata.get("folder") else editor
+                row.setToolTip(spec.metadata["help"])
+                self.form.addRow(spec.metadata["label"], row)
         self.weights_edit = QLineEdit()
         self.weights_edit.setPlaceholderText("optional .pt or .pth")
         self.weights_edit.setToolTip("Start from these weights (e.g. torchvision's, for a preset "
                                      "named like its model); the first message reports what loaded.")
-        self.weights_row = browse_row(self.weights_edit, self._browse_weights)
+        self.form.addRow("Start from", browse_row(self.weights_edit, self._browse_weights))
         # Knowledge distillation (designer.compress.distill): a trained teacher's soft targets.
         self.teacher_edit = QLineEdit()
         self.teacher_edit.setPlaceholderText("optional: a trained design (.json) or preset")
-        self.teacher_row = browse_row(self.teacher_edit, self._browse_teacher)
         self.teacher_weights_edit = QLineEdit()
         self.teacher_weights_edit.setPlaceholderText("the teacher's weights (.pt)")
-        self.teacher_weights_row = browse_row(self.teacher_weights_edit,
-                                              self._browse_teacher_weights)
-        self.temperature_spin = self._float_spin(0.1, 100.0, 2.0, 2, 0.5)
-        self.alpha_spin = self._float_spin(0.0, 1.0, 0.5, 2, 0.1)
-
+        self.temperature_spin = _setting_editor(2.0, {"low": 0.1, "high": 100.0, "decimals": 2,
+                                                      "step": 0.5})
+        self.alpha_spin = _setting_editor(0.5, {"low": 0.0, "high": 1.0, "decimals": 2, "step": 0.1})
         for label, widget in (
-                ("Dataset", self.dataset_box), ("Data folder", self.data_dir_row),
-                ("", self.download_check), ("Epochs", self.epochs_spin),
-                ("Batch size", self.batch_spin), ("Learning rate", self.lr_spin),
-                ("Optimiser", self.optimizer_box), ("Momentum", self.momentum_spin),
-                ("", self.nesterov_check), ("Weight decay", self.weight_decay_spin),
-                ("Schedule", self.schedule_box), ("Warm-up epochs", self.warmup_spin),
-                ("Label smoothing", self.smoothing_spin), ("Gradient clip", self.clip_spin),
-                ("Training crop", self.crop_box), ("Flip", self.flip_box),
-                ("PCA lighting", self.lighting_spin), ("Evaluation", self.eval_crop_box),
-                ("Device", self.device_box), ("Seed", self.seed_spin),
-                ("Start from", self.weights_row), ("Distil from", self.teacher_row),
-                ("Teacher weights", self.teacher_weights_row), ("Temperature", self.temperature_spin),
-                ("α (soft-target weight)", self.alpha_spin)):
+                ("Distil from", browse_row(self.teacher_edit, self._browse_teacher)),
+                ("Teacher weights", browse_row(self.teacher_weights_edit,
+                                               self._browse_teacher_weights)),
+                ("Temperature", self.temperature_spin), ("α (soft-target weight)", self.alpha_spin)):
             self.form.addRow(label, widget)
         self._settings_widgets = [self.form.itemAt(i).widget() for i in range(self.form.count())
                                   if self.form.itemAt(i).widget() is not None]
+        self.editors["dataset"].currentIndexChanged.connect(self._dataset_changed)
         self._dataset_changed()
-
-    @staticmethod
-    def _int_spin(low, high, value):
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setValue(value)
-        return spin
-
-    @staticmethod
-    def _float_spin(low, high, value, decimals, step):
-        spin = QDoubleSpinBox()
-        spin.setDecimals(decimals)
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        return spin
-
-    @staticmethod
-    def _choices(*pairs):
-        box = QComboBox()
-        for key, title in pairs:
-            box.addItem(title, key)
-        return box
 
     def _build_controls(self):
         self.start_button = QPushButton("Start")
@@ -315,10 +291,9 @@ class TrainPanel(QWidget):
 
     # -- settings --------------------------------------------------------------------------
     def _dataset_changed(self):
-        needs_folder = self.dataset_box.currentData() != "digits"
-        self.data_dir_row.setEnabled(needs_folder)
-        self.download_check.setEnabled(needs_folder and
-                                       self.dataset_box.currentData() != "imagefolder")
+        dataset = self.editors["dataset"].currentData()
+        self.editors["data_dir"].parentWidget().setEnabled(dataset != "digits")
+        self.editors["download"].setEnabled(dataset not in ("digits", "imagefolder"))
 
     def _browse_weights(self):
         path, _ = QFileDialog.getOpenFileName(self, "Start from weights", self.weights_edit.text(),
@@ -348,27 +323,14 @@ class TrainPanel(QWidget):
                 self.alpha_spin.value())
 
     def _browse_data_dir(self):
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.data_dir_edit.text())
+        edit = self.editors["data_dir"]
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", edit.text())
         if folder:
-            self.data_dir_edit.setText(folder)
+            edit.setText(folder)
 
     def config(self):
         """The TrainConfig the form describes (the run folder is chosen at Start)."""
-        flip = self.flip_box.currentData()
-        return TrainConfig(
-            dataset=self.dataset_box.currentData(),
-            data_dir=self.data_dir_edit.text().strip() or None,
-            download=self.download_check.isChecked(),
-            epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
-            lr=self.lr_spin.value(), optimizer=self.optimizer_box.currentData(),
-            momentum=self.momentum_spin.value(),
-            nesterov=self.nesterov_check.isChecked(),
-            weight_decay=self.weight_decay_spin.value(),
-            schedule=self.schedule_box.currentData(), warmup_epochs=self.warmup_spin.value(),
-            label_smoothing=self.smoothing_spin.value(), grad_clip=self.clip_spin.value(),
-            crop=self.crop_box.currentData(), flip=None if flip == "auto" else flip == "on",
-            pca_lighting=self.lighting_spin.value(), eval_crop=self.eval_crop_box.currentData(),
-            device=self.device_box.currentData(), seed=self.seed_spin.value())
+        return TrainConfig(**{name: _editor_value(editor) for name, editor in self.editors.items()})
 
     # -- run control -----------------------------------------------------------------------
     @property
@@ -407,7 +369,6 @@ class TrainPanel(QWidget):
         self._set_state("running")
         self.worker.start()
         self.timer.start()
-        self.running_changed.emit(True)
 
     def pause(self):
         if self.is_running:
@@ -507,7 +468,6 @@ class TrainPanel(QWidget):
         item = self.runs_list.item(self.runs.index(run))
         item.setText(f"{run.name} — {run.status}")
         self._set_state("idle")
-        self.running_changed.emit(False)
 
     # -- runs and plots --------------------------------------------------------------------
     def _add_run(self, run, shown=True):
@@ -615,47 +575,26 @@ class TrainPanel(QWidget):
 
     def save_state(self):
         """The form's values (the window keeps them between sessions)."""
-        state = {}
-        for name, widget in self._state_widgets().items():
-            if isinstance(widget, QComboBox):
-                state[name] = widget.currentData()
-            elif isinstance(widget, QCheckBox):
-                state[name] = widget.isChecked()
-            elif isinstance(widget, QLineEdit):
-                state[name] = widget.text()
-            else:
-                state[name] = widget.value()
-        return state
+        return {name: _editor_value(editor) for name, editor in self.editors.items()}
 
     def restore_state(self, state):
-        for name, widget in self._state_widgets().items():
+        for name, editor in self.editors.items():
             if name not in state:
                 continue
             value = state[name]
             try:
-                if isinstance(widget, QComboBox):
-                    index = widget.findData(value)
+                if isinstance(editor, QComboBox):
+                    index = editor.findData(value)
                     if index >= 0:
-                        widget.setCurrentIndex(index)
-                elif isinstance(widget, QCheckBox):
-                    widget.setChecked(bool(value))
-                elif isinstance(widget, QLineEdit):
-                    widget.setText(str(value))
+                        editor.setCurrentIndex(index)
+                elif isinstance(editor, QCheckBox):
+                    editor.setChecked(bool(value))
+                elif isinstance(editor, QLineEdit):
+                    editor.setText("" if value is None else str(value))
                 else:
-                    widget.setValue(value)
-            except (TypeError, ValueError):
+                    editor.setValue(value)
+            except (TypeError, ValueError, OverflowError):
                 continue   # a value from an older version that no longer fits is skipped
-
-    def _state_widgets(self):
-        return {"dataset": self.dataset_box, "data_dir": self.data_dir_edit,
-                "download": self.download_check, "epochs": self.epochs_spin,
-                "batch_size": self.batch_spin, "lr": self.lr_spin, "optimizer": self.optimizer_box,
-                "momentum": self.momentum_spin, "nesterov": self.nesterov_check,
-                "weight_decay": self.weight_decay_spin, "schedule": self.schedule_box,
-                "warmup_epochs": self.warmup_spin, "label_smoothing": self.smoothing_spin,
-                "grad_clip": self.clip_spin, "crop": self.crop_box, "flip": self.flip_box,
-                "pca_lighting": self.lighting_spin, "eval_crop": self.eval_crop_box,
-                "device": self.device_box, "seed": self.seed_spin}
 
     def _show_info(self, text):
         self.status_label.setStyleSheet("")

@@ -13,3 +13,20 @@ def browse_row(edit, on_browse):
     button.clicked.connect(on_browse)
     box.addWidget(button)
     return row
+
+
+def filter_tree(tree, text, haystack):
+    """Search a two-level tree (sections of entries), as the palette and the start page do: show
+    the entries whose `haystack(section, entry)` text holds every word of `text` (any case), hide
+    sections left empty. Returns the words."""
+    words = text.lower().split()
+    for i in range(tree.topLevelItemCount()):
+        section = tree.topLevelItem(i)
+        shown = 0
+        for j in range(section.childCount()):
+            entry = section.child(j)
+            match = all(word in haystack(section, entry).lower() for word in words)
+            entry.setHidden(not match)
+            shown += match
+        section.setHidden(not shown)
+    return words

@@ -9,12 +9,16 @@ the worker. Exceptions from the engine end the run with `finished_run` status "f
 sentence, so training can never take the editor down.
 """
 
+import logging
 import time
 import traceback
 
 from PySide6.QtCore import QThread, Signal
 
+from designer.core.errors import DesignError
 from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
+
+log = logging.getLogger(__name__)
 
 
 class TrainWorker(QThread):
@@ -85,12 +89,14 @@ class TrainWorker(QThread):
                     self.message.emit(event.text)
                 elif isinstance(event, Finished):
                     self.result = event
+        except DesignError as error:
+            flush()
+            self.result = Finished("failed", str(error))
         except Exception as error:  # noqa: BLE001 - the GUI shows every failure as a sentence
             flush()
-            from designer.core.errors import DesignError
-            text = str(error) if isinstance(error, DesignError) else (
-                f"training failed: {type(error).__name__}: {error}\n"
-                + traceback.format_exc(limit=4))
+            log.exception("training failed")
+            text = (f"training failed: {type(error).__name__}: {error}\n"
+                    + traceback.format_exc(limit=4))
             self.result = Finished("failed", text)
         flush()
         if self.result is None:

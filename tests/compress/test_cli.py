@@ -207,3 +207,31 @@ def test_auxiliary_heads_keep_their_weights(tmp_path, capsys):
         model.load_state_dict(state)          # strict: the auxiliary head is there too
         if argv[0] != "prune" or argv[2] == "magnitude":
             assert torch.equal(state["aux_fc.bias"], original["aux_fc.bias"])
+
+
+def test_quantisation_aware_training(trained_lenet5, tmp_path, capsys):
+    """int8-qat trains with fake quantisation through the training engine, then converts."""
+    _, weights, _ = trained_lenet5
+    out = tmp_path / "qat.pt"
+    code, stdout, stderr = run(capsys, "quantize", "lenet5", "--weights", str(weights),
+                               "--scheme", "int8-qat", "--dataset", "digits",
+                               "--finetune-epochs", "1", "--batch-size", "256", "-o", str(out),
+                               "--json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["bytes_before"] >= 3.5 * report["bytes_after"]
+    assert report["val_top1_error_after"] <= report["val_top1_error_before"] + 0.01
+    module = torch.jit.load(str(out))
+    assert module(torch.zeros(1, 1, 32, 32)).shape == (1, 10)
+    code, _, stderr = run(capsys, "quantize", "lenet5", "--weights", str(weights), "--scheme",
+                          "int8-qat", "--dataset", "digits", "-o", str(tmp_path / "q2.pt"))
+    assert code == 2 and "--finetune-epochs" in stderr
+
+
+def test_compress_report_without_a_dataset_leaves_errors_null(trained_lenet5, capsys):
+    _, weights, _ = trained_lenet5
+    code, stdout, _ = run(capsys, "compress-report", "lenet5", "--weights", str(weights), "--json")
+    report = json.loads(stdout)
+    assert code == 0 and report["val_top1_error_before"] is None
+    assert all(stage["val_top1_error"] is None for stage in report["stages"])
+    assert report["bytes_after"] < report["bytes_before"] / 5

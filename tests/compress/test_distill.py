@@ -68,3 +68,28 @@ def test_train_verb_distils_from_a_teacher(trained_lenet5, tmp_path, capsys):
                  "--out", str(tmp_path / "run2")])
     assert code == 2
     assert "teacher needs its trained weights" in capsys.readouterr().err
+
+
+def test_alpha_zero_trains_exactly_like_training_alone(tmp_path):
+    """With A = 0 the loss is the plain cross-entropy, so the hook must reproduce a run without
+    it weight for weight (same seed): the Trainer uses the hook and nothing else changes."""
+    from designer.compress.measure import load_model
+    from designer.core.presets import load_design
+    from designer.train.config import TrainConfig
+    from designer.train.loop import Trainer
+
+    def trained(loss, folder):
+        config = TrainConfig(epochs=1, batch_size=128, lr=0.05, seed=3, out=str(tmp_path / folder))
+        trainer = Trainer(load_design("reactor_digits"), config, loss=loss)
+        for _ in trainer.run():
+            pass
+        return trainer.model.state_dict()
+
+    teacher = load_model(load_design("lenet5"))
+    alone = trained(None, "alone")
+    hooked = trained(DistillationLoss(teacher, temperature=3.0, alpha=0.0,
+                                      teacher_shape=(1, 32, 32)), "hooked")
+    assert all(torch.equal(alone[k], hooked[k]) for k in alone)
+    moved = trained(DistillationLoss(teacher, temperature=3.0, alpha=0.5,
+                                     teacher_shape=(1, 32, 32)), "soft")
+    assert not all(torch.equal(alone[k], moved[k]) for k in alone)

@@ -198,3 +198,14 @@ def test_half_the_filters_plus_three_finetune_epochs_cost_at_most_two_points(tra
     assert pruned.nodes["c3"].params["out_channels"] == 8
     state = torch.load(out.with_suffix(".pt"), weights_only=True)
     load_model(pruned, state)
+
+
+def test_an_amount_per_layer():
+    graph = load_design("lenet5")
+    result = prune_structured(graph, trained_like(graph).state_dict(), "l1", 0.5,
+                              layer_amounts={"c5": 0.75, "f6": 0.25})
+    assert {path: after for path, (_, after, _) in result.kept.items()} == {
+        "c1": 3, "c3": 8, "c5": 30, "f6": 63}
+    with pytest.raises(CompressError, match="amount for c5"):
+        prune_structured(graph, trained_like(graph).state_dict(), "l1", 0.5,
+                         layer_amounts={"c5": 1.0})

@@ -109,3 +109,30 @@ def test_int8_static_and_dynamic_run_load_and_stay_accurate(trained_lenet5, tmp_
     assert top1_error(dynamic, loader) <= before + 0.01
     assert type(dynamic.f6).__module__.startswith("torch.ao.nn.quantized.dynamic")
     assert isinstance(model.f6, nn.Linear)           # the original is untouched
+
+
+def shuffle_net():
+    from designer.core.builder import GraphBuilder
+    b = GraphBuilder("shuffle")
+    x = b.add("Conv2d", "stem", b.input((3, 16, 16)), out_channels=8, kernel=3)
+    left, right = b.add("Split", "split", x, sections=2)
+    right = b.add("Conv2d", "conv", right, out_channels=4, kernel=3)
+    x = b.add("ChannelShuffle", "shuffle", b.add("Concat", "cat", left, right), groups=2)
+    x = b.add("Flatten", "flatten", b.add("GlobalAvgPool2d", "pool", x))
+    b.output(b.add("Linear", "fc", x, out_features=5))
+    return b.finish()
+
+
+@pytest.mark.parametrize("family", ["se_resnet", "residual", "shuffle"])
+def test_int8_static_through_gates_shuffles_and_splits(family):
+    """Modules whose forward branches on shapes (SE's Multiply, channel shuffle, split) stay
+    whole in float inside the int8 model; the result runs, scripts and tracks fp32."""
+    from tests.compress.test_prune import FAMILIES, trained_like
+    graph = shuffle_net() if family == "shuffle" else FAMILIES[family]()
+    model = trained_like(graph)
+    x = torch.randn(8, 3, 16, 16)
+    int8 = quantize_static(model, [x])
+    with torch.no_grad():
+        reference, quantised = model(x), int8(x)
+    assert (quantised - reference).norm() / reference.norm() < 0.1
+    assert any(t.is_quantized for t in int8.state_dict().values() if isinstance(t, torch.Tensor))

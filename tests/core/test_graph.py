@@ -2,8 +2,11 @@
 
 import pytest
 
-from designer.core.errors import ParamError, PortError, UnknownLayerError
-from designer.core.graph import Graph
+from designer.core.errors import (CycleError, DesignError, NodeNameError, ParamError, PortError,
+                                  ShapeError, UnknownLayerError, UnknownNodeError)
+from designer.core.graph import Graph, Node, unique_id
+from designer.core.infer import Analyzer
+from designer.core.registry import REGISTRY, Role
 
 
 def chain():
@@ -35,12 +38,54 @@ def test_unknown_type_and_bad_names_are_refused():
     g = Graph()
     with pytest.raises(UnknownLayerError):
         g.add_node("Conv9d")
-    with pytest.raises(ValueError, match="not a valid node name"):
+    with pytest.raises(NodeNameError, match="not a valid node name"):
         g.add_node("ReLU", "1relu")
     g.add_node("ReLU", "relu")
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(NodeNameError, match="already exists"):
         g.add_node("ReLU", "relu")
+    with pytest.raises(UnknownNodeError) as caught:
+        g.set_params("nothing", inplace=True)
+    assert str(caught.value) == "no node 'nothing'"          # a sentence, not a quoted repr
+    assert issubclass(NodeNameError, DesignError) and issubclass(UnknownNodeError, DesignError)
     assert g.unique_id("relu") == "relu1"
+
+
+def test_one_unique_id_makes_valid_free_names():
+    taken = {"relu", "relu1", "conv1.0"}
+    assert unique_id("relu", taken) == "relu2"
+    assert unique_id("conv1.0", taken) == "conv1.1"          # dotted block paths stay dotted
+    assert unique_id("My block!", taken) == "My_block_"
+    assert unique_id("3x3", taken) == "n3x3"
+    assert unique_id("", taken) == "node"
+    g = Graph()
+    for wanted in ("My block!", "3x3", "a..b."):
+        g.add_node("ReLU", unique_id(wanted, g.nodes))     # every result is a valid node name
+
+
+def test_check_connect_says_why_a_connection_cannot_be_made():
+    g = chain()
+    g.add_node("Linear", "fc", {"out_features": 10})
+    results = Analyzer(g).results
+    with pytest.raises(CycleError, match="cannot feed itself"):
+        g.check_connect("relu", "out", "relu", "in")
+    with pytest.raises(CycleError, match="would close a cycle; a network must flow one way"):
+        g.check_connect("relu", "out", "conv", "in")
+    with pytest.raises(PortError, match="no such node"):
+        g.check_connect("relu", "out", "ghost", "in")
+    with pytest.raises(ShapeError, match="cannot connect relu to fc: Linear"):
+        g.check_connect("relu", "out", "fc", "in", results)    # an image into a Linear layer
+    g.check_connect("relu", "out", "fc", "in")                 # without results: topology only
+    probe = Node("pool", "MaxPool2d", REGISTRY.get("MaxPool2d").defaults())
+    g.check_connect("relu", "out", "pool", "in", results, new_node=probe)   # fits: no error
+
+
+def test_specs_say_their_role_instead_of_their_type_name():
+    roles = {spec.type: spec.role for spec in REGISTRY.specs() if spec.role is not Role.LAYER}
+    assert roles == {"Input": Role.INPUT, "Output": Role.OUTPUT, "BlockInput": Role.BLOCK_INPUT,
+                     "Group": Role.GROUP}
+    assert {s.type for s in REGISTRY.specs() if s.list_input} >= {"Concat", "Add"}
+    for spec in REGISTRY.specs():
+        assert spec.category.title and spec.category.colour.startswith("#")
 
 
 def test_ports_are_checked_and_inputs_take_one_edge():

@@ -6,7 +6,7 @@ from designer.core import fileformat
 from designer.core.grouping import GroupingError, explode_command, group_command
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
-from designer.core.registry import REGISTRY
+from designer.core.registry import REGISTRY, Role
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_refusals(graph):
 
 
 def test_explode_catalogue_block_keeps_module_paths():
-    blocks = [s for s in REGISTRY.specs() if s.is_block and s.type != "Group" and s.expand]
+    blocks = [s for s in REGISTRY.specs() if s.is_block and s.role is not Role.GROUP and s.expand]
     if not blocks:
         pytest.skip("no catalogue block is registered yet")
     from designer.core.graph import Graph

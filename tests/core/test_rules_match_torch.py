@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from designer.core import modules
 from designer.core.errors import ParamError, ShapeError
 from designer.core.graph import validate_params
-from designer.core.registry import REGISTRY
+from designer.core.registry import REGISTRY, Role
 
 from .strategies import image_shapes, params_for, vector_shapes
 from .torch_truth import meta_truth
 
-STRUCTURAL = {"Input", "Output", "BlockInput", "Group"}
-LIST_INPUT = {"Concat", "Add", "Multiply"}
+STRUCTURAL = {s.type for s in REGISTRY.specs() if s.role is not Role.LAYER}
+LIST_INPUT = {s.type for s in REGISTRY.specs() if s.list_input}
 PRIMITIVES = sorted(s.type for s in REGISTRY.specs()
                     if not s.is_block and s.type not in STRUCTURAL | LIST_INPUT)
 # Layers whose rule rejects a window that does not fit: torch must refuse the same inputs.

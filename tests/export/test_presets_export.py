@@ -1,5 +1,5 @@
 """Every preset exports to TorchScript (scripted, not traced) and to Python source whose class
-holds the compiled model's state_dict keys. Presets are picked up from `presets/` automatically.
+holds the compiled model's state_dict keys. Presets are picked up from `designer/presets/` automatically.
 
 To stay fast on 2 cores: each preset runs at the smallest square input that leaves its parameter
 count unchanged (adaptive pooling heads allow it), outputs are compared only where a forward pass

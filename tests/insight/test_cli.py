@@ -42,6 +42,19 @@ def test_inspect_writes_the_views_and_one_json_object(lenet_run, tmp_path, capsy
     assert len(result["landscape"]["losses"]) == 9
 
 
+def test_inspect_writes_captum_attributions(lenet_run, tmp_path, capsys):
+    code = main(["inspect", "lenet5", "--weights", str(lenet_run[0]), "--dataset", "digits",
+                 "--node", "c1", "--gradcam", "c3", "--attribution", "occlusion", "guided_gradcam",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    for method in ("occlusion", "guided_gradcam"):
+        with Image.open(tmp_path / f"attribution_{method}.png") as image:
+            assert image.format == "PNG"
+    code = main(["inspect", "lenet5", "--weights", str(lenet_run[0]), "--dataset", "digits",
+                 "--attribution", "lime", "--out", str(tmp_path)])
+    assert code == 2 and "unknown attribution 'lime'" in capsys.readouterr().err
+
+
 def test_inspect_default_nodes_and_an_image_file(lenet_run, tmp_path, capsys):
     image = tmp_path / "seven.png"
     pixels = Image.new("L", (40, 40))

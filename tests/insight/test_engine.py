@@ -259,3 +259,27 @@ def test_weights_that_do_not_fit_name_the_layers(lenet_run):
     del state["f7.weight"], state["f7.bias"]
     with pytest.raises(WeightsError, match="missing from the file: f7"):
         load_subject(load_design("lenet5"), state)
+
+
+def test_every_node_of_a_block_preset_is_captured_with_its_inferred_shape():
+    from designer.insight.subject import node_paths
+    subject = load_subject(load_design("resnet20_cifar"))
+    taps = [subject.tap(path) for path in node_paths(subject.graph)]
+    assert any(tap.module and "." in tap.module for tap in taps)     # blocks resolved inside
+    captured, logits = activations.capture(subject.model, torch.randn(1, 3, 32, 32), taps)
+    for tap in taps:
+        assert tuple(captured[tap.node].shape) == tap.shape, tap.node
+    assert logits.shape == (10,)
+
+
+def test_a_node_feeding_only_an_auxiliary_output_is_explained():
+    b = GraphBuilder("with aux")
+    x = b.input((1, 8, 8))
+    x = b.add("Conv2d", "conv", x, out_channels=4, kernel=3, padding=1)
+    f = b.add("Flatten", "flatten", x)
+    b.output(b.add("Linear", "fc", f, out_features=10))
+    b.output(b.add("Linear", "aux_fc", f, out_features=10), "aux", role="auxiliary")
+    subject = load_subject(b.finish())
+    assert subject.tap("fc").module == "fc"
+    with pytest.raises(InsightError, match="aux_fc feeds only an auxiliary output"):
+        subject.tap("aux_fc")

@@ -72,6 +72,32 @@ def test_the_panel_follows_the_selection_with_exact_feature_maps(window, qtbot, 
     assert panel.label == 3 and "true class 3" in panel.sample_label.text()
 
 
+def test_an_image_dropped_on_the_panel_is_shown_through_the_evaluation_transform(
+        window, qtbot, lenet_run, tmp_path):
+    from PIL import Image
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+    panel = _open_with_weights(window, qtbot, lenet_run[0])
+    window.scene.select_ids(["c1"])
+    path = tmp_path / "drawn.png"
+    picture = Image.new("RGB", (50, 40))
+    picture.paste((255, 255, 255), (20, 5, 30, 35))
+    picture.save(path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    panel.dropEvent(drop)
+    assert torch.equal(panel.image, panel.subject.prepare(path))
+    assert panel.image.shape == (1, 1, 32, 32) and panel.label is None
+    assert panel.sample_label.text().startswith("drawn.png · predicted")
+    assert panel.node_label.text().startswith("c1: 6×28×28")
+    (tmp_path / "bad.png").write_text("no picture here")
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "bad.png"))])
+    panel.dropEvent(QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert "not an image" in panel.status.text()
+    assert torch.equal(panel.image, panel.subject.prepare(path))   # the last good image stays
+
+
 def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbot, lenet_run):
     _, epochs = lenet_run
     panel = _open_with_weights(window, qtbot, lenet_run[0])
@@ -82,6 +108,11 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     assert panel.confusion_item.image.shape == (10, 10)
     assert panel.confusion_item.image.sum() == 359
     assert len(panel.embedding_scatter.data) == 359
+    pca = panel.embedding_scatter.getData()[0].copy()
+    panel.embedding_box.setCurrentIndex(panel.embedding_box.findData("tsne"))   # in the worker
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60000)
+    assert len(panel.embedding_scatter.data) == 359
+    assert not np.allclose(panel.embedding_scatter.getData()[0], pca)
 
     # A 2-D landscape, stopped early: the editor stays usable while it runs.
     panel.tabs.setCurrentIndex(4)
@@ -89,6 +120,8 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     panel.batches_box.setValue(1)
     qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
     assert panel.job is not None and panel.stop_button.isEnabled()
+    qtbot.wait(50)     # the evaluation job's late `finished` must not touch the new job
+    assert panel.stop_button.isEnabled()
     window.scene.select_ids(["f6"])
     window.inspector.editors["out_features"].box.setValue(80)     # an edit while it runs
     assert window.document.graph.nodes["f6"].params["out_features"] == 80
@@ -105,3 +138,49 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "centre" in panel.landscape_label.text(), timeout=60000)
     assert panel.landscape_item.image.shape == (400, 400, 3)
+
+
+def test_the_panel_follows_a_checkpoint_rewritten_by_a_running_training(
+        window, qtbot, lenet_run, tmp_path):
+    import os
+    checkpoint = torch.load(lenet_run[0] / "last.pt", weights_only=True)
+    path = tmp_path / "last.pt"
+    torch.save(checkpoint, path)
+    panel = _open_with_weights(window, qtbot, path)
+    window.scene.select_ids(["f7"])
+    before = panel.node_outputs()[0]["f7"].clone()
+    # The next "epoch": every class score shifts by 5 (written atomically, as training does).
+    checkpoint["model"]["f7.bias"] = checkpoint["model"]["f7.bias"] + 5
+    torch.save(checkpoint, tmp_path / "next.pt")
+    os.replace(tmp_path / "next.pt", path)
+    qtbot.waitUntil(lambda: torch.allclose(panel.subject.model.f7.bias,
+                                           checkpoint["model"]["f7.bias"]), timeout=10000)
+    assert torch.allclose(panel.node_outputs()[0]["f7"], before + 5, atol=1e-5)
+
+
+def test_a_1d_line_from_another_checkpoint(window, qtbot, lenet_run, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    from designer.insight.landscape import initial_state
+    panel = _open_with_weights(window, qtbot, lenet_run[0])
+    panel.tabs.setCurrentIndex(4)
+    panel.steps_box.setValue(5)
+    panel.batches_box.setValue(1)
+    curves = []
+    for kind in ("1d", "1d-from"):
+        if kind == "1d-from":
+            # The start chosen in the file dialog: the initial weights, saved to a file.
+            start = tmp_path / "initial.pt"
+            torch.save(initial_state(panel.subject.graph, panel.subject.config.seed), start)
+            monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                                staticmethod(lambda *args, **kwargs: (str(start), "")))
+        index = panel.landscape_kind.findData(kind)
+        panel.landscape_kind.setCurrentIndex(index)
+        panel.landscape_kind.activated.emit(index)
+        panel.landscape_label.clear()
+        qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: "loss at these weights" in panel.landscape_label.text(),
+                        timeout=60000)
+        curves.append(panel.line_curve.yData.copy())
+    assert "initial.pt" in panel.landscape_kind.currentText()
+    assert np.allclose(curves[0], curves[1])
+    assert curves[0][1] > curves[0][3]        # α = 0 (start) above α = 1 (trained)

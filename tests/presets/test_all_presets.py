@@ -26,7 +26,7 @@ def test_preset(name):
     graph = load_design(name)
     # The committed file is exactly what the builder generates (run presets/generate.py).
     assert fileformat.dumps(build(name)) == preset_path(name).read_text(), \
-        f"presets/{name}.json is stale: run `python presets/generate.py {name}`"
+        f"designer/presets/{name}.json is stale: run `python presets/generate.py {name}`"
     assert graph.description, "a preset says what it is"
     analyzer = Analyzer(graph)
     assert analyzer.errors() == []

@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from designer.core.compile import compile_graph
 from designer.core.graph import validate_params
 from designer.core.infer import Analyzer
-from designer.core.layers.capsules import CapsuleRouting, squash
+from designer.core.layers.capsules import CapsuleRouting, Squashing
 from designer.core.presets import load_design
 from designer.core.registry import get_spec
 from designer.presetlib.capsnet import capsnet_graph
@@ -52,6 +52,7 @@ def test_capsule_rules_match_torch(type_name, params, shape):
 
 
 def test_routing_by_agreement():
+    squash = Squashing().squash
     torch.manual_seed(0)
     x = squash(torch.randn(4, 12, 6))
     one = CapsuleRouting(12, 6, 5, 8, iterations=1)

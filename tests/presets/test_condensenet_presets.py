@@ -19,7 +19,7 @@ from designer.core.infer import Analyzer
 from designer.core.presets import load_design
 from designer.presetlib.condensenet import condensenet74_graph
 
-from .efficient_helpers import (compiled_with_reference_weights, randomise_batch_norms,
+from ..helpers import (compiled_with_reference_weights, randomise_batch_norms,
                                 relative_output_difference)
 
 

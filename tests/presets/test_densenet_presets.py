@@ -21,20 +21,7 @@ from torchvision.models.densenet import DenseNet, _DenseBlock, _Transition
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
-from ..helpers import param_count, randomise_batch_norms, shape_of
-
-
-def assert_same_network(graph, reference, size, forward=None):
-    compiled = compile_graph(graph)
-    compiled.load_state_dict(reference.state_dict(), strict=True)
-    compiled.eval()
-    reference.eval()
-    x = torch.randn(2, 3, size, size)
-    with torch.no_grad():
-        expected = (forward or reference)(x)
-        got = compiled(x)
-    assert got.shape == expected.shape
-    assert (got - expected).abs().max().item() <= 1e-4
+from ..helpers import assert_same_network, param_count, randomise_batch_norms, shape_of
 
 
 def reference_model(name):

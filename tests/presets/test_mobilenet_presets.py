@@ -21,7 +21,7 @@ from designer.core.infer import Analyzer
 from designer.core.presets import load_design
 from designer.presetlib.mobile import igcv3_graph, mobilenet_v1_graph
 
-from .efficient_helpers import (compiled_with_reference_weights, max_output_difference,
+from ..helpers import (compiled_with_reference_weights, max_output_difference,
                                 param_count, randomise_batch_norms, relative_output_difference)
 
 

@@ -15,7 +15,7 @@ import torchvision
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
 
-from .efficient_helpers import (compiled_with_reference_weights, max_output_difference,
+from ..helpers import (compiled_with_reference_weights, max_output_difference,
                                 relative_output_difference,
                                 param_count, randomise_batch_norms)
 

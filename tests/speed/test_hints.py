@@ -3,7 +3,7 @@
 from designer.core.builder import GraphBuilder
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design
-from designer.speed.hints import design_hints
+from designer.speed.hints import design_hints, design_problems
 
 
 def _graph(shape, build):
@@ -70,8 +70,8 @@ def test_hints_reach_the_analysis_problems_without_blocking():
                                                    kernel=1, padding=0, bias=False))
     analyzer = Analyzer(graph)
     assert analyzer.errors() == []
-    problems = analyzer.problems()
+    problems = design_problems(analyzer)
     assert [(p.node_id, p.severity) for p in problems] == [("wide", "hint")]
     assert problems[0].text.startswith("G1:")
     graph.set_params("wide", kernel=3)     # a 3×3 is not G1's case: the hint goes away
-    assert analyzer.problems() == []
+    assert design_problems(analyzer) == []

@@ -11,6 +11,8 @@ from designer.train.config import TrainConfig
 from designer.train.data import build_data
 from designer.train.loop import Trainer
 
+from ..helpers import tiny_digits_net
+
 MEAN, STD = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
 
 
@@ -120,7 +122,7 @@ def test_fast_path_batches_equal_per_image_decoding_and_augmentation(tmp_path):
 
 def test_over_budget_falls_back_to_the_dataloader_with_a_message(tmp_path):
     config = TrainConfig(epochs=1, fast_path_budget_mb=0.05, out=str(tmp_path))
-    trainer = Trainer(_tiny_net(), config)
+    trainer = Trainer(tiny_digits_net(), config)
     events = list(trainer.run())
     messages = [e.text for e in events if e.kind == "message"]
     assert messages[0].startswith("data: DataLoader path") and "over the fast path's budget" in \
@@ -128,20 +130,12 @@ def test_over_budget_falls_back_to_the_dataloader_with_a_message(tmp_path):
     assert not trainer.fast_path and isinstance(trainer.train_loader,
                                                 torch.utils.data.DataLoader)
     assert events[-1].status == "completed"
-    within = Trainer(_tiny_net(), TrainConfig(epochs=1, fast_path_budget_mb=2,
+    within = Trainer(tiny_digits_net(), TrainConfig(epochs=1, fast_path_budget_mb=2,
                                               out=str(tmp_path / "b")))
     first = next(e for e in within.run() if e.kind == "message")
     assert first.text.startswith("data: fast path") and within.fast_path
     assert isinstance(within.train_loader, fastpath.TensorLoader)
-    off = Trainer(_tiny_net(), TrainConfig(epochs=1, fast_path=False, out=str(tmp_path / "c")))
+    off = Trainer(tiny_digits_net(), TrainConfig(epochs=1, fast_path=False,
+                                                 out=str(tmp_path / "c")))
     assert "turned off" in next(e for e in off.run() if e.kind == "message").text
 
-
-def _tiny_net():
-    from designer.core.builder import GraphBuilder
-    b = GraphBuilder("tiny")
-    x = b.input((1, 8, 8))
-    x = b.add("Conv2d", "conv", x, out_channels=4, kernel=3, padding=1)
-    f = b.add("Flatten", "flatten", x)
-    b.output(b.add("Linear", "fc", f, out_features=10))
-    return b.finish()

@@ -6,26 +6,13 @@ import math
 import pytest
 import torch
 
-from designer.core.builder import GraphBuilder
 from designer.core.presets import load_design
 from designer.train.config import TrainConfig, TrainConfigError
 from designer.train.loop import (Schedule, TrainControl, Trainer, TrainingError, load_checkpoint,
                                  main_output_view, train)
 from designer.core.compile import compile_graph
 
-
-def small_digits_net(aux=False):
-    b = GraphBuilder("tiny")
-    x = b.input((1, 8, 8))
-    x = b.add("Conv2d", "conv", x, out_channels=4, kernel=3, padding=1)
-    x = b.add("ReLU", "relu", x)
-    f = b.add("Flatten", "flatten", x)
-    y = b.add("Linear", "fc", f, out_features=10)
-    b.output(y)
-    if aux:
-        a = b.add("Linear", "aux_fc", f, out_features=10)
-        b.output(a, "aux", role="auxiliary", loss_weight=0.3)
-    return b.finish()
+from ..helpers import tiny_digits_net
 
 
 def test_lenet5_reaches_95_percent_on_digits(tmp_path):
@@ -41,10 +28,11 @@ def test_lenet5_reaches_95_percent_on_digits(tmp_path):
     assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 7
 
 
-def test_resume_reproduces_the_next_epoch_exactly(tmp_path):
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "dataloader"])
+def test_resume_reproduces_the_next_epoch_exactly(tmp_path, fast_path):
     base = dict(epochs=3, batch_size=64, lr=0.05, seed=3, deterministic=True, flip=True,
-                crop="pad", crop_padding=1)
-    graph = small_digits_net()
+                crop="pad", crop_padding=1, fast_path=fast_path)
+    graph = tiny_digits_net()
     full, _ = train(graph, TrainConfig(**base, out=str(tmp_path / "full")))
 
     control = TrainControl()
@@ -58,7 +46,7 @@ def test_resume_reproduces_the_next_epoch_exactly(tmp_path):
     resumed = Trainer(graph, TrainConfig(**base, out=str(tmp_path / "cut")),
                       resume=tmp_path / "cut")
     events = list(resumed.run())
-    assert resumed.fast_path                 # digits fit: the tensor-resident path resumes exactly
+    assert resumed.fast_path == fast_path    # digits fit the fast path unless it is turned off
     start = events[0]
     assert start.resumed_epoch == 2 and len(start.history) == 2
     timing = {"images_per_s", "epoch_time_s"}
@@ -74,7 +62,7 @@ def test_resume_reproduces_the_next_epoch_exactly(tmp_path):
 
 
 def test_checkpoint_loads_weights_only_with_model_key(tmp_path):
-    train(small_digits_net(), TrainConfig(epochs=1, out=str(tmp_path)))
+    train(tiny_digits_net(), TrainConfig(epochs=1, out=str(tmp_path)))
     data = torch.load(tmp_path / "last.pt", weights_only=True)
     assert set(data["model"]) == {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}
     assert data["epoch"] == 1 and data["history"][0]["epoch"] == 1
@@ -83,7 +71,7 @@ def test_checkpoint_loads_weights_only_with_model_key(tmp_path):
 
 
 def test_weights_option_starts_from_a_checkpoint(tmp_path):
-    graph = small_digits_net()
+    graph = tiny_digits_net()
     first, _ = train(graph, TrainConfig(epochs=2, out=str(tmp_path / "a")))
     trainer = Trainer(graph, TrainConfig(epochs=1, lr=1e-6, out=str(tmp_path / "b")),
                       weights=tmp_path / "a" / "last.pt")
@@ -94,7 +82,7 @@ def test_weights_option_starts_from_a_checkpoint(tmp_path):
 
 
 def test_nan_loss_stops_naming_the_step(tmp_path):
-    events = list(Trainer(small_digits_net(), TrainConfig(epochs=2, lr=1e6, momentum=0.0,
+    events = list(Trainer(tiny_digits_net(), TrainConfig(epochs=2, lr=1e6, momentum=0.0,
                                                           weight_decay=0, out=str(tmp_path))).run())
     finished = events[-1]
     assert finished.status == "failed"
@@ -105,14 +93,14 @@ def test_nan_loss_stops_naming_the_step(tmp_path):
 
 
 def test_design_with_errors_cannot_start():
-    graph = small_digits_net()
+    graph = tiny_digits_net()
     graph.set_params("conv", kernel=11, padding="valid")   # larger than the 8×8 input
     with pytest.raises(TrainingError, match=r"1 error\(s\)[\s\S]*conv:"):
         next(Trainer(graph, TrainConfig(epochs=1)).run())
 
 
 def test_class_count_is_checked():
-    graph = small_digits_net()
+    graph = tiny_digits_net()
     graph.set_params("fc", out_features=7)
     with pytest.raises(TrainingError, match="10 classes"):
         next(Trainer(graph, TrainConfig(epochs=1)).run())
@@ -126,7 +114,7 @@ def test_bad_settings_are_refused():
 
 
 def test_auxiliary_loss_weighted_in_training_dropped_in_evaluation(tmp_path):
-    graph = small_digits_net(aux=True)
+    graph = tiny_digits_net(aux=True)
     model = compile_graph(graph)
     view = main_output_view(model)
     x = torch.randn(3, 1, 8, 8)
@@ -173,7 +161,7 @@ def test_schedules_with_warmup(schedule):
 def test_pause_and_stop_from_another_thread(tmp_path):
     import threading
     control = TrainControl()
-    trainer = Trainer(small_digits_net(), TrainConfig(epochs=3, out=str(tmp_path)), control=control)
+    trainer = Trainer(tiny_digits_net(), TrainConfig(epochs=3, out=str(tmp_path)), control=control)
     kinds = []
     for event in trainer.run():
         kinds.append(event.kind)
@@ -189,14 +177,14 @@ def test_pause_and_stop_from_another_thread(tmp_path):
 
 
 def test_ten_crop_evaluation(tmp_path):
-    epochs, finished = train(small_digits_net(), TrainConfig(epochs=1, eval_crop="ten",
+    epochs, finished = train(tiny_digits_net(), TrainConfig(epochs=1, eval_crop="ten",
                                                              out=str(tmp_path)))
     assert finished.status == "completed"
     assert 0 <= epochs[0].val_top1_error < 0.9
 
 
 def test_out_of_memory_stops_with_advice_and_keeps_the_checkpoint(tmp_path, monkeypatch):
-    trainer = Trainer(small_digits_net(), TrainConfig(epochs=3, batch_size=64, out=str(tmp_path)))
+    trainer = Trainer(tiny_digits_net(), TrainConfig(epochs=3, batch_size=64, out=str(tmp_path)))
     original = Trainer._autocast
 
     def autocast_that_runs_out(self):

@@ -50,7 +50,7 @@ def test_preview_then_apply_prune(panel, qtbot, weights):
     assert cell(panel, 0, 1) == "61,706" and cell(panel, 0, 2) == f"{figures['params_after']:,}"
     assert panel.context.graph.nodes["c3"].params["out_channels"] == 16   # nothing changed yet
 
-    qtbot.waitUntil(panel.apply_button.isEnabled)      # the preview's worker has finished
+    qtbot.waitUntil(panel.apply_button.isEnabled, timeout=30_000)   # the preview is done
     opened = []
     panel.context.open_requested.connect(opened.append)
     with qtbot.waitSignal(panel.result_ready, timeout=60000) as result:
@@ -58,7 +58,7 @@ def test_preview_then_apply_prune(panel, qtbot, weights):
     report = result.args[0]
     assert report["params_after"] == figures["params_after"]
     assert len(opened) == 1 and load(opened[0]).nodes["c3"].params["out_channels"] == 8
-    qtbot.waitUntil(panel.apply_button.isEnabled)      # usable again once the worker is done
+    qtbot.waitUntil(panel.apply_button.isEnabled, timeout=30_000)   # usable again
 
 
 def test_weight_quantisation_draws_sqnr_bars(panel, qtbot, weights):
@@ -79,7 +79,7 @@ def test_missing_weights_is_a_sentence(panel, qtbot, tmp_path):
     panel.weights_edit.setText(str(tmp_path / "nope.pt"))
     qtbot.mouseClick(panel.apply_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "no such weights file" in panel.status.text(), timeout=20000)
-    qtbot.waitUntil(lambda: panel.apply_button.isEnabled())
+    qtbot.waitUntil(panel.apply_button.isEnabled, timeout=30_000)
 
 
 def test_window_has_the_compress_dock_and_opens_results(window, qtbot, weights):
@@ -91,7 +91,7 @@ def test_window_has_the_compress_dock_and_opens_results(window, qtbot, weights):
     compress.layers_edit.setText("f6")
     with qtbot.waitSignal(compress.result_ready, timeout=60000):
         qtbot.mouseClick(compress.apply_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "f6_lowrank" in window.document.graph.nodes, timeout=10000)
+    qtbot.waitUntil(lambda: "f6_lowrank" in window.document.graph.nodes, timeout=30000)
 
 
 def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
@@ -107,7 +107,8 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
     context.set_document(Document(b.finish()))
     panel = TrainPanel(context, runs_dir=tmp_path / "runs")
     qtbot.addWidget(panel)
-    panel.epochs_spin.setValue(1)
+    panel.editors["epochs"].setValue(1)
+    panel.editors["batch_size"].setValue(256)
     panel.teacher_edit.setText("lenet5")
     panel.teacher_weights_edit.setText(str(weights))
     panel.temperature_spin.setValue(3.0)
@@ -115,11 +116,22 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.worker.result is not None, timeout=60_000)
     assert panel.worker.result.status == "completed", panel.worker.result.message
-    qtbot.waitUntil(panel.start_button.isEnabled)
+    qtbot.waitUntil(panel.start_button.isEnabled, timeout=30_000)
     panel.teacher_weights_edit.setText("")
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.worker.result is not None, timeout=30_000)
     assert panel.worker.result.status == "failed"
     assert "teacher needs its trained weights" in panel.worker.result.message
-    qtbot.waitUntil(panel.start_button.isEnabled)
+    qtbot.waitUntil(panel.start_button.isEnabled, timeout=30_000)
     panel.shutdown()
+
+
+def test_preview_follows_the_settings(panel, qtbot, weights):
+    panel.weights_edit.setText(str(weights))
+    panel.technique_combo.setCurrentText("Prune filters (L1 norm)")
+    with qtbot.waitSignal(panel.preview_ready, timeout=30000) as first:
+        panel.amount_spin.setValue(0.25)                 # no click: the preview follows
+    qtbot.waitUntil(panel.apply_button.isEnabled, timeout=30_000)
+    with qtbot.waitSignal(panel.preview_ready, timeout=30000) as second:
+        panel.amount_spin.setValue(0.75)
+    assert second.args[0]["params_after"] < first.args[0]["params_after"] < 61706

@@ -55,7 +55,7 @@ def test_experiments_panel_sweeps_plots_and_opens_a_trial(window, qtbot, tmp_pat
     panel = window.panels["experiments"]
     panel.params_edit.setPlainText("width=0.5,1.0")
     panel.fixed_edit.setText("batch_size=128")
-    panel.epochs_spin.setValue(1)
+    panel.editors["epochs"].setValue(1)
     panel.folder_edit.setText(str(tmp_path / "sweep"))
     panel.budget_edit.setText("lots")                       # a bad budget is a sentence, no sweep
     assert panel.start() is False and "MAC budget" in panel.status.text()

@@ -5,28 +5,23 @@ two runs compare on the same plots."""
 import pytest
 from PySide6.QtCore import Qt
 
-from designer.core.builder import GraphBuilder
 from designer.core.presets import load_design
 from designer.ui.document import Document
 from designer.ui.panel_registry import PanelContext
 from designer.ui.train_panel import TrainPanel
 
+from ..helpers import tiny_digits_net
 
-def tiny_graph():
-    b = GraphBuilder("tiny")
-    x = b.input((1, 8, 8))
-    x = b.add("Conv2d", "conv", x, out_channels=4, kernel=3, padding=1)
-    x = b.add("ReLU", "relu", x)
-    x = b.add("Flatten", "flatten", x)
-    x = b.add("Linear", "fc", x, out_features=10)
-    b.output(x)
-    return b.finish()
+
+def run_to_end(panel, qtbot, timeout):
+    """Wait until the run started last has ended and the panel is ready for the next."""
+    qtbot.waitUntil(lambda: panel.start_button.isEnabled() and not panel.is_running, timeout=timeout)
 
 
 @pytest.fixture
-def panel(qtbot, tmp_path):
+def panel(qtbot, tmp_path, tiny_net):
     context = PanelContext()
-    context.set_document(Document(tiny_graph()))
+    context.set_document(Document(tiny_net))
     widget = TrainPanel(context, runs_dir=tmp_path / "runs")
     qtbot.addWidget(widget)
     widget.resize(1000, 700)
@@ -36,12 +31,12 @@ def panel(qtbot, tmp_path):
 
 
 def test_start_plot_pause_resume_stop(panel, qtbot):
-    panel.epochs_spin.setValue(200)     # long enough that Stop, not the end, finishes it
-    panel.batch_spin.setValue(16)
+    panel.editors["epochs"].setValue(200)     # long enough that Stop, not the end, finishes it
+    panel.editors["batch_size"].setValue(16)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     worker = panel.worker
     assert worker.isRunning() and not panel.start_button.isEnabled()
-    assert not panel.epochs_spin.isEnabled()      # settings are locked while training
+    assert not panel.editors["epochs"].isEnabled()      # settings are locked while training
     run = panel.current
     batch_sizes = []
     worker.steps.connect(lambda events: batch_sizes.append(len(events)))
@@ -70,17 +65,16 @@ def test_start_plot_pause_resume_stop(panel, qtbot):
         qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
     assert blocker.args[0].status == "stopped"
     assert worker.wait(10_000) and worker.isFinished()
-    assert panel.start_button.isEnabled() and panel.epochs_spin.isEnabled()
+    assert panel.start_button.isEnabled() and panel.editors["epochs"].isEnabled()
     assert "stopped" in panel.runs_list.item(0).text()
 
 
 def test_design_errors_show_and_panel_stays_usable(panel, qtbot):
-    broken = tiny_graph()
+    broken = tiny_digits_net()
     broken.set_params("conv", kernel=11, padding="valid")
     panel.context.set_document(Document(broken))
-    with qtbot.waitSignal(panel.running_changed, timeout=20_000,
-                          check_params_cb=lambda running: running is False):
-        panel.start()
+    panel.start()
+    run_to_end(panel, qtbot, 20_000)
     assert panel.worker.wait(5_000)
     assert "cannot train" in panel.status_label.text() and "conv" in panel.status_label.text()
     assert panel.start_button.isEnabled()
@@ -90,10 +84,10 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
     import torch
     from designer.core.compile import compile_graph
     weights = tmp_path / "start.pth"
-    state = compile_graph(tiny_graph()).state_dict()
+    state = compile_graph(tiny_digits_net()).state_dict()
     torch.save(state, weights)
     panel.weights_edit.setText(str(weights))
-    panel.epochs_spin.setValue(1)
+    panel.editors["epochs"].setValue(1)
     messages = []
     panel.start()
     panel.worker.message.connect(messages.append)
@@ -103,20 +97,18 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
     assert any("weights from" in m and f"loaded {len(state)} of {len(state)} tensors" in m for m in messages), messages
 
     panel.weights_edit.setText(str(tmp_path / "missing.pth"))
-    with qtbot.waitSignal(panel.running_changed, timeout=20_000,
-                          check_params_cb=lambda running: running is False):
-        panel.start()
+    panel.start()
+    run_to_end(panel, qtbot, 20_000)
     assert "missing.pth" in panel.status_label.text()
     assert panel.start_button.isEnabled()
 
 
 def test_two_runs_compare_on_one_plot(panel, qtbot):
     panel.context.set_document(Document(load_design("reactor_digits")))
-    panel.epochs_spin.setValue(1)
+    panel.editors["epochs"].setValue(1)
     for _ in range(2):
-        with qtbot.waitSignal(panel.running_changed, timeout=60_000,
-                              check_params_cb=lambda running: running is False):
-            panel.start()
+        panel.start()
+        run_to_end(panel, qtbot, 60_000)
     first, second = panel.runs
     assert first.status == second.status == "completed"
     assert first.points("val_top1") == second.points("val_top1") == 1
@@ -130,8 +122,8 @@ def test_two_runs_compare_on_one_plot(panel, qtbot):
 
 
 def test_earlier_runs_are_listed_with_curves_widen_the_axes_and_resume(panel, qtbot, tmp_path):
-    panel.epochs_spin.setValue(3)
-    panel.batch_spin.setValue(64)
+    panel.editors["epochs"].setValue(3)
+    panel.editors["batch_size"].setValue(64)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     worker = panel.worker
     qtbot.waitUntil(lambda: panel.current.points("val_top1") >= 1, timeout=60_000)
@@ -169,3 +161,21 @@ def test_earlier_runs_are_listed_with_curves_widen_the_axes_and_resume(panel, qt
     assert blocker.args[0].status == "completed"
     assert run.points("val_top1") == 3 and later.runs_list.count() == 1
     later.shutdown()
+
+
+def test_form_is_generated_from_the_config_fields(panel):
+    from dataclasses import fields
+    from designer.train.config import DATASETS, TrainConfig
+    shown = [f.name for f in fields(TrainConfig) if "label" in f.metadata]
+    assert list(panel.editors) == shown and "out" not in shown      # CLI-only fields stay out
+    assert panel.config() == TrainConfig()                           # every default round-trips
+    box = panel.editors["dataset"]
+    assert [box.itemText(i) for i in range(box.count())] == list(DATASETS.values())
+    assert not panel.editors["data_dir"].parentWidget().isEnabled()  # digits needs no folder
+    box.setCurrentIndex(box.findData("cifar10"))
+    panel.editors["flip"].setCurrentIndex(panel.editors["flip"].findData(False))
+    panel.editors["grad_clip"].setValue(1.5)
+    config = panel.config()
+    assert (config.dataset, config.flip, config.grad_clip) == ("cifar10", False, 1.5)
+    assert panel.editors["data_dir"].parentWidget().isEnabled()
+    assert panel.editors["grad_clip"].specialValueText() == "off"

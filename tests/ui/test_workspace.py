@@ -79,8 +79,8 @@ def test_train_panel_opens_at_a_usable_size_with_themed_plots(window):
     panel = window.panels["train"]
     assert panel.isVisible() and panel.height() >= 0.35 * window.height()
     assert panel.plot_widget.height() >= 200
-    row = panel.dataset_box.height()
-    form_viewport = panel.dataset_box.parentWidget().parentWidget()
+    row = panel.editors["dataset"].height()
+    form_viewport = panel.editors["dataset"].parentWidget().parentWidget()
     assert form_viewport.height() >= 7 * row   # seven or more rows of the form in view (was 2)
     plot = panel.plots["lr"]
     assert not plot.getAxis("left").autoSIPrefix and plot.legend is None
@@ -94,9 +94,9 @@ def test_workspace_is_remembered_between_sessions(window, home, qtbot):
     window.resize(780, 700)   # within the offscreen screen (800×800)
     window.act_theme.trigger()
     panel = window.panels["train"]
-    panel.epochs_spin.setValue(17)
-    panel.lr_spin.setValue(0.02)
-    panel.optimizer_box.setCurrentIndex(panel.optimizer_box.findData("adamw"))
+    panel.editors["epochs"].setValue(17)
+    panel.editors["lr"].setValue(0.02)
+    panel.editors["optimizer"].setCurrentIndex(panel.editors["optimizer"].findData("adamw"))
     window.inspector_dock.hide()
     size = window.size()
     assert window.close()
@@ -105,7 +105,7 @@ def test_workspace_is_remembered_between_sessions(window, home, qtbot):
     again.show()
     assert again.theme.name == "dark" and again.size() == size
     restored = again.panels["train"]
-    assert restored.epochs_spin.value() == 17 and abs(restored.lr_spin.value() - 0.02) < 1e-9
-    assert restored.optimizer_box.currentData() == "adamw"
+    assert restored.editors["epochs"].value() == 17 and abs(restored.editors["lr"].value() - 0.02) < 1e-9
+    assert restored.editors["optimizer"].currentData() == "adamw"
     assert not again.inspector_dock.isVisible()
     again.close()

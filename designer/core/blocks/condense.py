@@ -19,6 +19,7 @@ Inner names follow pytorchcv's converted CondenseNet (`conv1.bn`, `conv1.conv`, 
 
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 from ..shapes import check_divides, require_image
@@ -66,7 +67,7 @@ LGC_HELP = (
 register(BlockSpec(
     type="LearnedGroupConv", category="efficient", title="Learned group convolution",
     help=LGC_HELP,
-    params=(Param("out_channels", "int", 128, "Output channels", min=1, max=16384),
+    params=(out_channels(128, "Output channels"),
             Param("groups", "int", 4, "Groups G", min=1, max=64),
             Param("condense_factor", "int", 4, "Condensation factor C: each group keeps 1/C of "
                   "the inputs", min=1, max=64)),

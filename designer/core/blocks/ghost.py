@@ -11,6 +11,7 @@ import math
 
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 from ..shapes import require_image
@@ -53,7 +54,7 @@ def add_ghost_module(b, prefix, x, out_channels, ratio=2, kernel=1, dw_kernel=3,
 
 
 def _ghost_params(default_out=64):
-    return (Param("out_channels", "int", default_out, "Output channels", min=1, max=16384),
+    return (out_channels(default_out),
             Param("ratio", "int", 2, "s: output maps per intrinsic map (s - 1 of them cheap)",
                   min=2, max=16),
             Param("kernel", "int", 1, "Kernel of the primary convolution", min=1, max=11),
@@ -131,7 +132,7 @@ register(BlockSpec(
          "reweights channels, and a second Ghost module without ReLU projects to the output. The "
          "shortcut is the identity, or a depthwise + 1×1 convolution when the shape changes.",
     params=(Param("mid_channels", "int", 128, "Hidden (expanded) channels", min=1, max=16384),
-            Param("out_channels", "int", 64, "Output channels", min=1, max=16384),
+            out_channels(64, "Output channels"),
             Param("kernel", "int", 3, "Depthwise kernel of the stride-2 and shortcut "
                   "convolutions", min=1, max=11),
             Param("stride", "int", 1, "Stride (2 halves the size)", min=1, max=4),

@@ -6,8 +6,10 @@ every layer begins by carrying its input through.
 import torch
 from torch import nn
 
+from ..categories import CONVOLUTION
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, LayerInfo, LayerSpec, register
 from ..shapes import require_image
@@ -42,11 +44,11 @@ def _gate_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="GateConv2d", category="convolution", title="Gate convolution",
+    type="GateConv2d", category=CONVOLUTION, title="Gate convolution",
     help="A k×k convolution (stride 1, same padding) whose biases start at a chosen value. "
          "Highway networks start their transform gates negative (−1 to −3) so that, before "
          "training, each layer mostly carries its input through unchanged.",
-    params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
+    params=(out_channels(64, "Number of filters"),
             Param("kernel", "int", 3, "Kernel size (odd)", min=1, max=31),
             Param("bias_init", "float", -1.0, "Initial value of every bias")),
     rule=_gate_rule,

@@ -11,6 +11,7 @@ state_dict keys: torchvision's GoogLeNet (`branch1`, `branch2.0`, ...) and Incep
 """
 
 from ..builder import GraphBuilder
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 
@@ -91,7 +92,7 @@ register(BlockSpec(
          "networks train fast; Inception v3 and v4 use ε = 0.001. Turn batch norm off for the "
          "original GoogLeNet's convolution with bias followed by ReLU, and the activation off for "
          "a linear projection.",
-    params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
+    params=(out_channels(64, "Number of filters"),
             Param("kernel", "pair", (3, 3), "Kernel height × width (e.g. 3, or [1, 7])",
                   min=1, max=64),
             Param("stride", "pair", (1, 1), "Stride", min=1, max=64),

@@ -9,6 +9,7 @@ pytorchcv's `InvResUnit` (`conv1.conv`, `conv1.bn`, ..., `conv3.bn`).
 
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 from ..shapes import check_divides, require_image
@@ -55,7 +56,7 @@ register(BlockSpec(
          "by batch norm and ReLU. It costs about 1/N + 1/9 of a full 3×3 convolution. The width "
          "multiplier α thins every layer uniformly (output channels int(α·c)), trading accuracy "
          "for roughly α² fewer multiply-adds and parameters.",
-    params=(Param("out_channels", "int", 64, "Pointwise filters at α = 1", min=1, max=16384),
+    params=(out_channels(64, "Pointwise filters at α = 1"),
             _stride(),
             Param("alpha", "float", 1.0, "Width multiplier α (0.25, 0.5, 0.75, 1)",
                   min=0.05, max=4.0),
@@ -101,7 +102,7 @@ register(BlockSpec(
          "and a 1×1 projection returns to a narrow output with no nonlinearity (ReLU would lose "
          "information in so few channels). The shortcut joins the narrow ends, and only when the "
          "stride is 1 and the channels match. With t = 1 the expansion is left out.",
-    params=(Param("out_channels", "int", 24, "Output channels", min=1, max=16384),
+    params=(out_channels(24, "Output channels"),
             _stride(),
             Param("expansion", "float", 6.0, "Expansion factor t", min=1.0, max=16.0),
             Param("kernel", "int", 3, "Depthwise kernel size", min=1, max=11),
@@ -148,7 +149,7 @@ register(BlockSpec(
          "3×3 depthwise convolution by channel permutations so every output still depends on "
          "every input. Only the depthwise convolution is followed by ReLU6. Same shape as "
          "MobileNetV2's block at a fraction of the 1×1 cost, which buys more layers and width.",
-    params=(Param("out_channels", "int", 24, "Output channels", min=1, max=16384),
+    params=(out_channels(24, "Output channels"),
             _stride(),
             Param("expansion", "float", 6.0, "Expansion factor t", min=1.0, max=16.0),
             Param("groups", "int", 2, "Groups of both 1×1 group convolutions", min=1, max=64),

@@ -1,6 +1,7 @@
 """Network in Network's mlpconv layer (Lin et al. 2013)."""
 
 from ..builder import GraphBuilder
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 
@@ -26,8 +27,7 @@ register(BlockSpec(
          "stacking mlpconv layers and ending with global average pooling over class maps "
          "removes the fully connected layers. Set the first convolution's filters, kernel and "
          "stride, and the 1×1 widths of the MLP.",
-    params=(Param("out_channels", "int", 192, "Filters of the spatial convolution",
-                  min=1, max=65536),
+    params=(out_channels(192, "Filters of the spatial convolution"),
             Param("kernel", "pair", (5, 5), "Kernel of the spatial convolution", min=1, max=64),
             Param("stride", "pair", (1, 1), "Stride of the spatial convolution", min=1, max=64),
             Param("padding", "padding", "same", "'same', 'valid', or explicit [h, w] zeros",

@@ -12,8 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..categories import UTILITY
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, LayerInfo, LayerSpec, register
 from ..shapes import require_image
@@ -49,12 +51,11 @@ def _zero_pad_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="ZeroPadShortcut", category="utility", title="Zero-pad shortcut",
+    type="ZeroPadShortcut", category=UTILITY, title="Zero-pad shortcut",
     help="The parameter-free shortcut of ResNet option A (He et al. 2015): subsamples by the "
          "stride and pads the extra channels with zeros, so the identity path matches a residual "
          "branch that halves the size and widens the channels.",
-    params=(Param("out_channels", "int", 64, "Channels after padding (at least the input's)",
-                  min=1, max=65536),
+    params=(out_channels(64, "Channels after padding (at least the input's)"),
             Param("stride", "int", 1, "Keep every stride-th row and column", min=1, max=16)),
     rule=_zero_pad_rule,
     build=lambda p, s: ZeroPadShortcut(p.out_channels, p.stride),
@@ -171,7 +172,7 @@ register(BlockSpec(
          "y = ReLU(F(x) + x). The identity shortcut lets gradients flow through very deep "
          "networks. When the block changes the shape, the shortcut zero-pads (option A) or "
          "projects with a 1×1 convolution (option B; C projects always).",
-    params=(Param("out_channels", "int", 64, "Output channels", min=1, max=16384),
+    params=(out_channels(64, "Output channels"),
             _stride(), _shortcut(), _survival()),
     expand=_expand_basic,
     summary=lambda p: f"{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),
@@ -244,7 +245,7 @@ register(BlockSpec(
          "shortcut, so the network is effectively shallower while it learns and a full-depth "
          "ensemble at test time. The paper decays p linearly with depth, p_l = 1 − l/L·(1 − p_L), "
          "with p_L = 0.5. Its CIFAR shortcuts subsample and zero-pad (option A).",
-    params=(Param("out_channels", "int", 64, "Output channels", min=1, max=16384),
+    params=(out_channels(64, "Output channels"),
             _stride(), _survival(0.8), _shortcut("A")),
     expand=_expand_basic,
     summary=lambda p: f"{p.out_channels}, p={p.survival_probability:g}"
@@ -290,7 +291,7 @@ _PREACT_IDEA = ("Full pre-activation (He et al. 2016, 'Identity Mappings in Deep
 register(BlockSpec(
     type="PreActBasicBlock", category="residual", title="Pre-activation basic block",
     help=_PREACT_IDEA + " Basic form: BN-ReLU-3×3, BN-ReLU-3×3.",
-    params=(Param("out_channels", "int", 64, "Output channels", min=1, max=16384),
+    params=(out_channels(64, "Output channels"),
             _stride(), _shortcut(), _survival()),
     expand=_expand_preact_basic,
     summary=lambda p: f"{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),

@@ -8,6 +8,7 @@ unit like torchvision's `InvertedResidual` (`branch1.0` ... `branch2.7`).
 
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 from ..shapes import check_divides, require_image
@@ -60,8 +61,8 @@ register(BlockSpec(
          "convolution sits between them, with no ReLU after it. At stride 1 the input is added; "
          "at stride 2 a 3×3 average pool of the input is concatenated instead, widening the "
          "output cheaply. The bottleneck is a quarter of the output width.",
-    params=(Param("out_channels", "int", 384, "Output channels (at stride 2 including the "
-                  "concatenated input)", min=1, max=16384),
+    params=(out_channels(384, "Output channels (at stride 2 including the "
+                         "concatenated input)"),
             Param("groups", "int", 3, "Groups g of the 1×1 group convolutions", min=1, max=64),
             _stride(),
             Param("group_first", "bool", True, "Group the first 1×1 too (the paper leaves it "
@@ -116,7 +117,7 @@ register(BlockSpec(
          "then the halves are concatenated and shuffled. The stride-2 unit skips the split: both "
          "branches see the whole input, the left one as 3×3 depthwise stride 2 → 1×1, doubling "
          "the channels.",
-    params=(Param("out_channels", "int", 64, "Output channels (even)", min=2, max=16384),
+    params=(out_channels(64, "Output channels (even)", min=2),
             _stride()),
     expand=_expand_shuffle_v2,
     summary=lambda p: f"{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),

@@ -8,6 +8,7 @@ pytorchcv's `SqnxtUnit` (`conv1` ... `conv5`, `identity_conv`, each with `.conv`
 
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 from ..shapes import require_image
@@ -100,7 +101,7 @@ register(BlockSpec(
          "the shape changes). The low-rank 3×3 and the double squeeze cut parameters 112× "
          "against AlexNet. As in the reference code, a stride-2 block does not squeeze in its "
          "first 1×1 (which carries the stride) and a narrowing block squeezes by 4.",
-    params=(Param("out_channels", "int", 32, "Output channels", min=1, max=16384),
+    params=(out_channels(32, "Output channels"),
             Param("stride", "int", 1, "Stride (2 halves height and width)", min=1, max=2)),
     expand=_expand_sqnxt,
     summary=lambda p: f"{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),

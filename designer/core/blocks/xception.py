@@ -7,6 +7,7 @@ state_dict keys.
 """
 
 from ..builder import GraphBuilder
+from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 
@@ -68,7 +69,7 @@ register(BlockSpec(
          "exit flow: one stride-2 block 728 → 1024 that widens at its last repetition. The "
          "paper found no activation between depthwise and pointwise works best (inner "
          "activation off).",
-    params=(Param("out_channels", "int", 728, "Output channels", min=1, max=16384),
+    params=(out_channels(728, "Output channels"),
             Param("reps", "int", 3, "Separable convolutions in the block", min=1, max=16),
             Param("stride", "int", 1, "2 ends the block in a 3×3/2 max pool and strides the "
                   "shortcut", min=1, max=2),

@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from ..categories import ACTIVATION
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, register
 
@@ -22,18 +23,18 @@ _SIMPLE = {
 }
 
 for _name, (_cls, _help) in _SIMPLE.items():
-    register(LayerSpec(type=_name, category="activation", help=_help, rule=_same,
+    register(LayerSpec(type=_name, category=ACTIVATION, help=_help, rule=_same,
                        build=(lambda cls: lambda p, s: cls())(_cls)))
 
 register(LayerSpec(
-    type="LeakyReLU", category="activation", help="max(0, x) + slope·min(0, x).",
+    type="LeakyReLU", category=ACTIVATION, help="max(0, x) + slope·min(0, x).",
     params=(Param("negative_slope", "float", 0.01, "Slope for x < 0"),),
     rule=_same, build=lambda p, s: nn.LeakyReLU(p.negative_slope),
     summary=lambda p: f"{p.negative_slope:g}",
 ))
 
 register(LayerSpec(
-    type="ELU", category="activation", help="Exponential linear unit.",
+    type="ELU", category=ACTIVATION, help="Exponential linear unit.",
     params=(Param("alpha", "float", 1.0, "α"),),
     rule=_same, build=lambda p, s: nn.ELU(p.alpha),
 ))
@@ -44,14 +45,14 @@ def _prelu_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="PReLU", category="activation", help="Leaky ReLU with a learned slope (He et al. 2015).",
+    type="PReLU", category=ACTIVATION, help="Leaky ReLU with a learned slope (He et al. 2015).",
     params=(Param("per_channel", "bool", True, "One slope per channel instead of one in all"),),
     rule=_prelu_rule,
     build=lambda p, s: nn.PReLU(s[0][0] if p.per_channel else 1),
 ))
 
 register(LayerSpec(
-    type="Softmax", category="activation",
+    type="Softmax", category=ACTIVATION,
     help="Normalises scores over channels (dim 1) into probabilities. Training uses the "
          "cross-entropy on the raw scores, so put Softmax only where probabilities are wanted.",
     rule=_same, build=lambda p, s: nn.Softmax(1),

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..categories import POOLING
 from ..errors import ShapeError
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, register
@@ -72,7 +73,7 @@ def _blurpool_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="BlurPool", category="pooling", title="Blur pool",
+    type="BlurPool", category=POOLING, title="Blur pool",
     help="Anti-aliased downsampling (Zhang 2019): blurs each channel with a fixed binomial filter "
          "(1-2-1, 1-3-3-1, 1-4-6-4-1, ...) before subsampling, so small shifts of the input no "
          "longer flip the output. Replace MaxPool(s=2) by MaxPool(s=1) + BlurPool, and a strided "

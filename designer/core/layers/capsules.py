@@ -17,18 +17,25 @@ from ..registry import LayerInfo, LayerSpec, register
 from ..shapes import require_image, window_output
 
 
-def squash(s: torch.Tensor) -> torch.Tensor:
-    """v = |s|² / (1 + |s|²) · s / |s| over the last dimension (Eq. 1): short vectors shrink to
-    almost zero length, long ones to just below 1."""
-    squared = (s * s).sum(-1, keepdim=True)
-    return squared / (1.0 + squared) * s / torch.sqrt(squared + 1e-8)
+class Squashing(nn.Module):
+    """A capsule layer: its outputs are squashed. (A base class rather than a function, so that
+    exported Python source carries it with the layers that use it.)"""
+
+    def squash(self, s: torch.Tensor) -> torch.Tensor:
+        """v = |s|² / (1 + |s|²) · s / |s| over the last dimension (Eq. 1): short vectors shrink
+        to almost zero length, long ones to just below 1."""
+        squared = (s * s).sum(-1, keepdim=True)
+        return squared / (1.0 + squared) * s / torch.sqrt(squared + 1e-8)
 
 
-class PrimaryCapsules(nn.Module):
+class PrimaryCapsules(Squashing):
     """A convolution to capsules × dim channels, regrouped into capsule vectors and squashed."""
 
     def __init__(self, in_channels: int, capsules: int, dim: int, kernel: int, stride: int):
         super().__init__()
+        self.in_channels = in_channels
+        self.kernel = kernel
+        self.stride = stride
         self.capsules = capsules
         self.dim = dim
         self.conv = nn.Conv2d(in_channels, capsules * dim, kernel, stride)
@@ -37,16 +44,20 @@ class PrimaryCapsules(nn.Module):
         y = self.conv(x)
         n, _, h, w = y.shape
         y = y.view(n, self.capsules, self.dim, h, w).permute(0, 1, 3, 4, 2)
-        return squash(y.reshape(n, self.capsules * h * w, self.dim))
+        return self.squash(y.reshape(n, self.capsules * h * w, self.dim))
 
 
-class CapsuleRouting(nn.Module):
+class CapsuleRouting(Squashing):
     """Every input capsule i predicts every output capsule j as û_j|i = W_ij u_i; routing by
     agreement (Procedure 1) weights the predictions by coupling coefficients, a softmax over j of
     logits that grow where a prediction agrees with the output."""
 
     def __init__(self, in_capsules: int, in_dim: int, capsules: int, dim: int, iterations: int):
         super().__init__()
+        self.in_capsules = in_capsules
+        self.in_dim = in_dim
+        self.capsules = capsules
+        self.dim = dim
         self.iterations = iterations
         self.weight = nn.Parameter(0.01 * torch.randn(1, in_capsules, capsules, dim, in_dim))
 
@@ -56,7 +67,7 @@ class CapsuleRouting(nn.Module):
         v = u_hat.mean(1)
         for i in range(self.iterations):
             coupling = torch.softmax(logits, dim=2)
-            v = squash((coupling.unsqueeze(-1) * u_hat).sum(1))
+            v = self.squash((coupling.unsqueeze(-1) * u_hat).sum(1))
             if i < self.iterations - 1:
                 logits = logits + (u_hat * v.unsqueeze(1)).sum(-1)
         return v

@@ -6,6 +6,7 @@ convolutions, whose learned connectivity becomes an index of input channels).
 import torch
 from torch import nn
 
+from ..categories import UTILITY
 from ..errors import ShapeError
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, register
@@ -34,7 +35,7 @@ def _slice_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="ChannelSlice", category="utility", title="Channel slice",
+    type="ChannelSlice", category=UTILITY, title="Channel slice",
     help="Keeps the first n channels and drops the rest (GhostNet trims the primary and cheap "
          "features to the requested width).",
     params=(Param("channels", "int", 16, "Channels to keep", min=1, max=65536),),
@@ -69,7 +70,7 @@ def _gather_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="ChannelGather", category="utility", title="Channel gather",
+    type="ChannelGather", category=UTILITY, title="Channel gather",
     help="Picks channels by an index stored with the weights (a channel may be picked more than "
          "once): the index layer of CondenseNet's condensed learned group convolution, which "
          "routes to each group the input channels that training kept for it.",

@@ -5,16 +5,12 @@ Input channels are never a parameter: they come from the incoming shape, as in K
 
 from torch import nn
 
+from ..categories import CONVOLUTION
 from .. import modules
+from ..paramlib import BIAS, DILATION, KERNEL, PADDING, STRIDE, out_channels
 from ..params import Param, format_pair, format_window
 from ..registry import LayerInfo, LayerSpec, register
 from ..shapes import check_divides, require_image, resolve_padding, window_output
-
-KERNEL = Param("kernel", "pair", (3, 3), "Kernel height × width (e.g. 3, or [1, 7])", min=1, max=64)
-STRIDE = Param("stride", "pair", (1, 1), "Stride", min=1, max=64)
-PADDING = Param("padding", "padding", "same", "'same', 'valid', or explicit [h, w] zeros", min=0, max=64)
-DILATION = Param("dilation", "pair", (1, 1), "Dilation (atrous rate)", min=1, max=64)
-BIAS = Param("bias", "bool", True, "Learn a bias per output channel (off before BatchNorm)")
 
 
 def _window_summary(p, channels=None):
@@ -52,11 +48,11 @@ def _conv_build(p, shapes):
 
 
 register(LayerSpec(
-    type="Conv2d", category="convolution", title="Convolution",
+    type="Conv2d", category=CONVOLUTION, title="Convolution",
     help="2-D convolution. Non-square kernels (1×7, 7×1) give Inception v3's factorised "
          "convolutions; groups > 1 gives grouped convolution (AlexNet, ResNeXt); dilation widens "
          "the receptive field without more weights.",
-    params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
+    params=(out_channels(64, "Number of filters"),
             KERNEL, STRIDE, PADDING, DILATION,
             Param("groups", "int", 1, "Channel groups (must divide in and out channels)",
                   min=1, max=65536),
@@ -82,7 +78,7 @@ def _depthwise_build(p, shapes):
 
 
 register(LayerSpec(
-    type="DepthwiseConv2d", category="convolution", title="Depthwise convolution",
+    type="DepthwiseConv2d", category=CONVOLUTION, title="Depthwise convolution",
     help="One k×k filter per input channel (groups = channels): the spatial half of a "
          "depthwise-separable convolution (MobileNet, Xception).",
     params=(KERNEL, STRIDE, PADDING, DILATION,
@@ -103,10 +99,10 @@ def _pointwise_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="PointwiseConv2d", category="convolution", title="Pointwise convolution",
+    type="PointwiseConv2d", category=CONVOLUTION, title="Pointwise convolution",
     help="1×1 convolution: mixes channels at each position; the other half of a separable "
          "convolution, and NIN's cross-channel pooling.",
-    params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
+    params=(out_channels(64, "Number of filters"),
             Param("groups", "int", 1, "Channel groups", min=1, max=65536),
             Param("bias", "bool", False, "Learn a bias per output channel")),
     rule=_pointwise_rule,
@@ -132,10 +128,10 @@ def _separable_build(p, shapes):
 
 
 register(LayerSpec(
-    type="SeparableConv2d", category="convolution", title="Separable convolution",
+    type="SeparableConv2d", category=CONVOLUTION, title="Separable convolution",
     help="Depthwise k×k convolution then pointwise 1×1, with no non-linearity between (Xception): "
          "far fewer weights and multiply-adds than a full convolution.",
-    params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
+    params=(out_channels(64, "Number of filters"),
             KERNEL, STRIDE, PADDING, DILATION,
             Param("bias", "bool", False, "Learn a bias per output channel")),
     rule=_separable_rule, build=_separable_build,
@@ -164,9 +160,9 @@ def _transpose_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="ConvTranspose2d", category="convolution", title="Transposed convolution",
+    type="ConvTranspose2d", category=CONVOLUTION, title="Transposed convolution",
     help="Transposed (fractionally strided) convolution: learnable upsampling.",
-    params=(Param("out_channels", "int", 64, "Number of filters", min=1, max=65536),
+    params=(out_channels(64, "Number of filters"),
             Param("kernel", "pair", (2, 2), "Kernel", min=1, max=64),
             Param("stride", "pair", (2, 2), "Stride", min=1, max=64),
             Param("padding", "pair", (0, 0), "Padding", min=0, max=64),

@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from ..categories import HEAD
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, register
 from ..shapes import require_vector
@@ -14,7 +15,7 @@ def _linear_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="Linear", category="head", title="Fully connected",
+    type="Linear", category=HEAD, title="Fully connected",
     help="Fully connected layer: every input feature to every output feature.",
     params=(Param("out_features", "int", 1000, "Output features", min=1, max=1 << 20),
             Param("bias", "bool", True, "Learn a bias")),

@@ -24,16 +24,18 @@ class Permute(nn.Module):
     """Reorders the dimensions after the batch (`dims` counts from 0 after the batch)."""
 
     dims: List[int]
+    order: List[int]
 
     def __init__(self, dims):
         super().__init__()
-        self.dims = [0] + [d + 1 for d in dims]
+        self.dims = list(dims)
+        self.order = [0] + [d + 1 for d in dims]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.permute(self.dims)
+        return x.permute(self.order)
 
     def extra_repr(self):
-        return f"dims={[d - 1 for d in self.dims[1:]]}"
+        return f"dims={self.dims}"
 
 
 class Reshape(nn.Module):
@@ -68,6 +70,8 @@ class LayerScale(nn.Module):
 
     def __init__(self, shape, init: float):
         super().__init__()
+        self.shape = list(shape)
+        self.init = init
         self.scale = nn.Parameter(torch.full(shape, init))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

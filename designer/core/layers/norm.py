@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from ..categories import NORMALISATION
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, register
 from ..shapes import require_image
@@ -20,7 +21,7 @@ def _bn_build(p, shapes):
 
 
 register(LayerSpec(
-    type="BatchNorm", category="normalisation", title="Batch norm",
+    type="BatchNorm", category=NORMALISATION, title="Batch norm",
     help="Batch normalisation (Ioffe & Szegedy 2015): normalises each channel over the batch, "
          "then scales and shifts. 2-D on images, 1-D on feature vectors.",
     params=(Param("eps", "float", 1e-5, "Added to the variance", min=0.0),
@@ -36,7 +37,7 @@ def _lrn_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="LocalResponseNorm", category="normalisation", title="Local response norm",
+    type="LocalResponseNorm", category=NORMALISATION, title="Local response norm",
     help="AlexNet's local response normalisation across neighbouring channels "
          "(k=2, n=5, α=1e-4, β=0.75 in the paper).",
     params=(Param("size", "int", 5, "Neighbouring channels", min=1, max=64),

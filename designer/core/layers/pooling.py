@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from ..categories import POOLING
 from .. import modules
 from ..errors import ShapeError
 from ..params import Param, format_pair, format_window
@@ -33,7 +34,7 @@ def _pool_summary(p):
 
 
 register(LayerSpec(
-    type="MaxPool2d", category="pooling", title="Max pooling",
+    type="MaxPool2d", category=POOLING, title="Max pooling",
     help="Takes the maximum over each window. Overlapping 3×3/2 windows (AlexNet) reduce "
          "overfitting slightly compared with 2×2/2.",
     params=_window_params(),
@@ -43,7 +44,7 @@ register(LayerSpec(
 ))
 
 register(LayerSpec(
-    type="AvgPool2d", category="pooling", title="Average pooling",
+    type="AvgPool2d", category=POOLING, title="Average pooling",
     help="Averages each window.",
     params=_window_params() + (Param("count_include_pad", "bool", True,
                                      "Count padded zeros in the average"),),
@@ -62,7 +63,7 @@ def _global_rule(p, shapes):
 
 for _mode, _name in (("avg", "average"), ("max", "max")):
     register(LayerSpec(
-        type=f"Global{_mode.capitalize()}Pool2d", category="pooling", title=f"Global {_name} pooling",
+        type=f"Global{_mode.capitalize()}Pool2d", category=POOLING, title=f"Global {_name} pooling",
         help=f"Global {_name} pooling over all positions (NIN, GoogLeNet, ResNet heads): C×H×W to "
              "C×1×1, or to a vector of C when flatten is set.",
         params=(Param("flatten", "bool", False, "Output a vector of C instead of C×1×1"),),
@@ -81,7 +82,7 @@ def _adaptive_rule(p, shapes):
 
 for _mode, _cls in (("Avg", nn.AdaptiveAvgPool2d), ("Max", nn.AdaptiveMaxPool2d)):
     register(LayerSpec(
-        type=f"Adaptive{_mode}Pool2d", category="pooling", title=f"Adaptive {_mode.lower()} pooling",
+        type=f"Adaptive{_mode}Pool2d", category=POOLING, title=f"Adaptive {_mode.lower()} pooling",
         help="Pools to a fixed output size whatever the input size (torchvision's 7×7 heads).",
         params=(Param("output_size", "pair", (1, 1), "Output height × width", min=1, max=1024),),
         rule=_adaptive_rule,
@@ -96,7 +97,7 @@ def _spp_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="SpatialPyramidPool", category="pooling", title="Spatial pyramid pooling",
+    type="SpatialPyramidPool", category=POOLING, title="Spatial pyramid pooling",
     help="SPP-net (He et al. 2014): pools to several grids (e.g. 1×1, 2×2, 4×4) and concatenates "
          "them, giving a fixed-length vector from any input size.",
     params=(Param("levels", "ints", (1, 2, 4), "Grid sizes", min=1, max=64),

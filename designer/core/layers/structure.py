@@ -4,10 +4,11 @@ from math import prod
 
 from torch import nn
 
+from ..categories import BLOCKS, INPUT_OUTPUT, MERGE, REGULARISATION, UTILITY
 from .. import modules
 from ..errors import ShapeError
 from ..params import Param, format_shape
-from ..registry import BlockSpec, LayerInfo, LayerSpec, register
+from ..registry import BlockSpec, LayerInfo, LayerSpec, Role, register
 from ..shapes import require_image, same_shapes, check_divides
 
 
@@ -16,7 +17,7 @@ def _identity_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="Input", category="input/output", title="Input",
+    type="Input", category=INPUT_OUTPUT, title="Input", role=Role.INPUT,
     help="The network's input tensor for one sample: C×H×W for images, or a single length for a "
          "feature vector. Editing it re-flows every shape downstream.",
     params=(Param("shape", "shape", (3, 224, 224), "Channels × height × width, or features",
@@ -28,7 +29,7 @@ register(LayerSpec(
 ))
 
 register(LayerSpec(
-    type="Output", category="input/output", title="Output",
+    type="Output", category=INPUT_OUTPUT, title="Output", role=Role.OUTPUT,
     help="A network output. The main output is what the model returns; auxiliary outputs "
          "(e.g. GoogLeNet's side classifiers) add their weighted loss in training and are "
          "dropped from exported inference models. Inside a block, an Output is a block output "
@@ -43,7 +44,7 @@ register(LayerSpec(
 ))
 
 register(LayerSpec(
-    type="BlockInput", category="input/output", title="Block input",
+    type="BlockInput", category=INPUT_OUTPUT, title="Block input", role=Role.BLOCK_INPUT,
     help="An input port of a block's inside; its shape comes from what feeds the block.",
     params=(Param("name", "str", "in", "Port name"),),
     inputs=(),
@@ -52,7 +53,7 @@ register(LayerSpec(
 ))
 
 register(LayerSpec(
-    type="Identity", category="utility", help="Passes its input through unchanged.",
+    type="Identity", category=UTILITY, help="Passes its input through unchanged.",
     rule=_identity_rule, build=lambda p, s: nn.Identity(),
 ))
 
@@ -62,7 +63,7 @@ def _flatten_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="Flatten", category="utility",
+    type="Flatten", category=UTILITY,
     help="Flattens C×H×W to a vector of C·H·W features, as before a fully connected layer.",
     rule=_flatten_rule, build=lambda p, s: nn.Flatten(1),
 ))
@@ -87,7 +88,7 @@ def _concat_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="Concat", category="merge", title="Concat",
+    type="Concat", category=MERGE, title="Concat", list_input=True,
     help="Concatenates its inputs along channels, as Inception and DenseNet do; heights and widths "
          "must match.",
     params=(Param("num_inputs", "int", 2, "Number of inputs", min=2, max=32),),
@@ -103,7 +104,7 @@ def _add_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="Add", category="merge", title="Add",
+    type="Add", category=MERGE, title="Add", list_input=True,
     help="Element-wise sum of its inputs, the residual connection. With scale ≠ 1 it computes "
          "in0 + scale·(in1 + …), Inception-ResNet's residual scaling.",
     params=(Param("num_inputs", "int", 2, "Number of inputs", min=2, max=32),
@@ -125,7 +126,7 @@ def _multiply_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="Multiply", category="merge", title="Multiply",
+    type="Multiply", category=MERGE, title="Multiply", list_input=True,
     help="Multiplies a tensor by a gate of the same shape or one value per channel "
          "(Squeeze-and-Excitation, Highway gates).",
     inputs=("in", "gate"),
@@ -140,7 +141,7 @@ def _shuffle_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="ChannelShuffle", category="utility", title="Channel shuffle",
+    type="ChannelShuffle", category=UTILITY, title="Channel shuffle",
     help="ShuffleNet's channel shuffle: lets information cross groups of grouped convolutions.",
     params=(Param("groups", "int", 2, "Number of groups", min=1, max=1024),),
     rule=_shuffle_rule, build=lambda p, s: modules.ChannelShuffle(p.groups),
@@ -156,7 +157,7 @@ def _split_rule(p, shapes):
 
 
 register(LayerSpec(
-    type="Split", category="utility", title="Channel split",
+    type="Split", category=UTILITY, title="Channel split",
     help="Splits channels into equal sections (ShuffleNet v2's channel split).",
     params=(Param("sections", "int", 2, "Number of sections", min=2, max=16),),
     outputs=lambda p: [f"out{i}" for i in range(p.sections)],
@@ -166,7 +167,7 @@ register(LayerSpec(
 
 
 register(LayerSpec(
-    type="DropPath", category="regularisation", title="Drop path",
+    type="DropPath", category=REGULARISATION, title="Drop path",
     help="Stochastic depth (Huang et al. 2016): in training, drops a residual branch for a whole "
          "sample with probability 1 − survival probability; identity at evaluation.",
     params=(Param("survival_probability", "float", 0.8, "Probability of keeping the branch",
@@ -176,7 +177,7 @@ register(LayerSpec(
 ))
 
 register(LayerSpec(
-    type="Dropout", category="regularisation",
+    type="Dropout", category=REGULARISATION,
     help="Zeroes each activation with probability p in training (Srivastava et al. 2014).",
     params=(Param("p", "float", 0.5, "Drop probability", min=0.0, max=1.0),),
     rule=_identity_rule, build=lambda p, s: nn.Dropout(p.p),
@@ -184,7 +185,7 @@ register(LayerSpec(
 ))
 
 register(LayerSpec(
-    type="Scale", category="utility",
+    type="Scale", category=UTILITY,
     help="Multiplies by a constant factor.",
     params=(Param("factor", "float", 1.0, "Factor"),),
     rule=_identity_rule, build=lambda p, s: modules.Scale(p.factor),
@@ -200,7 +201,7 @@ class _GroupSpec(BlockSpec):
 
 
 register(_GroupSpec(
-    type="Group", category="blocks", title="Group",
+    type="Group", category=BLOCKS, title="Group", role=Role.GROUP,
     help="A block made from a selection of layers. Open it to see and edit its inside; explode it "
          "to turn it back into separate layers.",
     params=(Param("label", "str", "", "A name to show on the block"),),

@@ -9,9 +9,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from designer.core.builder import GraphBuilder
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
-from designer.core.registry import REGISTRY
+from designer.core.registry import REGISTRY, Role
 
-BLOCKS = sorted(s.type for s in REGISTRY.specs() if s.is_block and s.type != "Group")
+BLOCKS = sorted(s.type for s in REGISTRY.specs() if s.is_block and s.role is not Role.GROUP)
 # Ordinary inputs to try, smallest first; a block's defaults must fit at least one.
 CANDIDATES = [(64, 16, 16), (32, 32, 32), (256, 14, 14), (3, 64, 64), (96, 35, 35), (384, 35, 35),
               (768, 17, 17), (1280, 8, 8), (3, 299, 299), (3, 224, 224), (1024, 17, 17), (2048, 8, 8)]

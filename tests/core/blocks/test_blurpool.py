@@ -11,7 +11,7 @@ from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 from designer.core.layers.blurpool import BlurPool2d
 
-from .efficient_helpers import single
+from ...helpers import one_block_design
 
 
 def test_filter_is_the_normalised_binomial():
@@ -40,7 +40,7 @@ def test_matches_the_papers_code(filter_size, stride, pad_mode):
 
 @pytest.mark.parametrize("shape, stride", [((3, 9, 8), 2), ((2, 7, 7), 3), ((1, 4, 5), 1)])
 def test_shape_rule_and_cost(shape, stride):
-    graph = single("BlurPool", shape, filter_size=3, stride=stride)
+    graph = one_block_design("BlurPool", shape, filter_size=3, stride=stride)
     analyzer = Analyzer(graph)
     c, h, w = shape
     expected = (c, -(-h // stride), -(-w // stride))
@@ -51,9 +51,9 @@ def test_shape_rule_and_cost(shape, stride):
 
 
 def test_reflect_padding_needs_room():
-    (error,) = Analyzer(single("BlurPool", (3, 2, 2), filter_size=5)).errors()
+    (error,) = Analyzer(one_block_design("BlurPool", (3, 2, 2), filter_size=5)).errors()
     assert "reflect padding" in error[1]
-    assert not Analyzer(single("BlurPool", (3, 2, 2), filter_size=5, pad_mode="zero")).errors()
+    assert not Analyzer(one_block_design("BlurPool", (3, 2, 2), filter_size=5, pad_mode="zero")).errors()
 
 
 def test_blurred_downsampling_is_more_shift_robust():
@@ -69,4 +69,4 @@ def test_blurred_downsampling_is_more_shift_robust():
 
 
 def test_filter_is_not_in_the_state_dict():
-    assert compile_graph(single("BlurPool", (3, 8, 8))).state_dict() == {}
+    assert compile_graph(one_block_design("BlurPool", (3, 8, 8))).state_dict() == {}

@@ -9,11 +9,11 @@ import torch.nn.functional as F
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 
-from .efficient_helpers import single
+from ...helpers import one_block_design
 
 
 def test_index_is_stored_with_the_weights_and_used():
-    graph = single("LearnedGroupConv", (16, 5, 5), out_channels=8, groups=4, condense_factor=4)
+    graph = one_block_design("LearnedGroupConv", (16, 5, 5), out_channels=8, groups=4, condense_factor=4)
     compiled = compile_graph(graph).eval()
     state = compiled.state_dict()
     assert state["block.gather.index"].tolist() == list(range(16))
@@ -36,7 +36,7 @@ def test_index_is_stored_with_the_weights_and_used():
 
 @pytest.mark.parametrize("c, out, g, cf", [(64, 128, 4, 4), (64, 128, 8, 8), (64, 128, 4, 8)])
 def test_condensed_parameters(c, out, g, cf):
-    analyzer = Analyzer(single("LearnedGroupConv", (c, 7, 7), out_channels=out, groups=g,
+    analyzer = Analyzer(one_block_design("LearnedGroupConv", (c, 7, 7), out_channels=out, groups=g,
                                condense_factor=cf))
     gathered = c * g // cf
     # Each of the out weights' rows keeps c/C inputs: out·c/C weights, plus BN on what is read.
@@ -44,11 +44,11 @@ def test_condensed_parameters(c, out, g, cf):
 
 
 def test_condensation_factor_must_divide_the_input():
-    errors = Analyzer(single("LearnedGroupConv", (30, 7, 7), condense_factor=4)).errors()
+    errors = Analyzer(one_block_design("LearnedGroupConv", (30, 7, 7), condense_factor=4)).errors()
     assert "does not divide the 30 input channels" in errors[0][1]
 
 
 def test_condense_unit_grows_the_features():
-    analyzer = Analyzer(single("CondenseUnit", (48, 8, 8), growth_rate=16, groups=8,
+    analyzer = Analyzer(one_block_design("CondenseUnit", (48, 8, 8), growth_rate=16, groups=8,
                                condense_factor=8))
     assert analyzer.results["block"].output_shape == (64, 8, 8)

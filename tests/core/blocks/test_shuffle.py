@@ -6,18 +6,18 @@ from torchvision.models.shufflenetv2 import InvertedResidual
 
 from designer.core.infer import Analyzer
 
-from .efficient_helpers import assert_matches, single
+from ...helpers import assert_block_matches, one_block_design
 
 
 @pytest.mark.parametrize("shape, out, stride", [((24, 16, 16), 116, 2), ((116, 8, 8), 116, 1),
                                                 ((232, 7, 7), 464, 2)])
 def test_shufflenet_v2_unit_is_torchvisions(shape, out, stride):
-    graph = single("ShuffleUnitV2", shape, out_channels=out, stride=stride)
-    assert_matches(graph, InvertedResidual(shape[0], out, stride), shape)
+    graph = one_block_design("ShuffleUnitV2", shape, out_channels=out, stride=stride)
+    assert_block_matches(graph, InvertedResidual(shape[0], out, stride), shape)
 
 
 def test_shufflenet_v2_stride_one_needs_equal_channels():
-    (error,) = Analyzer(single("ShuffleUnitV2", (64, 8, 8), out_channels=128)).errors()
+    (error,) = Analyzer(one_block_design("ShuffleUnitV2", (64, 8, 8), out_channels=128)).errors()
     assert "must have as many channels" in error[1]
 
 
@@ -30,7 +30,7 @@ def test_shufflenet_v1_unit_cost(c, out, g, stride):
     m = out // 4
     branch = out - c if stride == 2 else out
     oh = h // stride
-    analyzer = Analyzer(single("ShuffleUnitV1", (c, h, w), out_channels=out, groups=g,
+    analyzer = Analyzer(one_block_design("ShuffleUnitV1", (c, h, w), out_channels=out, groups=g,
                                stride=stride))
     expected = h * w * c * m // g + oh * oh * (9 * m + m * branch // g)
     assert analyzer.totals.macs == expected
@@ -38,9 +38,9 @@ def test_shufflenet_v1_unit_cost(c, out, g, stride):
 
 
 def test_shufflenet_v1_unit_errors():
-    errors = Analyzer(single("ShuffleUnitV1", (240, 8, 8), out_channels=480)).errors()
+    errors = Analyzer(one_block_design("ShuffleUnitV1", (240, 8, 8), out_channels=480)).errors()
     assert "must match" in errors[0][1]
-    errors = Analyzer(single("ShuffleUnitV1", (100, 8, 8), out_channels=240, stride=2)).errors()
+    errors = Analyzer(one_block_design("ShuffleUnitV1", (100, 8, 8), out_channels=240, stride=2)).errors()
     assert "groups 3 does not divide the 100 input channels" in errors[0][1]
 
 
@@ -49,7 +49,7 @@ def test_shufflenet_v1_unit_errors():
                                                        ((240, 8, 8), 480, 2, True)])
 def test_shufflenet_v1_unit_is_pytorchcvs(shape, out, stride, first):
     shufflenet = pytest.importorskip("pytorchcv.models.shufflenet")
-    graph = single("ShuffleUnitV1", shape, out_channels=out, groups=3, stride=stride,
+    graph = one_block_design("ShuffleUnitV1", shape, out_channels=out, groups=3, stride=stride,
                    group_first=first)
     reference = shufflenet.ShuffleUnit(shape[0], out, 3, stride == 2, not first)
-    assert_matches(graph, reference, shape, atol=1e-4)
+    assert_block_matches(graph, reference, shape, atol=1e-4)

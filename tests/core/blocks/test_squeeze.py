@@ -8,19 +8,19 @@ from torchvision.models.squeezenet import Fire
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 
-from .efficient_helpers import assert_matches, single
+from ...helpers import assert_block_matches, one_block_design
 
 
 @pytest.mark.parametrize("shape, s, e1, e3", [((96, 13, 13), 16, 64, 64), ((7, 5, 6), 3, 5, 4)])
 def test_fire_is_torchvisions(shape, s, e1, e3):
-    graph = single("Fire", shape, squeeze=s, expand1x1=e1, expand3x3=e3)
-    assert_matches(graph, Fire(shape[0], s, e1, e3), shape)
+    graph = one_block_design("Fire", shape, squeeze=s, expand1x1=e1, expand3x3=e3)
+    assert_block_matches(graph, Fire(shape[0], s, e1, e3), shape)
 
 
 def test_fire_simple_bypass_adds_the_input():
     torch.manual_seed(0)
-    plain = compile_graph(single("Fire", (128, 6, 6), squeeze=16)).eval()
-    bypass = compile_graph(single("Fire", (128, 6, 6), squeeze=16, bypass="simple")).eval()
+    plain = compile_graph(one_block_design("Fire", (128, 6, 6), squeeze=16)).eval()
+    bypass = compile_graph(one_block_design("Fire", (128, 6, 6), squeeze=16, bypass="simple")).eval()
     bypass.load_state_dict(plain.state_dict())
     x = torch.randn(1, 128, 6, 6)
     with torch.no_grad():
@@ -28,14 +28,14 @@ def test_fire_simple_bypass_adds_the_input():
 
 
 def test_fire_bypass_options():
-    errors = Analyzer(single("Fire", (96, 6, 6), bypass="simple")).errors()
+    errors = Analyzer(one_block_design("Fire", (96, 6, 6), bypass="simple")).errors()
     assert errors and "complex bypass" in errors[0][1]
     # The complex bypass projects with a 1×1 convolution (with bias) only where needed.
-    complex_ = Analyzer(single("Fire", (96, 6, 6), bypass="complex")).totals.params
-    plain = Analyzer(single("Fire", (96, 6, 6))).totals.params
+    complex_ = Analyzer(one_block_design("Fire", (96, 6, 6), bypass="complex")).totals.params
+    plain = Analyzer(one_block_design("Fire", (96, 6, 6))).totals.params
     assert complex_ - plain == 96 * 128 + 128
-    same = Analyzer(single("Fire", (128, 6, 6), bypass="complex")).totals.params
-    assert same == Analyzer(single("Fire", (128, 6, 6))).totals.params
+    same = Analyzer(one_block_design("Fire", (128, 6, 6), bypass="complex")).totals.params
+    assert same == Analyzer(one_block_design("Fire", (128, 6, 6))).totals.params
 
 
 def _sqnxt_params(c, out, den, project):
@@ -51,7 +51,7 @@ def _sqnxt_params(c, out, den, project):
     ((64, 16, 16), 32, 1, 4, True), ((32, 16, 16), 32, 1, 2, False),
     ((32, 16, 16), 64, 2, 1, True)])
 def test_squeezenext_block_parameters(shape, out, stride, den, project):
-    graph = single("SqueezeNextBlock", shape, out_channels=out, stride=stride)
+    graph = one_block_design("SqueezeNextBlock", shape, out_channels=out, stride=stride)
     assert Analyzer(graph).totals.params == _sqnxt_params(shape[0], out, den, project)
 
 
@@ -59,5 +59,5 @@ def test_squeezenext_block_parameters(shape, out, stride, den, project):
                                                 ((64, 12, 12), 128, 2)])
 def test_squeezenext_block_is_pytorchcvs(shape, out, stride):
     squeezenext = pytest.importorskip("pytorchcv.models.squeezenext")
-    graph = single("SqueezeNextBlock", shape, out_channels=out, stride=stride)
-    assert_matches(graph, squeezenext.SqnxtUnit(shape[0], out, stride), shape, atol=1e-4)
+    graph = one_block_design("SqueezeNextBlock", shape, out_channels=out, stride=stride)
+    assert_block_matches(graph, squeezenext.SqnxtUnit(shape[0], out, stride), shape, atol=1e-4)
