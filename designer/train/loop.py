@@ -526,6 +526,8 @@ class Trainer:
             self.schedule.step_batch()
             self.step += 1
             self.session_steps += 1
+            if self.session_steps == 1:   # the ETA's clock starts after the first step
+                self.timed_from = (time.perf_counter(), self.paused_for)
             main = outputs[0].detach()
             count = labels.numel()
             sums += torch.stack([loss.detach().float() * count,
@@ -581,9 +583,17 @@ class Trainer:
         return None
 
     def _eta(self):
-        elapsed = time.perf_counter() - self.started - self.paused_for
+        """Remaining steps times the time per step measured over the steps after the first: the
+        first carries the warm-up (workers starting, caches filling, kernels chosen) and made the
+        first estimates several times too long."""
         remaining = self.config.epochs * self.steps_per_epoch - self.step
-        return elapsed / max(1, self.session_steps) * remaining
+        if self.session_steps < 2:
+            elapsed, measured = time.perf_counter() - self.started - self.paused_for, 1
+        else:
+            began, paused_before = self.timed_from
+            elapsed = time.perf_counter() - began - (self.paused_for - paused_before)
+            measured = self.session_steps - 1
+        return elapsed / measured * remaining
 
     def _pause(self):
         began = time.perf_counter()

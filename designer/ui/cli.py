@@ -24,7 +24,8 @@ def add_parser(subparsers):
     p.add_argument("design", nargs="?", help="a design file (.json) or a preset name")
     p.add_argument("--screenshot", metavar="PNG",
                    help="render the window offscreen to this PNG and exit")
-    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--theme", choices=("light", "dark"), default=None,
+                   help="default: the theme used last")
     p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
                    help="change a parameter after opening (repeatable; VALUE is JSON or text), "
                         "e.g. --set conv1.kernel=300 to show a shape error")

@@ -94,5 +94,7 @@ class Document(QObject):
         """Tear down in order: stop analysing the graph, stop listening to the undo stack, then
         empty it while this document is whole (undo commands hold the graph)."""
         self.analyzer.detach()
-        self.undo_stack.cleanChanged.disconnect(self._clean_changed)
+        # A closing stack with unsaved steps announces it is clean as it is destroyed; nobody
+        # may listen by then.
+        self.undo_stack.cleanChanged.disconnect()
         self.undo_stack.clear()

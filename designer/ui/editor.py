@@ -51,6 +51,7 @@ class DocumentEditor(QWidget):
         self.document = None
         self.scene = None
         self.crumbs = []          # [(title, graph, analysis)] for the blocks opened, outermost first
+        self._views = {}          # crumb level -> the view's zoom and centre when a block was opened
         self.view = GraphView(theme)
         self.view.layer_dropped.connect(self.add_layer)
         self.view.context_requested.connect(self.context_requested)
@@ -82,6 +83,23 @@ class DocumentEditor(QWidget):
         self.document_changed.emit(document)
         self.view.fit()
         QTimer.singleShot(0, self.view.fit)  # again once the view has its final size
+
+    def close_document(self):
+        """Close the open design (File ▸ Close): no document, no canvas."""
+        if self.document is None:
+            return
+        self.close_all_blocks()
+        self.document.graph.changed.disconnect(self._on_graph_changed)
+        self.document.undo_stack.indexChanged.disconnect(self._on_undo_index)
+        self.document.close()
+        self.document.deleteLater()
+        self.document = None
+        old, self.scene = self.scene, None
+        self.view.setScene(None)
+        self.view.minimap.set_scene(None)
+        old.detach()
+        old.deleteLater()
+        self.document_changed.emit(None)
 
     def _show_graph(self, graph, analysis, editable):
         old = self.scene
@@ -305,6 +323,7 @@ class DocumentEditor(QWidget):
         results = StaticResults(analyze(inner, input_states))
         if not self.crumbs:
             self.crumbs.append((self.document.graph.name or "design", graph, analysis))
+        self._views[len(self.crumbs) - 1] = self.view.state()   # back out returns here
         self.crumbs.append((node_id, inner, results))
         self._show_graph(inner, results, editable=False)
         self._update_breadcrumb()
@@ -328,7 +347,13 @@ class DocumentEditor(QWidget):
         self._show_graph(graph, analysis, editable=not self.crumbs)
         self._update_breadcrumb()
         self.state_changed.emit()
-        self.view.fit()
+        view = self._views.pop(index, None)
+        for deeper in [level for level in self._views if level > index]:
+            del self._views[deeper]
+        if view is not None:
+            self.view.set_state(view)   # where the person was before looking inside
+        else:
+            self.view.fit()
 
     def _update_breadcrumb(self):
         while self.breadcrumb_layout.count():

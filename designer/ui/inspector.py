@@ -300,6 +300,10 @@ class Inspector(QScrollArea):
             self.graph.metadata_changed.disconnect(self._on_metadata)
             self.analysis.updated.disconnect(self._on_results)
         self.document = document
+        if document is None:   # no design open
+            self.graph = None
+            self.show_nodes([])
+            return
         self.graph = graph if graph is not None else document.graph
         self.analysis = analysis if analysis is not None else document.analyzer
         self.read_only = read_only

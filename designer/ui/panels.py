@@ -183,6 +183,9 @@ class SummaryPanel(QWidget):
         self.model.set_latency({}, None, None)        # a new design: nothing measured yet
         self.latency_label.setText("")
         self.heat_changed.emit(None)
+        if graph is None:   # no design open
+            self.totals.setText("")
+            return
         graph.changed.connect(self._on_changed)
         analysis.updated.connect(self._on_results)
         self._update_totals()
@@ -304,19 +307,38 @@ class IssuesPanel(QListWidget):
         self.itemActivated.connect(self._clicked)
         self.analysis = None
         self._shown = None
+        self._stale = False
 
     def set_source(self, analysis, theme):
         if self.analysis is not None:
             self.analysis.updated.disconnect(self._on_results)
         self.analysis = analysis
         self.theme = theme
+        if analysis is None:   # no design open
+            self._shown = None
+            self.clear()
+            self.count_changed.emit(0)
+            return
         analysis.updated.connect(self._on_results)
         self.refresh()
 
     def _on_results(self, changed):
-        self.refresh(force=False)
+        # The design hints look at the whole graph (tens of ms on a 900-layer design): while the
+        # list is not on screen only the error count is kept current; the list catches up when
+        # shown or read.
+        if self.isVisible():
+            self.refresh(force=False)
+        else:
+            self._stale = True
+            self.count_changed.emit(len(self.analysis.errors()))
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._stale and self.analysis is not None:
+            self.refresh(force=False)
 
     def refresh(self, force=True):
+        self._stale = False
         problems = design_problems(self.analysis)
         if not force and problems == self._shown:
             return   # most edits change no problem: leave the list as it is
@@ -343,6 +365,8 @@ class IssuesPanel(QListWidget):
 
     def node_ids(self, severity="error"):
         """The listed nodes with problems of this severity ("error" or "hint"), in order."""
+        if self._stale and self.analysis is not None:
+            self.refresh(force=False)
         return [self.item(i).data(Qt.UserRole) for i in range(self.count())
                 if self.item(i).data(Qt.UserRole) and self.item(i).data(self.SEVERITY_ROLE) == severity]
 

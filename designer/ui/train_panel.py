@@ -10,9 +10,11 @@ run stays in the runs list with its curves in its own colour; ticking several co
 same plots.
 """
 
+import csv
 from dataclasses import fields
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,7 +25,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
-from designer.home import new_run_dir
+from designer.home import new_run_dir, runs_root
 from designer.train.config import TrainConfig
 from .widgets import browse_row
 from .worker import TrainWorker
@@ -46,8 +48,12 @@ SERIES = {
     "lr": ("lr", "learning rate", Qt.SolidLine, 2, 255, None),
     "throughput": ("speed", "images/s", Qt.SolidLine, 1, 255, None),
 }
-PLOTS = (("loss", "Loss", "loss"), ("error", "Error (%)", "error %"),
-         ("lr", "Learning rate", "lr"), ("speed", "Throughput", "images/s"))
+# plot -> (title, key to the line styles (colours are the runs'), axis label). The key sits in the
+# title rather than in a legend inside the plot, which covered curves and grew with every run.
+PLOTS = (("loss", "Loss", "thin: each step · thick: smoothed · dashed ○: validation", "loss"),
+         ("error", "Error (%)", "solid: train · dashed: val · top-1 thick, top-5 dotted", "error %"),
+         ("lr", "Learning rate", "", "learning rate"), ("speed", "Throughput", "", "images/s"))
+EARLIER_RUNS_SHOWN = 20
 
 
 def _setting_editor(default, meta):
@@ -102,6 +108,7 @@ class Run:
         self.rate = None           # images/s, smoothed like the loss: single readings are noisy
         self.status = "starting"
         self.run_dir = None
+        self.steps_unread = False   # a run read from disk reads its steps.csv when first shown
 
     def add(self, series, x, y):
         if y is None or not math.isfinite(y):
@@ -157,9 +164,10 @@ class TrainPanel(QWidget):
         form_holder = QWidget()
         form_holder.setLayout(self.form)
         scroll.setWidget(form_holder)
-        side_layout.addWidget(scroll, 3)
+        side_layout.addWidget(scroll, 5)
         side_layout.addWidget(QLabel("Runs (tick to compare)"))
         side_layout.addWidget(self.runs_list, 1)
+        side_layout.addWidget(self.resume_run_button)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -182,6 +190,7 @@ class TrainPanel(QWidget):
         self.timer.setInterval(PLOT_INTERVAL_MS)
         self.timer.timeout.connect(self.refresh_plots)
         self._set_state("idle")
+        self.load_earlier_runs()
 
     # -- widgets ---------------------------------------------------------------------------
     def _build_form(self):
@@ -241,22 +250,44 @@ class TrainPanel(QWidget):
         self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.runs_list = QListWidget()
         self.runs_list.itemChanged.connect(self._run_ticked)
+        self.runs_list.currentRowChanged.connect(lambda row: self._update_resume())
+        self.resume_run_button = QPushButton("Resume Selected Run")
+        self.resume_run_button.setToolTip("Continue the selected run from its last checkpoint, "
+                                          "with its settings, training the open design")
+        self.resume_run_button.clicked.connect(self.resume_run)
 
     def _build_plots(self):
         self.plot_widget = pg.GraphicsLayoutWidget()
-        self.plot_widget.setBackground(None)
         self.plots = {}
-        for index, (key, title, unit) in enumerate(PLOTS):
-            plot = self.plot_widget.addPlot(row=index // 2, col=index % 2, title=title)
+        for index, (key, title, style_key, unit) in enumerate(PLOTS):
+            plot = self.plot_widget.addPlot(row=index // 2, col=index % 2)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "epoch")
             plot.setLabel("left", unit)
-            plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)   # plain numbers, never "(x0.001)"
             # Applied by the plot to every curve it holds (PlotItem.addItem overrides per-item
             # settings with the plot's own).
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
+            plot.title_parts = (title, style_key)
             self.plots[key] = plot
+        self.set_theme(None)
+
+    def set_theme(self, theme):
+        """Plot colours from the editor's theme (None: light): background, axes, grid, titles."""
+        background = theme.base if theme is not None else "#ffffff"
+        text = theme.text if theme is not None else "#1f2430"
+        dim = theme.text_dim if theme is not None else "#5f6878"
+        self.plot_widget.setBackground(background)
+        for plot in self.plots.values():
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(pg.mkPen(dim))
+                axis.setTextPen(pg.mkPen(text))
+            title, style_key = plot.title_parts
+            key = f"&nbsp;&nbsp;<span style='color:{dim}; font-size:8pt'>{style_key}</span>" if style_key else ""
+            plot.setTitle(f"<span style='color:{text}'>{title}</span>{key}", size="9pt")
 
     # -- settings --------------------------------------------------------------------------
     def _dataset_changed(self):
@@ -318,9 +349,13 @@ class TrainPanel(QWidget):
         config.out = str(new_run_dir(graph.name, config.dataset, self.runs_dir))
         run = Run(name, RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
         self._add_run(run)
+        self._launch(run, config, weights=self.weights_edit.text().strip() or None)
+
+    def _launch(self, run, config, weights=None, resume=None):
         self.current = run
-        self.worker = TrainWorker(graph, config, weights=self.weights_edit.text().strip() or None,
-                                  parent=self, distill=self.distillation())
+        self.worker = TrainWorker(self.context.graph, config, weights=weights, resume=resume,
+                                  parent=self,
+                                  distill=self.distillation() if resume is None else None)
         self.worker.started_run.connect(self._on_start)
         self.worker.steps.connect(self._on_steps)
         self.worker.epoch.connect(self._on_epoch)
@@ -376,6 +411,8 @@ class TrainPanel(QWidget):
             widget.setEnabled(not running)
         if not running:
             self._dataset_changed()
+        if hasattr(self, "resume_run_button"):
+            self._update_resume()
 
     # -- worker signals (GUI thread) -------------------------------------------------------
     def _on_start(self, event):
@@ -433,7 +470,9 @@ class TrainPanel(QWidget):
         self._set_state("idle")
 
     # -- runs and plots --------------------------------------------------------------------
-    def _add_run(self, run):
+    def _add_run(self, run, shown=True):
+        """Add a run's curves and its entry in the runs list. A new run is shown alone (earlier
+        runs are unticked); a run read from disk is listed unticked."""
         self.runs.append(run)
         for series, (plot_key, label, style, width, alpha, symbol) in SERIES.items():
             colour = QColor(run.colour)
@@ -444,21 +483,35 @@ class TrainPanel(QWidget):
                                    symbolPen=None)
             self.plots[plot_key].addItem(item)
             run.items[series] = item
-        entry = QListWidgetItem(run.name)
+        entry = QListWidgetItem(run.name if run.status in ("starting", "running") else
+                                f"{run.name} — {run.status}")
         entry.setFlags(entry.flags() | Qt.ItemIsUserCheckable)
-        entry.setCheckState(Qt.Checked)
         entry.setForeground(QColor(run.colour))
-        self.runs_list.addItem(entry)
-        # Only the new run and runs the person ticked stay visible: earlier runs are unticked.
+        if run.run_dir is not None:
+            entry.setToolTip(str(run.run_dir))
         self.runs_list.blockSignals(True)
-        for index, other in enumerate(self.runs[:-1]):
-            self.runs_list.item(index).setCheckState(Qt.Unchecked)
-            self._show_run(other, False)
+        entry.setCheckState(Qt.Checked if shown else Qt.Unchecked)
+        self.runs_list.addItem(entry)
+        if shown:   # only the new run and runs the person ticks stay visible
+            for index, other in enumerate(self.runs[:-1]):
+                self.runs_list.item(index).setCheckState(Qt.Unchecked)
+                self._show_run(other, False)
+        else:
+            self._show_run(run, False)
         self.runs_list.blockSignals(False)
 
     def _run_ticked(self, item):
         run = self.runs[self.runs_list.row(item)]
+        if item.checkState() == Qt.Checked and run.steps_unread:
+            try:
+                read_steps(run)
+            except (OSError, ValueError, KeyError):
+                pass   # the epochs still show
+            self.refresh_plots()
         self._show_run(run, item.checkState() == Qt.Checked)
+        for plot in self.plots.values():   # a longer run ticked widens the axes to show it
+            plot.enableAutoRange()
+        self._update_resume()
 
     @staticmethod
     def _show_run(run, visible):
@@ -473,6 +526,76 @@ class TrainPanel(QWidget):
                 run.items[series].setData(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
             run.dirty.clear()
 
+    def load_earlier_runs(self):
+        """List the runs already in the runs folder (newest last, unticked) with their curves,
+        read from the metrics.csv and steps.csv each run writes."""
+        root = Path(self.runs_dir) if self.runs_dir is not None else runs_root()
+        folders = sorted((p for p in root.glob("*") if (p / "metrics.csv").is_file()),
+                         key=lambda p: (p / "metrics.csv").stat().st_mtime) if root.is_dir() else []
+        for folder in folders[-EARLIER_RUNS_SHOWN:]:
+            try:
+                run = read_run(folder, RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
+            except (OSError, ValueError, KeyError):
+                continue   # a half-written or foreign folder is not listed
+            self._add_run(run, shown=False)
+        self.refresh_plots()
+
+    def _selected_run(self):
+        row = self.runs_list.currentRow()
+        return self.runs[row] if 0 <= row < len(self.runs) else None
+
+    def _update_resume(self):
+        run = self._selected_run()
+        self.resume_run_button.setEnabled(
+            not self.is_running and run is not None and run.run_dir is not None
+            and (Path(run.run_dir) / "last.pt").is_file())
+
+    def resume_run(self):
+        """Continue the selected run from its last checkpoint with its own settings, training the
+        open design (it must be the design the run trained)."""
+        run = self._selected_run()
+        graph = self.context.graph
+        if run is None or self.is_running or graph is None:
+            return
+        from designer.train.loop import TrainingError, load_checkpoint
+        try:
+            values = dict(load_checkpoint(run.run_dir)["config"])
+        except TrainingError as error:
+            self._show_error(str(error))
+            return
+        values["out"] = str(run.run_dir)
+        run.steps_unread = False
+        for series in run.data:   # the checkpoint's history is replayed when the run starts
+            run.data[series] = ([], [])
+            run.dirty.add(series)
+        run.smoothed, run.smoothed_count, run.rate = 0.0, 0, None
+        self.runs_list.item(self.runs.index(run)).setText(run.name)
+        self.runs_list.item(self.runs.index(run)).setCheckState(Qt.Checked)
+        self._launch(run, TrainConfig.from_dict(values), weights=None, resume=str(run.run_dir))
+
+    def save_state(self):
+        """The form's values (the window keeps them between sessions)."""
+        return {name: _editor_value(editor) for name, editor in self.editors.items()}
+
+    def restore_state(self, state):
+        for name, editor in self.editors.items():
+            if name not in state:
+                continue
+            value = state[name]
+            try:
+                if isinstance(editor, QComboBox):
+                    index = editor.findData(value)
+                    if index >= 0:
+                        editor.setCurrentIndex(index)
+                elif isinstance(editor, QCheckBox):
+                    editor.setChecked(bool(value))
+                elif isinstance(editor, QLineEdit):
+                    editor.setText("" if value is None else str(value))
+                else:
+                    editor.setValue(value)
+            except (TypeError, ValueError, OverflowError):
+                continue   # a value from an older version that no longer fits is skipped
+
     def _show_info(self, text):
         self.status_label.setStyleSheet("")
         self.status_label.setText(text)
@@ -480,6 +603,37 @@ class TrainPanel(QWidget):
     def _show_error(self, text):
         self.status_label.setStyleSheet(ERROR_STYLE)
         self.status_label.setText(text)
+
+
+def read_run(folder, colour):
+    """A finished (or stopped) run read back from its folder: metrics.csv gives the epochs now;
+    the step losses and learning rates (steps.csv, large for long runs) are read when the run is
+    first ticked (`read_steps`)."""
+    folder = Path(folder)
+    with open(folder / "metrics.csv", newline="") as handle:
+        epochs = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+                  for row in csv.DictReader(handle)]
+    run = Run(folder.name, colour)
+    run.run_dir = str(folder)
+    run.steps_unread = (folder / "steps.csv").is_file()
+    for row in epochs:
+        run.add_epoch(row)
+        run.add("throughput", row["epoch"], row["images_per_s"])
+    last = (folder / "last.pt").is_file()
+    run.status = f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}" + (
+        ", can resume" if last else "")
+    return run
+
+
+def read_steps(run):
+    """Add a run's step losses and learning rates from its steps.csv (x in epochs)."""
+    run.steps_unread = False
+    with open(Path(run.run_dir) / "steps.csv", newline="") as handle:
+        steps = [(float(row["loss"]), float(row["lr"])) for row in csv.DictReader(handle)]
+    epochs = run.points("val_top1") or run.points("val_loss")
+    run.steps_per_epoch = max(1, len(steps) // epochs) if epochs else max(1, len(steps))
+    for step, (loss, lr) in enumerate(steps, 1):
+        run.add_step(step / run.steps_per_epoch, loss, lr)
 
 
 def _duration(seconds):

@@ -29,6 +29,7 @@ class GraphView(QGraphicsView):
         self.setAcceptDrops(True)
         self._pan_from = None
         self._space = False
+        self._fitted = False   # showing the whole design since the last fit (refit on resize)
         self.minimap = Minimap(self)
 
     # ---- zoom and pan --------------------------------------------------------------------
@@ -39,6 +40,7 @@ class GraphView(QGraphicsView):
     def set_zoom(self, factor, anchor=None):
         """Zoom to `factor`, keeping the scene point under `anchor` (viewport pos) in place."""
         factor = min(MAX_ZOOM, max(MIN_ZOOM, factor))
+        self._fitted = False
         anchor = anchor if anchor is not None else self.viewport().rect().center()
         before = self.mapToScene(anchor)
         self.setTransform(QTransform.fromScale(factor, factor))
@@ -63,10 +65,12 @@ class GraphView(QGraphicsView):
         scene = self.scene()
         if scene is None:
             return
-        rect = rect if rect is not None and not rect.isEmpty() else scene.nodes_rect()
+        whole = scene.nodes_rect()
+        rect = rect if rect is not None and not rect.isEmpty() else whole
         if rect.isEmpty():
             self.set_zoom(1.0)
             return
+        showing_whole = rect == whole
         rect = rect.adjusted(-40, -40, 40, 40)
         view = self.viewport().rect()
         free = QRectF(view)
@@ -77,12 +81,26 @@ class GraphView(QGraphicsView):
         self.setTransform(QTransform.fromScale(factor, factor))
         shift = (QRectF(view).center() - free.center()) / factor
         self.centerOn(rect.center() + shift)
+        self._fitted = showing_whole   # a fitted whole design stays fitted as the view resizes
         self.zoom_changed.emit(self.zoom)
         self.minimap.refit()
+
+    def state(self):
+        """(zoom, scene point at the centre): enough to come back to this view."""
+        return self.zoom, self.mapToScene(self.viewport().rect().center())
+
+    def set_state(self, state):
+        zoom, centre = state
+        self._fitted = False
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.centerOn(centre)
+        self.zoom_changed.emit(self.zoom)
+        self.minimap.update()
 
     def focus_node(self, node_id):
         item = self.scene().item(node_id) if self.scene() else None
         if item is not None:
+            self._fitted = False
             if self.zoom < 0.6:
                 self.set_zoom(0.9)
             self.centerOn(item.sceneBoundingRect().center())
@@ -112,6 +130,7 @@ class GraphView(QGraphicsView):
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
+            self._fitted = False
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
             self.minimap.update()
@@ -138,6 +157,8 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event):
         super().resizeEvent(event)
         self.minimap.place()
+        if self._fitted:
+            self.fit()
 
     # ---- drops from the palette ------------------------------------------------------------
     def dragEnterEvent(self, event):
@@ -216,7 +237,8 @@ class Minimap(QFrame):
             except (RuntimeError, TypeError):
                 pass
         self.scene = scene
-        scene.drawing_changed.connect(self.redraw)
+        if scene is not None:
+            scene.drawing_changed.connect(self.redraw)
         self.refit()
 
     def redraw(self):
@@ -280,6 +302,7 @@ class Minimap(QFrame):
         return pixmap
 
     def _jump(self, event):
+        self.main._fitted = False
         self.main.centerOn(self.to_scene(event.position()))
         self.update()
 

@@ -7,6 +7,7 @@ document first, so a file that fails to load leaves the current design untouched
 """
 
 import atexit
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -51,10 +52,14 @@ def _unique(sequences):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, theme="light", home=None):
+    def __init__(self, theme=None, home=None):
+        """`theme` "light" or "dark"; None: the one used last."""
         super().__init__()
         self.home = Path(home) if home else app_home()
         self.settings = QSettings(str(self.home / "settings.ini"), QSettings.IniFormat)
+        theme = theme or self.settings.value("theme", "light")
+        if theme not in themes.THEMES:
+            theme = "light"
         self.theme = themes.THEMES[theme]
         self.recovery = Recovery(self.home)
         self.counts = ParamCounts(self.home / "preset-params.json")
@@ -63,6 +68,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self.set_theme(theme)
+        self._restore_workspace()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -135,6 +141,7 @@ class MainWindow(QMainWindow):
         self.context.message_requested.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.context.open_requested.connect(self.open_design)
         self.panels, self.panel_docks = {}, []
+        self._docks_restored = False
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
         for panel in PANELS:
             widget = panel.create(self.context)
@@ -143,6 +150,7 @@ class MainWindow(QMainWindow):
             last[panel.area] = dock
             self.panels[panel.name] = widget
             self.panel_docks.append(dock)
+            dock.visibilityChanged.connect(lambda visible, d=dock: self._give_room(d, visible))
 
     def _dock(self, title, widget, area, name):
         dock = QDockWidget(title, self)
@@ -170,6 +178,7 @@ class MainWindow(QMainWindow):
         self.act_save_as = A("Save &As…", self.save_as, K("Ctrl+Shift+S"))
         self.act_export = A("&Export…", self.export_dialog, K("Ctrl+E"), "export",
                             "Export to TorchScript, ONNX or PyTorch source")
+        self.act_close = A("&Close", self.close_design, K.Close)
         self.act_compare = A("Co&mpare With…", self.compare_dialog, K("Ctrl+Shift+D"), None,
                              "Open a second design beside this one, matching nodes linked")
         self.act_quit = A("&Quit", self.close, K.Quit)
@@ -213,7 +222,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         menu.addSeparator()
         for action in (self.act_save, self.act_save_as, None, self.act_export, self.act_compare, None,
-                       self.act_quit):
+                       self.act_close, self.act_quit):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy, self.act_paste,
@@ -246,6 +255,16 @@ class MainWindow(QMainWindow):
 
     # ---- following the editor ------------------------------------------------------------------
     def _on_document(self, document):
+        if document is None:   # File ▸ Close: back to the start page
+            self.summary.set_source(None, None)
+            self.issues.set_source(None, self.theme)
+            self.inspector.set_document(None)
+            self.context.set_document(None)
+            self.stack.setCurrentIndex(0)
+            self._update_title()
+            self._update_actions()
+            self._update_totals()
+            return
         document.modified_changed.connect(lambda m: self._update_title())
         document.path_changed.connect(lambda p: self._update_title())
         self.summary.set_source(document.graph, document.analyzer)
@@ -370,6 +389,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
 
+    def close_design(self):
+        """File ▸ Close: ask about unsaved changes, then show the start page."""
+        if self.document is None or not self.maybe_save():
+            return False
+        self.editor.close_document()
+        self.recovery.drop()
+        return True
+
     def maybe_save(self):
         """Ask about unsaved changes; False when the person cancels."""
         if self.document is None or not self.document.modified:
@@ -388,9 +415,44 @@ class MainWindow(QMainWindow):
                 if hasattr(panel, "shutdown"):
                     panel.shutdown()  # worker threads must end before their QThreads die
             self.recovery.drop()
+            self._save_workspace()
             event.accept()
         else:
             event.ignore()
+
+    # ---- what is remembered between sessions -------------------------------------------------
+    def _save_workspace(self):
+        """Window size and place, docks, theme and each panel's settings (QSettings)."""
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("docks", self.saveState())
+        self.settings.setValue("theme", self.theme.name)
+        for name, panel in self.panels.items():
+            if hasattr(panel, "save_state"):
+                self.settings.setValue(f"panels/{name}", json.dumps(panel.save_state()))
+        self.settings.sync()
+
+    def _restore_workspace(self):
+        geometry, docks = self.settings.value("geometry"), self.settings.value("docks")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self._docks_restored = docks is not None and self.restoreState(docks)
+        for name, panel in self.panels.items():
+            saved = self.settings.value(f"panels/{name}")
+            if saved and hasattr(panel, "restore_state"):
+                try:
+                    panel.restore_state(json.loads(saved))
+                except ValueError:
+                    pass   # unreadable settings are left at their defaults
+
+    def _give_room(self, dock, visible):
+        """A panel dock shown at the bottom gets a fair share of the height (the Train panel's
+        form and plots are unusable in a summary-sized strip), unless the person sized it."""
+        if self._docks_restored:
+            return
+        if visible and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea and not dock.isFloating():
+            wanted = int(self.height() * 0.42)
+            if dock.height() < wanted * 0.8:
+                self.resizeDocks([dock], [wanted], Qt.Vertical)
 
     def maybe_stop_panels(self):
         """Ask before quitting stops a panel's running work (a training run); False on Cancel."""
@@ -483,8 +545,8 @@ class MainWindow(QMainWindow):
         editable = self.editor.editable
         ids = self.editor.selected_ids()
         graph = self.scene.graph if self.scene else None
-        for action in (self.act_save, self.act_save_as, self.act_export, self.act_compare, self.act_fit,
-                       self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_select_all):
+        for action in (self.act_save, self.act_save_as, self.act_export, self.act_close, self.act_compare,
+                       self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_select_all):
             action.setEnabled(has_doc)
         stack = self.document.undo_stack if has_doc else None
         self.act_undo.setEnabled(bool(stack and stack.canUndo()) and editable)
@@ -527,6 +589,9 @@ class MainWindow(QMainWindow):
             if getattr(action, "icon_name", None):
                 action.setIcon(themes.icon(action.icon_name, self.theme.text))
         self.editor.set_theme(self.theme)
+        for panel in self.panels.values():
+            if hasattr(panel, "set_theme"):
+                panel.set_theme(self.theme)
         if self.document is not None:
             self.issues.set_source(self.document.analyzer, self.theme)
         self.palette.set_theme(self.theme)

@@ -2,7 +2,7 @@
 zoomed-out nodes draw as legible coloured bars, auto-layout wraps long chains into columns, no
 wire runs behind a node, and what is drawn follows the graph without a hover."""
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPathStroker
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -149,6 +149,7 @@ def test_a_just_connected_node_redraws_and_its_tooltip_follows(window):
     scene = window.scene
     window.editor.add_layer("Input", scene_pos=QPointF(0, 0))
     window.editor.add_layer("Conv2d", scene_pos=QPointF(0, 200))
+    QApplication.processEvents()   # the opening fit has run
     conv = next(n for n in window.document.graph.nodes if n != "input1" and n.startswith("conv"))
     window.view.set_zoom(1.0)
     window.view.centerOn(QPointF(0, 100))
@@ -156,6 +157,7 @@ def test_a_just_connected_node_redraws_and_its_tooltip_follows(window):
     item = scene.item(conv)
     viewport = window.view.viewport()
     target = window.view.mapFromScene(item.port_scene("in", item.in_ports[0]))
+    QTest.mouseMove(viewport, target + QPoint(0, -60))
     QTest.mouseMove(viewport, target)   # hovering the input port first: "not connected"
     assert "not connected" in item.toolTip()
     source = next(i for i in scene.node_items() if i.node.type == "Input")
@@ -201,3 +203,15 @@ def test_node_headers_are_whole_and_elide_sensibly_with_the_full_text_in_the_too
         tip = node_item.tooltip_text()
         assert node.id in tip and node.spec.title in tip
     assert header_texts(item.node, QFontMetrics(bold), QFontMetrics(small), 174)[0].endswith("denseblock1")
+
+
+def test_a_fitted_design_stays_whole_when_the_canvas_shrinks(window):
+    window.open_design("alexnet")
+    window.resize(window.width(), window.height() - 250)   # e.g. a bottom dock growing
+    QApplication.processEvents()
+    visible = _visible_rect(window)
+    assert all(visible.contains(i.sceneBoundingRect()) for i in window.scene.node_items())
+    window.view.set_zoom(1.0)                               # zoomed by hand: left alone
+    window.resize(window.width(), window.height() + 100)
+    QApplication.processEvents()
+    assert window.view.zoom == 1.0

@@ -121,6 +121,48 @@ def test_two_runs_compare_on_one_plot(panel, qtbot):
     assert panel.context.graph.nodes["fc2"].params["out_features"] == 10
 
 
+def test_earlier_runs_are_listed_with_curves_widen_the_axes_and_resume(panel, qtbot, tmp_path):
+    panel.editors["epochs"].setValue(3)
+    panel.editors["batch_size"].setValue(64)
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    worker = panel.worker
+    qtbot.waitUntil(lambda: panel.current.points("val_top1") >= 1, timeout=60_000)
+    with qtbot.waitSignal(worker.finished_run, timeout=30_000):
+        qtbot.mouseClick(panel.stop_button, Qt.LeftButton)   # stopped after its first epoch
+    worker.wait(10_000)
+
+    # A new session (a new panel on the same runs folder): the run is listed, unticked.
+    later = TrainPanel(panel.context, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(later)
+    later.resize(1000, 700)
+    later.show()
+    assert len(later.runs) == 1
+    run = later.runs[0]
+    item = later.runs_list.item(0)
+    assert item.checkState() == Qt.Unchecked and "can resume" in item.text()
+    assert run.points("val_top1") >= 1 and run.points("loss_step") == 0   # steps read on demand
+    loss = later.plots["loss"]
+    item.setCheckState(Qt.Checked)                      # ticking it widens the axes to show it
+    assert run.points("loss_step") > 0
+    later.refresh_plots()
+    xs, ys = run.data["loss_step"]
+
+    def covered():
+        (x0, x1), (y0, y1) = loss.getViewBox().viewRange()
+        return x1 >= max(xs) and y0 <= min(ys) and y1 >= max(ys)
+    qtbot.waitUntil(covered, timeout=5_000)
+
+    # Resume it from the panel: it continues to its 3 epochs in the same folder.
+    later.runs_list.setCurrentRow(0)
+    assert later.resume_run_button.isEnabled()
+    qtbot.mouseClick(later.resume_run_button, Qt.LeftButton)
+    with qtbot.waitSignal(later.worker.finished_run, timeout=120_000) as blocker:
+        pass
+    assert blocker.args[0].status == "completed"
+    assert run.points("val_top1") == 3 and later.runs_list.count() == 1
+    later.shutdown()
+
+
 def test_form_is_generated_from_the_config_fields(panel):
     from dataclasses import fields
     from designer.train.config import DATASETS, TrainConfig

@@ -28,3 +28,84 @@ def test_save_as_names_the_design_and_export_defaults_beside_it(window, tmp_path
     QTimer.singleShot(0, look)
     window.act_export.trigger()
     assert Path(seen["path"]).parent == target.parent and Path(seen["path"]).stem == "mynet"
+
+
+def test_file_close_asks_then_shows_the_start_page(window, dialogs):
+    from PySide6.QtWidgets import QMessageBox
+    window.open_design("lenet5")
+    window.scene.select_ids(["c1"])
+    window.inspector.editors["out_channels"].box.setValue(8)
+    dialogs.answers["question"] = QMessageBox.Cancel
+    window.act_close.trigger()
+    assert window.document is not None and dialogs[-1][0] == "question"
+    dialogs.answers["question"] = QMessageBox.Discard
+    window.act_close.trigger()
+    assert window.document is None and window.stack.currentWidget() is window.start_page
+    assert window.windowTitle() == "CNN Designer" and not window.act_close.isEnabled()
+    assert window.issues.node_ids() == [] and window.summary.model.rowCount() == 0
+    window.open_design("resnet18")   # and the editor works again afterwards
+    assert window.scene.item("conv1") is not None
+
+
+def test_leaving_a_block_returns_to_where_the_view_was(window):
+    window.open_design("resnet18")
+    block = next(n.id for n in window.document.graph.nodes.values() if n.is_block)
+    window.view.set_zoom(1.3)
+    window.view.centerOn(window.scene.item(block).sceneBoundingRect().center())
+    before = window.view.state()
+    window.scene.select_ids([block])
+    QTest.keyClick(window.view.viewport(), Qt.Key_Return, Qt.ControlModifier)   # look inside
+    assert window.editor.breadcrumb_titles()[-1] == block
+    QTest.keyClick(window.view.viewport(), Qt.Key_Backspace, Qt.ControlModifier)  # back out
+    assert window.editor.breadcrumb_titles() == []
+    zoom, centre = window.view.state()
+    assert abs(zoom - before[0]) < 1e-6 and (centre - before[1]).manhattanLength() < 2
+
+
+def _dock_tab(window, title):
+    from PySide6.QtWidgets import QTabBar
+    for bar in window.findChildren(QTabBar):
+        for index in range(bar.count()):
+            if bar.tabText(index).startswith(title):
+                return bar, index
+    raise AssertionError(f"no dock tab {title!r}")
+
+
+def test_train_panel_opens_at_a_usable_size_with_themed_plots(window):
+    window.open_design("lenet5")
+    bar, index = _dock_tab(window, "Train")
+    QTest.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.tabRect(index).center())
+    QApplication.processEvents()
+    panel = window.panels["train"]
+    assert panel.isVisible() and panel.height() >= 0.35 * window.height()
+    assert panel.plot_widget.height() >= 200
+    row = panel.editors["dataset"].height()
+    form_viewport = panel.editors["dataset"].parentWidget().parentWidget()
+    assert form_viewport.height() >= 7 * row   # seven or more rows of the form in view (was 2)
+    plot = panel.plots["lr"]
+    assert not plot.getAxis("left").autoSIPrefix and plot.legend is None
+    window.act_theme.trigger()
+    assert panel.plot_widget.backgroundBrush().color().name() == window.theme.base
+    assert plot.getAxis("left").textPen().color().name() == window.theme.text
+
+
+def test_workspace_is_remembered_between_sessions(window, home, qtbot):
+    from designer.ui.window import MainWindow
+    window.resize(780, 700)   # within the offscreen screen (800×800)
+    window.act_theme.trigger()
+    panel = window.panels["train"]
+    panel.editors["epochs"].setValue(17)
+    panel.editors["lr"].setValue(0.02)
+    panel.editors["optimizer"].setCurrentIndex(panel.editors["optimizer"].findData("adamw"))
+    window.inspector_dock.hide()
+    size = window.size()
+    assert window.close()
+    again = MainWindow(home=home)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.theme.name == "dark" and again.size() == size
+    restored = again.panels["train"]
+    assert restored.editors["epochs"].value() == 17 and abs(restored.editors["lr"].value() - 0.02) < 1e-9
+    assert restored.editors["optimizer"].currentData() == "adamw"
+    assert not again.inspector_dock.isVisible()
+    again.close()
