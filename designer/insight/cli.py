@@ -24,11 +24,7 @@ def _progress(label):
 def _default_nodes(graph):
     from designer.core.categories import CONVOLUTION
     return [nid for nid in graph.topological_order()[0]
-<<<<<<< HEAD
-            if graph.nodes[nid].spec.category.name == "convolution"]
-=======
             if graph.nodes[nid].spec.category is CONVOLUTION]
->>>>>>> i9
 
 
 def _run(args):
