@@ -1,3 +1,4 @@
+import gc
 import os
 import tempfile
 
@@ -14,3 +15,20 @@ def tiny_net():
     """A fresh copy of the smallest network that trains on the bundled digits."""
     from .helpers import tiny_digits_net
     return tiny_digits_net()
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_in_the_main_thread(request):
+    """Qt objects must be destroyed in the GUI thread, but Python's cyclic collector runs in
+    whichever thread allocates: a worker thread once collected a closed window's QMenu and
+    deadlocked on the GIL. In tests that use Qt, collect only here, in the main thread (the app
+    collects from a GUI-thread timer for the same reason)."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()

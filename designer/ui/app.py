@@ -22,6 +22,11 @@ def run(design=None, screenshot=None, theme=None, edits=(), select=None, size=(1
     from .window import MainWindow, grab_window
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    # Qt widgets must be destroyed in the GUI thread, but Python's cyclic collector runs in
+    # whichever thread happens to allocate: a worker thread once destroyed a collected QMenu and
+    # deadlocked on the GIL. Collect from a GUI-thread timer instead (pyqtgraph's helper).
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+    app.garbage_collector = GarbageCollector(interval=1.0)
     app.setApplicationName("CNN Designer")
     app.setOrganizationName("cnn-designer")
     window = MainWindow(theme=theme)
