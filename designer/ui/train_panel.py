@@ -339,7 +339,11 @@ class TrainPanel(QWidget):
 
     def start(self):
         if self.is_running:
-            return
+            if self.worker.result is None:
+                return
+            # The run has ended and Start is enabled again, but its thread may still be exiting:
+            # wait for it rather than ignore the click.
+            self.worker.wait()
         graph = self.context.graph
         if graph is None:
             self._show_error("Open or create a design first.")

@@ -118,8 +118,11 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
     assert panel.worker.result.status == "completed", panel.worker.result.message
     qtbot.waitUntil(panel.start_button.isEnabled, timeout=30_000)
     panel.teacher_weights_edit.setText("")
+    first = panel.worker
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.worker.result is not None, timeout=30_000)
+    # Wait for the second run's own result, not the first run's.
+    qtbot.waitUntil(lambda: panel.worker is not first and panel.worker.result is not None,
+                    timeout=30_000)
     assert panel.worker.result.status == "failed"
     assert "teacher needs its trained weights" in panel.worker.result.message
     qtbot.waitUntil(panel.start_button.isEnabled, timeout=30_000)
