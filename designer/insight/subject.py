@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+import torchvision.transforms.v2.functional as TF
 
 from designer.core.compile import compile_graph
 from designer.core.errors import CompileError, DesignError
@@ -214,7 +215,6 @@ def prepare_image(image, config, input_shape):
                            f"{channels} and only 1- or 3-channel images can be converted to it") \
             from None
     config = replace(config, eval_crop="center")
-    import torchvision.transforms.v2.functional as TF
     if tensor.dtype != torch.uint8:   # the evaluation path finishes uint8 images
         tensor = (tensor.clamp(0, 1) * 255).round().to(torch.uint8)
     size = list(eval_size(config, config.dataset, input_shape))
