@@ -209,6 +209,14 @@ def _common(p, output=True, dataset_help="measure validation top-1 error on this
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _training(p, epochs_help, lr_help):
+    """The options of the training that follows pruning (fine-tuning) or quantisation (QAT)."""
+    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N", help=epochs_help)
+    p.add_argument("--lr", type=float, default=0.01, help=lr_help)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+
+
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "prune", help="remove filters (rewriting the design) or single weights",
@@ -223,15 +231,12 @@ def add_parser(subparsers):
     p.add_argument("--layers", metavar="A,B", help="prune only these layers (module names)")
     p.add_argument("--layer-amounts", metavar="A=0.3,B=0.7",
                    help="a different amount for the filters of these layers")
-    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
-                   help="fine-tune on --dataset with the training engine afterwards")
+    _training(p, "fine-tune on --dataset with the training engine afterwards",
+              "fine-tuning learning rate")
     p.add_argument("--iterations", type=int, default=1, metavar="K",
                    help="reach the amount in K prune (→ fine-tune) rounds of equal share")
     p.add_argument("--rewind", metavar="CKPT", help="lottery ticket: after the first pruning, "
                    "reset the kept weights to these (e.g. the initial weights) before training")
-    p.add_argument("--lr", type=float, default=0.01, help="fine-tuning learning rate")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_prune)
 
     p = subparsers.add_parser(
@@ -246,11 +251,8 @@ def add_parser(subparsers):
     p.add_argument("--per-channel", action="store_true",
                    help="one scale (or codebook) per output channel instead of per tensor")
     p.add_argument("--calibration-batches", type=int, default=10, metavar="N")
-    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
-                   help="int8-qat: epochs of quantisation-aware training on --dataset")
-    p.add_argument("--lr", type=float, default=0.01, help="int8-qat learning rate")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+    _training(p, "int8-qat: epochs of quantisation-aware training on --dataset",
+              "int8-qat learning rate")
     p.set_defaults(run=_quantize)
 
     p = subparsers.add_parser(
