@@ -45,7 +45,7 @@ class Change:
 
 
 class Node:
-    __slots__ = ("id", "type", "spec", "params", "pos", "subgraph")
+    __slots__ = ("id", "type", "spec", "params", "pos", "subgraph", "_ports")
 
     def __init__(self, node_id, type_name, params, pos=(0.0, 0.0), subgraph=None):
         self.id = node_id
@@ -54,6 +54,7 @@ class Node:
         self.params = params
         self.pos = pos
         self.subgraph = subgraph
+        self._ports = None   # (params, input ports, output ports): inference asks on every edit
 
     @property
     def is_block(self):
@@ -71,14 +72,23 @@ class Node:
         return self.spec.subgraph(self.params, input_shapes)
 
     def input_ports(self):
-        if self.subgraph is not None:
-            return [n.params["name"] for n in self.subgraph.nodes_of_role(Role.BLOCK_INPUT)]
-        return self.spec.input_ports(self.params)
+        return list(self._port_names()[1])
 
     def output_ports(self):
-        if self.subgraph is not None:
-            return [n.params["name"] for n in self.subgraph.nodes_of_role(Role.OUTPUT)]
-        return self.spec.output_ports(self.params)
+        return list(self._port_names()[2])
+
+    def _port_names(self):
+        """Ports follow the parameters (a Concat's input count) and, for a group, its inside,
+        which is read-only once grouped: kept until the parameters are replaced."""
+        cached = self._ports
+        if cached is None or cached[0] is not self.params:
+            if self.subgraph is not None:
+                inputs = [n.params["name"] for n in self.subgraph.nodes_of_role(Role.BLOCK_INPUT)]
+                outputs = [n.params["name"] for n in self.subgraph.nodes_of_role(Role.OUTPUT)]
+            else:
+                inputs, outputs = self.spec.input_ports(self.params), self.spec.output_ports(self.params)
+            cached = self._ports = (self.params, tuple(inputs), tuple(outputs))
+        return cached
 
     def __repr__(self):
         return f"Node({self.id!r}, {self.type!r})"

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 import heapq
 from math import prod
+from typing import NamedTuple
 
 from .errors import CycleError, ParamError, ShapeError
 from .events import Signal
@@ -23,16 +24,16 @@ BYTES_PER_ELEMENT = 4  # activation memory is reported for fp32
 BLOCKED = "blocked"    # an input whose source has no usable result (an error upstream)
 
 
-@dataclass(frozen=True)
-class PortState:
+class PortState(NamedTuple):
     """What flows out of one port: a shape (batch left out) and, for images, the receptive field
-    size and jump (stride relative to the input), each as (height, width)."""
+    size and jump (stride relative to the input), each as (height, width). A named tuple: an edit
+    of a 900-layer design makes, compares and hashes thousands of these."""
     shape: tuple
     rf_size: tuple | None = None
     rf_jump: tuple | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeResult:
     outputs: dict = field(default_factory=dict)   # port -> PortState
     params: int = 0
@@ -130,13 +131,12 @@ def compute_node(node, inputs, is_on_cycle=False):
             return _error(f"{title}: {problem}")
         node.params.in_range = True
     ports = node.input_ports()
-    missing = [port for port in ports if inputs.get(port) is None]
-    if missing:
-        names = ", ".join(repr(p) for p in missing)
+    states = [inputs.get(port) for port in ports]
+    if None in states:
+        names = ", ".join(repr(p) for p, state in zip(ports, states) if state is None)
         return _error(f"{title}: input {names} is not connected")
-    if any(inputs[port] is BLOCKED for port in ports):
+    if BLOCKED in states:
         return NodeResult(blocked=True)
-    states = [inputs[port] for port in ports]
     try:
         if spec.role is Role.INPUT:
             shape = node.params["shape"]
@@ -224,12 +224,12 @@ def _needed_inputs(node, ports):
     return [n.params["name"] for n in inner.nodes_of_role(Role.BLOCK_INPUT) if n.id in inner_used]
 
 
-def live_sums(graph, results, outputs=None):
-    """(params, MACs, activation bytes) of what `live_ports` keeps. A block whose output ports
-    are only partly used counts only the inside feeding those ports, as the compiled model
-    prunes the rest."""
+def live_sums(graph, results, outputs=None, live=None):
+    """(params, MACs, activation bytes) of what `live_ports` keeps (`live`, when the caller has
+    it already). A block whose output ports are only partly used counts only the inside feeding
+    those ports, as the compiled model prunes the rest."""
     params = macs = memory = 0
-    for nid, ports in live_ports(graph, outputs).items():
+    for nid, ports in (live if live is not None else live_ports(graph, outputs)).items():
         node, result = graph.nodes[nid], results[nid]
         if node.is_block and result.ok and set(node.output_ports()) - ports:
             inputs = input_states(graph, results, nid)
@@ -294,7 +294,10 @@ class Analyzer:
         self.updated = Signal()
         self._index = {}
         self._on_cycle = set()
+        self._live = {}            # live_ports(graph): only wiring changes it (a group's inside
+                                   # is read-only once grouped)
         self.unused = set()        # nodes that reach no Output (none flagged while there is none)
+        self._totals = None        # computed when first asked after a change
         self._rebuild_order()
         # Everything is new: one pass in topological order (no heap of dirty nodes needed).
         for nid in self._index:
@@ -311,13 +314,21 @@ class Analyzer:
 
     @property
     def totals(self):
+        """The design's `Totals`, kept until the next change (the window, the summary and the
+        status bar all ask after each edit)."""
+        if self._totals is None:
+            self._totals = self._sum_totals()
+        return self._totals
+
+    def _sum_totals(self):
         errors = sum(1 for r in self.results.values() if r.error)
         if not self.graph.nodes_of_role(Role.OUTPUT):   # nothing to reach yet: count everything
             results = self.results.items()
             return Totals(sum(r.params for _, r in results), sum(r.macs for _, r in results),
                           sum(r.memory for nid, r in results
                               if self.graph.nodes[nid].role not in _NOT_ACTIVATIONS), errors)
-        return Totals(*live_sums(self.graph, self.results), errors, len(self.unused))
+        return Totals(*live_sums(self.graph, self.results, live=self._live), errors,
+                      len(self.unused))
 
     def problems(self):
         """(node id, sentence) for every node in error, then (None, sentence) for each problem
@@ -336,13 +347,17 @@ class Analyzer:
     def _rebuild_order(self):
         order, rest = self.graph.topological_order()
         self._index = {nid: i for i, nid in enumerate(order + rest)}
-        live = live_ports(self.graph)
-        self.unused = set(self.graph.nodes) - set(live) if live else set()
+        self._find_live()
         old_cycle = self._on_cycle
         self._on_cycle = self.graph.cycle_nodes() if rest else set()
         return old_cycle ^ self._on_cycle
 
+    def _find_live(self):
+        self._live = live = live_ports(self.graph)
+        self.unused = set(self.graph.nodes) - set(live) if live else set()
+
     def _on_changed(self, change):
+        self._totals = None
         dirty = set(change.dirty)
         if change.structure:
             dirty |= self._rebuild_order()

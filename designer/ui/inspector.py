@@ -18,7 +18,7 @@ import re
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
-                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSpinBox, QToolButton,
+                               QHBoxLayout, QLabel, QLayout, QLineEdit, QScrollArea, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from designer.core.commands import Rename, SetParams
@@ -279,6 +279,56 @@ EDITORS = {"int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice":
            "str": TextEditor}
 
 
+class Readout(QWidget):
+    """A node's or the design's figures as rows of plain labels (name, bold value), or one
+    message in their place. Plain labels are measured by their font alone; the rich-text table
+    this replaces was laid out as a document on every edit, a third of an edit's frame on a
+    900-layer design."""
+
+    def __init__(self):
+        super().__init__()
+        self._form = QFormLayout(self)
+        self._form.setContentsMargins(0, 0, 0, 0)
+        self._form.setVerticalSpacing(2)
+        self.message = QLabel()
+        self.message.setObjectName("error")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self._form.addRow(self.message)
+        self.values = {}    # row name -> its value label
+
+    def set_rows(self, rows):
+        """`rows`: (name, value text) pairs; labels are reused while the names stay the same."""
+        self.message.hide()
+        if [name for name, _ in rows] != list(self.values):
+            while self._form.rowCount() > 1:
+                self._form.removeRow(1)
+            self.values = {}
+            for name, _ in rows:
+                value = QLabel()
+                font = value.font()
+                font.setBold(True)
+                value.setFont(font)
+                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                self._form.addRow(name, value)
+                self.values[name] = value
+        for name, text in rows:
+            self.values[name].setText(text)
+            self._form.setRowVisible(self.values[name], True)
+
+    def set_message(self, text):
+        for value in self.values.values():
+            self._form.setRowVisible(value, False)
+        self.message.setText(text)
+        self.message.show()
+
+    def text(self):
+        """What it shows, as plain text (name: value lines, or the message)."""
+        if not self.message.isHidden() or not self.values:
+            return self.message.text()
+        return "\n".join(f"{name}: {label.text()}" for name, label in self.values.items())
+
+
 class Inspector(QScrollArea):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -318,6 +368,9 @@ class Inspector(QScrollArea):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.setSpacing(8)
+        # Never squeezed below the fields' own height: a short dock scrolls instead (by default
+        # the word-wrapped help text's height-for-width let the scroll area crush the fields).
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self.setWidget(body)
         self._body = body
         self.editors = {}
@@ -358,8 +411,7 @@ class Inspector(QScrollArea):
             text = QLabel(graph.description)
             text.setWordWrap(True)
             layout.addWidget(text)
-        self.readout = QLabel()
-        self.readout.setTextFormat(Qt.RichText)
+        self.readout = Readout()
         layout.addWidget(self.readout)
         hint = QLabel("Select a node to edit its parameters. Drag layers in from the palette; drag "
                       "from an output port (bottom) to an input port (top) to connect.")
@@ -411,9 +463,7 @@ class Inspector(QScrollArea):
         self.problem.setWordWrap(True)
         self.problem.hide()
         layout.addWidget(self.problem)
-        self.readout = QLabel()
-        self.readout.setTextFormat(Qt.RichText)
-        self.readout.setWordWrap(True)
+        self.readout = Readout()
         layout.addWidget(self.readout)
         self._update_readout()
 
@@ -432,7 +482,7 @@ class Inspector(QScrollArea):
             if r is None:
                 return
             if r.error or r.blocked:
-                self.readout.setText(f"<p style='color:#d33f3f'>{r.message}</p>")
+                self.readout.set_message(r.message)
                 return
             shapes = ", ".join(f"{port}: {format_shape(s.shape)}" if len(r.outputs) > 1
                                else format_shape(s.shape) for port, s in r.outputs.items())
@@ -441,9 +491,7 @@ class Inspector(QScrollArea):
                     ("Activations", f"{r.memory / 1024:,.1f} KiB per sample")]
             if r.receptive_field:
                 rows.append(("Receptive field", format_shape(r.receptive_field)))
-        html = "".join(f"<tr><td style='padding-right:10px'>{k}</td><td><b>{v}</b></td></tr>"
-                       for k, v in rows)
-        self.readout.setText(f"<table>{html}</table>")
+        self.readout.set_rows(rows)
 
     # ---- edits -------------------------------------------------------------------------------
     def _edit(self, name, value):

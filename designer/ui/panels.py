@@ -1,7 +1,7 @@
 """The summary panel (per-layer table and totals, like MATLAB's analyzeNetwork) and the issues
 list (every node in error, then speed hints; click to focus it). Both read the live analysis; neither keeps a copy."""
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QTableView, QVBoxLayout,
@@ -13,6 +13,14 @@ from designer.core.summary import human
 from designer.speed.hints import design_problems
 
 from .theme import icon
+
+# Roles as plain ints: a repaint asks data() for every role of every visible cell, and looking
+# an enum up by its short name (Qt.DisplayRole) costs microseconds each in PySide6.
+DISPLAY, ALIGNMENT, FOREGROUND, TOOLTIP = (int(role.value) for role in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.ToolTipRole))
+_ROLES = frozenset((DISPLAY, ALIGNMENT, FOREGROUND, TOOLTIP))
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Multiply-adds", "Activations",
            "Receptive field", "Latency")
@@ -31,6 +39,7 @@ class SummaryModel(QAbstractTableModel):
         self.latency = {}             # node id -> measured ms (a measurement, not graph state)
         self.latency_total = None     # end-to-end ms of that measurement
         self.latency_version = None   # the graph version it was measured at
+        self._text_cache = {}         # node id -> (the NodeResult, its row's texts)
 
     def set_latency(self, node_ms, total_ms, version):
         self.latency, self.latency_total, self.latency_version = dict(node_ms), total_ms, version
@@ -54,6 +63,7 @@ class SummaryModel(QAbstractTableModel):
         order, rest = self.graph.topological_order() if self.graph is not None else ([], [])
         self.rows = order + rest
         self.row_of = {nid: i for i, nid in enumerate(self.rows)}
+        self._text_cache = {}
 
     def refresh_structure(self):
         self.beginResetModel()
@@ -84,46 +94,48 @@ class SummaryModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def data(self, index, role=Qt.DisplayRole):
+    def data(self, index, role=DISPLAY):
+        if role not in _ROLES:
+            return None
         nid = self.rows[index.row()]
-        node = self.graph.nodes.get(nid)
         result = self.analysis.results.get(nid)
-        if node is None or result is None:
+        if result is None or nid not in self.graph.nodes:
             return None
         column = index.column()
-        if role == Qt.DisplayRole:
-            if column == 0:
-                return nid
-            if column == 1:
-                return node.type
-            if column == 2:
-                if not result.ok:
-                    return "error" if result.error else "—"
-                return ", ".join(format_shape(s.shape) for s in result.outputs.values())
-            if column == 3:
-                return f"{result.params:,}"
-            if column == 4:
-                return human(result.macs)
-            if column == 5:
-                return f"{result.memory / 1024:,.1f} KiB" if result.memory else ""
-            if column == 6:
-                return format_shape(result.receptive_field) if result.receptive_field else ""
+        if role == DISPLAY:
             if column == LATENCY:
                 ms = self.latency.get(nid)
                 return "" if ms is None else f"{ms:.3f} ms"
-        if role == Qt.TextAlignmentRole and column >= 3:
-            return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.ForegroundRole and result.error:
-            return self.error_colour
-        if role == Qt.ForegroundRole and column == LATENCY and self.latency_stale:
-            return self.stale_colour
-        if role == Qt.ToolTipRole and result.error:
+            return self._texts(nid, result)[column]
+        if role == ALIGNMENT:
+            return _RIGHT if column >= 3 else None
+        if role == FOREGROUND:
+            if result.error:
+                return self.error_colour
+            return self.stale_colour if column == LATENCY and self.latency_stale else None
+        if result.error:   # the tooltip
             return result.error
-        if role == Qt.ToolTipRole and column == LATENCY and nid in self.latency:
+        if column == LATENCY and nid in self.latency:
             share = self.latency[nid] / self.latency_total if self.latency_total else 0.0
             stale = " (measured before the last edit)" if self.latency_stale else ""
             return f"{share:.1%} of the {self.latency_total:.2f} ms forward pass{stale}"
         return None
+
+    def _texts(self, nid, result):
+        """The row's texts, formatted once per analysis result (a repaint asks for each cell)."""
+        cached = self._text_cache.get(nid)
+        if cached is not None and cached[0] is result:
+            return cached[1]
+        node = self.graph.nodes[nid]
+        if not result.ok:
+            shape = "error" if result.error else "—"
+        else:
+            shape = ", ".join(format_shape(s.shape) for s in result.outputs.values())
+        texts = (nid, node.type, shape, f"{result.params:,}", human(result.macs),
+                 f"{result.memory / 1024:,.1f} KiB" if result.memory else "",
+                 format_shape(result.receptive_field) if result.receptive_field else "")
+        self._text_cache[nid] = (result, texts)
+        return texts
 
 
 class SummaryPanel(QWidget):
@@ -298,6 +310,7 @@ class IssuesPanel(QListWidget):
     count_changed = Signal(int)      # errors only: hints are advice
 
     SEVERITY_ROLE = Qt.UserRole + 1
+    CATCH_UP_MS = 150     # after the last edit: a pause, not a frame
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -308,6 +321,10 @@ class IssuesPanel(QListWidget):
         self.analysis = None
         self._shown = None
         self._stale = False
+        self._catch_up = QTimer(self)
+        self._catch_up.setSingleShot(True)
+        self._catch_up.setInterval(self.CATCH_UP_MS)
+        self._catch_up.timeout.connect(self._refresh_if_stale)
 
     def set_source(self, analysis, theme):
         if self.analysis is not None:
@@ -323,17 +340,19 @@ class IssuesPanel(QListWidget):
         self.refresh()
 
     def _on_results(self, changed):
-        # The design hints look at the whole graph (tens of ms on a 900-layer design): while the
-        # list is not on screen only the error count is kept current; the list catches up when
-        # shown or read.
+        # The design hints look at the whole graph (milliseconds on a 900-layer design, more than
+        # the edit itself): the error count follows every edit, the list catches up once edits
+        # pause (a spin box held down is one refresh), or when it is shown or read.
+        self._stale = True
+        self.count_changed.emit(self.analysis.totals.errors)
         if self.isVisible():
-            self.refresh(force=False)
-        else:
-            self._stale = True
-            self.count_changed.emit(len(self.analysis.errors()))
+            self._catch_up.start()
 
     def showEvent(self, event):
         super().showEvent(event)
+        self._refresh_if_stale()
+
+    def _refresh_if_stale(self):
         if self._stale and self.analysis is not None:
             self.refresh(force=False)
 
@@ -365,8 +384,7 @@ class IssuesPanel(QListWidget):
 
     def node_ids(self, severity="error"):
         """The listed nodes with problems of this severity ("error" or "hint"), in order."""
-        if self._stale and self.analysis is not None:
-            self.refresh(force=False)
+        self._refresh_if_stale()
         return [self.item(i).data(Qt.UserRole) for i in range(self.count())
                 if self.item(i).data(Qt.UserRole) and self.item(i).data(self.SEVERITY_ROLE) == severity]
 

@@ -116,3 +116,53 @@ def test_a_block_with_a_partly_used_output_counts_only_that_part():
     graph = b.finish(layout=False)
     group_command(graph, ["kept", "dropped"], "blk").redo()
     assert Analyzer(graph).totals.params == _model_params(graph) == 3 * 4 * 9 + 4
+
+
+def test_kept_totals_and_ports_follow_every_kind_of_edit():
+    """The analyzer keeps its totals (and nodes their port lists) between edits: after each
+    edit, and each undo, they equal a fresh analysis of the same graph."""
+    from designer.core.commands import SetParams
+    b = GraphBuilder("edits")
+    x = b.input((3, 8, 8))
+    a = b.add("Conv2d", "a", x, out_channels=4)
+    c = b.add("Conv2d", "c", x, out_channels=6)
+    y = b.add("Concat", "cat", a, c)
+    b.output(b.add("ReLU", "relu", y))
+    graph = b.finish(layout=False)
+    analyzer = Analyzer(graph)
+
+    def check():
+        fresh = Analyzer(graph)
+        assert analyzer.totals == fresh.totals and analyzer.unused == fresh.unused
+        assert analyzer.results == fresh.results
+
+    check()
+    first = analyzer.totals
+    assert analyzer.totals is first                       # kept while nothing changes
+    widen = SetParams(graph, "a", out_channels=12)
+    widen.redo()
+    check()
+    assert analyzer.totals.params != first.params
+    more_inputs = SetParams(graph, "cat", num_inputs=3)   # a new, unconnected port
+    more_inputs.redo()
+    assert graph.nodes["cat"].input_ports() == ["in0", "in1", "in2"]
+    check()
+    assert analyzer.totals.errors == 1                    # "in2 is not connected"
+    graph.connect("input", "out", "cat", "in2")
+    check()
+    fewer_inputs = SetParams(graph, "cat", num_inputs=2)  # drops the edge into in2
+    fewer_inputs.redo()
+    assert graph.nodes["cat"].input_ports() == ["in0", "in1"]
+    check()
+    group = group_command(graph, ["a", "c"], "blk")
+    group.redo()
+    check()
+    graph.disconnect(graph.in_edge("output", "in"))     # nothing reaches the Output
+    check()
+    assert analyzer.unused == set(graph.nodes) - {"output"}
+    for command in (group, fewer_inputs, more_inputs, widen):
+        if command is group:
+            graph.connect("relu", "out", "output", "in")
+        command.undo()
+        check()
+    assert analyzer.totals == first

@@ -267,6 +267,19 @@ def test_kernel_and_stride_keep_square_until_unlocked(window):
     assert not window.inspector.editors["kernel"].lock.isChecked()
 
 
+def test_a_short_inspector_scrolls_instead_of_crushing_its_fields(window):
+    window.open_design("alexnet")
+    window.resize(1400, 900)                       # the inspector dock is shorter than conv1's form
+    for node_id in ("input", "conv1"):
+        window.editor.focus_node(node_id)
+        QApplication.processEvents()               # the first frame after selecting the node
+    inspector = window.inspector
+    assert inspector.viewport().height() < inspector.widget().minimumSizeHint().height()
+    for field in [inspector.name_edit] + list(inspector.editors.values()):
+        assert field.height() >= field.minimumSizeHint().height()
+    assert inspector.verticalScrollBar().maximum() > 0
+
+
 def test_start_page_families_read_as_titles_and_aux_heads_are_counted_openly(window, qtbot):
     page = window.start_page
     families = [page.tree.topLevelItem(i).text(0) for i in range(page.tree.topLevelItemCount())]

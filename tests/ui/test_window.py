@@ -57,6 +57,7 @@ def test_build_edit_error_undo_save_reopen(window, tmp_path, qtbot):
     assert window.scene.item(relu)._shape_text() == "32×224×224"
     row = window.summary.model.row_of[relu]
     assert window.summary.model.index(row, 2).data() == "32×224×224"
+    assert "Output: 32×224×224" in window.inspector.readout.text()
 
     # A kernel larger than the input is a shape error: red, with its sentence, in the issues list.
     window.scene.select_ids([inp])
@@ -69,6 +70,7 @@ def test_build_edit_error_undo_save_reopen(window, tmp_path, qtbot):
     conv_item = window.scene.item(conv)
     assert conv_item.result.error and "larger than the padded input" in conv_item.result.error
     assert conv_item.tooltip_text() == conv_item.result.error
+    assert window.inspector.readout.text() == conv_item.result.error
     assert window.issues.node_ids() == [conv]
     assert window.scene.item(relu).result.blocked
     window.issues.itemClicked.emit(window.issues.item(0))
