@@ -14,6 +14,7 @@ import torch
 from designer.core.compile import compile_graph
 from designer.core.errors import DesignError
 from designer.core.infer import Analyzer
+from designer.core.registry import Role
 
 
 class CompressError(DesignError):
@@ -40,7 +41,7 @@ def load_model(graph, weights=None):
 
 
 def input_shape(graph):
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     if len(inputs) != 1:
         raise CompressError(f"compression needs exactly one Input node; the design has "
                             f"{len(inputs)}")
