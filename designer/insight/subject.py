@@ -15,7 +15,7 @@ import torchvision.transforms.v2.functional as TF
 
 from designer.core.compile import compile_graph
 from designer.core.errors import CompileError, DesignError
-from designer.core.infer import analyze
+from designer.core.infer import analyze, input_states
 from designer.core.registry import Role
 from designer.export.weights import WeightsError, load_into, read_state_dict
 from designer.train.config import TrainConfig
@@ -319,12 +319,9 @@ def _match_node(graph, path):
 
 def _enter(graph, results, prefix, node_id, outer):
     node = graph.nodes[node_id]
-    states = []
-    for port in node.input_ports():
-        edge = graph.in_edge(node_id, port)
-        states.append(results[edge.src].outputs[edge.src_port])
-    inner = node.block_graph([s.shape for s in states])
-    inner_results = analyze(inner, dict(zip(node.input_ports(), states)))
+    states = input_states(graph, results, node_id)
+    inner = node.block_graph([s.shape for s in states.values()])
+    inner_results = analyze(inner, states)
 
     def inner_outer(name, graph=graph, results=results):
         edge = graph.in_edge(node_id, name)
