@@ -13,13 +13,12 @@ prints the median milliseconds and the ratios to fp32 (targets: int8 ≤ 0.5, pr
 
 import argparse
 import statistics
-import time
 import warnings
 
 import torch
 from torch import nn
 
-from designer.compress.measure import load_model, model_bytes
+from designer.compress.measure import load_model, median_ms, model_bytes
 from designer.compress.prune import prune_structured
 from designer.compress.quantize import quantize_static
 from designer.core.compile import compile_graph
@@ -39,16 +38,6 @@ def resnet18(size):
             module.weight.data.uniform_(0.2, 1.5)
             module.running_var.uniform_(0.5, 1.5)
     return graph, model
-
-
-@torch.inference_mode()
-def median_ms(model, x, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(x)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main():

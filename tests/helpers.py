@@ -71,14 +71,20 @@ def compiled_with_reference_weights(graph, state_dict):
     return compiled.eval()
 
 
-def max_output_difference(compiled, reference, shape, seed=0):
-    torch.manual_seed(seed)
-    x = torch.randn(shape)
+def _outputs(compiled, reference, x, forward=None):
+    """(compiled output, reference output) on `x` with the reference in eval mode (`forward`
+    replaces the reference's own)."""
     reference.eval()
     with torch.no_grad():
-        expected = reference(x)
+        expected = (forward or reference)(x)
         got = compiled(x)
     assert got.shape == expected.shape
+    return got, expected
+
+
+def max_output_difference(compiled, reference, shape, seed=0):
+    torch.manual_seed(seed)
+    got, expected = _outputs(compiled, reference, torch.randn(shape))
     return (got - expected).abs().max().item()
 
 
@@ -87,12 +93,7 @@ def relative_output_difference(compiled, reference, shape, seed=0):
     initialisation (Kaiming uniform, no zero-init of residual norms) grows activations to ~1e5,
     where float32 rounding alone exceeds 1e-4 absolute."""
     torch.manual_seed(seed)
-    x = torch.randn(shape)
-    reference.eval()
-    with torch.no_grad():
-        expected = reference(x)
-        got = compiled(x)
-    assert got.shape == expected.shape
+    got, expected = _outputs(compiled, reference, torch.randn(shape))
     return ((got - expected).abs().max() / expected.abs().max().clamp(min=1.0)).item()
 
 
@@ -100,12 +101,17 @@ def assert_same_network(graph, reference, size, forward=None, atol=1e-4):
     """A reference's weights load strictly into the compiled design, and in eval mode both give
     the same outputs on a random 2×3×size×size batch (`forward` replaces the reference's own)."""
     compiled = compiled_with_reference_weights(graph, reference.state_dict())
-    reference.eval()
-    x = torch.randn(2, 3, size, size)
-    with torch.no_grad():
-        expected = (forward or reference)(x)
-        got = compiled(x)
-    assert got.shape == expected.shape
+    got, expected = _outputs(compiled, reference, torch.randn(2, 3, size, size), forward)
+    assert (got - expected).abs().max().item() <= atol
+
+
+def assert_same_outputs(graph, reference, shape, atol=1e-5):
+    """`reference` (its modules at the design's node paths), with non-trivial BatchNorms: its
+    weights load strictly into the compiled design, and both give the same eval outputs on a
+    random batch of two `shape` samples."""
+    randomise_batch_norms(reference)
+    compiled = compiled_with_reference_weights(graph, reference.state_dict())
+    got, expected = _outputs(compiled, reference, torch.randn((2,) + tuple(shape)))
     assert (got - expected).abs().max().item() <= atol
 
 
@@ -114,12 +120,5 @@ def assert_block_matches(graph, reference_block, shape, atol=1e-5):
     mode, same parameter count."""
     torch.manual_seed(0)
     reference = Holder(reference_block)
-    randomise_batch_norms(reference)
-    compiled = compiled_with_reference_weights(graph, reference.state_dict())
-    reference.eval()
-    x = torch.randn((2,) + tuple(shape))
-    with torch.no_grad():
-        expected, got = reference(x), compiled(x)
-    assert got.shape == expected.shape
-    assert (got - expected).abs().max().item() <= atol
+    assert_same_outputs(graph, reference, shape, atol)
     assert Analyzer(graph).totals.params == param_count(reference)

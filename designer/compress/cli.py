@@ -210,7 +210,8 @@ def _common(p, output=True, dataset_help="measure validation top-1 error on this
 
 
 def _training(p, epochs_help, lr_help):
-    """The options of the training that follows pruning (fine-tuning) or quantisation (QAT)."""
+    """The options of the training that follows pruning or substitution (fine-tuning) or
+    quantisation (QAT)."""
     p.add_argument("--finetune-epochs", type=int, default=0, metavar="N", help=epochs_help)
     p.add_argument("--lr", type=float, default=0.01, help=lr_help)
     p.add_argument("--batch-size", type=int, default=64)
@@ -275,10 +276,8 @@ def add_parser(subparsers):
     _common(p)
     p.add_argument("--layer", required=True, help="the convolution (its module name)")
     p.add_argument("--with", dest="kind", choices=("separable", "ghost"), required=True)
-    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N")
-    p.add_argument("--lr", type=float, default=0.01, help="fine-tuning learning rate")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+    _training(p, "fine-tune on --dataset with the training engine afterwards",
+              "fine-tuning learning rate")
     p.set_defaults(run=_substitute)
 
     p = subparsers.add_parser(

@@ -14,6 +14,7 @@ import torch
 from designer.core.compile import compile_graph
 from designer.core.errors import DesignError
 from designer.core.infer import Analyzer
+from designer.core.registry import Role
 
 
 class CompressError(DesignError):
@@ -40,7 +41,7 @@ def load_model(graph, weights=None):
 
 
 def input_shape(graph):
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     if len(inputs) != 1:
         raise CompressError(f"compression needs exactly one Input node; the design has "
                             f"{len(inputs)}")
@@ -131,6 +132,17 @@ def top1_error(model, loader):
 
 
 @torch.inference_mode()
+def median_ms(model, x, repeats):
+    """Median milliseconds of `repeats` forward passes of `model` on `x`."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+@torch.inference_mode()
 def latency_ms(model, shape, repeats=30, warmup=5):
     """Median milliseconds of one forward pass at batch 1 on one CPU thread."""
     threads = torch.get_num_threads()
@@ -139,12 +151,7 @@ def latency_ms(model, shape, repeats=30, warmup=5):
         x = torch.randn(1, *shape)
         for _ in range(warmup):
             model(x)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(x)
-            times.append((time.perf_counter() - start) * 1000)
-        return statistics.median(times)
+        return median_ms(model, x, repeats)
     finally:
         torch.set_num_threads(threads)
 

@@ -9,31 +9,23 @@ the user's graph (`Graph.copy()`): nodes are replaced in place, without notifica
 """
 
 from designer.core.graph import Node, validate_params
-from designer.core.infer import analyze
+from designer.core.infer import analyze, input_states
 from designer.core.registry import get_spec
 
 from .measure import CompressError
-
-
-def _input_states(graph, results, node_id):
-    states = []
-    for port in graph.nodes[node_id].input_ports():
-        edge = graph.in_edge(node_id, port)
-        states.append(results[edge.src].outputs[edge.src_port])
-    return states
 
 
 def open_block(graph, node_id, results):
     """Turn the catalogue block `node_id` into a Group holding a copy of its expansion; return
     the Group's sub-graph and the states feeding its BlockInputs (by port name)."""
     node = graph.nodes[node_id]
-    states = _input_states(graph, results, node_id)
+    states = input_states(graph, results, node_id)
     if node.subgraph is None:
-        inner = node.spec.subgraph(node.params, [s.shape for s in states]).copy()
+        inner = node.spec.subgraph(node.params, [s.shape for s in states.values()]).copy()
         params = validate_params(get_spec("Group"), {"label": node.type})
         graph.nodes[node_id] = Node(node_id, "Group", params, node.pos, inner)
         node = graph.nodes[node_id]
-    return node.subgraph, dict(zip(node.input_ports(), states))
+    return node.subgraph, states
 
 
 def _split(graph, parts):
@@ -68,8 +60,7 @@ def locate(graph, path, open_blocks=True):
             inner_states = None
             if open_blocks and _has_closed_block(node.subgraph):
                 results = analyze(current, states)
-                inner_states = dict(zip(node.input_ports(),
-                                        _input_states(current, results, node_id)))
+                inner_states = input_states(current, results, node_id)
             current, states = node.subgraph, inner_states
         parts = rest
 

@@ -15,7 +15,8 @@ import torchvision.transforms.v2.functional as TF
 
 from designer.core.compile import compile_graph
 from designer.core.errors import CompileError, DesignError
-from designer.core.infer import analyze
+from designer.core.infer import analyze, input_states
+from designer.core.registry import Role
 from designer.export.weights import WeightsError, load_into, read_state_dict
 from designer.train.config import TrainConfig
 from designer.train.data import MatchChannels, _stats, batch_eval, build_data, eval_size
@@ -110,7 +111,7 @@ class Subject:
 
 
 def input_shape_of(graph):
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     if len(inputs) != 1:
         raise InsightError(f"Insight needs a design with exactly one Input node; this one has "
                            f"{len(inputs)}")
@@ -318,12 +319,9 @@ def _match_node(graph, path):
 
 def _enter(graph, results, prefix, node_id, outer):
     node = graph.nodes[node_id]
-    states = []
-    for port in node.input_ports():
-        edge = graph.in_edge(node_id, port)
-        states.append(results[edge.src].outputs[edge.src_port])
-    inner = node.block_graph([s.shape for s in states])
-    inner_results = analyze(inner, dict(zip(node.input_ports(), states)))
+    states = input_states(graph, results, node_id)
+    inner = node.block_graph([s.shape for s in states.values()])
+    inner_results = analyze(inner, states)
 
     def inner_outer(name, graph=graph, results=results):
         edge = graph.in_edge(node_id, name)
@@ -335,13 +333,13 @@ def _enter(graph, results, prefix, node_id, outer):
 def _source(graph, results, prefix, node_id, port, outer, node_path):
     node = graph.nodes[node_id]
     shape = tuple(results[node_id].outputs[port].shape)
-    if node.type == "Input":
+    if node.role is Role.INPUT:
         return Tap(node_path, None, None, shape)
-    if node.type == "BlockInput":
+    if node.role is Role.BLOCK_INPUT:
         return outer(node.params["name"])(node_path)
     if node.is_block:
         inner, inner_results, inner_outer = _enter(graph, results, prefix, node_id, outer)
-        out_node = next(n for n in inner.nodes_of_type("Output") if n.params["name"] == port)
+        out_node = next(n for n in inner.nodes_of_role(Role.OUTPUT) if n.params["name"] == port)
         edge = inner.in_edge(out_node.id, "in")
         return _source(inner, inner_results, prefix + node_id + ".", edge.src, edge.src_port,
                        inner_outer, node_path)
@@ -355,6 +353,6 @@ def node_paths(graph, prefix=""):
     order, _ = graph.topological_order()
     for nid in order:
         node = graph.nodes[nid]
-        if node.type not in ("Output", "BlockInput"):
+        if node.role not in (Role.OUTPUT, Role.BLOCK_INPUT):
             paths.append(prefix + nid)
     return paths

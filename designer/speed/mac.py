@@ -21,11 +21,14 @@ import platform
 import time
 
 from designer.core.atomic import write_text
-from designer.core.infer import analyze
+from designer.core.categories import REGULARISATION
+from designer.core.infer import analyze, input_states
+from designer.core.registry import Role
 
-# Layers that move no data of their own when executed: views, pass-throughs and graph plumbing.
-# (Dropout and DropPath are identities at inference, where latency is measured.)
-NO_TRAFFIC = {"Input", "Output", "BlockInput", "Identity", "Flatten", "Dropout", "DropPath", "Split"}
+# Nodes that move no data of their own when executed: graph plumbing, regularisation layers
+# (Dropout, DropPath: identities at inference, where latency is measured) and these views.
+PLUMBING = (Role.INPUT, Role.OUTPUT, Role.BLOCK_INPUT)
+VIEWS = {"Identity", "Flatten", "Split"}
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 
@@ -51,27 +54,24 @@ class Traffic:
                        self.bytes_written + other.bytes_written)
 
 
-def _input_states(graph, results, nid):
-    states = []
-    for port in graph.nodes[nid].input_ports():
-        edge = graph.in_edge(nid, port)
-        states.append(results[edge.src].outputs[edge.src_port])
-    return states
+def moves_no_data(node):
+    return (node.role in PLUMBING or node.spec.category is REGULARISATION
+            or node.type in VIEWS)
 
 
 def node_traffic(graph, results, nid, batch=1, dtype="float32"):
     """The Traffic of node `nid` of an error-free `graph` analysed into `results`."""
     node, result = graph.nodes[nid], results[nid]
-    if node.type in NO_TRAFFIC or not result.ok:
+    if moves_no_data(node) or not result.ok:
         return Traffic()
-    states = _input_states(graph, results, nid)
+    states = input_states(graph, results, nid)
     if node.is_block:
-        inner = node.block_graph([s.shape for s in states])
-        inner_results = analyze(inner, dict(zip(node.input_ports(), states)))
+        inner = node.block_graph([s.shape for s in states.values()])
+        inner_results = analyze(inner, states)
         return sum((node_traffic(inner, inner_results, inner_id, batch, dtype)
                     for inner_id in inner.nodes), Traffic())
     size = DTYPE_BYTES[dtype]
-    read = batch * sum(prod(s.shape) for s in states) + result.params
+    read = batch * sum(prod(s.shape) for s in states.values()) + result.params
     written = batch * sum(prod(s.shape) for s in result.outputs.values())
     return Traffic(result.macs * batch, read * size, written * size)
 

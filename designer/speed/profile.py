@@ -27,6 +27,7 @@ from torch import fx
 from designer.core.compile import compile_graph
 from designer.core.errors import DesignError
 from designer.core.infer import analyze
+from designer.core.registry import Role
 
 from .hints import design_hints
 from .mac import DTYPE_BYTES, device_peak, graph_traffic
@@ -173,7 +174,7 @@ def _measure(graph, batch, device, repeats, warmup, backward, dtype):
     owners = owner_map(graph, module)
     clock = _Clock(cuda)
     ticked = ticked_module(module, owners, order, clock)
-    shape = tuple(graph.nodes_of_type("Input")[0].params["shape"])
+    shape = tuple(graph.nodes_of_role(Role.INPUT)[0].params["shape"])
     x = torch.randn((batch,) + shape, device=device, dtype=torch_dtype)
 
     plain, runs = [], []
@@ -249,11 +250,11 @@ def _measure_backward(module, ticked, clock, order, x, warmup, repeats, cuda, ti
 
 def _plumbing(node):
     """Input and main Output nodes: listed with no time of their own."""
-    return node.type == "Input" or (node.type == "Output" and node.params["role"] == "main")
+    return node.role is Role.INPUT or (node.role is Role.OUTPUT and node.params["role"] == "main")
 
 
 def _with_input(graph, input_shape):
-    inputs = graph.nodes_of_type("Input")
+    inputs = graph.nodes_of_role(Role.INPUT)
     if len(inputs) != 1:
         raise ProfileError(f"profiling needs exactly one Input node; the design has {len(inputs)}")
     if input_shape is not None:
@@ -290,7 +291,7 @@ def profile(graph, input_shape=None, batch=1, device="cpu", threads=None, repeat
         if backward:
             record["backward_ms"] = timing.backward_node_ms.get(nid, 0.0)
         nodes.append(record)
-    report = {"device": device, "input_shape": list(graph.nodes_of_type("Input")[0].params["shape"]),
+    report = {"device": device, "input_shape": list(graph.nodes_of_role(Role.INPUT)[0].params["shape"]),
               "batch": batch, "end_to_end_ms": timing.end_to_end_ms,
               "nodes": nodes,
               "sum_ms": timing.sum_ms, "residual_ms": timing.residual_ms, "not_run": not_run,

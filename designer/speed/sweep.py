@@ -30,6 +30,7 @@ from designer.core import fileformat
 from designer.core.atomic import atomic_path
 from designer.core.errors import DesignError
 from designer.core.params import parse_edit
+from designer.core.registry import Role
 
 DEFAULT_TRIALS = 10      # random and TPE, when --trials is not given
 
@@ -137,7 +138,7 @@ def _class_width_nodes(graph):
     reaches an Output through layers that keep the channel count. A Linear layer (out_features)
     sets the outputs itself, so nothing behind it counts."""
     found, seen = set(), set()
-    stack = [n.id for n in graph.nodes_of_type("Output")]
+    stack = [n.id for n in graph.nodes_of_role(Role.OUTPUT)]
     while stack:
         nid = stack.pop()
         if nid in seen:

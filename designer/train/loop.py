@@ -244,6 +244,10 @@ class Trainer:
     distillation uses it); `prepare`, when given, turns the compiled model (weights loaded) into
     the one to train (quantisation-aware training inserts fake quantisation with it)."""
 
+    # Every duration (throughput, epoch time, pauses, ETA) is read from this clock; a test can
+    # give an instance a fake one to make step times exact.
+    clock = staticmethod(time.perf_counter)
+
     def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None,
                  prepare=None):
         self.graph = graph.copy()
@@ -445,7 +449,7 @@ class Trainer:
                     amp=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None)
         for note in self.notes:
             yield Message(note)
-        self.started = time.perf_counter()
+        self.started = self.clock()
         self.paused_for = 0.0
         self.session_steps = 0
         try:
@@ -492,7 +496,7 @@ class Trainer:
             torch.cuda.reset_peak_memory_stats(self.device)
         sums = torch.zeros(4, device=self.device)        # loss × n, top-1, top-5, n
         pending = []                                      # (loss tensor, lr) since the last sync
-        epoch_start = last_sync = time.perf_counter()
+        epoch_start = last_sync = self.clock()
         images_since_sync = 0
         self.epoch_paused = 0.0
         for index, (images, labels) in enumerate(self.train_loader):
@@ -527,7 +531,7 @@ class Trainer:
             self.step += 1
             self.session_steps += 1
             if self.session_steps == 1:   # the ETA's clock starts after the first step
-                self.timed_from = (time.perf_counter(), self.paused_for)
+                self.timed_from = (self.clock(), self.paused_for)
             main = outputs[0].detach()
             count = labels.numel()
             sums += torch.stack([loss.detach().float() * count,
@@ -538,20 +542,20 @@ class Trainer:
             images_since_sync += count
             last_in_epoch = index + 1 == self.steps_per_epoch
             if len(pending) >= sync_every or last_in_epoch:
-                now = time.perf_counter()
+                now = self.clock()
                 rate = images_since_sync * self.world / max(1e-9, now - last_sync)
                 failure = yield from self._flush(pending, rate)
                 if failure is not None:
                     return failure
-                pending, images_since_sync, last_sync = [], 0, time.perf_counter()
+                pending, images_since_sync, last_sync = [], 0, self.clock()
         if self.world > 1:
             torch.distributed.all_reduce(sums)
         loss_sum, top1, top5, count = sums.tolist()
         self.epoch_train = {
             "train_loss": loss_sum / count, "train_top1_error": 1 - top1 / count,
             "train_top5_error": 1 - top5 / count,
-            "images_per_s": count / max(1e-9, time.perf_counter() - epoch_start - self.epoch_paused),
-            "epoch_time_s": time.perf_counter() - epoch_start - self.epoch_paused}
+            "images_per_s": count / max(1e-9, self.clock() - epoch_start - self.epoch_paused),
+            "epoch_time_s": self.clock() - epoch_start - self.epoch_paused}
         return None
 
     def _flush(self, pending, rate):
@@ -588,18 +592,18 @@ class Trainer:
         first estimates several times too long."""
         remaining = self.config.epochs * self.steps_per_epoch - self.step
         if self.session_steps < 2:
-            elapsed, measured = time.perf_counter() - self.started - self.paused_for, 1
+            elapsed, measured = self.clock() - self.started - self.paused_for, 1
         else:
             began, paused_before = self.timed_from
-            elapsed = time.perf_counter() - began - (self.paused_for - paused_before)
+            elapsed = self.clock() - began - (self.paused_for - paused_before)
             measured = self.session_steps - 1
         return elapsed / measured * remaining
 
     def _pause(self):
-        began = time.perf_counter()
+        began = self.clock()
         yield Paused(self.step)
         self.control.wait_while_paused()
-        waited = time.perf_counter() - began
+        waited = self.clock() - began
         self.paused_for += waited
         self.epoch_paused += waited
         yield Resumed(self.step)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from designer.home import app_home, new_run_dir
 from designer.train.config import DATASETS
-from .widgets import browse_row
+from .widgets import browse_row, side_by_side
 
 # Menu entry -> (jobs technique, fixed options)
 TECHNIQUES = {
@@ -198,13 +198,7 @@ class CompressPanel(QWidget):
         right.addWidget(self.chart)
         right.setStretchFactor(1, 1)
 
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        side_by_side(self, left, right)
 
     def _browse(self):
         path, _ = QFileDialog.getOpenFileName(self, "Trained weights", "", "Weights (*.pt *.pth)")

@@ -25,7 +25,7 @@ from designer.core.summary import human
 from designer.home import runs_root
 from designer.speed.plot import COSTS, pareto_front, tradeoff_points
 from designer.train.config import DATASETS
-from .widgets import browse_row
+from .widgets import browse_row, side_by_side
 
 DEFAULT_PARAMS = "lr=0.05,0.1\nwidth=0.5,1.0,2.0"
 TABLE_COLUMNS = ("Trial", "State", "Settings", "Parameters", "Multiply-adds", "Latency",
@@ -123,13 +123,7 @@ class ExperimentsPanel(QWidget):
         right.addWidget(self.table)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        side_by_side(self, left, right)
 
     def _ensure_plot(self):
         if self.plot is not None:

@@ -102,9 +102,10 @@ class ParamCounts:
 def count_parameters(graph):
     """(all parameters, those only in auxiliary heads: layers that feed no main output)."""
     from designer.core.infer import Analyzer
+    from designer.core.registry import Role
     results = Analyzer(graph).results
     total = sum(r.params for r in results.values())
-    outputs = graph.nodes_of_type("Output")
+    outputs = graph.nodes_of_role(Role.OUTPUT)
     main = [o.id for o in outputs if o.params["role"] == "main"]
     if len(main) == len(outputs):
         return total, 0

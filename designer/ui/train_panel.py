@@ -22,12 +22,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from designer.home import new_run_dir, runs_root
 from designer.train.config import TrainConfig
-from .widgets import browse_row
+from .widgets import browse_row, side_by_side
 from .worker import TrainWorker
 
 RUN_COLOURS = ("#3b82f6", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#eab308", "#06b6d4",
@@ -177,14 +177,7 @@ class TrainPanel(QWidget):
         right_layout.addWidget(self.status_label)
         right_layout.addWidget(self.plot_widget, 1)
 
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(side)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([360, 740])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        side_by_side(self, side, right, sizes=[360, 740])
 
         self.timer = QTimer(self)
         self.timer.setInterval(PLOT_INTERVAL_MS)

@@ -1,6 +1,7 @@
 """Small widgets shared by the editor's forms."""
 
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 
 def browse_row(edit, on_browse):
@@ -13,6 +14,21 @@ def browse_row(edit, on_browse):
     button.clicked.connect(on_browse)
     box.addWidget(button)
     return row
+
+
+def side_by_side(panel, left, right, sizes=None):
+    """Fill `panel` with `left` (its settings) beside `right` (its results) in a splitter whose
+    right side takes the room the panel grows by; `sizes` are the starting widths."""
+    splitter = QSplitter(Qt.Horizontal)
+    splitter.addWidget(left)
+    splitter.addWidget(right)
+    splitter.setStretchFactor(1, 1)
+    if sizes:
+        splitter.setSizes(sizes)
+    layout = QVBoxLayout(panel)
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.addWidget(splitter)
+    return splitter
 
 
 def filter_tree(tree, text, haystack):

@@ -6,16 +6,10 @@ import torch
 from torch import nn
 from torchvision.models.densenet import _DenseBlock, _DenseLayer, _Transition
 
-from designer.core.builder import GraphBuilder
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 
-
-def single_block(type_name, shape, **params):
-    b = GraphBuilder(type_name)
-    x = b.input(shape)
-    b.output(b.add(type_name, "block", x, **params))
-    return b.finish(layout=False)
+from ...helpers import assert_same_outputs, one_block_design
 
 
 class Wrap(nn.Module):
@@ -29,36 +23,18 @@ class Wrap(nn.Module):
         return torch.cat([x, y], 1) if self.concat_input else y
 
 
-def compare(graph, reference, shape):
-    for m in reference.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    compiled = compile_graph(graph)
-    compiled.load_state_dict(reference.state_dict(), strict=True)
-    compiled.eval()
-    reference.eval()
-    x = torch.randn((2,) + shape)
-    with torch.no_grad():
-        expected = reference(x)
-        got = compiled(x)
-    assert got.shape == expected.shape
-    assert torch.allclose(got, expected, atol=1e-5)
-
-
 def test_dense_layer_appends_torchvisions_new_features():
     torch.manual_seed(0)
     reference = Wrap(_DenseLayer(24, growth_rate=12, bn_size=4, drop_rate=0.0),
                      concat_input=True)
-    graph = single_block("DenseLayer", (24, 8, 8), growth_rate=12)
-    compare(graph, reference, (24, 8, 8))
+    graph = one_block_design("DenseLayer", (24, 8, 8), growth_rate=12)
+    assert_same_outputs(graph, reference, (24, 8, 8))
     assert Analyzer(graph).results["block"].output_shape == (36, 8, 8)
 
 
 def test_dense_layer_without_bottleneck():
-    analyzer = Analyzer(single_block("DenseLayer", (16, 8, 8), growth_rate=12, bottleneck=False))
+    graph = one_block_design("DenseLayer", (16, 8, 8), growth_rate=12, bottleneck=False)
+    analyzer = Analyzer(graph)
     assert analyzer.results["block"].output_shape == (28, 8, 8)
     assert analyzer.totals.params == 2 * 16 + 9 * 16 * 12    # BN-ReLU-3×3 only
 
@@ -66,14 +42,14 @@ def test_dense_layer_without_bottleneck():
 def test_dense_block_is_torchvisions():
     torch.manual_seed(1)
     reference = Wrap(_DenseBlock(5, 24, bn_size=4, growth_rate=12, drop_rate=0.0))
-    graph = single_block("DenseBlock", (24, 8, 8), num_layers=5, growth_rate=12)
-    compare(graph, reference, (24, 8, 8))
+    graph = one_block_design("DenseBlock", (24, 8, 8), num_layers=5, growth_rate=12)
+    assert_same_outputs(graph, reference, (24, 8, 8))
     # m + L·k channels out.
     assert Analyzer(graph).results["block"].output_shape == (24 + 5 * 12, 8, 8)
 
 
 def test_dropout_only_in_training():
-    graph = single_block("DenseLayer", (8, 4, 4), growth_rate=4, drop_rate=0.5)
+    graph = one_block_design("DenseLayer", (8, 4, 4), growth_rate=4, drop_rate=0.5)
     compiled = compile_graph(graph)
     x = torch.randn(2, 8, 4, 4)
     with torch.no_grad():
@@ -84,8 +60,8 @@ def test_dropout_only_in_training():
 @pytest.mark.parametrize("channels, compression, expected", [(256, 0.5, 128), (75, 0.5, 37),
                                                              (100, 1.0, 100), (90, 0.3, 27)])
 def test_transition_compresses_and_halves(channels, compression, expected):
-    graph = single_block("Transition", (channels, 9, 9), compression=compression)
+    graph = one_block_design("Transition", (channels, 9, 9), compression=compression)
     assert Analyzer(graph).results["block"].output_shape == (expected, 4, 4)
     if compression == 0.5:
         torch.manual_seed(2)
-        compare(graph, Wrap(_Transition(channels, channels // 2)), (channels, 8, 8))
+        assert_same_outputs(graph, Wrap(_Transition(channels, channels // 2)), (channels, 8, 8))

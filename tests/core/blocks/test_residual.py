@@ -8,18 +8,12 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from designer.core.blocks.residual import ZeroPadShortcut, bottleneck_width, survival_probability
-from designer.core.builder import GraphBuilder
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 from designer.core.params import ParamValues
 from designer.core.registry import get_spec
 
-
-def single_block(type_name, shape, node_id="block", **params):
-    b = GraphBuilder(type_name)
-    x = b.input(shape)
-    b.output(b.add(type_name, node_id, x, **params))
-    return b.finish(layout=False)
+from ...helpers import Holder, assert_same_outputs, one_block_design
 
 
 def inner_ids(type_name, shape, **params):
@@ -27,34 +21,6 @@ def inner_ids(type_name, shape, **params):
     values = spec.defaults()
     values.update(params)
     return set(spec.subgraph(values, [shape]).nodes)
-
-
-def compare(graph, reference, shape, atol=1e-5):
-    """Load `reference`'s weights strictly into the compiled graph; equal eval outputs."""
-    for m in reference.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    compiled = compile_graph(graph)
-    compiled.load_state_dict(reference.state_dict(), strict=True)
-    compiled.eval()
-    reference.eval()
-    x = torch.randn((2,) + shape)
-    with torch.no_grad():
-        assert torch.allclose(compiled(x), reference(x), atol=atol)
-
-
-class Wrap(nn.Module):
-    """Holds a reference block under the node name `block`, as the compiled graph does."""
-
-    def __init__(self, block):
-        super().__init__()
-        self.block = block
-
-    def forward(self, x):
-        return self.block(x)
 
 
 @pytest.mark.parametrize("shape, params, expected", [
@@ -71,8 +37,10 @@ def test_shortcut_options_decide_from_the_input_shape(shape, params, expected):
 
 
 def test_option_a_adds_no_parameters():
-    a = Analyzer(single_block("BasicBlock", (16, 32, 32), out_channels=32, stride=2, shortcut="A"))
-    b = Analyzer(single_block("BasicBlock", (16, 32, 32), out_channels=32, stride=2, shortcut="B"))
+    a = Analyzer(one_block_design("BasicBlock", (16, 32, 32), out_channels=32, stride=2,
+                                  shortcut="A"))
+    b = Analyzer(one_block_design("BasicBlock", (16, 32, 32), out_channels=32, stride=2,
+                                  shortcut="B"))
     convs_and_norms = 9 * 16 * 32 + 9 * 32 * 32 + 4 * 32
     assert a.totals.params == convs_and_norms
     assert b.totals.params == convs_and_norms + 16 * 32 + 2 * 32
@@ -93,13 +61,13 @@ def test_zero_pad_shortcut_subsamples_and_appends_zero_channels():
 
 
 def test_option_a_cannot_remove_channels():
-    analyzer = Analyzer(single_block("BasicBlock", (64, 8, 8), out_channels=32, shortcut="A"))
+    analyzer = Analyzer(one_block_design("BasicBlock", (64, 8, 8), out_channels=32, shortcut="A"))
     (error,) = [r.error for r in analyzer.results.values() if r.error]
     assert "zero padding can only add channels" in error and "64 channels" in error
 
 
 def test_blocks_need_an_image():
-    analyzer = Analyzer(single_block("Bottleneck", (256,)))
+    analyzer = Analyzer(one_block_design("Bottleneck", (256,)))
     assert "image tensor" in analyzer.results["block"].error
 
 
@@ -109,29 +77,29 @@ def test_basic_block_is_torchvisions(inplanes, planes, stride):
     if stride != 1 or inplanes != planes:
         downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False),
                                    nn.BatchNorm2d(planes))
-    reference = Wrap(BasicBlock(inplanes, planes, stride, downsample))
-    compare(single_block("BasicBlock", (inplanes, 8, 8), out_channels=planes, stride=stride),
-            reference, (inplanes, 8, 8))
+    reference = Holder(BasicBlock(inplanes, planes, stride, downsample))
+    graph = one_block_design("BasicBlock", (inplanes, 8, 8), out_channels=planes, stride=stride)
+    assert_same_outputs(graph, reference, (inplanes, 8, 8))
 
 
 @pytest.mark.parametrize("groups, base_width", [(1, 64), (1, 128), (32, 4)])
 def test_bottleneck_widths_are_torchvisions(groups, base_width):
     # (1, 128) is Wide ResNet-50-2's bottleneck; (32, 4) ResNeXt's 32×4d.
     downsample = nn.Sequential(nn.Conv2d(128, 256, 1, 2, bias=False), nn.BatchNorm2d(256))
-    reference = Wrap(Bottleneck(128, 64, 2, downsample, groups=groups, base_width=base_width))
-    graph = single_block("Bottleneck", (128, 8, 8), planes=64, stride=2, groups=groups,
-                         base_width=base_width)
-    compare(graph, reference, (128, 8, 8))
+    reference = Holder(Bottleneck(128, 64, 2, downsample, groups=groups, base_width=base_width))
+    graph = one_block_design("Bottleneck", (128, 8, 8), planes=64, stride=2, groups=groups,
+                             base_width=base_width)
+    assert_same_outputs(graph, reference, (128, 8, 8))
 
 
 def test_resnext_block_equals_the_grouped_bottleneck():
     assert bottleneck_width(64, 32, 4) == 128
     assert bottleneck_width(256, 32, 8) == 1024
-    resnext = single_block("ResNeXtBlock", (256, 8, 8), planes=128, stride=2, cardinality=32,
-                           bottleneck_width=4)
+    resnext = one_block_design("ResNeXtBlock", (256, 8, 8), planes=128, stride=2,
+                               cardinality=32, bottleneck_width=4)
     downsample = nn.Sequential(nn.Conv2d(256, 512, 1, 2, bias=False), nn.BatchNorm2d(512))
-    compare(resnext, Wrap(Bottleneck(256, 128, 2, downsample, groups=32, base_width=4)),
-            (256, 8, 8))
+    reference = Holder(Bottleneck(256, 128, 2, downsample, groups=32, base_width=4))
+    assert_same_outputs(resnext, reference, (256, 8, 8))
     conv2 = compile_graph(resnext).get_submodule("block.conv2")
     assert (conv2.in_channels, conv2.out_channels, conv2.groups) == (256, 256, 32)
 
@@ -157,8 +125,9 @@ class PaperPreActBasic(nn.Module):
 
 @pytest.mark.parametrize("inplanes, planes, stride", [(32, 32, 1), (32, 64, 2)])
 def test_preact_basic_block_follows_the_paper(inplanes, planes, stride):
-    graph = single_block("PreActBasicBlock", (inplanes, 8, 8), out_channels=planes, stride=stride)
-    compare(graph, Wrap(PaperPreActBasic(inplanes, planes, stride)), (inplanes, 8, 8))
+    graph = one_block_design("PreActBasicBlock", (inplanes, 8, 8), out_channels=planes,
+                             stride=stride)
+    assert_same_outputs(graph, Holder(PaperPreActBasic(inplanes, planes, stride)), (inplanes, 8, 8))
     # Nothing follows the addition: negative outputs survive (no ReLU after the add).
     compiled = compile_graph(graph).eval()
     with torch.no_grad():
@@ -166,7 +135,7 @@ def test_preact_basic_block_follows_the_paper(inplanes, planes, stride):
 
 
 def test_preact_bottleneck_output_width():
-    analyzer = Analyzer(single_block("PreActBottleneck", (64, 8, 8), planes=32, stride=2))
+    analyzer = Analyzer(one_block_design("PreActBottleneck", (64, 8, 8), planes=32, stride=2))
     assert analyzer.results["block"].output_shape == (128, 4, 4)
 
 
@@ -179,8 +148,8 @@ def test_linear_decay_rule():
 
 def test_stochastic_depth_drops_whole_branches_in_training_only():
     torch.manual_seed(0)
-    graph = single_block("StochasticDepthBlock", (4, 4, 4), out_channels=4,
-                         survival_probability=0.5)
+    graph = one_block_design("StochasticDepthBlock", (4, 4, 4), out_channels=4,
+                             survival_probability=0.5)
     compiled = compile_graph(graph)
     x = torch.rand(400, 4, 4, 4)            # non-negative: a dropped branch leaves ReLU(x) = x
     with torch.no_grad():
@@ -192,7 +161,7 @@ def test_stochastic_depth_drops_whole_branches_in_training_only():
 
 
 def test_se_bottleneck_puts_se_before_the_addition():
-    graph = single_block("SEBottleneck", (256, 8, 8), planes=64, reduction=16)
+    graph = one_block_design("SEBottleneck", (256, 8, 8), planes=64, reduction=16)
     compiled = compile_graph(graph)
     keys = set(compiled.state_dict())
     assert {"block.se.fc1.weight", "block.se.fc1.bias", "block.se.fc2.weight"} <= keys
