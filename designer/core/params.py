@@ -132,22 +132,54 @@ class Param:
 
 
 class ParamValues(dict):
-    """A layer's parameter values with attribute access (`p.out_channels`). Read-only by convention.
+    """A layer's parameter values with attribute access (`p.out_channels`). Read-only by convention:
+    filled by item assignment while being made, never changed after.
 
+    Each value is mirrored as an instance attribute: shape rules read them thousands of times per
+    edit of a large design, and a `__getattr__` fallback cost forty times a plain attribute.
     `in_range` records that every value passed its range check, so inference checks each set of
     values once rather than on every recompute."""
 
-    __slots__ = ("in_range",)
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        vars(self).update(self)
         self.in_range = False
 
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    # Every way a dict changes keeps the attributes in step.
+    def __setitem__(self, name, value):
+        super().__setitem__(name, value)
+        vars(self)[name] = value
+
+    def __delitem__(self, name):
+        super().__delitem__(name)
+        del vars(self)[name]
+
+    def update(self, *args, **kwargs):
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def setdefault(self, name, default=None):
+        if name not in self:
+            self[name] = default
+        return self[name]
+
+    def pop(self, name, *default):
+        vars(self).pop(name, None)
+        return super().pop(name, *default)
+
+    def popitem(self):
+        name, value = super().popitem()
+        del vars(self)[name]
+        return name, value
+
+    def clear(self):
+        for name in list(self):
+            del vars(self)[name]
+        super().clear()
 
     def key(self):
         """A hashable key of these values, for caches."""

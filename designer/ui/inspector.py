@@ -26,6 +26,8 @@ from designer.core.errors import DesignError
 from designer.core.params import format_shape
 from designer.core.summary import human
 
+from .widgets import FigureText
+
 INT_LIMIT = 2**31 - 1
 TYPING_PAUSE_MS = 700
 
@@ -280,10 +282,9 @@ EDITORS = {"int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice":
 
 
 class Readout(QWidget):
-    """A node's or the design's figures as rows of plain labels (name, bold value), or one
-    message in their place. Plain labels are measured by their font alone; the rich-text table
-    this replaces was laid out as a document on every edit, a third of an edit's frame on a
-    900-layer design."""
+    """A node's or the design's figures as rows (name, bold value), or one message in their
+    place. The values are `FigureText`s, which repaint without laying the inspector out again;
+    the rich-text table this replaces was laid out as a document on every edit."""
 
     def __init__(self):
         super().__init__()
@@ -305,11 +306,7 @@ class Readout(QWidget):
                 self._form.removeRow(1)
             self.values = {}
             for name, _ in rows:
-                value = QLabel()
-                font = value.font()
-                font.setBold(True)
-                value.setFont(font)
-                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                value = FigureText(bold=True)   # painted: a new value lays nothing out again
                 self._form.addRow(name, value)
                 self.values[name] = value
         for name, text in rows:

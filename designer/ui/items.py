@@ -3,6 +3,7 @@
 input port (top). Items show state and forward gestures to the scene; they never change the graph.
 """
 
+import functools
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -23,7 +24,21 @@ PORT_RADIUS = 4.5
 PORT_HIT = 9.0
 
 
+# Flags and enums as constants: looked up by their short names (Qt.AlignLeft) on every paint of
+# every node they cost microseconds each in PySide6.
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_CENTRE = Qt.AlignmentFlag.AlignCenter
+_ELIDE_RIGHT = Qt.TextElideMode.ElideRight
+_NO_PEN = Qt.PenStyle.NoPen
+_SELECTED = QStyle.StateFlag.State_Selected
+_PAD = 8.0
+_TEXT_WIDTH = NODE_WIDTH - 2 * _PAD
+
+
+@functools.cache
 def _fonts():
+    """(bold, plain, small): the node fonts, made once."""
     bold = QFont()
     bold.setPointSizeF(9.0)
     bold.setBold(True)
@@ -32,6 +47,31 @@ def _fonts():
     small = QFont()
     small.setPointSizeF(8.0)
     return bold, plain, small
+
+
+@functools.cache
+def _metrics():
+    return tuple(QFontMetrics(font) for font in _fonts())
+
+
+@functools.cache
+def _compact_font():
+    font = QFont()
+    font.setPixelSize(COMPACT_TEXT_PX)
+    bold = QFont(font)
+    bold.setBold(True)
+    return bold, font, QFontMetrics(bold)
+
+
+@functools.cache
+def _header_path():
+    """The coloured header's outline: rounded on top, square where it meets the body."""
+    rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+    header = QPainterPath()
+    header.setFillRule(Qt.FillRule.WindingFill)   # the overlap of the two parts is filled, not a hole
+    header.addRoundedRect(rect.adjusted(1, 1, -1, 0).intersected(QRectF(0, 0, NODE_WIDTH, HEADER)), 5, 5)
+    header.addRect(QRectF(1, HEADER - 6, NODE_WIDTH - 2, 6))
+    return header.simplified()
 
 
 def node_type_text(node):
@@ -115,6 +155,7 @@ class NodeItem(QGraphicsItem):
         self.in_ports = node.input_ports()
         self.out_ports = node.output_ports()
         self._describe = node.spec.describe(node.params)
+        self._lines = None
         self.set_result(self.result)
 
     def set_result(self, result):
@@ -122,6 +163,7 @@ class NodeItem(QGraphicsItem):
         on the node (building 1,000 tooltips on every keystroke would cost more than the
         analysis itself); others rebuild theirs when next hovered."""
         self.result = result
+        self._footer = self._compact = None
         self.refresh_tooltip()
         self.update()
 
@@ -205,14 +247,14 @@ class NodeItem(QGraphicsItem):
         error = r is not None and r.error is not None
         blocked = r is not None and r.blocked
         colour = self.colour
-        selected = bool(option.state & QStyle.State_Selected)
+        selected = bool(option.state & _SELECTED)
         rect = self._rect
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        border = QColor(theme.error) if error else (QColor(theme.accent) if selected
-                                                   else QColor(theme.node_border))
         if lod < FULL_DETAIL:
             self._paint_compact(painter, lod, QColor(theme.error) if error else colour, selected)
             return
+        border = QColor(theme.error) if error else (QColor(theme.accent) if selected
+                                                   else QColor(theme.node_border))
         painter.setRenderHint(painter.RenderHint.Antialiasing, True)
         if node.is_block:  # a block shows as a small stack of cards
             painter.setPen(QPen(QColor(theme.node_border), 1))
@@ -222,58 +264,69 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(QColor(theme.error_fill) if error else QColor(theme.node))
         painter.drawRoundedRect(rect, 6, 6)
         if self.heat is not None and not error:   # measured latency: hotter is slower
-            painter.setPen(Qt.NoPen)
+            painter.setPen(_NO_PEN)
             painter.setBrush(QColor(255, 110, 30, int(20 + 180 * self.heat)))
             painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 5, 5)
-        header = QPainterPath()
-        header.setFillRule(Qt.WindingFill)   # the overlap of the two parts is filled, not a hole
-        header.addRoundedRect(rect.adjusted(1, 1, -1, 0).intersected(QRectF(0, 0, NODE_WIDTH, HEADER)), 5, 5)
-        header.addRect(QRectF(1, HEADER - 6, NODE_WIDTH - 2, 6))
-        painter.setPen(Qt.NoPen)
+        painter.setPen(_NO_PEN)
         painter.setBrush(QColor(theme.error) if error else colour)
-        painter.drawPath(header.simplified())
+        painter.drawPath(_header_path())
         bold, plain, small = _fonts()
-        pad = 8.0
+        name, type_text, describe = self._header_lines()
+        header = QRectF(_PAD, 0, _TEXT_WIDTH, HEADER)
         painter.setFont(small)
-        name, type_text = header_texts(node, QFontMetrics(bold), QFontMetrics(small), NODE_WIDTH - 2 * pad)
         painter.setPen(QColor(255, 255, 255, 215))
-        painter.drawText(QRectF(pad, 0, NODE_WIDTH - 2 * pad, HEADER), Qt.AlignRight | Qt.AlignVCenter,
-                         type_text)
+        painter.drawText(header, _RIGHT, type_text)
         painter.setFont(bold)
-        painter.setPen(QColor("#ffffff"))
-        painter.drawText(QRectF(pad, 0, NODE_WIDTH - 2 * pad, HEADER), Qt.AlignLeft | Qt.AlignVCenter, name)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(header, _LEFT, name)
         painter.setFont(plain)
-        text_colour = QColor(theme.text)
-        painter.setPen(text_colour)
-        describe = self._describe or ("")
-        painter.drawText(QRectF(pad, HEADER + 3, NODE_WIDTH - 2 * pad, 22),
-                         Qt.AlignLeft | Qt.AlignVCenter,
-                         QFontMetrics(plain).elidedText(describe, Qt.ElideRight, int(NODE_WIDTH - 2 * pad)))
-        footer = QRectF(pad, HEADER + 25, NODE_WIDTH - 2 * pad, 22)
+        painter.setPen(QColor(theme.text))
+        painter.drawText(QRectF(_PAD, HEADER + 3, _TEXT_WIDTH, 22), _LEFT, describe)
+        footer = QRectF(_PAD, HEADER + 25, _TEXT_WIDTH, 22)
+        text, count, count_width = self._footer_lines()
         if error:
             painter.setPen(QColor(theme.error))
-            painter.drawText(footer, Qt.AlignLeft | Qt.AlignVCenter,
-                             QFontMetrics(plain).elidedText("⚠ " + r.error.split(": ", 1)[-1],
-                                                            Qt.ElideRight, int(footer.width())))
+            painter.drawText(footer, _LEFT, text)
         else:
-            count = human(r.params) if r is not None and r.params else ""
-            count_width = QFontMetrics(small).horizontalAdvance(count) + 2
             painter.setPen(QColor(theme.blocked) if blocked else QColor(theme.text))
             painter.setFont(bold)
-            painter.drawText(footer.adjusted(0, 0, -count_width - 6, 0), Qt.AlignLeft | Qt.AlignVCenter,
-                             QFontMetrics(bold).elidedText(self._shape_text(), Qt.ElideRight,
-                                                           int(footer.width() - count_width - 6)))
+            painter.drawText(footer.adjusted(0, 0, -count_width - 6, 0), _LEFT, text)
             if count:
                 painter.setFont(small)
                 painter.setPen(QColor(theme.text_dim))
-                painter.drawText(footer, Qt.AlignRight | Qt.AlignVCenter, count)
+                painter.drawText(footer, _RIGHT, count)
         self._paint_ports(painter)
+
+    # The texts a node draws, fitted to its width once: the header and parameter line when the
+    # node changes, the footer when its result does (a paint measured and elided all of them).
+    def _header_lines(self):
+        if self._lines is None:
+            bold, plain, small = _metrics()
+            name, type_text = header_texts(self.node, bold, small, _TEXT_WIDTH)
+            self._lines = name, type_text, plain.elidedText(self._describe, _ELIDE_RIGHT, int(_TEXT_WIDTH))
+        return self._lines
+
+    def _footer_lines(self):
+        """(text, parameter count, the count's width) of the footer."""
+        r = self.result
+        if self._footer is None or self._footer[0] is not r:
+            bold, plain, small = _metrics()
+            if r is not None and r.error is not None:
+                lines = (plain.elidedText("⚠ " + r.error.split(": ", 1)[-1], _ELIDE_RIGHT,
+                                          int(_TEXT_WIDTH)), "", 0)
+            else:
+                count = human(r.params) if r is not None and r.params else ""
+                count_width = small.horizontalAdvance(count) + 2
+                lines = (bold.elidedText(self._shape_text(), _ELIDE_RIGHT,
+                                         int(_TEXT_WIDTH - count_width - 6)), count, count_width)
+            self._footer = (r, lines)
+        return self._footer[1]
 
     def _paint_compact(self, painter, lod, fill, selected):
         """Zoomed out (an overview, the minimap): a bar in the layer's colour with its type and
         output shape in a font of fixed screen size, so the overview stays legible."""
         rect = self._rect
-        painter.setPen(QPen(QColor(self.theme.accent), 3 / lod) if selected else Qt.NoPen)
+        painter.setPen(QPen(QColor(self.theme.accent), 3 / lod) if selected else _NO_PEN)
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, 5, 5)
         width, height = NODE_WIDTH * lod, NODE_HEIGHT * lod   # on screen, in pixels
@@ -281,42 +334,39 @@ class NodeItem(QGraphicsItem):
             return
         painter.save()
         painter.scale(1 / lod, 1 / lod)   # draw text in screen pixels from the node's corner
-        font = QFont()
-        font.setPixelSize(COMPACT_TEXT_PX)
-        font.setBold(True)
-        metrics = QFontMetrics(font)
-        painter.setFont(font)
-        painter.setPen(QColor("#ffffff"))
-        two = height >= 2 * metrics.height() + 4
-        text_width = int(width - 8)
-        title, shape = self._compact_lines(metrics, text_width)
-        if two:
-            top = (height - 2 * metrics.height()) / 2
-            painter.drawText(QRectF(4, top, width - 8, metrics.height()), Qt.AlignCenter,
-                             metrics.elidedText(title, Qt.ElideRight, text_width))
-            font.setBold(False)
-            painter.setFont(font)
-            painter.drawText(QRectF(4, top + metrics.height(), width - 8, metrics.height()),
-                             Qt.AlignCenter, QFontMetrics(font).elidedText(shape, Qt.ElideRight,
-                                                                           text_width))
+        bold, plain, metrics = _compact_font()
+        painter.setFont(bold)
+        painter.setPen(QColor(255, 255, 255))
+        line = metrics.height()
+        title, shape = self._compact_lines(metrics, int(width - 8))
+        if height >= 2 * line + 4:
+            top = (height - 2 * line) / 2
+            painter.drawText(QRectF(4, top, width - 8, line), _CENTRE, title)
+            painter.setFont(plain)
+            painter.drawText(QRectF(4, top + line, width - 8, line), _CENTRE, shape)
         else:
-            painter.drawText(QRectF(4, 0, width - 8, height), Qt.AlignCenter,
-                             metrics.elidedText(title, Qt.ElideRight, text_width))
+            painter.drawText(QRectF(4, 0, width - 8, height), _CENTRE, title)
         painter.restore()
         if lod >= 0.35:
             self._paint_ports(painter)
 
     def _compact_lines(self, metrics, width):
-        """(type, output shape); the type shortened to what fits: its title, its type name,
-        or the title's first word."""
-        node, r = self.node, self.result
+        """(type, output shape) elided to `width`; the type shortened to what fits: its title,
+        its type name, or the title's first word. Kept per (width, result)."""
+        r = self.result
+        key = (width, r)
+        if self._compact is not None and self._compact[0][0] == width and self._compact[0][1] is r:
+            return self._compact[1]
+        node = self.node
         error = r is not None and r.error
         names = [node_type_text(node), node.type, node_type_text(node).split()[0]]
         title = next((n for n in names if metrics.horizontalAdvance(("⚠ " if error else "") + n) <= width),
                      names[-1])
-        if error:
-            return "⚠ " + title, "error"
-        return title, self._shape_text()
+        title, shape = ("⚠ " + title, "error") if error else (title, self._shape_text())
+        plain = QFontMetrics(_compact_font()[1])
+        lines = (metrics.elidedText(title, _ELIDE_RIGHT, width), plain.elidedText(shape, _ELIDE_RIGHT, width))
+        self._compact = (key, lines)
+        return lines
 
     def _paint_ports(self, painter):
         theme = self.theme
@@ -456,7 +506,7 @@ class EdgeItem(QGraphicsPathItem):
 
     def paint(self, painter, option, widget=None):
         # Selection is shown by colour; skip Qt's dashed selection rectangle.
-        option.state &= ~QStyle.State_Selected
+        option.state &= ~_SELECTED
         super().paint(painter, option, widget)
 
 

@@ -13,6 +13,7 @@ from designer.core.summary import human
 from designer.speed.hints import design_problems
 
 from .theme import icon
+from .widgets import FigureText
 
 # Roles as plain ints: a repaint asks data() for every role of every visible cell, and looking
 # an enum up by its short name (Qt.DisplayRole) costs microseconds each in PySide6.
@@ -21,6 +22,8 @@ DISPLAY, ALIGNMENT, FOREGROUND, TOOLTIP = (int(role.value) for role in (
     Qt.ItemDataRole.ToolTipRole))
 _ROLES = frozenset((DISPLAY, ALIGNMENT, FOREGROUND, TOOLTIP))
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+
+ERROR = "#d33f3f"
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Multiply-adds", "Activations",
            "Receptive field", "Latency")
@@ -34,7 +37,7 @@ class SummaryModel(QAbstractTableModel):
         self.analysis = None
         self.rows = []
         self.row_of = {}
-        self.error_colour = QColor("#d33f3f")
+        self.error_colour = QColor(ERROR)
         self.stale_colour = QColor("#8a93a3")
         self.latency = {}             # node id -> measured ms (a measurement, not graph state)
         self.latency_total = None     # end-to-end ms of that measurement
@@ -138,6 +141,10 @@ class SummaryModel(QAbstractTableModel):
         return texts
 
 
+def _bold(value):
+    return str(value), True, None
+
+
 class SummaryPanel(QWidget):
     """The table and totals, plus measured latency per layer: "Measure latency" times the design
     in a worker thread (CPU, batch 1); "Heat" tints the canvas nodes by their share of the time."""
@@ -155,14 +162,14 @@ class SummaryPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.setWordWrap(False)     # one line a row, elided: cheaper to lay out on each repaint
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
         for column, width in enumerate((160, 130, 130, 100, 100, 100, 110, 90)):
             if column:
                 header.resizeSection(column, width)
-        self.totals = QLabel()
-        self.totals.setTextFormat(Qt.RichText)
+        self.totals = FigureText()
         self.latency_label = QLabel()
         self.latency_label.setObjectName("dim")
         self.measure_button = QPushButton("Measure latency")
@@ -272,10 +279,11 @@ class SummaryPanel(QWidget):
             memory = sum(r.memory for nid, r in results.items()
                          if nid in self.graph.nodes and self.graph.nodes[nid].role is not Role.OUTPUT)
             errors = sum(1 for r in results.values() if r.error)
-        error_text = (f" · <span style='color:#d33f3f'><b>{errors}</b> in error</span>" if errors else "")
-        self.totals.setText(f"<b>{len(self.graph.nodes)}</b> layers · <b>{params:,}</b> parameters · "
-                            f"<b>{human(macs)}</b> multiply-adds · <b>{memory / 2**20:.2f} MiB</b> "
-                            f"activations per sample (fp32){error_text}")
+        error = [" · ", (str(errors), True, ERROR), (" in error", False, ERROR)] if errors else []
+        self.totals.set_segments([_bold(len(self.graph.nodes)), " layers · ", _bold(f"{params:,}"),
+                                  " parameters · ", _bold(human(macs)), " multiply-adds · ",
+                                  _bold(f"{memory / 2**20:.2f} MiB"),
+                                  " activations per sample (fp32)"] + error)
 
     def select_ids(self, node_ids):
         """Follow the canvas selection without echoing it back."""

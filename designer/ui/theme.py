@@ -76,6 +76,7 @@ def apply(app, theme):
         QTreeWidget, QTableView, QListWidget {{ border: none; }}
         QToolBar {{ spacing: 2px; padding: 2px 4px; border: none; }}
         QStatusBar QLabel {{ padding: 0 8px; color: {theme.text_dim}; }}
+        QStatusBar FigureText {{ color: {theme.text_dim}; }}
         QFrame#breadcrumb {{ background: {theme.panel}; border-bottom: 1px solid {theme.node_border}; }}
         QPushButton#crumb {{ border: none; padding: 2px 6px; color: {theme.accent}; }}
         QPushButton#crumb:disabled {{ color: {theme.text}; font-weight: 600; }}

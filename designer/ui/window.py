@@ -32,6 +32,7 @@ from .panel_registry import PANELS, PanelContext
 from .panels import IssuesPanel, SummaryPanel
 from .recovery import Recovery
 from .start import NewDesignDialog, ParamCounts, StartPage
+from .widgets import FigureText
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
@@ -129,7 +130,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 350], Qt.Horizontal)
         self.resizeDocks([self.summary_dock], [190], Qt.Vertical)
 
-        self.totals_label = QLabel()
+        self.totals_label = FigureText()
+        self.totals_label.setContentsMargins(8, 0, 8, 0)
         self.zoom_label = QLabel("100 %")
         self.statusBar().addPermanentWidget(self.totals_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
