@@ -49,6 +49,10 @@ def filter_tree(tree, text, haystack):
     return words
 
 
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_ELIDE_RIGHT = Qt.TextElideMode.ElideRight
+
+
 class FigureText(QWidget):
     """One line of figures that change with every edit (totals, a node's readouts), painted
     rather than laid out: a QLabel given new text asks its layout, and every layout above it up
@@ -62,6 +66,7 @@ class FigureText(QWidget):
         self._bold = bold
         self._segments = ()
         self._width = 0
+        self._fonts = {}      # bold -> (font, metrics), made once per font change
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def text(self):
@@ -75,7 +80,7 @@ class FigureText(QWidget):
         if segments == self._segments:
             return
         self._segments = segments
-        width = sum(QFontMetrics(self._font(bold)).horizontalAdvance(text) for text, bold, _ in segments)
+        width = sum(self._font(bold)[1].horizontalAdvance(text) for text, bold, _ in segments)
         if width > self._width:
             self._width = width
             self.updateGeometry()
@@ -83,20 +88,24 @@ class FigureText(QWidget):
         self.update()
 
     def _font(self, bold):
-        font = QFont(self.font())
-        font.setBold(bold)
-        return font
+        """(font, metrics) of a segment."""
+        if bold not in self._fonts:
+            font = QFont(self.font())
+            font.setBold(bold)
+            self._fonts[bold] = font, QFontMetrics(font)
+        return self._fonts[bold]
 
     def sizeHint(self):
         margins = self.contentsMargins()
         return QSize(self._width + 2 + margins.left() + margins.right(),
-                     QFontMetrics(self._font(True)).height() + margins.top() + margins.bottom())
+                     self._font(True)[1].height() + margins.top() + margins.bottom())
 
     def minimumSizeHint(self):
         return QSize(0, self.sizeHint().height())
 
     def changeEvent(self, event):
         if event.type() == QEvent.Type.FontChange:   # a theme's style sheet: measure again
+            self._fonts = {}
             self._width = 0
             segments, self._segments = self._segments, ()
             self.set_segments(segments)
@@ -108,14 +117,13 @@ class FigureText(QWidget):
         x, right = area.left(), area.right() + 1
         default = self.palette().color(self.foregroundRole())
         for text, bold, colour in self._segments:
-            font = self._font(bold)
-            metrics = QFontMetrics(font)
-            shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, right - x)
+            font, metrics = self._font(bold)
+            width = metrics.horizontalAdvance(text)
+            shown = text if x + width <= right else metrics.elidedText(text, _ELIDE_RIGHT, right - x)
             painter.setFont(font)
             painter.setPen(QColor(colour) if colour else default)
-            painter.drawText(QRectF(x, area.top(), right - x, area.height()),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown)
-            x += metrics.horizontalAdvance(shown)
-            if shown != text or x >= right:
+            painter.drawText(QRectF(x, area.top(), right - x, area.height()), _LEFT, shown)
+            if shown != text:
                 break
+            x += width
         painter.end()

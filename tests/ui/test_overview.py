@@ -215,3 +215,36 @@ def test_a_fitted_design_stays_whole_when_the_canvas_shrinks(window):
     window.resize(window.width(), window.height() + 100)
     QApplication.processEvents()
     assert window.view.zoom == 1.0
+
+
+def test_an_edit_repaints_the_nodes_on_screen_and_the_rest_draw_fresh_when_shown(window, monkeypatch):
+    """Item 12: a new input size changes every node, but only those on screen are repainted
+    at once; the others, scrolled to, draw from their new results."""
+    from designer.ui.items import NodeItem
+    window.open_design("vgg16")
+    graph = window.document.graph
+    QApplication.processEvents()                  # the window settles (its second fit)
+    window.editor.focus_node("input")
+    window.view.set_zoom(1.0)
+    QApplication.processEvents()
+    repainted = []
+    real_update = NodeItem.update
+    monkeypatch.setattr(NodeItem, "update", lambda item, *args: (repainted.append(item.node.id),
+                                                                  real_update(item, *args)))
+    line = window.inspector.editors["shape"].line
+    QTest.keyClick(line, Qt.Key_A, Qt.ControlModifier)
+    QTest.keyClicks(line, "3×160×160")
+    QTest.keyClick(line, Qt.Key_Return)
+    assert graph.nodes["input"].params["shape"] == (3, 160, 160)
+    on_screen = {item.node.id for item in window.scene.items(_visible_rect(window))
+                 if isinstance(item, NodeItem)}
+    assert "input" in on_screen and len(on_screen) < len(graph.nodes) // 2
+    assert on_screen <= set(repainted) and len(repainted) < len(graph.nodes) // 2
+    last_conv = [n for n in graph.topological_order()[0] if graph.nodes[n].type == "Conv2d"][-1]
+    assert last_conv not in repainted
+    window.editor.focus_node(last_conv)
+    window.view.viewport().grab()                 # draws what is now on screen
+    item = window.scene.item(last_conv)
+    expected = window.document.analyzer.results[last_conv].output_shape
+    assert item._footer[0] is item.result and item._footer[1][0] == "×".join(map(str, expected))
+    assert expected[1:] == (10, 10)               # 160 / 16 after four poolings
