@@ -11,7 +11,9 @@ from the live shape analysis alone (no torch), so the Issues panel can show them
 from dataclasses import dataclass
 from math import sqrt
 
+from designer.core.categories import MERGE
 from designer.core.infer import analyze
+from designer.core.registry import Role
 
 # Thresholds. G1: the paper's 1:6 and 1:12 ratios run clearly slower than 1:1 and 1:2; a layer
 # within 10 % of the minimum (weights dominate, as on the 1×1 maps of an SE gate) is left alone.
@@ -26,7 +28,6 @@ G4_CHAIN = 3
 
 ELEMENTWISE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "PReLU", "GELU", "SiLU", "Sigmoid", "Tanh",
                "Hardswish", "Hardsigmoid", "Add", "Multiply", "Scale"}
-MERGES = {"Concat", "Add", "Multiply", "Output"}
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,16 @@ def _states(graph, results, nid):
     return states
 
 
+def _computes(node):
+    """A node that starts a computing path: not one that only joins paths or hands a result out."""
+    return node.spec.category is not MERGE and node.role is not Role.OUTPUT
+
+
 def _fragmentation(graph):
     """(node id, branches) for nodes whose output feeds `G3_BRANCHES` or more computing paths."""
     found = []
     for nid in graph.nodes:
-        targets = {e.dst for e in graph.out_edges(nid)
-                   if graph.nodes[e.dst].type not in MERGES}
+        targets = {e.dst for e in graph.out_edges(nid) if _computes(graph.nodes[e.dst])}
         if len(targets) >= G3_BRANCHES:
             found.append((nid, len(targets)))
     return found
@@ -169,7 +174,7 @@ def _graph_hints(graph, results, prefix=""):
                 if text:
                     found.append((nid, text))
     for nid, branches in _fragmentation(graph):
-        block_input = graph.nodes[nid].type == "BlockInput" and prefix
+        block_input = graph.nodes[nid].role is Role.BLOCK_INPUT and prefix
         label = f"{prefix.rstrip('/')}'s input" if block_input else prefix + nid
         found.append((nid, _g3(label, branches)))
     for chain in _elementwise_chains(graph):
