@@ -28,6 +28,18 @@ ERROR = "#d33f3f"
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Multiply-adds", "Activations",
            "Receptive field", "Latency")
 LATENCY = COLUMNS.index("Latency")
+FIRST_FIGURE = COLUMNS.index("Output shape")   # the columns an analysis changes, to Latency
+
+
+def _runs(rows):
+    """(first, last) of each run of consecutive numbers in the sorted list `rows`."""
+    runs = []
+    for row in rows:
+        if runs and row == runs[-1][1] + 1:
+            runs[-1][1] = row
+        else:
+            runs.append([row, row])
+    return runs
 
 
 class SummaryModel(QAbstractTableModel):
@@ -43,6 +55,7 @@ class SummaryModel(QAbstractTableModel):
         self.latency_total = None     # end-to-end ms of that measurement
         self.latency_version = None   # the graph version it was measured at
         self._text_cache = {}         # node id -> (the NodeResult, its row's texts)
+        self._in_error = set()        # node ids whose rows show red
 
     def set_latency(self, node_ms, total_ms, version):
         self.latency, self.latency_total, self.latency_version = dict(node_ms), total_ms, version
@@ -67,6 +80,8 @@ class SummaryModel(QAbstractTableModel):
         self.rows = order + rest
         self.row_of = {nid: i for i, nid in enumerate(self.rows)}
         self._text_cache = {}
+        results = self.analysis.results if self.analysis is not None else {}
+        self._in_error = {nid for nid in self.rows if nid in results and results[nid].error}
 
     def refresh_structure(self):
         self.beginResetModel()
@@ -74,17 +89,26 @@ class SummaryModel(QAbstractTableModel):
         self.endResetModel()
 
     def refresh_nodes(self, node_ids):
-        """Announce the changed rows, run by run: rows in view that did not change are not
-        redrawn (one range from the first to the last changed row redrew them all)."""
-        rows = sorted(self.row_of[n] for n in node_ids if n in self.row_of)
-        start = previous = None
-        for row in rows + [None]:
-            if start is not None and (row is None or row != previous + 1):
-                self.dataChanged.emit(self.index(start, 0), self.index(previous, len(COLUMNS) - 1))
-                start = None
-            if start is None:
-                start = row
-            previous = row
+        """Announce the changed cells, run by run of rows: rows in view that did not change are
+        not redrawn (one range from the first to the last changed row redrew them all), nor are
+        a row's name and type, which no analysis changes, unless the row went into or out of
+        error (they turn red)."""
+        results = self.analysis.results
+        figures, whole = [], []
+        for nid in node_ids:
+            row = self.row_of.get(nid)
+            if row is None:
+                continue
+            result = results.get(nid)
+            in_error = result is not None and result.error is not None
+            if in_error != (nid in self._in_error):
+                self._in_error ^= {nid}
+                whole.append(row)
+            else:
+                figures.append(row)
+        for rows, first_column in ((whole, 0), (figures, FIRST_FIGURE)):
+            for start, end in _runs(sorted(rows)):
+                self.dataChanged.emit(self.index(start, first_column), self.index(end, LATENCY - 1))
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.rows)

@@ -224,6 +224,9 @@ class Minimap(QFrame):
         self.main = main
         self.scene = None
         self.setFrameShape(QFrame.Box)
+        # It paints every pixel of itself: Qt leaves the canvas beneath it out of a repaint,
+        # and repaints it only when it changed (not whenever the canvas behind it does).
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFixedSize(*self.SIZE)
         self.setCursor(Qt.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
