@@ -317,3 +317,24 @@ def test_panels_see_the_document_and_selection_through_their_context(window):
     assert sorted(context.selection) == ["c1", "s2"]
     context.select(["f6"])                     # a panel asks; the canvas selects and shows it
     assert window.scene.selected_ids() == ["f6"] and window.inspector.node_id == "f6"
+
+
+def test_summary_rows_repaint_their_figures_and_their_names_only_when_they_turn_red(window):
+    window.open_design("lenet5")
+    model = window.summary.model
+    announced = []
+    model.dataChanged.connect(lambda first, last, roles=(): announced.append(
+        (first.row(), last.row(), first.column(), last.column())))
+    window.editor.focus_node("input")
+    line = window.inspector.editors["shape"].line
+    line.setText("1×36×36")                              # every shape changes, nothing breaks
+    line.editingFinished.emit()
+    assert announced and all((first, last) == (2, 6) for _, _, first, last in announced)
+    assert model.index(model.row_of["c1"], 2).data() == "6×32×32"
+    announced.clear()
+    line.setText("1×8×8")                                # too small: c3 and after turn red
+    line.editingFinished.emit()
+    c3 = model.row_of["c3"]
+    whole = [(a, b) for a, b, c, d in announced if (c, d) == (0, 6)]
+    assert any(a <= c3 <= b for a, b in whole)
+    assert model.index(c3, 0).data(Qt.ForegroundRole) == model.error_colour
