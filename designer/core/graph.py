@@ -72,14 +72,15 @@ class Node:
         return self.spec.subgraph(self.params, input_shapes)
 
     def input_ports(self):
-        return list(self._port_names()[1])
+        return list(self.port_names()[0])
 
     def output_ports(self):
-        return list(self._port_names()[2])
+        return list(self.port_names()[1])
 
-    def _port_names(self):
-        """Ports follow the parameters (a Concat's input count) and, for a group, its inside,
-        which is read-only once grouped: kept until the parameters are replaced."""
+    def port_names(self):
+        """(input ports, output ports) as tuples, the same objects until the ports change (for
+        inference, which asks for every node on every edit). Ports follow the parameters (a
+        Concat's input count) and, for a group, its inside, which is read-only once grouped."""
         cached = self._ports
         if cached is None or cached[0] is not self.params:
             if self.subgraph is not None:
@@ -87,8 +88,8 @@ class Node:
                 outputs = [n.params["name"] for n in self.subgraph.nodes_of_role(Role.OUTPUT)]
             else:
                 inputs, outputs = self.spec.input_ports(self.params), self.spec.output_ports(self.params)
-            cached = self._ports = (self.params, tuple(inputs), tuple(outputs))
-        return cached
+            cached = self._ports = (self.params, (tuple(inputs), tuple(outputs)))
+        return cached[1]
 
     def __repr__(self):
         return f"Node({self.id!r}, {self.type!r})"

@@ -92,12 +92,11 @@ def _combine_rf(states):
     spatial = [s for s in states if s.rf_size is not None]
     if not spatial:
         return None, None
-    size = tuple(max(s.rf_size[i] for s in spatial) for i in range(2))
+    size = (max(s.rf_size[0] for s in spatial), max(s.rf_size[1] for s in spatial))
     # A 1×1 gate broadcast over a feature map (squeeze-and-excitation) has the whole input in
     # view but does not set the output's grid: take the jump from the full-size inputs.
     grid = [s for s in spatial if s.shape[1:] != (1, 1)] or spatial
-    jump = tuple(max(s.rf_jump[i] for s in grid) for i in range(2))
-    return size, jump
+    return size, (max(s.rf_jump[0] for s in grid), max(s.rf_jump[1] for s in grid))
 
 
 def input_state(graph, results, node_id, port):
@@ -115,7 +114,7 @@ def input_state(graph, results, node_id, port):
 def input_states(graph, results, node_id):
     """{input port: `input_state`} for every input port of a node, in port order."""
     return {port: input_state(graph, results, node_id, port)
-            for port in graph.nodes[node_id].input_ports()}
+            for port in graph.nodes[node_id].port_names()[0]}
 
 
 _INPUT, _OUTPUT = Role.INPUT, Role.OUTPUT
@@ -133,7 +132,7 @@ def compute_node(node, inputs, is_on_cycle=False):
         if problem:
             return _error(f"{title}: {problem}")
         node.params.in_range = True
-    ports = node.input_ports()
+    ports, out_ports = node.port_names()
     states = [inputs.get(port) for port in ports]
     if None in states:
         names = ", ".join(repr(p) for p, state in zip(ports, states) if state is None)
@@ -162,14 +161,15 @@ def compute_node(node, inputs, is_on_cycle=False):
             return _error(f"{title}: the output would be {format_shape(shape)}")
     in_size, in_jump = _combine_rf(states)
     outputs = {}
-    for port, shape in zip(node.output_ports(), info.outputs):
+    for port, shape in zip(out_ports, info.outputs):
         if len(shape) == 3 and in_size is not None:
             (kh, kw), (sh, sw) = info.kernel, info.stride
             size = (in_size[0] + (kh - 1) * in_jump[0], in_size[1] + (kw - 1) * in_jump[1])
             outputs[port] = PortState(shape, size, (in_jump[0] * sh, in_jump[1] * sw))
         else:
             outputs[port] = PortState(shape)
-    memory = sum(prod(s) for s in info.outputs) * BYTES_PER_ELEMENT
+    shapes = info.outputs
+    memory = (prod(shapes[0]) if len(shapes) == 1 else sum(map(prod, shapes))) * BYTES_PER_ELEMENT
     return NodeResult(outputs, info.params, info.macs, memory)
 
 

@@ -169,6 +169,24 @@ def _bold(value):
     return str(value), True, None
 
 
+class SummaryTable(QTableView):
+    """The per-layer table. Qt repaints the whole table for any range of changed cells; an edit
+    that re-flows 900 layers changes every row, so this repaints only the changed cells on
+    screen."""
+
+    def dataChanged(self, top_left, bottom_right, roles=()):
+        viewport = self.viewport()
+        first = max(top_left.row(), self.rowAt(0))
+        last = self.rowAt(viewport.height() - 1)
+        last = bottom_right.row() if last < 0 else min(bottom_right.row(), last)
+        if first > last:
+            return                      # all of it off screen
+        model = self.model()
+        shown = (self.visualRect(model.index(first, top_left.column()))
+                 | self.visualRect(model.index(last, bottom_right.column())))
+        viewport.update(shown)
+
+
 class SummaryPanel(QWidget):
     """The table and totals, plus measured latency per layer: "Measure latency" times the design
     in a worker thread (CPU, batch 1); "Heat" tints the canvas nodes by their share of the time."""
@@ -178,7 +196,7 @@ class SummaryPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.model = SummaryModel(self)
-        self.table = QTableView()
+        self.table = SummaryTable()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)

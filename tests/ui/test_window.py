@@ -338,3 +338,28 @@ def test_summary_rows_repaint_their_figures_and_their_names_only_when_they_turn_
     whole = [(a, b) for a, b, c, d in announced if (c, d) == (0, 6)]
     assert any(a <= c3 <= b for a, b in whole)
     assert model.index(c3, 0).data(Qt.ForegroundRole) == model.error_colour
+
+
+def test_the_summary_table_repaints_only_the_changed_cells_on_screen(window):
+    window.open_design("vgg16")
+    table = window.summary.table
+    model = window.summary.model
+    table.scrollToTop()
+    repainted = []
+    table.viewport().update = lambda rect: repainted.append(rect)
+    window.editor.focus_node("input")
+    line = window.inspector.editors["shape"].line
+    line.setText("3×160×160")                        # every row changes
+    line.editingFinished.emit()
+    (rect,) = repainted
+    shape_cell = table.visualRect(model.index(0, 2))
+    assert rect.left() == shape_cell.left() and rect.top() == 0
+    assert rect.left() > table.visualRect(model.index(0, 1)).right()     # names and types stay
+    assert rect.bottom() <= table.viewport().height() + table.rowHeight(0)
+    repainted.clear()
+    last = model.rows[-2]                            # the classifier, far below the rows shown
+    window.editor.focus_node(last)
+    table.scrollToTop()
+    window.inspector.editors["out_features"].box.setValue(10)
+    assert model.index(model.row_of[last], 3).data() == "40,970"
+    assert repainted == []                           # nothing changed on screen
