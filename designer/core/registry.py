@@ -65,7 +65,7 @@ class LayerSpec:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.type}: duplicate parameter names")
-        taken = set(names) & set(dir(ParamValues))   # `p.items` must stay the dict's method
+        taken = set(names) & (set(dir(ParamValues)) | {"in_range"})   # `p.items` stays a method
         if taken:
             raise ValueError(f"{self.type}: parameter names {sorted(taken)} are ParamValues attributes")
         if not self.title:

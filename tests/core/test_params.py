@@ -30,9 +30,10 @@ def test_copies_keep_values_and_attributes(clone):
     assert twin.groups == 4 and values.groups == 2
 
 
-def test_a_parameter_may_not_hide_a_dict_method():
-    with pytest.raises(ValueError, match="items"):
-        LayerSpec(type="Bad", category="Utility", help="", params=(Param("items", "int", 1, ""),))
+@pytest.mark.parametrize("name", ["items", "key", "in_range"])
+def test_a_parameter_may_not_hide_a_method_or_the_range_flag(name):
+    with pytest.raises(ValueError, match=name):
+        LayerSpec(type="Bad", category="Utility", help="", params=(Param(name, "int", 1, ""),))
 
 
 def test_every_way_of_changing_the_values_keeps_the_attributes_in_step():
