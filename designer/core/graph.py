@@ -54,7 +54,7 @@ class Node:
         self.params = params
         self.pos = pos
         self.subgraph = subgraph
-        self._ports = None   # (params, input ports, output ports): inference asks on every edit
+        self._ports = None   # (the params they follow, (input ports, output ports))
 
     @property
     def is_block(self):

@@ -132,8 +132,8 @@ class Param:
 
 
 class ParamValues(dict):
-    """A layer's parameter values with attribute access (`p.out_channels`). Read-only by convention:
-    filled by item assignment while being made, never changed after.
+    """A layer's parameter values with attribute access (`p.out_channels`). Read-only by convention
+    once made: a node's values are replaced, never changed in place.
 
     Each value is mirrored as an instance attribute: shape rules read them thousands of times per
     edit of a large design, and a `__getattr__` fallback cost forty times a plain attribute.

@@ -55,12 +55,13 @@ def _metrics():
 
 
 @functools.cache
-def _compact_font():
-    font = QFont()
-    font.setPixelSize(COMPACT_TEXT_PX)
-    bold = QFont(font)
+def _compact_fonts():
+    """(bold, plain, bold metrics, plain metrics) of a compact node's two lines."""
+    plain = QFont()
+    plain.setPixelSize(COMPACT_TEXT_PX)
+    bold = QFont(plain)
     bold.setBold(True)
-    return bold, font, QFontMetrics(bold)
+    return bold, plain, QFontMetrics(bold), QFontMetrics(plain)
 
 
 @functools.cache
@@ -318,7 +319,7 @@ class NodeItem(QGraphicsItem):
     def _footer_lines(self):
         """(text, parameter count, the count's width) of the footer."""
         r = self.result
-        if self._footer is None or self._footer[0] is not r:
+        if self._footer is None:
             bold, plain, small = _metrics()
             if r is not None and r.error is not None:
                 lines = (plain.elidedText("⚠ " + r.error.split(": ", 1)[-1], _ELIDE_RIGHT,
@@ -328,8 +329,8 @@ class NodeItem(QGraphicsItem):
                 count_width = small.horizontalAdvance(count) + 2
                 lines = (bold.elidedText(self._shape_text(), _ELIDE_RIGHT,
                                          int(_TEXT_WIDTH - count_width - 6)), count, count_width)
-            self._footer = (r, lines)
-        return self._footer[1]
+            self._footer = lines
+        return self._footer
 
     def _paint_compact(self, painter, lod, fill, selected):
         """Zoomed out (an overview, the minimap): a bar in the layer's colour with its type and
@@ -343,11 +344,11 @@ class NodeItem(QGraphicsItem):
             return
         painter.save()
         painter.scale(1 / lod, 1 / lod)   # draw text in screen pixels from the node's corner
-        bold, plain, metrics = _compact_font()
+        bold, plain, metrics, _ = _compact_fonts()
         painter.setFont(bold)
         painter.setPen(QColor(255, 255, 255))
         line = metrics.height()
-        title, shape = self._compact_lines(metrics, int(width - 8))
+        title, shape = self._compact_lines(int(width - 8))
         if height >= 2 * line + 4:
             top = (height - 2 * line) / 2
             painter.drawText(QRectF(4, top, width - 8, line), _CENTRE, title)
@@ -359,22 +360,21 @@ class NodeItem(QGraphicsItem):
         if lod >= 0.35:
             self._paint_ports(painter)
 
-    def _compact_lines(self, metrics, width):
+    def _compact_lines(self, width):
         """(type, output shape) elided to `width`; the type shortened to what fits: its title,
-        its type name, or the title's first word. Kept per (width, result)."""
-        r = self.result
-        key = (width, r)
-        if self._compact is not None and self._compact[0][0] == width and self._compact[0][1] is r:
+        its type name, or the title's first word. Kept until the result or the width changes."""
+        if self._compact is not None and self._compact[0] == width:
             return self._compact[1]
+        r = self.result
+        _, _, bold, plain = _compact_fonts()
         node = self.node
         error = r is not None and r.error
         names = [node_type_text(node), node.type, node_type_text(node).split()[0]]
-        title = next((n for n in names if metrics.horizontalAdvance(("⚠ " if error else "") + n) <= width),
+        title = next((n for n in names if bold.horizontalAdvance(("⚠ " if error else "") + n) <= width),
                      names[-1])
         title, shape = ("⚠ " + title, "error") if error else (title, self._shape_text())
-        plain = QFontMetrics(_compact_font()[1])
-        lines = (metrics.elidedText(title, _ELIDE_RIGHT, width), plain.elidedText(shape, _ELIDE_RIGHT, width))
-        self._compact = (key, lines)
+        lines = (bold.elidedText(title, _ELIDE_RIGHT, width), plain.elidedText(shape, _ELIDE_RIGHT, width))
+        self._compact = (width, lines)
         return lines
 
     def _paint_ports(self, painter):
