@@ -70,11 +70,7 @@ class DocumentEditor(QWidget):
     def set_document(self, document):
         """Show `document` (replacing the current one, which is closed)."""
         if self.document is not None:
-            self.close_all_blocks()
-            self.document.graph.changed.disconnect(self._on_graph_changed)
-            self.document.undo_stack.indexChanged.disconnect(self._on_undo_index)
-            self.document.close()
-            self.document.deleteLater()
+            self._release_document()
         self.document = document
         document.setParent(self)
         document.undo_stack.indexChanged.connect(self._on_undo_index)
@@ -84,15 +80,19 @@ class DocumentEditor(QWidget):
         self.view.fit()
         QTimer.singleShot(0, self.view.fit)  # again once the view has its final size
 
-    def close_document(self):
-        """Close the open design (File ▸ Close): no document, no canvas."""
-        if self.document is None:
-            return
+    def _release_document(self):
+        """Stop following the open document and close it (the caller replaces or clears it)."""
         self.close_all_blocks()
         self.document.graph.changed.disconnect(self._on_graph_changed)
         self.document.undo_stack.indexChanged.disconnect(self._on_undo_index)
         self.document.close()
         self.document.deleteLater()
+
+    def close_document(self):
+        """Close the open design (File ▸ Close): no document, no canvas."""
+        if self.document is None:
+            return
+        self._release_document()
         self.document = None
         old, self.scene = self.scene, None
         self.view.setScene(None)
