@@ -8,7 +8,7 @@ canonical Python value (tuples for pairs and shapes) or raises `ParamError` with
 names the problem.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import math
 
 from .errors import ParamError

@@ -46,7 +46,7 @@ class TrainConfig:
                            help="UCI digits is built in and works offline; the others are read "
                                 "from the data folder (downloaded there when allowed)")
     data_dir: str | None = setting(None, "Data folder", kind="folder", group="Data",
-                                   none_text="none", applies={"dataset": FROM_FOLDER},
+                                   none_text="no folder", applies={"dataset": FROM_FOLDER},
                                    help="Where the dataset's files are, or go")
     download: bool = setting(True, "Download", group="Data", applies={"dataset": DOWNLOADED},
                              help="Download the dataset into the data folder when it is missing")
@@ -60,7 +60,7 @@ class TrainConfig:
     batch_size: int = setting(64, "Batch size", min=1, max=65_536, unit="images",
                               group="Optimisation",
                               help="Images per forward pass (per GPU under torchrun)")
-    accumulate_steps: int = setting(1, "Accumulate", min=1, max=1024, unit="batches",
+    accumulate_steps: int = setting(1, "Batches per step", min=1, max=1024,
                                     group="Optimisation",
                                     help="Batches whose gradients are summed before each "
                                          "optimiser step: the effective batch is the batch size "
@@ -128,10 +128,6 @@ class TrainConfig:
                                   help="The channels-last memory format on CUDA")
     compile: bool = setting(False, "Compile", group="Hardware",
                             help="torch.compile the model (slower to start, faster steps)")
-    seed: int = setting(0, "Seed", min=0, max=2 ** 31 - 1, group="Hardware",
-                        help="Seeds the initial weights, the batches and the augmentations")
-    deterministic: bool = setting(False, "Deterministic", group="Hardware",
-                                  help="Deterministic algorithms only (slower on CUDA)")
     workers: int = setting(0, "Loader workers", min=0, max=256, group="Hardware",
                            help="Data loader processes (0 reads in the training process)")
     fast_path: bool = setting(True, "Fast path", group="Hardware",
@@ -147,9 +143,13 @@ class TrainConfig:
                              special="auto", group="Hardware",
                              help="Steps between loss readings (each waits for the GPU); 0 "
                                   "reads every step on the CPU and every 20th on CUDA")
-    # -- output ----------------------------------------------------------------------------
+    # -- the run ---------------------------------------------------------------------------
+    seed: int = setting(0, "Seed", min=0, max=2 ** 31 - 1, group="Run",
+                        help="Seeds the initial weights, the batches and the augmentations")
+    deterministic: bool = setting(False, "Deterministic", group="Run",
+                                  help="Deterministic algorithms only (slower on CUDA)")
     out: str | None = setting(None, "Run folder", kind="folder", metavar="RUN_DIR",
-                              none_text="a new folder in the runs folder", group="Output",
+                              none_text="a new folder in the runs folder", group="Run",
                               help="Where checkpoints, metrics.csv and steps.csv are written")
 
     def validate(self):
@@ -182,23 +182,24 @@ class TrainConfig:
 # What a run starts from besides its settings: weights, and a teacher to distil from. Not part of
 # TrainConfig (a checkpoint's config): they are read once, when the run starts.
 START_SETTINGS = Settings([
-    Param("weights", "path", None, optional=True, title="Start from", group="Start from",
+    Param("weights", "path", None, optional=True, title="Weights", group="Start from",
           none_text="the design's initial weights", metavar="PATH",
           pattern="PyTorch weights (*.pt *.pth *.ckpt)",
           help="Start from these weights (a state_dict or a checkpoint, e.g. torchvision's for "
                "a preset named like its model); the first message reports what loaded"),
-    Param("teacher", "path", None, optional=True, title="Distil from", group="Distillation",
+    Param("teacher", "path", None, optional=True, title="Distil from", group="Start from",
           none_text="no teacher", metavar="DESIGN", pattern="Designs (*.json)",
           help="Knowledge distillation: a trained design (.json) or preset whose soft targets "
                "the student learns beside the labels"),
     Param("teacher_weights", "path", None, optional=True, title="Teacher weights",
-          group="Distillation", none_text="none", metavar="CKPT",
+          group="Start from", none_text="none", metavar="CKPT",
           pattern="PyTorch weights (*.pt *.pth)", help="The teacher's trained weights"),
     Param("temperature", "float", 2.0, title="Temperature", above=0, max=100.0, decimals=2,
-          step=0.5, group="Distillation", help="Softmax temperature T of the soft targets"),
+          step=0.5, group="Start from", help="Distillation: the softmax temperature T of the "
+                                             "soft targets"),
     Param("alpha", "float", 0.5, title="Soft-target weight", min=0.0, max=1.0, decimals=2,
-          step=0.1, group="Distillation",
-          help="loss = α·T²·KL(teacher ‖ student) + (1−α)·cross-entropy"),
+          step=0.1, group="Start from",
+          help="Distillation: loss = α·T²·KL(teacher ‖ student) + (1−α)·cross-entropy"),
 ], TrainConfigError)
 
 # Everything the Train panel's form and `designer train` set, in that order.
