@@ -32,7 +32,7 @@ SETTINGS = Settings([
           pattern="Images (*.png *.jpg *.jpeg *.bmp *.webp)",
           help="An image file, converted to the design's input by the dataset's evaluation "
                "transform"),
-    Param("index", "int", 0, title="Validation image", min=0, max=10_000_000, metavar="N",
+    Param("index", "int", 0, title="Validation image", min=0, metavar="N",
           group="Sample", help="The validation image to look at"),
     Param("node", "names", None, optional=True, title="Nodes", metavar="ID", group="Views",
           none_text="every top-level convolution",
@@ -44,11 +44,11 @@ SETTINGS = Settings([
           help="Captum attributions written as attribution_METHOD.png (guided_gradcam at the "
                "Grad-CAM node)"),
     Param("target_class", "int", None, optional=True, title="Class", flag="--class", min=0,
-          max=1_000_000, metavar="K", none_text="the predicted one", group="Views",
+          metavar="K", none_text="the predicted one", group="Views",
           help="The class Grad-CAM and the attributions explain"),
     Param("confusion", "bool", False, title="Confusion", group="Evaluation",
           help="The confusion matrix and the most confidently wrong images"),
-    Param("wrong", "int", 16, title="Wrong images", min=1, max=1024, metavar="N",
+    Param("wrong", "int", 16, title="Wrong images", min=1, metavar="N",
           group="Evaluation", help="How many confidently wrong images to show"),
     Param("embedding", "choice", None, optional=True, choices={"pca": "PCA", "tsne": "t-SNE"},
           title="Embedding", none_text="none", group="Evaluation",
@@ -58,10 +58,10 @@ SETTINGS = Settings([
           title="Loss landscape", none_text="none", group="Loss landscape",
           help="1d: the loss from the initial weights (or --landscape-from) to these; 2d: "
                "around these weights along two filter-normalised directions"),
-    Param("steps", "int", None, optional=True, title="Points per axis", min=3, max=201,
+    Param("steps", "int", None, optional=True, title="Points per axis", min=2,
           metavar="N", none_text="41 for 1d, 21 for 2d", group="Loss landscape",
           help="Landscape points per axis"),
-    Param("batches", "int", 2, title="Batches", min=1, max=1000, metavar="N",
+    Param("batches", "int", 2, title="Batches", min=1, metavar="N",
           group="Loss landscape", help="Validation batches of 128 the landscape's loss is "
                                        "measured on"),
     Param("landscape_from", "path", None, optional=True, title="Start weights", metavar="CKPT",

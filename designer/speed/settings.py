@@ -17,20 +17,20 @@ class SweepError(DesignError):
     """A sweep that cannot start (a malformed --param, an unknown setting); the sentence says why."""
 
 
-THREADS = Param("threads", "int", None, optional=True, title="CPU threads", min=1, max=1024,
+THREADS = Param("threads", "int", None, optional=True, title="CPU threads", min=1,
                 none_text="PyTorch's default", group="Hardware",
                 help="torch.set_num_threads while measuring or training; on a shared machine 1 "
                      "is often fastest")
 
 PROFILE_SETTINGS = Settings([
-    Param("batch", "int", 1, title="Batch", min=1, max=65_536, group="Measurement",
+    Param("batch", "int", 1, title="Batch", min=1, group="Measurement",
           help="Images per forward pass"),
     Param("device", "choice", "cpu", choices={"cpu": "CPU", "cuda": "CUDA GPU"}, title="Device",
           group="Hardware", help="Where the design runs"),
     THREADS,
-    Param("repeats", "int", 20, title="Repeats", min=1, max=10_000, group="Measurement",
+    Param("repeats", "int", 20, title="Repeats", min=1, group="Measurement",
           help="Timed runs after the warm-up; the median is reported"),
-    Param("warmup", "int", 5, title="Warm-up runs", min=0, max=1000, group="Measurement",
+    Param("warmup", "int", 5, title="Warm-up runs", min=0, group="Measurement",
           help="Untimed runs first"),
     Param("backward", "bool", False, title="Backward", group="Measurement",
           help="Also time the backward pass per node (training mode)"),
@@ -42,13 +42,13 @@ PROFILE_SETTINGS = Settings([
 SWEEP_SETTINGS = Settings([
     Param("dataset", "choice", "digits", choices=DATASETS, title="Dataset", group="Study",
           help="The dataset every trial trains on"),
-    Param("trials", "int", None, optional=True, title="Trials", min=1, max=100_000,
+    Param("trials", "int", None, optional=True, title="Trials", min=1,
           none_text="the grid's size, or 10 for random and TPE", group="Study",
           help="Trials in the study; a resumed study counts the trials it already has"),
     Param("sampler", "choice", "grid", choices={"grid": "grid", "random": "random",
           "tpe": "TPE (Bayesian)"}, title="Sampler", group="Study",
           help="How the next trial's values are chosen"),
-    Param("epochs", "int", 5, title="Epochs per trial", min=1, max=10_000, group="Study",
+    Param("epochs", "int", 5, title="Epochs per trial", min=1, group="Study",
           help="Training epochs of each trial"),
     Param("storage", "str", None, optional=True, title="Storage", metavar="URL",
           none_text="sqlite:///OUT/study.db", group="Study",
@@ -57,7 +57,7 @@ SWEEP_SETTINGS = Settings([
           help="The study's name in the storage"),
     Param("prune", "bool", True, title="Prune trials", group="Study",
           help="Stop trials whose validation error trails the median"),
-    Param("seed", "int", 0, title="Seed", min=0, max=2 ** 31 - 1, group="Study",
+    Param("seed", "int", 0, title="Seed", min=0, group="Study",
           help="The sampler's and the training's seed"),
     Param("max_macs", "int", None, optional=True, title="MAC budget", min=1, metavar="N",
           none_text="no budget", group="Study",

@@ -55,17 +55,17 @@ class TrainConfig:
                                   help="The share of the images held out for validation, for "
                                        "datasets without a validation split of their own")
     # -- optimisation ----------------------------------------------------------------------
-    epochs: int = setting(10, "Epochs", min=1, max=10_000, group="Optimisation",
+    epochs: int = setting(10, "Epochs", min=1, group="Optimisation",
                           help="Passes over the training set")
-    batch_size: int = setting(64, "Batch size", min=1, max=65_536, unit="images",
+    batch_size: int = setting(64, "Batch size", min=1, unit="images",
                               group="Optimisation",
                               help="Images per forward pass (per GPU under torchrun)")
-    accumulate_steps: int = setting(1, "Batches per step", min=1, max=1024,
+    accumulate_steps: int = setting(1, "Batches per step", min=1,
                                     group="Optimisation",
                                     help="Batches whose gradients are summed before each "
                                          "optimiser step: the effective batch is the batch size "
                                          "times this, for models whose large batch does not fit")
-    lr: float = setting(0.05, "Learning rate", above=0, max=10.0, decimals=6, step=0.005,
+    lr: float = setting(0.05, "Learning rate", above=0, decimals=6, step=0.005,
                         group="Optimisation", help="The peak learning rate of the schedule")
     optimizer: str = setting("sgd", "Optimiser", choices=OPTIMIZERS, group="Optimisation",
                              help="SGD (with momentum), Adam or AdamW")
@@ -74,47 +74,47 @@ class TrainConfig:
                               help="SGD momentum")
     nesterov: bool = setting(False, "Nesterov", group="Optimisation",
                              applies={"optimizer": ("sgd",)}, help="Nesterov momentum (SGD)")
-    weight_decay: float = setting(5e-4, "Weight decay", min=0.0, max=1.0, decimals=6, step=1e-4,
+    weight_decay: float = setting(5e-4, "Weight decay", min=0.0, decimals=6, step=1e-4,
                                   group="Optimisation",
                                   help="On convolution and linear weights only")
     label_smoothing: float = setting(0.0, "Label smoothing", min=0.0, below=1.0, decimals=3,
                                      step=0.05, special="off", group="Optimisation",
                                      help="The share of each target spread over the other "
                                           "classes")
-    grad_clip: float = setting(0.0, "Gradient clip", min=0.0, max=1000.0, decimals=2, step=0.5,
+    grad_clip: float = setting(0.0, "Gradient clip", min=0.0, decimals=2, step=0.5,
                                special="off", metavar="NORM", group="Optimisation",
                                help="Largest gradient norm; 0 turns clipping off")
     # -- schedule --------------------------------------------------------------------------
     schedule: str = setting("cosine", "Schedule", choices=SCHEDULES, group="Schedule",
                             help="How the learning rate changes over the run")
-    warmup_epochs: float = setting(0.0, "Warm-up", min=0.0, max=100.0, decimals=2, step=0.5,
+    warmup_epochs: float = setting(0.0, "Warm-up", min=0.0, decimals=2, step=0.5,
                                    unit="epochs", special="off", group="Schedule",
                                    help="Epochs over which the learning rate rises linearly to "
                                         "its peak")
-    step_size: int = setting(30, "Step every", min=1, max=10_000, unit="epochs",
+    step_size: int = setting(30, "Step every", min=1, unit="epochs",
                              group="Schedule", applies={"schedule": ("step",)},
                              help="Step schedule: epochs between decays")
     gamma: float = setting(0.1, "Decay factor", above=0.0, max=1.0, decimals=3, step=0.05,
                            group="Schedule", applies={"schedule": ("step", "plateau")},
                            help="Step and plateau schedules: the factor each decay multiplies "
                                 "the learning rate by")
-    patience: int = setting(5, "Patience", min=0, max=1000, unit="epochs", group="Schedule",
+    patience: int = setting(5, "Patience", min=0, unit="epochs", group="Schedule",
                             applies={"schedule": ("plateau",)},
                             help="Plateau schedule: epochs without improvement before a decay")
     # -- augmentation ----------------------------------------------------------------------
     crop: str = setting("auto", "Training crop", choices=CROPS, group="Augmentation",
                         help="How training images are cropped")
-    crop_padding: int = setting(4, "Crop padding", min=0, max=256, unit="px",
+    crop_padding: int = setting(4, "Crop padding", min=0, unit="px",
                                 group="Augmentation", applies={"crop": ("auto", "pad")},
                                 help="Pad and crop: zeros added on each side before the random "
                                      "crop")
     flip: bool | None = setting(None, "Flip", kind="bool", none_text="auto (natural images)",
                                 group="Augmentation",
                                 help="Random horizontal flips while training")
-    scale_jitter: float = setting(0.0, "Scale jitter", min=0.0, max=10.0, decimals=2, step=0.1,
+    scale_jitter: float = setting(0.0, "Scale jitter", min=0.0, decimals=2, step=0.1,
                                   special="off", metavar="X", group="Augmentation",
                                   help="Resize by a random factor in [1, 1+X] before cropping")
-    pca_lighting: float = setting(0.0, "PCA lighting", min=0.0, max=1.0, decimals=3, step=0.05,
+    pca_lighting: float = setting(0.0, "PCA lighting", min=0.0, decimals=3, step=0.05,
                                   special="off", metavar="STD", group="Augmentation",
                                   help="AlexNet's colour lighting (0.1 in the paper)")
     eval_crop: str = setting("center", "Evaluation", choices=EVAL_CROPS, group="Augmentation",
@@ -128,23 +128,23 @@ class TrainConfig:
                                   help="The channels-last memory format on CUDA")
     compile: bool = setting(False, "Compile", group="Hardware",
                             help="torch.compile the model (slower to start, faster steps)")
-    workers: int = setting(0, "Loader workers", min=0, max=256, group="Hardware",
+    workers: int = setting(0, "Loader workers", min=0, group="Hardware",
                            help="Data loader processes (0 reads in the training process)")
     fast_path: bool = setting(True, "Fast path", group="Hardware",
                               help="Hold the dataset on the device as one uint8 tensor when it "
                                    "fits the budget, instead of reading it through a DataLoader")
-    fast_path_budget_mb: float = setting(0.0, "Fast path budget", min=0.0, max=1e7, decimals=0,
+    fast_path_budget_mb: float = setting(0.0, "Fast path budget", min=0.0, decimals=0,
                                          step=256, unit="MB", special="auto",
                                          flag="--fast-path-budget", metavar="MB",
                                          group="Hardware", applies={"fast_path": (True,)},
                                          help="Memory the fast path may use; 0: a quarter of "
                                               "the device's free memory")
-    log_every: int = setting(0, "Loss readings", min=0, max=100_000, unit="steps",
+    log_every: int = setting(0, "Loss readings", min=0, unit="steps",
                              special="auto", group="Hardware",
                              help="Steps between loss readings (each waits for the GPU); 0 "
                                   "reads every step on the CPU and every 20th on CUDA")
     # -- the run ---------------------------------------------------------------------------
-    seed: int = setting(0, "Seed", min=0, max=2 ** 31 - 1, group="Run",
+    seed: int = setting(0, "Seed", min=0, group="Run",
                         help="Seeds the initial weights, the batches and the augmentations")
     deterministic: bool = setting(False, "Deterministic", group="Run",
                                   help="Deterministic algorithms only (slower on CUDA)")
@@ -194,7 +194,7 @@ START_SETTINGS = Settings([
     Param("teacher_weights", "path", None, optional=True, title="Teacher weights",
           group="Start from", none_text="none", metavar="CKPT",
           pattern="PyTorch weights (*.pt *.pth)", help="The teacher's trained weights"),
-    Param("temperature", "float", 2.0, title="Temperature", above=0, max=100.0, decimals=2,
+    Param("temperature", "float", 2.0, title="Temperature", above=0, decimals=2,
           step=0.5, group="Start from", help="Distillation: the softmax temperature T of the "
                                              "soft targets"),
     Param("alpha", "float", 0.5, title="Soft-target weight", min=0.0, max=1.0, decimals=2,

@@ -26,6 +26,7 @@ distributed, metrics are all-reduced and only rank 0 writes files.
 import logging
 from contextlib import nullcontext
 import csv
+import json
 import math
 import os
 from pathlib import Path
@@ -37,6 +38,7 @@ from torch import fx, nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from designer.core import atomic
 from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
@@ -54,6 +56,7 @@ from .losses import (MARGIN, RECONSTRUCTION, margin_loss, output_losses,
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
+SETTINGS_FILE = "settings.json"     # the run's TrainConfig, in every run folder
 
 
 class TrainingError(DesignError):
@@ -346,6 +349,10 @@ class Trainer:
         if self.rank == 0:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._rewrite_csv()
+            # The run's settings as JSON, readable before the first checkpoint (and by tools
+            # that do not load torch files).
+            atomic.write_text(self.run_dir / SETTINGS_FILE, json.dumps(
+                TrainConfig.SETTINGS.to_json(config.to_dict()), indent=1) + "\n")
         self.tensorboard = self._tensorboard()
 
     def _loaders(self):

@@ -1,6 +1,7 @@
 """The training loop on CPU: accuracy on the bundled digits, exact resume, faults, auxiliary
 losses, schedules and checkpoints that load with weights_only=True."""
 
+import json
 import math
 
 import pytest
@@ -25,6 +26,8 @@ def test_lenet5_reaches_95_percent_on_digits(tmp_path):
     assert epochs[-1].train_loss < epochs[0].train_loss
     for name in ("metrics.csv", "steps.csv", "last.pt", "best.pt"):
         assert (tmp_path / name).is_file()
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    assert TrainConfig.from_dict(saved) == config and saved["batch_size"] == 32
     assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 7
 
 
