@@ -30,7 +30,7 @@ def _default_nodes(graph):
 def _run(args):
     from pathlib import Path
 
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.insight import activations, attribution, evaluation, filters, landscape, render
     from designer.insight.subject import InsightError, load_subject
 
