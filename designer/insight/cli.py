@@ -138,7 +138,7 @@ def _run(args):
         show = _progress(f"loss landscape ({args.landscape})")
         if args.landscape == "1d":
             if args.landscape_from:
-                from designer.export.weights import read_state_dict
+                from designer.weights import read_state_dict
                 start, what = read_state_dict(args.landscape_from), str(args.landscape_from)
             else:
                 start, what = landscape.initial_state(graph, subject.config.seed), "initial weights"
