@@ -30,7 +30,7 @@ def _default_nodes(graph):
 def _run(args):
     from pathlib import Path
 
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.insight import activations, attribution, evaluation, filters, landscape, render
     from designer.insight.subject import InsightError, load_subject
 
@@ -138,7 +138,7 @@ def _run(args):
         show = _progress(f"loss landscape ({args.landscape})")
         if args.landscape == "1d":
             if args.landscape_from:
-                from designer.export.weights import read_state_dict
+                from designer.weights import read_state_dict
                 start, what = read_state_dict(args.landscape_from), str(args.landscape_from)
             else:
                 start, what = landscape.initial_state(graph, subject.config.seed), "initial weights"

@@ -59,7 +59,7 @@ def format_profile(report):
 
 
 def _profile(args):
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from .profile import profile
     graph = load_for_cli(args.design)
     report = profile(graph, args.input, batch=args.batch, device=args.device,
@@ -115,7 +115,7 @@ def _train_setting(text):
 
 
 def add_parser(subparsers):
-    from designer.cli import parse_shape
+    from designer.arguments import parse_shape
     p = subparsers.add_parser("profile", help="measured per-layer latency, memory access cost "
                               "and ShuffleNet V2 guideline hints")
     p.add_argument("design", help="a design file (.json) or a preset name")
