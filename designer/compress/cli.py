@@ -35,7 +35,7 @@ def _outputs(out, suffix, force):
 
 
 def _load(args):
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.compress.measure import load_model
     graph = load_for_cli(args.design)
     return graph, load_model(graph, args.weights)
@@ -89,7 +89,7 @@ def _fmt(value):
 
 def _apply(technique, args, suffix, describe):
     """Run one technique for the CLI: check the output first, report, write the result."""
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.compress import jobs
     from designer.compress.measure import input_shape
     options = jobs.checked(args)          # a bad setting is refused before anything runs

@@ -65,7 +65,7 @@ class DistillationLoss:
 def load_teacher(design, weights):
     """The teacher (a design or preset with weights that must fit it exactly) and its input
     shape."""
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from .measure import input_shape
     if not weights:
         raise CompressError("a teacher needs its trained weights (--teacher-weights)")

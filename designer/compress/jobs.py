@@ -111,7 +111,7 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
     fine-tuning when epochs are given); `rewind` (a weights file) resets the kept weights to
     those values after pruning, as in the lottery ticket hypothesis."""
     import copy
-    from designer.export.weights import read_state_dict
+    from designer.weights import read_state_dict
     from . import prune as pruning
     from .measure import load_model
     method, amount, iterations = options.method, options.amount, options.iterations
@@ -271,7 +271,7 @@ def factorize(graph, model, options, control=None, on_event=None, state=None):
 def substitute(graph, model, options, control=None, on_event=None, state=None):
     import torch
     from designer.core.compile import compile_graph
-    from designer.export.weights import load_into
+    from designer.weights import load_into
     from .measure import load_model
     from .substitute import substitute as replace
     layer, kind = options.layer, options.kind
@@ -294,7 +294,7 @@ def substitute(graph, model, options, control=None, on_event=None, state=None):
 
 def run(technique, graph, weights, options, control=None, on_event=None):
     """Load `weights` (a path or a state_dict) into `graph` and apply `technique`."""
-    from designer.export.weights import read_state_dict
+    from designer.weights import read_state_dict
     from .measure import load_model
     from .prune import full_state
     if technique not in TECHNIQUES:

@@ -25,7 +25,7 @@ REPORT_FIELDS = ("params_before", "params_after", "macs_before", "macs_after", "
 def load_model(graph, weights=None):
     """The compiled design (eval mode) with `weights` (a path or a state_dict) loaded; refuses
     weights that do not fill every tensor of the design with one of the same shape."""
-    from designer.export.weights import WeightsError, load_into, read_state_dict
+    from designer.weights import WeightsError, load_into, read_state_dict
     model = compile_graph(graph, include_auxiliary=False)
     if weights is not None:
         state = read_state_dict(weights) if not isinstance(weights, dict) else weights

@@ -372,7 +372,7 @@ def apply_plan(graph, state, plan, keep):
 
 
 def _check_fits(original, pruned, state):
-    from designer.export.weights import load_into
+    from designer.weights import load_into
     try:
         model = compile_graph(pruned)
     except Exception as error:
@@ -387,7 +387,7 @@ def _check_fits(original, pruned, state):
 
 def full_state(graph, state):
     """The compiled design's whole state_dict (auxiliary heads included) filled from `state`."""
-    from designer.export.weights import load_into
+    from designer.weights import load_into
     model = compile_graph(graph)
     load_into(model, state)
     return model.state_dict()

@@ -16,9 +16,9 @@ from designer.core.errors import CompileError
 from designer.core.infer import analyze
 from designer.core.memory import check_fits, design_needs
 from designer.core.registry import Role
+from designer.weights import WeightsError, load_into, read_state_dict
 
 from .files import ExportError, atomic_path, check_writable
-from .weights import WeightsError, load_into, read_state_dict
 
 # format -> (title, usual file suffix)
 FORMATS = {

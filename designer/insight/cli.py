@@ -27,7 +27,7 @@ def _default_nodes(graph):
 def _run(args):
     from pathlib import Path
 
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.insight import activations, attribution, evaluation, filters, landscape, render
     from designer.insight.settings import LANDSCAPE_STEPS
     from designer.insight.settings import SETTINGS, InsightError
@@ -142,7 +142,7 @@ def _run(args):
         show = _progress(f"loss landscape ({settings.landscape})")
         if settings.landscape == "1d":
             if settings.landscape_from:
-                from designer.export.weights import read_state_dict
+                from designer.weights import read_state_dict
                 start, what = read_state_dict(settings.landscape_from), str(settings.landscape_from)
             else:
                 start, what = landscape.initial_state(graph, subject.config.seed), "initial weights"

@@ -10,7 +10,7 @@ from designer.train.config import DATASETS
 
 
 class InsightError(DesignError):
-    """A look inside that cannot be made; the sentence says why."""
+    """A node, image or request that an Insight view cannot use; the sentence says why."""
 
 
 ATTRIBUTIONS = {"gradcam": "Grad-CAM", "guided_backprop": "guided backprop",

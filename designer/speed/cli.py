@@ -59,7 +59,7 @@ def format_profile(report):
 
 
 def _profile(args):
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from .profile import profile
     from .settings import PROFILE_SETTINGS
     settings = PROFILE_SETTINGS.check(PROFILE_SETTINGS.given(args))
@@ -116,7 +116,7 @@ def _train_setting(text):
 
 
 def add_parser(subparsers):
-    from designer.cli import parse_shape
+    from designer.arguments import parse_shape
     from .settings import PROFILE_SETTINGS, SWEEP_SETTINGS
     p = subparsers.add_parser("profile", help="measured per-layer latency, memory access cost "
                               "and ShuffleNet V2 guideline hints")

@@ -62,7 +62,7 @@ def _duration(seconds):
 
 def _run(args):
     # torch is imported here, not at module import, so `designer --help` stays quick.
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.train.events import Epoch, Finished, Message, Start, Step
     from designer.train.loop import Trainer
     graph = load_for_cli(args.design, args.input)
@@ -123,7 +123,7 @@ RUN_ARGUMENTS = ("design", "--input", "--resume", "--json")
 
 
 def add_parser(subparsers):
-    from designer.cli import parse_shape
+    from designer.arguments import parse_shape
     from designer.train.config import TRAIN_SETTINGS
     p = subparsers.add_parser(
         "train", help="train a design on a dataset (headless)",

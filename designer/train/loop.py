@@ -225,7 +225,7 @@ def load_checkpoint(path):
         path = path / "last.pt"
     if not path.is_file():
         raise TrainingError(f"{path}: no such checkpoint")
-    from designer.export.weights import load_weights_only
+    from designer.weights import load_weights_only
     data = load_weights_only(path, TrainingError)
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise TrainingError(f"{path}: not a CNN Designer training checkpoint")
@@ -305,7 +305,7 @@ class Trainer:
             raise TrainingError(str(error)) from None
         self.notes = []
         if self.weights:
-            from designer.export.weights import load_into, read_state_dict
+            from designer.weights import load_into, read_state_dict
             report = load_into(model, read_state_dict(self.weights))
             self.notes.append(f"weights from {self.weights}: {report}")
         if self.prepare is not None:

@@ -286,7 +286,7 @@ class CompressPanel(QWidget):
         from designer.compress import jobs
 
         def job(technique, graph, weights, options, control, on_event):
-            from designer.export.weights import read_state_dict
+            from designer.weights import read_state_dict
             return jobs.preview(technique, graph, read_state_dict(weights), options)
         self._start(job, self._show_preview, "Previewing…")
 

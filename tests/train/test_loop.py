@@ -69,7 +69,7 @@ def test_checkpoint_loads_weights_only_with_model_key(tmp_path):
     data = torch.load(tmp_path / "last.pt", weights_only=True)
     assert set(data["model"]) == {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}
     assert data["epoch"] == 1 and data["history"][0]["epoch"] == 1
-    from designer.export.weights import read_state_dict
+    from designer.weights import read_state_dict
     assert set(read_state_dict(tmp_path / "best.pt")) == set(data["model"])
 
 
