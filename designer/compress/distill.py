@@ -80,3 +80,12 @@ def distillation_for(student_graph, teacher, teacher_weights, temperature=2.0, a
     aux = [float(n.params["loss_weight"]) for n in output_nodes(student_graph)][1:]
     model, shape = load_teacher(teacher, teacher_weights)
     return DistillationLoss(model, temperature, alpha, aux, shape)
+
+
+def distillation_from(student_graph, start):
+    """The DistillationLoss the start settings ask for (`designer.train.config.START_SETTINGS`:
+    teacher, teacher_weights, temperature, alpha), or None when no teacher is given."""
+    if not start.teacher:
+        return None
+    return distillation_for(student_graph, start.teacher, start.teacher_weights,
+                            start.temperature, start.alpha)

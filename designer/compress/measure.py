@@ -12,13 +12,9 @@ import time
 import torch
 
 from designer.core.compile import compile_graph
-from designer.core.errors import DesignError
 from designer.core.infer import Analyzer
 from designer.core.registry import Role
-
-
-class CompressError(DesignError):
-    """A compression request that cannot be carried out; the sentence says why."""
+from .settings import CompressError
 
 
 REPORT_FIELDS = ("params_before", "params_after", "macs_before", "macs_after", "bytes_before",

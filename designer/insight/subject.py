@@ -21,10 +21,7 @@ from designer.train.config import TrainConfig
 from designer.train.data import MatchChannels, _stats, batch_eval, build_data, eval_size
 from designer.train.loop import CHECKPOINT_FORMAT, main_output_view
 from designer.weights import WeightsError, load_into, read_state_dict
-
-
-class InsightError(DesignError):
-    """A node, image or request that an Insight view cannot use; the sentence says why."""
+from .settings import InsightError
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,9 @@ from designer.core.atomic import atomic_path
 from designer.core.errors import DesignError
 from designer.core.params import parse_edit
 from designer.core.registry import Role
+from .settings import SweepError
 
 DEFAULT_TRIALS = 10      # random and TPE, when --trials is not given
-
-
-class SweepError(DesignError):
-    """A sweep that cannot start (a malformed --param, an unknown setting); the sentence says why."""
 
 
 class _OverBudget(Exception):
