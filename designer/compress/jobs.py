@@ -15,9 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 import tempfile
 
+from designer.core.compile import compile_graph
+from designer.train.config import TrainConfig
+from designer.train.loop import Trainer
+from designer.weights import load_into, read_state_dict
+from . import prune as pruning, quantize as quant
+from .factorize import factorize as svd
+from .measure import (calibration_batches, compare, design_counts, input_shape, load_model,
+                      output_error, save_state, validation_data)
+from .prune import full_state
 from .settings import SETTINGS, CompressError
+from .substitute import substitute as replace
 
 TECHNIQUES = ("prune", "quantize", "factorize", "substitute")
+
+
 @dataclass
 class Outcome:
     report: dict
@@ -55,16 +67,12 @@ def _layer_amounts(options, iterations):
 def validation_loader(options, graph):
     if not options.dataset:
         return None
-    from .measure import validation_data
     return validation_data(options.dataset, graph, options.data_dir)
 
 
 def train(graph, state, options, control=None, on_event=None, prepare=None):
     """Train `graph` from `state` for finetune_epochs on the dataset with the training engine;
     the trained model (on the CPU). `prepare` is the Trainer's model hook (QAT)."""
-    from designer.train.config import TrainConfig
-    from designer.train.loop import Trainer
-    from .measure import save_state
     if not options.dataset:
         raise CompressError("fine-tuning needs a dataset (--dataset)")
     with tempfile.TemporaryDirectory(prefix="designer-finetune-") as folder:
@@ -101,7 +109,6 @@ def finetune(graph, state, options, masks=None, control=None, on_event=None):
 
 
 def _compare(graph, model, new_graph, after, options, **kwargs):
-    from .measure import compare
     return compare(graph, model, new_graph, after, validation_loader(options, graph),
                    latency=options.latency, **kwargs)
 
@@ -111,9 +118,6 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
     fine-tuning when epochs are given); `rewind` (a weights file) resets the kept weights to
     those values after pruning, as in the lottery ticket hypothesis."""
     import copy
-    from designer.weights import read_state_dict
-    from . import prune as pruning
-    from .measure import load_model
     method, amount, iterations = options.method, options.amount, options.iterations
     step_amount = 1 - (1 - amount) ** (1 / iterations)
     rewind = read_state_dict(options.rewind) if options.rewind else None
@@ -188,8 +192,6 @@ def _rewind_masked(model, rewind, masks):
 def quantize(graph, model, options, control=None, on_event=None, state=None):
     import copy
     import torch
-    from . import quantize as quant
-    from .measure import calibration_batches, input_shape
     scheme = options.scheme
     kind, bits, name = quant.parse_scheme(scheme)
     per_channel = options.per_channel
@@ -250,8 +252,6 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
 
 def factorize(graph, model, options, control=None, on_event=None, state=None):
     import torch
-    from .factorize import factorize as svd
-    from .measure import input_shape, load_model, output_error
     result = svd(graph, state if state is not None else model.state_dict(),
                  options.energy, options.rank,
                  list(options.layers) if options.layers else None, options.spatial)
@@ -270,10 +270,6 @@ def factorize(graph, model, options, control=None, on_event=None, state=None):
 
 def substitute(graph, model, options, control=None, on_event=None, state=None):
     import torch
-    from designer.core.compile import compile_graph
-    from designer.weights import load_into
-    from .measure import load_model
-    from .substitute import substitute as replace
     layer, kind = options.layer, options.kind
     if not layer:
         raise CompressError("choose the convolution to substitute")
@@ -294,9 +290,6 @@ def substitute(graph, model, options, control=None, on_event=None, state=None):
 
 def run(technique, graph, weights, options, control=None, on_event=None):
     """Load `weights` (a path or a state_dict) into `graph` and apply `technique`."""
-    from designer.weights import read_state_dict
-    from .measure import load_model
-    from .prune import full_state
     if technique not in TECHNIQUES:
         raise CompressError(f"unknown technique {technique!r}")
     options = checked(options)
@@ -308,13 +301,11 @@ def run(technique, graph, weights, options, control=None, on_event=None):
 def preview(technique, graph, state, options):
     """(params, macs, bytes) before and after for techniques that change the design, computed
     from the design and `state` alone (no data, no timing)."""
-    from .measure import design_counts
     options = checked(options)
     if technique not in ("prune", "factorize", "substitute") or (
             technique == "prune" and options.method == "magnitude"):
         raise CompressError("only structured pruning, factorisation and substitution change the "
                             "design; the other techniques are measured when applied")
-    from .measure import load_model
     model = load_model(graph, state)
     # Without data, fine-tuning or timing: what a preview may cost.
     quick = SETTINGS.check({**options, "dataset": None, "finetune_epochs": 0, "latency": False})

@@ -38,7 +38,7 @@ from torch import fx, nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from designer.core import atomic
+from designer.core import atomic, fileformat
 from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
@@ -46,12 +46,12 @@ from designer.core.infer import Analyzer, input_state
 from designer.core.memory import check_fits, design_needs
 from designer.core.registry import Role
 from designer.home import new_run_dir
+from designer.weights import load_into, load_weights_only, read_state_dict
 from .config import TrainConfig
 from . import fastpath
 from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
-from .losses import (MARGIN, RECONSTRUCTION, margin_loss, output_losses,
-                     reconstruction_loss)
+from .losses import MARGIN, RECONSTRUCTION, margin_loss, output_losses, reconstruction_loss
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,6 @@ def load_checkpoint(path):
         path = path / "last.pt"
     if not path.is_file():
         raise TrainingError(f"{path}: no such checkpoint")
-    from designer.weights import load_weights_only
     data = load_weights_only(path, TrainingError)
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise TrainingError(f"{path}: not a CNN Designer training checkpoint")
@@ -305,7 +304,6 @@ class Trainer:
             raise TrainingError(str(error)) from None
         self.notes = []
         if self.weights:
-            from designer.weights import load_into, read_state_dict
             report = load_into(model, read_state_dict(self.weights))
             self.notes.append(f"weights from {self.weights}: {report}")
         if self.prepare is not None:
@@ -698,7 +696,6 @@ class Trainer:
         return Epoch(**row, best=improved, eta_s=self._eta(), progress=self.epoch / self.config.epochs)
 
     def _checkpoint(self):
-        from designer.core import fileformat
         rng = {"torch": torch.get_rng_state()}
         if self.cuda:
             rng["cuda"] = torch.cuda.get_rng_state_all()
