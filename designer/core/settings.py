@@ -120,7 +120,7 @@ def _help(param, default):
     """The flag's help: the setting's help text and its default, as the CLI writes values."""
     if param.kind == "bool" and not param.optional:
         shown = "on" if default else "off"
-    elif default is None:
+    elif default in (None, ""):
         shown = param.none_text or "none"
     elif param.kind == "names":
         shown = ",".join(default)

@@ -25,7 +25,7 @@ SETTINGS = Settings([
     Param("dataset", "choice", "digits", choices=DATASETS, title="Dataset", group="Data",
           help="The dataset the network was trained on: its classes, its validation images "
                "and its evaluation transform"),
-    Param("data_dir", "folder", None, optional=True, title="Data folder", none_text="none",
+    Param("data_dir", "folder", None, optional=True, title="Data folder", none_text="no folder",
           group="Data", help="Where the dataset's files are"),
     Param("image", "path", None, optional=True, title="Image", metavar="FILE",
           none_text="a validation image (--index)", group="Sample",

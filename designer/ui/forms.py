@@ -450,8 +450,13 @@ class SettingsForm(QWidget):
 
     def set_row_visible(self, name, visible):
         """Show or hide one setting's row (a panel shows the settings of the chosen technique);
-        a folded section keeps its rows hidden until it is opened."""
+        a folded section keeps its rows hidden until it is opened, and a section whose rows
+        are all hidden hides its title too."""
         (self.hidden.discard if visible else self.hidden.add)(name)
         group = self.settings[name].group
-        open_ = group not in self.sections or self.sections[group].isChecked()
-        self.layout_.setRowVisible(self.editors[name], visible and open_)
+        if group not in self.sections:
+            self.layout_.setRowVisible(self.editors[name], visible)
+            return
+        self.layout_.setRowVisible(self.editors[name], visible and self.sections[group].isChecked())
+        self.layout_.setRowVisible(self.sections[group], any(
+            p.name not in self.hidden for p in self.settings if p.group == group))
