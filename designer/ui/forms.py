@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from designer.core.errors import DesignError
 from designer.core.params import format_shape
+from designer.core.summary import human
 
 INT_LIMIT = 2**31 - 1
 TYPING_PAUSE_MS = 700
@@ -320,6 +321,13 @@ class NamesEditor(TextEditor):
         return names or (None if self.param.optional else ())
 
 
+class CountEditor(TextEditor):
+    """A count written as people write them (300M, 1.5G, 4k); checked when the settings are."""
+
+    def format(self, value):
+        return "" if value is None else human(value).replace(".00", "")
+
+
 class ShapeEditor(TextEditor):
     """A shape typed as 3×224×224 (x, ×, commas or spaces between the numbers)."""
 
@@ -345,7 +353,8 @@ class IntsEditor(ShapeEditor):
 
 EDITORS = {"int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice": ChoiceEditor,
            "pair": PairEditor, "padding": PaddingEditor, "shape": ShapeEditor, "ints": IntsEditor,
-           "str": TextEditor, "path": PathEditor, "folder": PathEditor, "names": NamesEditor}
+           "str": TextEditor, "path": PathEditor, "folder": PathEditor, "names": NamesEditor,
+           "count": CountEditor}
 
 
 def editor_for(param):
