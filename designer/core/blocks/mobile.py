@@ -7,6 +7,8 @@ residual like torchvision's `InvertedResidual` (`conv.0.0` ... `conv.3`), the IG
 pytorchcv's `InvResUnit` (`conv1.conv`, `conv1.bn`, ..., `conv3.bn`).
 """
 
+from torch import nn
+
 from ..builder import GraphBuilder
 from ..errors import ShapeError
 from ..paramlib import out_channels
@@ -95,6 +97,12 @@ def _expand_inverted(p, shapes):
     return b.finish()
 
 
+def _import_inverted(m, shape):
+    project = [c for c in m.conv.modules() if isinstance(c, nn.Conv2d)][-1]
+    return dict(out_channels=project.out_channels, stride=m.stride,
+                expansion=project.in_channels / shape[0])
+
+
 register(BlockSpec(
     type="InvertedResidual", category="efficient", title="Inverted residual",
     help="MobileNetV2's inverted residual with linear bottleneck (Sandler et al. 2018): a 1×1 "
@@ -111,6 +119,7 @@ register(BlockSpec(
     expand=_expand_inverted,
     summary=lambda p: f"t={p.expansion:g}, {p.out_channels}"
                       + (f" /{p.stride}" if p.stride > 1 else ""),
+    imports={"torchvision.models.mobilenetv2.InvertedResidual": _import_inverted},
 ))
 
 

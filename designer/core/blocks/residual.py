@@ -161,6 +161,17 @@ def _expand_se_bottleneck(p, shapes):
     return _expand_bottleneck(p, shapes, "SEBottleneck", se_reduction=p.reduction)
 
 
+def _import_basic(m, shape):
+    return dict(out_channels=m.conv1.out_channels, stride=m.conv1.stride[0])
+
+
+def _import_bottleneck(m, shape):
+    planes = m.conv3.out_channels // 4
+    width, groups = m.conv2.out_channels, m.conv2.groups
+    return dict(planes=planes, stride=m.conv2.stride[0], groups=groups,
+                base_width=width * 64 // (planes * groups))
+
+
 PLANES = Param("planes", "int", 64, "Bottleneck width; the block outputs planes × expansion "
                "channels", min=1, max=16384)
 EXPANSION = Param("expansion", "int", 4, "Output channels per bottleneck channel", min=1, max=16)
@@ -176,6 +187,7 @@ register(BlockSpec(
             _stride(), _shortcut(), _survival()),
     expand=_expand_basic,
     summary=lambda p: f"{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),
+    imports={"torchvision.models.resnet.BasicBlock": _import_basic},
 ))
 
 register(BlockSpec(
@@ -192,6 +204,7 @@ register(BlockSpec(
             _survival()),
     expand=_expand_bottleneck,
     summary=lambda p: f"{p.planes}→{p.planes * p.expansion}" + (f" /{p.stride}" if p.stride > 1 else ""),
+    imports={"torchvision.models.resnet.Bottleneck": _import_bottleneck},
 ))
 
 register(BlockSpec(

@@ -120,5 +120,8 @@ register(BlockSpec(
     params=(out_channels(64, "Output channels (even)", min=2),
             _stride()),
     expand=_expand_shuffle_v2,
+    # The unit concatenates two branches as wide as torchvision's last 1×1 (branch2[5]).
+    imports={"torchvision.models.shufflenetv2.InvertedResidual":
+             lambda m, shape: dict(out_channels=2 * m.branch2[5].out_channels, stride=m.stride)},
     summary=lambda p: f"{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),
 ))

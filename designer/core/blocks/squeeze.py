@@ -51,6 +51,10 @@ register(BlockSpec(
             Param("bypass", "choice", "none", "Residual bypass around the module",
                   choices=("none", "simple", "complex"))),
     expand=_expand_fire,
+    imports={"torchvision.models.squeezenet.Fire":
+             lambda m, shape: dict(squeeze=m.squeeze.out_channels,
+                                   expand1x1=m.expand1x1.out_channels,
+                                   expand3x3=m.expand3x3.out_channels)},
     summary=lambda p: f"{p.squeeze}/{p.expand1x1}+{p.expand3x3}"
                       + ("" if p.bypass == "none" else f" {p.bypass} bypass"),
 ))
