@@ -116,9 +116,9 @@ def _expand_basic(p, shapes):
     c = require_image(shapes[0])[0]
     b = GraphBuilder("BasicBlock")
     x = b.block_input("in")
-    y = _conv(b, "conv1", x, p.out_channels, 3, p.stride)
-    y = b.add("ReLU", "relu", b.add("BatchNorm", "bn1", y))
-    y = b.add("BatchNorm", "bn2", _conv(b, "conv2", y, p.out_channels, 3))
+    y = b.conv_norm_act(x, ("conv1", "bn1", "relu"), out_channels=p.out_channels, kernel=3,
+                        stride=p.stride)
+    y = b.conv_norm_act(y, ("conv2", "bn2"), act=None, out_channels=p.out_channels, kernel=3)
     shortcut = _shortcut_path(b, x, x, c, p.out_channels, p.stride, p.shortcut)
     return _merge(b, y, shortcut, p)
 
@@ -130,11 +130,10 @@ def bottleneck_width(planes, groups=1, base_width=64):
 
 def _bottleneck_body(b, x, p, width, groups, se_reduction=None):
     out = p.planes * p.expansion
-    y = _conv(b, "conv1", x, width, 1)
-    y = b.add("ReLU", "relu1", b.add("BatchNorm", "bn1", y))
-    y = _conv(b, "conv2", y, width, 3, p.stride, groups)
-    y = b.add("ReLU", "relu2", b.add("BatchNorm", "bn2", y))
-    y = b.add("BatchNorm", "bn3", _conv(b, "conv3", y, out, 1))
+    y = b.conv_norm_act(x, ("conv1", "bn1", "relu1"), out_channels=width, kernel=1)
+    y = b.conv_norm_act(y, ("conv2", "bn2", "relu2"), out_channels=width, kernel=3,
+                        stride=p.stride, groups=groups)
+    y = b.conv_norm_act(y, ("conv3", "bn3"), act=None, out_channels=out, kernel=1)
     if se_reduction is not None:
         y = b.add("SEBlock", "se", y, reduction=se_reduction)
     return y, out

@@ -62,10 +62,9 @@ register(BlockSpec(
 
 def _conv_block(b, name, x, channels, kernel, stride=1, padding=0):
     """Conv (with bias, as in the reference) → BN → ReLU, named name.conv / name.bn / name.activ."""
-    y = b.add("Conv2d", f"{name}.conv", x, out_channels=channels, kernel=kernel, stride=stride,
-              padding=padding, bias=True)
-    y = b.add("BatchNorm", f"{name}.bn", y)
-    return b.add("ReLU", f"{name}.activ", y)
+    return b.conv_norm_act(x, (f"{name}.conv", f"{name}.bn", f"{name}.activ"),
+                           out_channels=channels, kernel=kernel, stride=stride, padding=padding,
+                           bias=True)
 
 
 def sqnxt_reduction(in_channels, out_channels, stride):
