@@ -1,5 +1,6 @@
-"""Pooling: max/average windows, global, adaptive, spatial pyramid."""
+"""Pooling: max/average windows, global, adaptive, spatial pyramid, and over channels."""
 
+import torch
 from torch import nn
 
 from ..categories import POOLING
@@ -133,4 +134,26 @@ register(LayerSpec(
     rule=_spp_rule,
     build=lambda p, s: modules.SpatialPyramidPool(list(p.levels), p.mode),
     summary=lambda p: "/".join(map(str, p.levels)),
+))
+
+
+class ChannelPool(nn.Module):
+    """The mean and the max over the channels at each position, stacked: N×C×H×W to N×2×H×W
+    (the order of timm's CBAM SpatialAttn)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+
+
+def _channel_pool_rule(p, shapes):
+    _, h, w = require_image(shapes[0])
+    return LayerInfo(((2, h, w),))
+
+
+register(LayerSpec(
+    type="ChannelPool", category=POOLING, title="Channel pooling",
+    help="Average and maximum over the channels at each position, stacked as two maps: C×H×W "
+         "to 2×H×W. CBAM's spatial attention (Woo et al. 2018) convolves them into a map of "
+         "where in the image to look.",
+    rule=_channel_pool_rule, build=lambda p, s: ChannelPool(),
 ))

@@ -125,18 +125,22 @@ register(LayerSpec(
 
 def _multiply_rule(p, shapes):
     x, gate = shapes
-    if len(x) == 3 and gate in ((x[0], 1, 1), (x[0],)):
+    if len(x) == 3 and gate in ((x[0], 1, 1), (x[0],), (1,) + x[1:]):
         return LayerInfo((x,))
     if gate == x:
         return LayerInfo((x,))
+    if len(x) != 3:
+        raise ShapeError(f"inputs are {format_shape(x)} and {format_shape(gate)}: the gate must "
+                         f"be {format_shape(x)}")
     raise ShapeError(f"inputs are {format_shape(x)} and {format_shape(gate)}: the gate must be "
-                     f"{format_shape(x)}, {x[0]}×1×1 or {x[0]}")
+                     f"{format_shape(x)}, {x[0]}×1×1 or {x[0]} (per channel) or "
+                     f"{format_shape((1,) + x[1:])} (per position)")
 
 
 register(LayerSpec(
     type="Multiply", category=MERGE, title="Multiply", list_input=True,
-    help="Multiplies a tensor by a gate of the same shape or one value per channel "
-         "(Squeeze-and-Excitation, Highway gates).",
+    help="Multiplies a tensor by a gate of the same shape (Highway gates), one value per channel "
+         "(Squeeze-and-Excitation) or one value per position (CBAM's spatial attention).",
     inputs=("in", "gate"),
     rule=_multiply_rule, build=lambda p, s: modules.Multiply(),
 ))
