@@ -59,6 +59,7 @@ ATTENTION_MODEL = textwrap.dedent('''
     import torch
     from torch import nn
     from timm.layers import SEModule
+    from timm.layers.cbam import CbamModule
 
 
     class Net(nn.Module):
@@ -91,6 +92,10 @@ ATTENTION_MODEL = textwrap.dedent('''
 
     def with_se():
         return seeded(lambda: SEModule(16, rd_ratio=1 / 4))
+
+
+    def with_cbam():
+        return seeded(lambda: CbamModule(16, rd_ratio=1 / 4))
 ''')
 
 
@@ -158,7 +163,7 @@ def test_diff_text_lists_added_and_removed(capsys):
     assert "+ layer1.2" in text and "removed" in text
 
 
-@pytest.mark.parametrize("factory, block", [("with_se", "SEBlock")])
+@pytest.mark.parametrize("factory, block", [("with_se", "SEBlock"), ("with_cbam", "CBAM")])
 def test_timm_attention_module_imports_as_one_block(tmp_path, capsys, factory, block):
     path = tmp_path / "attention_model.py"
     path.write_text(ATTENTION_MODEL)

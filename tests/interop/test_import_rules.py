@@ -14,7 +14,7 @@ DECLARED = sorted({(name, s.type) for s in REGISTRY.specs() for name in s.import
 
 def test_the_catalogue_declares_what_the_importer_needs():
     types = {type_name for _, type_name in DECLARED}
-    assert {"Conv2d", "BatchNorm", "Linear", "Bottleneck", "SEBlock"} <= types
+    assert {"Conv2d", "BatchNorm", "Linear", "Bottleneck", "SEBlock", "CBAM"} <= types
 
 
 @pytest.mark.parametrize("class_name, type_name", DECLARED)

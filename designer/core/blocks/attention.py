@@ -21,6 +21,12 @@ def squeezed_channels(channels, reduction, divisor=1):
     return max(divisor, int(value + divisor / 2) // divisor * divisor)
 
 
+REDUCTION = Param("reduction", "int", 16, "Reduction ratio r: the squeezed width is C / r",
+                  min=1, max=1024)
+DIVISOR = Param("divisor", "int", 1, "Round the squeezed width to a multiple of this (timm and "
+                "MobileNetV3 use 8)", min=1, max=64)
+
+
 def reduction_for(channels, squeezed):
     """(reduction, divisor) whose `squeezed_channels` is `squeezed`, for a module that only shows
     its widths: C/r as is, else rounded to a multiple of 8 (MobileNetV3, timm's rd_divisor)."""
@@ -88,10 +94,7 @@ register(BlockSpec(
          "recalibrate which features matter for this image at about 2·C²/r extra parameters. Put "
          "it after any block (SE-Inception) or inside a residual branch before the addition "
          "(SE-ResNet).",
-    params=(Param("reduction", "int", 16, "Reduction ratio r: the squeezed width is C / r",
-                  min=1, max=1024),
-            Param("divisor", "int", 1, "Round the squeezed width to a multiple of this "
-                  "(timm and MobileNetV3 use 8)", min=1, max=64),
+    params=(REDUCTION, DIVISOR,
             Param("gate", "choice", "sigmoid", "Gate nonlinearity (hard sigmoid in MobileNetV3)",
                   choices=("sigmoid", "hardsigmoid"))),
     expand=_expand_se,
