@@ -102,7 +102,7 @@ def default_input_shape(model, source=""):
 
 # ---- which catalogue spec stands for a module ---------------------------------------------------
 # Each layer and block declares the PyTorch classes it imports, with a converter to its params
-# (`LayerSpec.imports`); the tables here are built from the registry.
+# (`LayerSpec.imports`, in the spec's file): the importer keeps no table of its own.
 
 def _importers(module, blocks):
     """The catalogue layers (or blocks) that import this module's class, first choice first."""
@@ -123,10 +123,6 @@ def _convert_layer(specs, module, shape):
 def block_key(kind, key):
     """The key inside catalogue block `kind` (None for a layer) of the source module's `key`."""
     return get_spec(kind).import_renames.get(key, key) if kind else key
-
-
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
@@ -338,6 +334,10 @@ def _block_matches(kind, params, module, in_value, out_value):
         mine = compiled(in_value)
     scale = out_value.abs().max().item() + 1e-6
     return mine.shape == out_value.shape and (mine - out_value).abs().max().item() <= 1e-5 * scale
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def _normalised_op(node):
