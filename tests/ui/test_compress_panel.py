@@ -114,17 +114,17 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
     panel.temperature_spin.setValue(3.0)
     assert panel.distillation() == ("lenet5", str(weights), 3.0, 0.5)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.worker.result is not None, timeout=60_000)
-    assert panel.worker.result.status == "completed", panel.worker.result.message
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=60_000)
+    assert panel.result.status == "completed", panel.result.message
     qtbot.waitUntil(panel.start_button.isEnabled, timeout=30_000)
     panel.teacher_weights_edit.setText("")
-    first = panel.worker
+    first = panel.job
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     # Wait for the second run's own result, not the first run's.
-    qtbot.waitUntil(lambda: panel.worker is not first and panel.worker.result is not None,
+    qtbot.waitUntil(lambda: panel.job is not first and panel.result is not None,
                     timeout=30_000)
-    assert panel.worker.result.status == "failed"
-    assert "teacher needs its trained weights" in panel.worker.result.message
+    assert panel.result.status == "failed"
+    assert "teacher needs its trained weights" in panel.result.message
     qtbot.waitUntil(panel.start_button.isEnabled, timeout=30_000)
     panel.shutdown()
 
