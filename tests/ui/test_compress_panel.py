@@ -1,5 +1,5 @@
 """The Compress panel standalone: Preview shows the pruned design's figures before anything runs,
-Apply runs in the worker, fills the before/after table and asks the editor to open the new design;
+Apply runs in a job, fills the before/after table and asks the editor to open the new design;
 a missing weights file is a sentence and the panel stays usable. In the window, the panel sits in
 its own dock and an applied result opens as the current document."""
 
