@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
             self.summary.shutdown()
             for panel in self.panels.values():
                 if hasattr(panel, "shutdown"):
-                    panel.shutdown()  # worker threads must end before their QThreads die
+                    panel.shutdown()  # jobs must end before their QThreads die
             self.recovery.drop()
             self._save_workspace()
             event.accept()
