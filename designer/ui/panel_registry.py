@@ -53,7 +53,7 @@ class Panel:
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
     Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
-    Panel("Insight", "insight", "designer.ui.insight_panel:InsightPanel"),
+    Panel("Insight", "insight", "designer.ui.insight.panel:InsightPanel"),
     Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
     Panel("Speed", "speed", "designer.ui.speed_panel:SpeedPanel"),
     Panel("Experiments", "experiments", "designer.ui.experiments_panel:ExperimentsPanel"),
