@@ -69,11 +69,13 @@ class PanelContext(QObject):
     select_requested = Signal(list)     # a panel asks the editor to select and show these nodes
     message_requested = Signal(str)     # a panel asks for a status-bar message
     open_requested = Signal(str)        # a panel asks the editor to open this design file
+    theme_changed = Signal(object)      # the editor's new `theme.Theme`
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.document = None
         self.selection = []
+        self.theme = None                # None until the window sets one: a panel draws light
 
     @property
     def graph(self):
@@ -99,3 +101,7 @@ class PanelContext(QObject):
     def set_selection(self, node_ids):
         self.selection = list(node_ids)
         self.selection_changed.emit(self.selection)
+
+    def set_theme(self, theme):
+        self.theme = theme
+        self.theme_changed.emit(theme)

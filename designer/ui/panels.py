@@ -306,6 +306,11 @@ class SummaryPanel(QWidget):
         slowest = max(latency.values()) or 1.0
         return {nid: ms / slowest for nid, ms in latency.items()}
 
+    def set_theme(self, theme):
+        """Rows in error take the theme's error colour."""
+        self.model.error_colour = QColor(theme.error)
+        self.table.viewport().update()
+
     def shutdown(self):
         if self.latency_job is not None:
             self.latency_job.wait()

@@ -268,7 +268,8 @@ class TrainPanel(QWidget):
             plot.setDownsampling(auto=True, mode="peak")
             plot.title_parts = (title, style_key)
             self.plots[key] = plot
-        self.set_theme(None)
+        self.set_theme(self.context.theme)
+        self.context.theme_changed.connect(self.set_theme)
 
     def set_theme(self, theme):
         """Plot colours from the editor's theme (None: light): background, axes, grid, titles."""

@@ -591,13 +591,11 @@ class MainWindow(QMainWindow):
             if getattr(action, "icon_name", None):
                 action.setIcon(themes.icon(action.icon_name, self.theme.text))
         self.editor.set_theme(self.theme)
-        for panel in self.panels.values():
-            if hasattr(panel, "set_theme"):
-                panel.set_theme(self.theme)
+        self.context.set_theme(self.theme)
         if self.document is not None:
             self.issues.set_source(self.document.analyzer, self.theme)
         self.palette.set_theme(self.theme)
-        self.summary.model.error_colour = themes.QColor(self.theme.error)
+        self.summary.set_theme(self.theme)
 
     def export_dialog(self):
         if self.document is not None:

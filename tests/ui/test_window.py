@@ -275,6 +275,20 @@ def test_palette_search_and_theme_switch(window):
     assert window.scene.item("c1").theme.name == "dark"
 
 
+def test_panels_and_docks_follow_the_theme(window):
+    from PySide6.QtGui import QColor
+    train, compare = window.panels["train"], window.panels["compare"]
+    assert train.context.theme is window.theme and window.theme.name == "light"
+    assert train.plot_widget.backgroundBrush().color() == QColor(window.theme.base)
+    window.act_theme.trigger()
+    dark = window.theme
+    assert dark.name == "dark" and train.context.theme is dark      # told through the context
+    assert train.plot_widget.backgroundBrush().color() == QColor(dark.base)
+    assert compare.view.theme is dark
+    assert compare.view.backgroundBrush().color() == QColor(dark.canvas)
+    assert window.summary.model.error_colour == QColor(dark.error)
+
+
 def test_screenshot_command_writes_the_window(tmp_path, home):
     from PySide6.QtGui import QImage
     from designer.ui.app import run
