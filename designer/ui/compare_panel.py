@@ -74,6 +74,7 @@ class ComparePanel(QWidget):
         layout.addWidget(split, 1)
         context.document_changed.connect(lambda document: self.refresh())
         context.selection_changed.connect(self.show_matches)
+        context.compare_requested.connect(self.compare_with)
         context.theme_changed.connect(self.set_theme)
 
     # ---- choosing design B ------------------------------------------------------------------

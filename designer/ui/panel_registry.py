@@ -69,6 +69,7 @@ class PanelContext(QObject):
     select_requested = Signal(list)     # a panel asks the editor to select and show these nodes
     message_requested = Signal(str)     # a panel asks for a status-bar message
     open_requested = Signal(str)        # a panel asks the editor to open this design file
+    compare_requested = Signal(str)     # the editor asks to compare the open design with this
     theme_changed = Signal(object)      # the editor's new `theme.Theme`
 
     def __init__(self, parent=None):
@@ -91,6 +92,11 @@ class PanelContext(QObject):
     def open_design(self, path):
         """Ask the editor to open this design file (it asks to save unsaved changes first)."""
         self.open_requested.emit(str(path))
+
+    def compare_with(self, file_or_preset):
+        """Ask for the open design to be compared with a design file or preset (File ▸ Compare
+        With…; the Compare panel answers)."""
+        self.compare_requested.emit(str(file_or_preset))
 
     # -- kept current by the window ---------------------------------------------------------
     def set_document(self, document):

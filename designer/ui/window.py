@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
             dock = next(d for d in self.panel_docks if d.objectName() == "compare")
             dock.show()
             dock.raise_()
-            self.panels["compare"].compare_with(text)
+            self.context.compare_with(text)
 
     def _select_from_panel(self, node_ids):
         if node_ids:
