@@ -2,9 +2,10 @@
 
 A panel is a QWidget class called as `PanelClass(context)`. The `PanelContext` is all a panel sees
 of the editor: the open document (its graph, live analysis and undo stack), the selected node ids,
-and three requests (select nodes, show a status-bar message, open a design file). A panel never
-imports or reaches into the main window, so it can be built and tested on its own with a bare
-`PanelContext()`.
+the theme, three requests a panel makes (select nodes, show a status-bar message, open a design
+file) and one the editor makes (compare the open design with another). A panel never imports or
+reaches into the main window, and the window never reaches into a panel: both speak through the
+context, so a panel can be built and tested on its own with a bare `PanelContext()`.
 
 Adding a panel is one module plus one line in `PANELS`. For example, a panel that shows the
 parameter count of the selected layers:
@@ -27,9 +28,11 @@ parameter count of the selected layers:
     Panel("Selection", "selection", "designer.ui.selection_panel:SelectionPanel"),
 
 The window makes one dock per entry, in order, tabbed with the Summary and Issues docks at the
-bottom (or on the side named by `area`), and lists it in the View menu. Optional methods a panel
-may define: `close_question()` -> (title, text) to ask before the window closes while the panel has
-work running (None when idle), and `shutdown()`, called once when the window closes (stop threads).
+bottom (or on the side named by `area`), and lists it in the View menu. Long work runs in a
+`designer.ui.jobs.Job`. Optional methods a panel may define: `close_question()` -> (title, text) to
+ask before the window closes while the panel has work running (None when idle); `shutdown()`,
+called once when the window closes (stop its jobs); `save_state()` -> a JSON-able value and
+`restore_state(value)`, what the window keeps of the panel between sessions.
 """
 
 import importlib
