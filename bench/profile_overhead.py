@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from designer.cli import parse_shape
+from designer.arguments import parse_shape
 from designer.core.compile import compile_graph
 from designer.core.presets import load_design
 from designer.speed.profile import _Clock, _with_input, measure, owner_map, ticked_module

@@ -9,6 +9,8 @@ import importlib
 import json
 import sys
 
+from designer.arguments import load_for_cli, parse_shape
+
 # Verb modules, each with add_parser(subparsers). Order is the order of `designer --help`.
 VERB_MODULES = [
     "designer.cli",           # summary, presets
@@ -20,18 +22,6 @@ VERB_MODULES = [
     "designer.insight.cli",   # inspect
     "designer.speed.cli",     # profile, sweep
 ]
-
-
-def parse_shape(text):
-    try:
-        dims = tuple(int(v) for v in text.lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected C×H×W such as 3x224x224") from None
-    if not 1 <= len(dims) <= 3:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected C×H×W such as 3x224x224")
-    if min(dims) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: every size must be at least 1, not {min(dims)}")
-    return dims
 
 
 SHAPE_OPTIONS = ("--input",)
@@ -48,18 +38,6 @@ def _join_negative_shapes(argv):
         else:
             joined.append(arg)
     return joined
-
-
-def load_for_cli(file_or_preset, input_shape=None):
-    """Load a design and optionally set its input shape; DesignFileError for unreadable files."""
-    from designer.core.presets import load_design
-    graph = load_design(file_or_preset)
-    if input_shape is not None:
-        from designer.core.registry import Role
-        inputs = graph.nodes_of_role(Role.INPUT)
-        if inputs:
-            graph.set_params(inputs[0].id, shape=input_shape)
-    return graph
 
 
 def _summary(args):

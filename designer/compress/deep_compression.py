@@ -22,9 +22,14 @@ import torch
 from torch import nn
 
 from .quantize import _kmeans_rows
+from .settings import DEEP_COMPRESSION_DEFAULTS as DEFAULTS
 
-DEFAULTS = {"conv": {"amount": 0.6, "bits": 8, "index_bits": 8},
-            "linear": {"amount": 0.9, "bits": 5, "index_bits": 5}}
+
+def stage_settings(values):
+    """`REPORT_SETTINGS` values (designer.compress.settings) as per-kind settings."""
+    return {layers: {"amount": values[f"{kind}_amount"], "bits": values[f"{kind}_bits"],
+                     "index_bits": DEFAULTS[layers]["index_bits"]}
+            for kind, layers in (("conv", "conv"), ("fc", "linear"))}
 
 
 def huffman_lengths(frequencies):

@@ -9,7 +9,9 @@ Trainer calls it as `loss(outputs, images, labels)` in place of its own criterio
 import torch
 import torch.nn.functional as F
 
-from .measure import CompressError, load_model
+from designer.arguments import load_for_cli
+from designer.core.compile import output_nodes
+from .measure import CompressError, load_model, input_shape
 
 
 def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):
@@ -65,8 +67,6 @@ class DistillationLoss:
 def load_teacher(design, weights):
     """The teacher (a design or preset with weights that must fit it exactly) and its input
     shape."""
-    from designer.cli import load_for_cli
-    from .measure import input_shape
     if not weights:
         raise CompressError("a teacher needs its trained weights (--teacher-weights)")
     graph = load_for_cli(design)
@@ -76,7 +76,15 @@ def load_teacher(design, weights):
 def distillation_for(student_graph, teacher, teacher_weights, temperature=2.0, alpha=0.5):
     """The DistillationLoss for training `student_graph` from the design or preset `teacher`
     with `teacher_weights`; auxiliary outputs of the student keep their weighted cross-entropy."""
-    from designer.core.compile import output_nodes
     aux = [float(n.params["loss_weight"]) for n in output_nodes(student_graph)][1:]
     model, shape = load_teacher(teacher, teacher_weights)
     return DistillationLoss(model, temperature, alpha, aux, shape)
+
+
+def distillation_from(student_graph, start):
+    """The DistillationLoss the start settings ask for (`designer.train.config.START_SETTINGS`:
+    teacher, teacher_weights, temperature, alpha), or None when no teacher is given."""
+    if not start.teacher:
+        return None
+    return distillation_for(student_graph, start.teacher, start.teacher_weights,
+                            start.temperature, start.alpha)

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from designer.core.shapes import resolve_padding
 from .measure import CompressError
 from .rewrite import locate
+from .prune import full_state
 
 
 @dataclass
@@ -59,7 +61,6 @@ def factorize(graph, state, energy=None, rank=None, layers=None, spatial=False):
         raise CompressError(f"the energy must be in (0, 1]; got {energy:g}")
     if rank is not None and rank < 1:
         raise CompressError(f"the rank must be at least 1; got {rank}")
-    from .prune import full_state
     state = full_state(graph, state)
     result = FactorizeResult(graph.copy(), dict(state))
     candidates = layers if layers is not None else [
@@ -133,7 +134,6 @@ def _rewrite(holder, node_id, node, rank, split=False):
             holder.add_node("PointwiseConv2d", low_id, {"out_channels": rank, "bias": False},
                             (x, y - 40))
         elif split:
-            from designer.core.shapes import resolve_padding
             p = node.params
             padding = resolve_padding(p["padding"], p["kernel"], p["stride"], p["dilation"])
             if padding == "same":

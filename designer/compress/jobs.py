@@ -3,27 +3,31 @@
 `run(technique, graph, weights, options, control=None, on_event=None)` loads the weights, applies
 the technique and measures it, and returns an `Outcome`: the before/after report (the fields of
 `measure.REPORT_FIELDS` and more), the new design with its state_dict (or the int8 module for int8
-quantisation). `options` is any object with the option attributes the CLI defines (an argparse
-namespace or a `types.SimpleNamespace`); missing ones take the CLI's defaults. Fine-tuning goes
-through the training engine; `control` (a `TrainControl`) stops it between steps and `on_event`
-receives its events. `preview(...)` computes only the new design's parameters, multiply-adds and
-bytes, for techniques that change the graph, without touching data.
+quantisation). `options` maps setting names to values (a dict, or the verbs' parsed arguments);
+every setting of `SETTINGS` left out takes its default, and every value is checked there first,
+so a bad one is refused with one sentence before any work. Fine-tuning goes through the training
+engine; `control` (a `TrainControl`) stops it between steps and `on_event` receives its events.
+`preview(...)` computes only the new design's parameters, multiply-adds and bytes, for techniques
+that change the graph, without touching data.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 import tempfile
 
-from .measure import CompressError
+from designer.core.compile import compile_graph
+from designer.train.config import TrainConfig
+from designer.train.loop import Trainer
+from designer.weights import load_into, read_state_dict
+from . import prune as pruning, quantize as quant
+from .factorize import factorize as svd
+from .measure import (calibration_batches, compare, design_counts, input_shape, load_model,
+                      output_error, save_state, validation_data)
+from .prune import full_state
+from .settings import SETTINGS, CompressError
+from .substitute import substitute as replace
 
 TECHNIQUES = ("prune", "quantize", "factorize", "substitute")
-DEFAULTS = {"method": "l1", "amount": 0.5, "global_": False, "layers": None,
-            "finetune_epochs": 0, "lr": 0.01, "batch_size": 64, "seed": 0, "dataset": None,
-            "data_dir": None, "scheme": "int8-static", "per_channel": False,
-            "calibration_batches": 10, "energy": None, "rank": None, "layer": None,
-            "kind": "separable", "latency": True, "iterations": 1, "rewind": None,
-            "spatial": False,
-            "layer_amounts": None}
 
 
 @dataclass
@@ -34,18 +38,16 @@ class Outcome:
     module: object = None        # the int8 module (int8 schemes)
 
 
-def option(options, name):
-    return getattr(options, name, DEFAULTS[name]) if options is not None else DEFAULTS[name]
-
-
-def _layers(options):
-    text = option(options, "layers")
-    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+def checked(options):
+    """Every setting's value from `options` (a mapping, or an argparse namespace whose flags
+    left out are None), the rest at their defaults; CompressError for a bad one."""
+    given = options if isinstance(options, dict) else SETTINGS.given(options)
+    return SETTINGS.check({k: v for k, v in given.items() if k in SETTINGS and v is not None})
 
 
 def _layer_amounts(options, iterations):
     """--layer-amounts "a=0.3,b=0.6" as {layer: share per round}."""
-    text = option(options, "layer_amounts")
+    text = options.layer_amounts
     if not text:
         return None
     amounts = {}
@@ -63,28 +65,24 @@ def _layer_amounts(options, iterations):
 
 
 def validation_loader(options, graph):
-    if not option(options, "dataset"):
+    if not options.dataset:
         return None
-    from .measure import validation_data
-    return validation_data(option(options, "dataset"), graph, option(options, "data_dir"))
+    return validation_data(options.dataset, graph, options.data_dir)
 
 
 def train(graph, state, options, control=None, on_event=None, prepare=None):
     """Train `graph` from `state` for finetune_epochs on the dataset with the training engine;
     the trained model (on the CPU). `prepare` is the Trainer's model hook (QAT)."""
-    from designer.train.config import TrainConfig
-    from designer.train.loop import Trainer
-    from .measure import save_state
-    if not option(options, "dataset"):
+    if not options.dataset:
         raise CompressError("fine-tuning needs a dataset (--dataset)")
     with tempfile.TemporaryDirectory(prefix="designer-finetune-") as folder:
         start = Path(folder) / "start.pt"
         save_state(state, start)
-        config = TrainConfig(dataset=option(options, "dataset"),
-                             data_dir=option(options, "data_dir"),
-                             epochs=option(options, "finetune_epochs"), lr=option(options, "lr"),
-                             batch_size=option(options, "batch_size"),
-                             seed=option(options, "seed"), out=str(Path(folder) / "run")).validate()
+        config = TrainConfig(dataset=options.dataset,
+                             data_dir=options.data_dir,
+                             epochs=options.finetune_epochs, lr=options.lr,
+                             batch_size=options.batch_size,
+                             seed=options.seed, out=str(Path(folder) / "run")).validate()
         trainer = Trainer(graph, config, control=control, weights=str(start), prepare=prepare)
         finished = None
         for event in trainer.run():
@@ -111,9 +109,8 @@ def finetune(graph, state, options, masks=None, control=None, on_event=None):
 
 
 def _compare(graph, model, new_graph, after, options, **kwargs):
-    from .measure import compare
     return compare(graph, model, new_graph, after, validation_loader(options, graph),
-                   latency=option(options, "latency"), **kwargs)
+                   latency=options.latency, **kwargs)
 
 
 def prune(graph, model, options, control=None, on_event=None, state=None):
@@ -121,21 +118,13 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
     fine-tuning when epochs are given); `rewind` (a weights file) resets the kept weights to
     those values after pruning, as in the lottery ticket hypothesis."""
     import copy
-    from designer.export.weights import read_state_dict
-    from . import prune as pruning
-    from .measure import load_model
-    method, amount = option(options, "method"), option(options, "amount")
-    if not 0 < amount < 1:
-        raise CompressError(f"the amount must be between 0 and 1 (exclusive); got {amount:g}")
-    iterations = option(options, "iterations")
-    if iterations < 1:
-        raise CompressError(f"the number of iterations must be at least 1; got {iterations}")
+    method, amount, iterations = options.method, options.amount, options.iterations
     step_amount = 1 - (1 - amount) ** (1 / iterations)
-    rewind = read_state_dict(option(options, "rewind")) if option(options, "rewind") else None
+    rewind = read_state_dict(options.rewind) if options.rewind else None
     if rewind is not None:
         load_model(graph, rewind)        # refuses rewind weights that do not fit the design
     state = pruning.full_state(graph, state if state is not None else model.state_dict())
-    epochs = option(options, "finetune_epochs")
+    epochs = options.finetune_epochs
     notes, rows = [], []
     if method == "magnitude":
         pruned_model = copy.deepcopy(model)
@@ -143,7 +132,7 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
         for step in range(iterations):
             # Zeros are the smallest magnitudes, so pruning to the cumulative share keeps them.
             cumulative = 1 - (1 - amount) ** ((step + 1) / iterations)
-            masks = pruning.prune_magnitude(pruned_model, cumulative, option(options, "global_"))
+            masks = pruning.prune_magnitude(pruned_model, cumulative, options.global_)
             if rewind is not None and step == 0:
                 _rewind_masked(pruned_model, rewind, masks)
             if epochs:
@@ -162,7 +151,7 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
         current, first = graph, None
         for step in range(iterations):
             result = pruning.prune_structured(current, state, method, step_amount,
-                                              option(options, "global_"), _layers(options),
+                                              options.global_, list(options.layers) if options.layers else None,
                                               rewind if step == 0 else None,
                                               _layer_amounts(options, iterations))
             first = first or result
@@ -182,7 +171,7 @@ def prune(graph, model, options, control=None, on_event=None, state=None):
     if rewind is not None:
         notes.append("kept weights rewound to the --rewind weights (lottery ticket)")
     report = {"technique": "prune", "method": method, "amount": amount,
-              "global": option(options, "global_"), "iterations": iterations,
+              "global": options.global_, "iterations": iterations,
               "finetune_epochs": epochs or 0,
               **_compare(graph, model, new_graph, after, options), "sparsity": sparsity,
               "layers": rows, "notes": notes}
@@ -203,11 +192,9 @@ def _rewind_masked(model, rewind, masks):
 def quantize(graph, model, options, control=None, on_event=None, state=None):
     import copy
     import torch
-    from . import quantize as quant
-    from .measure import calibration_batches, input_shape
-    scheme = option(options, "scheme")
+    scheme = options.scheme
     kind, bits, name = quant.parse_scheme(scheme)
-    per_channel = option(options, "per_channel")
+    per_channel = options.per_channel
     notes = []
     if kind == "weight":
         after = copy.deepcopy(model)
@@ -224,17 +211,17 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
     else:
         quant.quantized_engine()
         if kind == "int8-static":
-            if not option(options, "dataset"):
+            if not options.dataset:
                 raise CompressError("int8 static quantisation calibrates on data: give --dataset")
-            calibration = calibration_batches(option(options, "dataset"), graph,
-                                              option(options, "calibration_batches"),
-                                              option(options, "data_dir"))
+            calibration = calibration_batches(options.dataset, graph,
+                                              options.calibration_batches,
+                                              options.data_dir)
             after = quant.quantize_static(model, calibration, per_channel=True)
             notes.append(f"calibrated on {len(calibration)} batches of "
-                         f"{option(options, 'dataset')}; weights int8 per channel, activations "
+                         f"{options.dataset}; weights int8 per channel, activations "
                          "int8 per tensor")
         elif kind == "int8-qat":
-            if not option(options, "dataset") or not option(options, "finetune_epochs"):
+            if not options.dataset or not options.finetune_epochs:
                 raise CompressError("quantisation-aware training needs --dataset and "
                                     "--finetune-epochs N")
             full = state if state is not None else model.state_dict()
@@ -242,7 +229,7 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
             trained = train(graph, full, options, control, on_event,
                             prepare=quant.qat_preparer(example))
             after = quant.convert_trained(trained)
-            notes.append(f"trained {option(options, 'finetune_epochs')} epochs with int8 fake "
+            notes.append(f"trained {options.finetune_epochs} epochs with int8 fake "
                          "quantisation (per-channel weights, per-tensor activations), then "
                          "converted")
         else:
@@ -265,19 +252,17 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
 
 def factorize(graph, model, options, control=None, on_event=None, state=None):
     import torch
-    from .factorize import factorize as svd
-    from .measure import input_shape, load_model, output_error
     result = svd(graph, state if state is not None else model.state_dict(),
-                 option(options, "energy"), option(options, "rank"),
-                 _layers(options), option(options, "spatial"))
+                 options.energy, options.rank,
+                 list(options.layers) if options.layers else None, options.spatial)
     after = load_model(result.graph, result.state_dict)
     loader = validation_loader(options, graph)
     report = _compare(graph, model, result.graph, after, options)
     generator = torch.Generator().manual_seed(0)
     probe = ([images for images, _ in loader][:2] if loader is not None else
              [torch.randn(16, *input_shape(graph), generator=generator)])
-    report = {"technique": "factorize", "energy": option(options, "energy"),
-              "rank": option(options, "rank"), **report,
+    report = {"technique": "factorize", "energy": options.energy,
+              "rank": options.rank, **report,
               "output_relative_error": output_error(model, after, probe),
               "layers": result.layers, "notes": [f"kept {p}: {r}" for p, r in result.skipped]}
     return Outcome(report, result.graph, result.state_dict)
@@ -285,19 +270,15 @@ def factorize(graph, model, options, control=None, on_event=None, state=None):
 
 def substitute(graph, model, options, control=None, on_event=None, state=None):
     import torch
-    from designer.core.compile import compile_graph
-    from designer.export.weights import load_into
-    from .measure import load_model
-    from .substitute import substitute as replace
-    layer, kind = option(options, "layer"), option(options, "kind")
+    layer, kind = options.layer, options.kind
     if not layer:
         raise CompressError("choose the convolution to substitute")
     new_graph = replace(graph, layer, kind)
-    torch.manual_seed(option(options, "seed"))
+    torch.manual_seed(options.seed)
     fresh_model = compile_graph(new_graph)
     fresh = load_into(fresh_model, state if state is not None else model.state_dict()).missing
     state = fresh_model.state_dict()
-    if option(options, "finetune_epochs"):
+    if options.finetune_epochs:
         state = finetune(new_graph, state, options, None, control, on_event)
     after = load_model(new_graph, state)
     report = {"technique": "substitute", "layer": layer, "with": kind,
@@ -309,11 +290,9 @@ def substitute(graph, model, options, control=None, on_event=None, state=None):
 
 def run(technique, graph, weights, options, control=None, on_event=None):
     """Load `weights` (a path or a state_dict) into `graph` and apply `technique`."""
-    from designer.export.weights import read_state_dict
-    from .measure import load_model
-    from .prune import full_state
     if technique not in TECHNIQUES:
         raise CompressError(f"unknown technique {technique!r}")
+    options = checked(options)
     model = load_model(graph, weights)          # refuses weights that do not fit
     state = full_state(graph, weights if isinstance(weights, dict) else read_state_dict(weights))
     return globals()[technique](graph, model, options, control, on_event, state)
@@ -322,31 +301,17 @@ def run(technique, graph, weights, options, control=None, on_event=None):
 def preview(technique, graph, state, options):
     """(params, macs, bytes) before and after for techniques that change the design, computed
     from the design and `state` alone (no data, no timing)."""
-    from .measure import design_counts
+    options = checked(options)
     if technique not in ("prune", "factorize", "substitute") or (
-            technique == "prune" and option(options, "method") == "magnitude"):
+            technique == "prune" and options.method == "magnitude"):
         raise CompressError("only structured pruning, factorisation and substitution change the "
                             "design; the other techniques are measured when applied")
-    from .measure import load_model
     model = load_model(graph, state)
-    quick = _Quick(options)
+    # Without data, fine-tuning or timing: what a preview may cost.
+    quick = SETTINGS.check({**options, "dataset": None, "finetune_epochs": 0, "latency": False})
     outcome = globals()[technique](graph, model, quick, state=state)
     params, macs = design_counts(outcome.graph)
     before = design_counts(graph)
     return {"params_before": before[0], "params_after": params, "macs_before": before[1],
             "macs_after": macs, "bytes_before": outcome.report["bytes_before"],
             "bytes_after": outcome.report["bytes_after"]}
-
-
-class _Quick:
-    """The options without data, fine-tuning or timing: what a preview may cost."""
-
-    def __init__(self, options):
-        self._options = options
-
-    def __getattr__(self, name):
-        if name in ("dataset", "finetune_epochs"):
-            return DEFAULTS[name]
-        if name == "latency":
-            return False
-        return option(self._options, name)

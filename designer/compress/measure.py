@@ -11,14 +11,14 @@ import time
 
 import torch
 
+from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph
-from designer.core.errors import DesignError
 from designer.core.infer import Analyzer
 from designer.core.registry import Role
-
-
-class CompressError(DesignError):
-    """A compression request that cannot be carried out; the sentence says why."""
+from designer.train.config import TrainConfig
+from designer.train.data import FinishedBatches, build_data
+from designer.weights import WeightsError, load_into, read_state_dict
+from .settings import CompressError
 
 
 REPORT_FIELDS = ("params_before", "params_after", "macs_before", "macs_after", "bytes_before",
@@ -29,7 +29,6 @@ REPORT_FIELDS = ("params_before", "params_after", "macs_before", "macs_after", "
 def load_model(graph, weights=None):
     """The compiled design (eval mode) with `weights` (a path or a state_dict) loaded; refuses
     weights that do not fill every tensor of the design with one of the same shape."""
-    from designer.export.weights import WeightsError, load_into, read_state_dict
     model = compile_graph(graph, include_auxiliary=False)
     if weights is not None:
         state = read_state_dict(weights) if not isinstance(weights, dict) else weights
@@ -94,8 +93,6 @@ def model_bytes(model):
 def validation_data(dataset, graph, data_dir=None, batch_size=256):
     """The validation loader of `dataset` fitted to the design's input."""
     from torch.utils.data import DataLoader
-    from designer.train.config import TrainConfig
-    from designer.train.data import FinishedBatches, build_data
     config = TrainConfig(dataset=dataset, data_dir=data_dir).validate()
     bundle = build_data(config, input_shape(graph))
     return FinishedBatches(DataLoader(bundle.val, batch_size=batch_size), bundle.evaluate)
@@ -105,8 +102,6 @@ def calibration_batches(dataset, graph, batches, data_dir=None, batch_size=32):
     """`batches` batches of training images (no augmentation is wanted, but the training set is
     what a calibration should see)."""
     from torch.utils.data import DataLoader
-    from designer.train.config import TrainConfig
-    from designer.train.data import build_data
     config = TrainConfig(dataset=dataset, data_dir=data_dir, crop="none", flip=False).validate()
     bundle = build_data(config, input_shape(graph))
     generator = torch.Generator().manual_seed(0)
@@ -190,6 +185,5 @@ def compare(graph_before, model_before, graph_after, model_after, loader=None, l
 
 def save_state(state, path):
     """Write a state_dict atomically (it loads with torch.load(weights_only=True))."""
-    from designer.core.atomic import atomic_path
     with atomic_path(path) as tmp:
         torch.save({k: v.detach().cpu().contiguous() for k, v in state.items()}, tmp)

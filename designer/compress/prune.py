@@ -27,7 +27,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from designer.core import modules as core_modules
 from designer.core.compile import compile_graph
 from designer.core.layers.blurpool import BlurPool2d
-
+from designer.weights import load_into
 from .measure import CompressError, input_shape
 from .rewrite import block_of, locate
 
@@ -372,7 +372,6 @@ def apply_plan(graph, state, plan, keep):
 
 
 def _check_fits(original, pruned, state):
-    from designer.export.weights import load_into
     try:
         model = compile_graph(pruned)
     except Exception as error:
@@ -387,7 +386,6 @@ def _check_fits(original, pruned, state):
 
 def full_state(graph, state):
     """The compiled design's whole state_dict (auxiliary heads included) filled from `state`."""
-    from designer.export.weights import load_into
     model = compile_graph(graph)
     load_into(model, state)
     return model.state_dict()

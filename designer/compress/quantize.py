@@ -18,6 +18,9 @@ import math
 import torch
 from torch import nn
 
+from designer.core import modules
+from designer.core.atomic import atomic_path
+from designer.core.blocks.residual import ZeroPadShortcut
 from .measure import CompressError
 
 WEIGHT_SCHEMES = ("linear", "affine", "kmeans", "log")
@@ -66,8 +69,6 @@ def _opaque_modules():
     """Our modules whose forward branches on shapes cannot be traced symbolically: they stay
     whole and run in float between dequantise and quantise steps."""
     from torch.ao.quantization.fx.custom_config import PrepareCustomConfig
-    from designer.core import modules
-    from designer.core.blocks.residual import ZeroPadShortcut
     return PrepareCustomConfig().set_non_traceable_module_classes(
         [modules.ChannelShuffle, modules.Multiply, modules.Split, modules.DropPath,
          ZeroPadShortcut])
@@ -112,7 +113,6 @@ def _copy(model):
 
 def to_torchscript(model, example, path):
     """Save a quantised model as TorchScript (atomically)."""
-    from designer.core.atomic import atomic_path
     traced = torch.jit.trace(model, example, check_trace=False)
     traced = torch.jit.freeze(traced.eval()) if hasattr(torch.jit, "freeze") else traced
     with atomic_path(path) as tmp:

@@ -6,7 +6,7 @@ FORMAT_CHOICES = ("torchscript", "torch_export", "onnx", "python", "state_dict")
 
 def _run(args):
     # torch is imported here, not at module import, so `designer --help` stays quick.
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.export.exporter import export_design
     graph = load_for_cli(args.design)
     result = export_design(graph, args.format, args.output, weights=args.weights,
@@ -15,7 +15,7 @@ def _run(args):
     return 0
 
 def add_parser(subparsers):
-    from designer.cli import parse_shape
+    from designer.arguments import parse_shape
     p = subparsers.add_parser(
         "export", help="export a design to TorchScript, torch.export, ONNX, PyTorch source or weights",
         description="Export a design for deployment. The model is compiled for inference: eval "

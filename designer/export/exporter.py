@@ -16,9 +16,12 @@ from designer.core.errors import CompileError
 from designer.core.infer import analyze
 from designer.core.memory import check_fits, design_needs
 from designer.core.registry import Role
+from designer.weights import WeightsError, load_into, read_state_dict
 
 from .files import ExportError, atomic_path, check_writable
-from .weights import WeightsError, load_into, read_state_dict
+from .onnx import save_onnx
+from .python_source import generate_source
+from .torchscript import save_torch_export, save_torchscript
 
 # format -> (title, usual file suffix)
 FORMATS = {
@@ -117,15 +120,12 @@ def export_design(graph, fmt, path, weights=None, input_shape=None):
     result = ExportResult(fmt, path, weights_report=report)
     examples = example_inputs(graph)
     if fmt == "torchscript":
-        from .torchscript import save_torchscript
         result.method, note = save_torchscript(module, path, examples)
         result.notes += [note] if note else []
     elif fmt == "torch_export":
-        from .torchscript import save_torch_export
         note = save_torch_export(module, path, examples)
         result.notes += [note] if note else []
     elif fmt == "onnx":
-        from .onnx import save_onnx
         names = [n.id for n in input_nodes(graph)]
         returned = output_nodes(graph, include_auxiliary=False)
         outputs = [n.params["name"] or n.id for n in returned]
@@ -134,7 +134,6 @@ def export_design(graph, fmt, path, weights=None, input_shape=None):
         note = save_onnx(module, path, examples, names, outputs)
         result.notes += [note] if note else []
     elif fmt == "python":
-        from .python_source import generate_source
         source = generate_source(graph, module)
         with atomic_path(path) as tmp:
             Path(tmp).write_text(source, encoding="utf-8")

@@ -10,10 +10,9 @@ largest value is 1 (all zeros when the class has no positive evidence).
 import numpy as np
 import torch
 
-from .subject import InsightError
+from .settings import ATTRIBUTIONS, InsightError
 
-METHODS = ("gradcam", "guided_backprop", "guided_gradcam", "occlusion", "integrated_gradients",
-           "smoothgrad")
+METHODS = tuple(ATTRIBUTIONS)
 
 
 def predict(model, image, classes, k=5):

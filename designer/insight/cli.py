@@ -7,9 +7,6 @@ landscape around the weights.
 import json
 import sys
 
-DEFAULT_STEPS = {"1d": 41, "2d": 21}
-
-
 def _progress(label):
     """A one-line progress callback on a terminal's stderr; silent otherwise."""
     if not sys.stderr.isatty():
@@ -30,27 +27,34 @@ def _default_nodes(graph):
 def _run(args):
     from pathlib import Path
 
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.insight import activations, attribution, evaluation, filters, landscape, render
-    from designer.insight.subject import InsightError, load_subject
+    from designer.insight.settings import LANDSCAPE_STEPS
+    from designer.insight.settings import SETTINGS, InsightError
+    from designer.insight.subject import load_subject
 
+    given = SETTINGS.given(args)
+    if "image" in given and "index" in given:
+        raise InsightError("give an image file (--image) or a validation image (--index), "
+                           "not both")
+    settings = SETTINGS.check(given)
     graph = load_for_cli(args.design)
-    subject = load_subject(graph, args.weights, args.dataset, args.data_dir)
+    subject = load_subject(graph, settings.weights, settings.dataset, settings.data_dir)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     result = {"design": graph.name, "dataset": subject.config.dataset}
 
     # The sample image.
-    if args.image is not None:
-        image, label = subject.prepare(args.image), None
-        result["image"] = str(args.image)
+    if settings.image is not None:
+        image, label = subject.prepare(settings.image), None
+        result["image"] = str(settings.image)
     else:
-        image, label = subject.sample(args.index)
-        result["index"], result["label"] = args.index, label
+        image, label = subject.sample(settings.index)
+        result["index"], result["label"] = settings.index, label
     classes = subject.classes or [str(i) for i in range(10)]
     subject.classes = classes
-    nodes = args.node or _default_nodes(graph)
+    nodes = settings.node or _default_nodes(graph)
     taps = {node: subject.tap(node) for node in nodes}
     outputs, _ = activations.capture(subject.model, image, list(taps.values()))
     prediction = attribution.predict(subject.model, image, classes)
@@ -78,18 +82,18 @@ def _run(args):
                            f"{weight.shape[2]}×{weight.shape[3]} over {weight.shape[1]} channels")
         written.append(path)
 
-    target = prediction["class"] if args.target_class is None else args.target_class
-    if (args.gradcam or args.attribution) and not 0 <= target < len(classes):
+    target = prediction["class"] if settings.target_class is None else settings.target_class
+    if (settings.gradcam or settings.attribution) and not 0 <= target < len(classes):
         raise InsightError(f"there is no class {target}; the classes are 0 to {len(classes) - 1}")
-    if args.gradcam:
-        heat = attribution.gradcam(subject.model, image, target, subject.tap(args.gradcam))
-        path = out / f"gradcam_{args.gradcam}.png"
+    if settings.gradcam:
+        heat = attribution.gradcam(subject.model, image, target, subject.tap(settings.gradcam))
+        path = out / f"gradcam_{settings.gradcam}.png"
         render.gradcam_png(subject.display(image), heat, prediction, classes[target], path,
-                           f"Grad-CAM at {args.gradcam}")
+                           f"Grad-CAM at {settings.gradcam}")
         written.append(path)
-        result["gradcam"] = {"node": args.gradcam, "class": target}
-    for method in args.attribution or []:
-        tap = subject.tap(args.gradcam) if method == "guided_gradcam" and args.gradcam else None
+        result["gradcam"] = {"node": settings.gradcam, "class": target}
+    for method in settings.attribution or []:
+        tap = subject.tap(settings.gradcam) if method == "guided_gradcam" and settings.gradcam else None
         if method == "guided_gradcam" and tap is None:
             raise InsightError("guided Grad-CAM needs the node to explain: add --gradcam NODE")
         heat = attribution.attribute(subject.model, image, target, method, tap)
@@ -98,18 +102,18 @@ def _run(args):
                            method.replace("_", " ").capitalize().replace("gradcam", "Grad-CAM"))
         written.append(path)
 
-    if args.confusion or args.embedding or args.json:
+    if settings.confusion or settings.embedding or args.json:
         result_eval = evaluation.evaluate(subject.model, subject.dataset, classes,
                                           subject.data.eval_crops,
-                                          with_features=bool(args.embedding),
+                                          with_features=bool(settings.embedding),
                                           progress=_progress("evaluating"))
         result["confusion"] = result_eval.confusion().tolist()
         result["val_size"] = result_eval.size
         result["val_top1_error"] = result_eval.top1_error
         result["per_class_error"] = result_eval.per_class_error()
-        wrong = result_eval.most_confidently_wrong(args.wrong)
+        wrong = result_eval.most_confidently_wrong(settings.wrong)
         result["most_confidently_wrong"] = wrong
-        if args.confusion:
+        if settings.confusion:
             path = out / "confusion.png"
             render.confusion_png(result_eval.confusion().numpy(), classes, path,
                                  f"{graph.name} on {subject.data.title}: {result_eval.size} "
@@ -122,29 +126,29 @@ def _run(args):
                                     f"{w['probability']:.0%}" for w in wrong], path,
                                    "most confidently wrong (true→predicted, probability)")
                 written.append(path)
-        if args.embedding:
-            points = evaluation.embed(result_eval.features, args.embedding)
+        if settings.embedding:
+            points = evaluation.embed(result_eval.features, settings.embedding)
             path = out / "embedding.png"
             render.embedding_png(points, result_eval.labels.numpy(), classes, path,
-                                 f"{args.embedding.upper() if args.embedding == 'pca' else 't-SNE'}"
+                                 f"{settings.embedding.upper() if settings.embedding == 'pca' else 't-SNE'}"
                                  f" of the last layer's {result_eval.features.shape[1]} input "
                                  "features, by true class")
             written.append(path)
 
-    if args.landscape:
-        steps = args.steps or DEFAULT_STEPS[args.landscape]
-        batches = landscape.fixed_batches(subject.dataset, args.batches)
+    if settings.landscape:
+        steps = settings.steps or LANDSCAPE_STEPS[settings.landscape]
+        batches = landscape.fixed_batches(subject.dataset, settings.batches)
         state = subject.model.state_dict()
-        show = _progress(f"loss landscape ({args.landscape})")
-        if args.landscape == "1d":
-            if args.landscape_from:
-                from designer.export.weights import read_state_dict
-                start, what = read_state_dict(args.landscape_from), str(args.landscape_from)
+        show = _progress(f"loss landscape ({settings.landscape})")
+        if settings.landscape == "1d":
+            if settings.landscape_from:
+                from designer.weights import read_state_dict
+                start, what = read_state_dict(settings.landscape_from), str(settings.landscape_from)
             else:
                 start, what = landscape.initial_state(graph, subject.config.seed), "initial weights"
             surface = landscape.interpolate(subject.model, start, state, batches, steps,
                                             progress=show)
-            title = f"loss from {what} (α=0) to {args.weights} (α=1)"
+            title = f"loss from {what} (α=0) to {settings.weights} (α=1)"
         else:
             surface = landscape.surface(subject.model, state, batches, steps, progress=show)
             title = "loss around the weights, two filter-normalised random directions"
@@ -174,6 +178,7 @@ def _run(args):
 
 
 def add_parser(subparsers):
+    from designer.insight.settings import SETTINGS
     p = subparsers.add_parser(
         "inspect", help="feature maps, filters, Grad-CAM, confusion, embeddings, loss landscape",
         description="Look inside a trained design: writes PNGs to --out (feature_maps_<node>.png, "
@@ -181,40 +186,8 @@ def add_parser(subparsers):
                     "embedding.png, landscape.png). With --json, prints one JSON object (it then "
                     "always evaluates the validation set for the confusion fields).")
     p.add_argument("design", help="a design file (.json) or a preset name")
-    p.add_argument("--weights", required=True, metavar="CKPT",
-                   help="a training checkpoint (or run folder) or a state_dict file")
-    p.add_argument("--dataset", required=True, help="digits, mnist, fashion_mnist, cifar10, "
-                   "cifar100 or imagefolder")
-    p.add_argument("--data-dir", metavar="DIR", help="where the dataset's files are")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--image", metavar="FILE", help="an image file, converted to the design's "
-                       "input by the dataset's evaluation transform")
-    which.add_argument("--index", type=int, default=0, metavar="N",
-                       help="validation image N (default 0)")
-    p.add_argument("--node", nargs="+", metavar="ID", help="nodes whose output (and filters, for "
-                   "convolutions) to show; default: every top-level convolution")
-    p.add_argument("--gradcam", metavar="NODE", help="Grad-CAM at this node (spatial output)")
-    p.add_argument("--attribution", nargs="+", metavar="METHOD",
-                   help="Captum attributions written as attribution_<METHOD>.png: guided_backprop, "
-                        "guided_gradcam (at the --gradcam node), occlusion, integrated_gradients, "
-                        "smoothgrad")
-    p.add_argument("--class", dest="target_class", type=int, metavar="K",
-                   help="the class Grad-CAM and --attribution explain (default: the predicted one)")
-    p.add_argument("--confusion", action="store_true",
-                   help="confusion matrix and the most confidently wrong images")
-    p.add_argument("--wrong", type=int, default=16, metavar="N",
-                   help="how many confidently wrong images to show (default 16)")
-    p.add_argument("--embedding", choices=("pca", "tsne"),
-                   help="2-D map of the last layer's input features, coloured by class")
-    p.add_argument("--landscape", choices=("1d", "2d"), help="1d: loss from the initial weights "
-                   "(or --landscape-from) to these; 2d: around these weights")
-    p.add_argument("--steps", type=int, metavar="N", help="landscape points per axis (default 41 "
-                   "for 1d, 21 for 2d)")
-    p.add_argument("--batches", type=int, default=2, metavar="N",
-                   help="validation batches of 128 the landscape's loss is measured on (default 2)")
-    p.add_argument("--landscape-from", metavar="CKPT",
-                   help="1d landscape: start from these weights instead of the initial ones")
     p.add_argument("--out", required=True, metavar="DIR", help="the folder for the PNGs")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    SETTINGS.add_arguments(p, required=("weights", "dataset"))
     p.set_defaults(run=_run)
     return p

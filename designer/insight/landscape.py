@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from designer.core.compile import compile_graph
 from .subject import InsightError
 
 
@@ -137,7 +138,6 @@ def surface(model, state, batches, steps=21, span=1.0, seed=0, progress=None, sh
 def initial_state(graph, seed=0):
     """The weights training started from: the design compiled right after seeding with `seed`,
     as the training engine does, without disturbing the caller's random state."""
-    from designer.core.compile import compile_graph
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return compile_graph(graph).state_dict()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from designer.core.atomic import atomic_path
 
 # Colour maps as anchor colours interpolated linearly (matplotlib's viridis and inferno, sampled
 # at nine points; a blue-white-red diverging map for signed values).
@@ -143,7 +144,6 @@ def save_png(image, path):
     """Write a PIL image (or an (H, W[, 3]) uint8 array) atomically."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
-    from designer.core.atomic import atomic_path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:

@@ -17,14 +17,11 @@ from designer.core.compile import compile_graph
 from designer.core.errors import CompileError, DesignError
 from designer.core.infer import analyze, input_states
 from designer.core.registry import Role
-from designer.export.weights import WeightsError, load_into, read_state_dict
 from designer.train.config import TrainConfig
 from designer.train.data import MatchChannels, _stats, batch_eval, build_data, eval_size
 from designer.train.loop import CHECKPOINT_FORMAT, main_output_view
-
-
-class InsightError(DesignError):
-    """A node, image or request that an Insight view cannot use; the sentence says why."""
+from designer.weights import WeightsError, load_into, read_state_dict
+from .settings import InsightError
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def _run_import(args):
 
 
 def _run_diff(args):
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from designer.interop.diff import diff_designs, format_diff
     result = diff_designs(load_for_cli(args.a), load_for_cli(args.b))
     print(json.dumps(result) if args.json else format_diff(result))
@@ -52,7 +52,7 @@ def _run_diff(args):
 
 
 def add_parser(subparsers):
-    from designer.cli import parse_shape
+    from designer.arguments import parse_shape
     p = subparsers.add_parser(
         "import", help="import a torchvision, timm, PyTorch or ONNX model as a design",
         description="Trace a model into an editable design (OUT.json) and carry its weights "

@@ -10,6 +10,7 @@ name.
 """
 
 from designer.core.builder import GraphBuilder
+from designer.interop.pytorch import import_model
 from . import preset
 
 # ConvNeXt-T: (channels, blocks) per stage; stochastic depth 0.1 at the last block.
@@ -58,7 +59,6 @@ def convnext_tiny():
 def imported_torchvision(name, title, description):
     """torchvision's `name` imported as a design (on the meta device: structure only)."""
     import torchvision
-    from designer.interop.pytorch import import_model
     model = torchvision.models.get_model(name, weights=None)
     graph = import_model(model, (3, 224, 224), title, description, device="meta").graph
     return graph

@@ -59,23 +59,24 @@ def format_profile(report):
 
 
 def _profile(args):
-    from designer.cli import load_for_cli
+    from designer.arguments import load_for_cli
     from .profile import profile
+    from .settings import PROFILE_SETTINGS
+    settings = PROFILE_SETTINGS.check(PROFILE_SETTINGS.given(args))
     graph = load_for_cli(args.design)
-    report = profile(graph, args.input, batch=args.batch, device=args.device,
-                     threads=args.threads, repeats=args.repeats, warmup=args.warmup,
-                     backward=args.backward, dtype=args.dtype)
+    report = profile(graph, args.input, **settings)
     print(json.dumps(report) if args.json else format_profile(report))
     return 0
 
 
 def _sweep(args):
+    from .settings import SWEEP_SETTINGS
     from .sweep import Sweep, parse_param
-    sweep = Sweep(args.design, args.dataset, [parse_param(text) for text in args.param],
-                  out=args.out, epochs=args.epochs, trials=args.trials, sampler=args.sampler,
-                  storage=args.storage, study_name=args.study, prune=args.prune, seed=args.seed,
-                  train_settings=dict(_train_setting(text) for text in args.train),
-                  latency=not args.no_latency, threads=args.threads, max_macs=args.max_macs)
+    settings = SWEEP_SETTINGS.check(SWEEP_SETTINGS.given(args))
+    study = settings.pop("study")
+    sweep = Sweep(args.design, params=[parse_param(text) for text in args.param], out=args.out,
+                  study_name=study, train_settings=dict(_train_setting(t) for t in args.train),
+                  **settings)
     try:
         for event in sweep.run():
             if not args.json and event["kind"] == "trial":
@@ -115,50 +116,27 @@ def _train_setting(text):
 
 
 def add_parser(subparsers):
-    from designer.cli import parse_shape
+    from designer.arguments import parse_shape
+    from .settings import PROFILE_SETTINGS, SWEEP_SETTINGS
     p = subparsers.add_parser("profile", help="measured per-layer latency, memory access cost "
                               "and ShuffleNet V2 guideline hints")
     p.add_argument("design", help="a design file (.json) or a preset name")
     p.add_argument("--input", type=parse_shape, metavar="CxHxW", help="override the input shape")
-    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--threads", type=int, metavar="N", help="CPU threads (torch.set_num_threads)")
-    p.add_argument("--repeats", type=int, default=20, help="timed runs after warm-up (default 20)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
-    p.add_argument("--backward", action="store_true",
-                   help="also time the backward pass per node (training mode)")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
-                   help="weights and activations type; bytes are counted at its size")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    PROFILE_SETTINGS.add_arguments(p)
     p.set_defaults(run=_profile)
 
     p = subparsers.add_parser("sweep", help="train a grid or search of variants (Optuna) and plot "
                               "error against MACs, parameters and latency")
     p.add_argument("design", help="a design file (.json) or a preset name")
-    p.add_argument("--dataset", required=True, help="digits, mnist, cifar10, ... (as for train)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
                    help="a swept setting (repeatable): a training setting (lr=0.01,0.05), a design "
                         "parameter NODE.PARAM as for `open --set` (conv1.out_channels=4:16:4, "
                         "start:stop:step inclusive), or width=0.5,1.0 to scale every out_channels")
-    p.add_argument("--trials", type=int, help="trials in the study (default: the grid's size, or "
-                   "10 for random and tpe); a resumed study counts the trials it already has")
-    p.add_argument("--sampler", choices=("grid", "random", "tpe"), default="grid")
-    p.add_argument("--epochs", type=int, default=5, help="epochs per trial (default 5)")
-    p.add_argument("--storage", metavar="URL", help="Optuna storage (default sqlite:///OUT/"
-                   "study.db); point several machines at one database to share a study")
-    p.add_argument("--study", default="sweep", help="study name in the storage (default sweep)")
-    p.add_argument("--no-prune", dest="prune", action="store_false",
-                   help="do not stop trials whose validation error trails the median")
     p.add_argument("--train", action="append", default=[], metavar="NAME=VALUE",
                    help="a fixed training setting for every trial, e.g. batch_size=32")
-    p.add_argument("--seed", type=int, default=0, help="sampler and training seed")
-    p.add_argument("--max-macs", type=int, metavar="N", help="a budget: trials whose design needs "
-                   "more multiply-adds are pruned without training")
-    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for training "
-                   "(torch.set_num_threads); on a shared machine 1 is often fastest")
-    p.add_argument("--no-latency", action="store_true",
-                   help="skip measuring each trial's CPU latency")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="sweep folder: run folders, trials.csv, tradeoff.png")
     p.add_argument("--json", action="store_true", help="print one JSON object when done")
+    SWEEP_SETTINGS.add_arguments(p, required=("dataset",))
     p.set_defaults(run=_sweep)

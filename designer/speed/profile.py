@@ -25,16 +25,12 @@ import torch
 from torch import fx
 
 from designer.core.compile import compile_graph
-from designer.core.errors import DesignError
 from designer.core.infer import analyze
 from designer.core.registry import Role
+from .settings import ProfileError
 
 from .hints import design_hints
 from .mac import DTYPE_BYTES, device_peak, graph_traffic
-
-
-class ProfileError(DesignError):
-    """A design or setting that cannot be profiled; the sentence says why."""
 
 
 def owner_map(graph, module):

@@ -29,14 +29,18 @@ from pathlib import Path
 from designer.core import fileformat
 from designer.core.atomic import atomic_path
 from designer.core.errors import DesignError
+from designer.core.infer import Analyzer
 from designer.core.params import parse_edit
+from designer.core.presets import load_design
 from designer.core.registry import Role
+from designer.train.config import TrainConfig
+from designer.train.events import Epoch, Finished
+from designer.train.loop import TrainControl, Trainer
+from .plot import pareto_front, tradeoff_points, write_tradeoff_png
+from .profile import measure, num_threads
+from .settings import SweepError
 
 DEFAULT_TRIALS = 10      # random and TPE, when --trials is not given
-
-
-class SweepError(DesignError):
-    """A sweep that cannot start (a malformed --param, an unknown setting); the sentence says why."""
 
 
 class _OverBudget(Exception):
@@ -109,7 +113,6 @@ def scale_width(graph, factor):
     valid that way (a ShuffleNet unit's branch must divide by the groups too), every width is
     rounded to a multiple of all the design's groups, then of twice, four and eight times that."""
     from math import lcm
-    from designer.core.infer import Analyzer
     keep = _class_width_nodes(graph)
     original = {nid: dict(node.params) for nid, node in graph.nodes.items()
                 if nid not in keep and any(name in node.params for name in WIDTH_PARAMS)}
@@ -174,8 +177,6 @@ class Sweep:
     def __init__(self, design, dataset, params, out, epochs=5, trials=None, sampler="grid",
                  storage=None, study_name="sweep", prune=True, prune_startup=5, seed=0,
                  train_settings=None, latency=True, threads=None, max_macs=None):
-        from designer.core.presets import load_design
-        from designer.train.config import TrainConfig
         if not params:
             raise SweepError("a sweep needs at least one --param")
         names = [p.name for p in params]
@@ -268,7 +269,6 @@ class Sweep:
     def run(self):
         """Yield events: "trial_start", "epoch", "trial" (the finished trial's record, as in
         result()), and a final "finished" with status "completed" or "stopped"."""
-        from .profile import num_threads
         with num_threads(self.threads):
             yield from self._run()
 
@@ -285,9 +285,6 @@ class Sweep:
 
     def _run_trial(self, trial):
         from optuna.trial import TrialState
-        from designer.core.infer import Analyzer
-        from designer.train.events import Epoch, Finished
-        from designer.train.loop import TrainControl, Trainer
         settings = {p.name: p.suggest(trial) for p in self.params}
         run_dir = self.out / "trials" / f"trial_{trial.number:04d}"
         trial.set_user_attr("run_dir", str(run_dir))
@@ -305,7 +302,6 @@ class Sweep:
                 raise _OverBudget(f"{totals.macs:,} multiply-adds exceed the budget of "
                                   f"{self.max_macs:,}; not trained")
             if self.latency:
-                from .profile import measure
                 trial.set_user_attr("latency_ms", measure(graph, threads=1, repeats=10,
                                                           warmup=2).end_to_end_ms)
             config = self._trial_config(settings, run_dir)
@@ -362,8 +358,6 @@ class Sweep:
                     if t.number == trial.number)
 
     def _trial_graph(self, settings):
-        from designer.core.infer import Analyzer
-        from designer.core.presets import load_design
         graph = load_design(self.design)
         for name, value in settings.items():
             if "." in name:          # NODE.PARAM; training settings and width have no dot
@@ -378,7 +372,6 @@ class Sweep:
         return graph
 
     def _trial_config(self, settings, run_dir):
-        from designer.train.config import TrainConfig
         values = {"dataset": self.dataset, "epochs": self.epochs, "seed": self.seed,
                   **self.train_settings}
         values.update({k: v for k, v in settings.items() if k != "width" and "." not in k})
@@ -403,7 +396,6 @@ class Sweep:
 
     def result(self):
         """The `designer sweep --json` object."""
-        from .plot import pareto_front, tradeoff_points
         trials = self.records()
         numbers, points = tradeoff_points(trials, "total_macs")
         return {"trials": trials, "pareto": [numbers[i] for i in pareto_front(points)],
@@ -411,7 +403,6 @@ class Sweep:
 
     def write_outputs(self):
         """trials.csv and tradeoff.png in the sweep folder (atomic replaces)."""
-        from .plot import write_tradeoff_png
         trials = self.records()
         names = list(dict.fromkeys(itertools.chain([p.name for p in self.params],
                                                    *(t["settings"] for t in trials))))

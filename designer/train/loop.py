@@ -26,6 +26,7 @@ distributed, metrics are all-reduced and only rank 0 writes files.
 import logging
 from contextlib import nullcontext
 import csv
+import json
 import math
 import os
 from pathlib import Path
@@ -37,6 +38,7 @@ from torch import fx, nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from designer.core import atomic, fileformat
 from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
@@ -44,16 +46,17 @@ from designer.core.infer import Analyzer, input_state
 from designer.core.memory import check_fits, design_needs
 from designer.core.registry import Role
 from designer.home import new_run_dir
+from designer.weights import load_into, load_weights_only, read_state_dict
 from .config import TrainConfig
 from . import fastpath
 from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
-from .losses import (MARGIN, RECONSTRUCTION, margin_loss, output_losses,
-                     reconstruction_loss)
+from .losses import MARGIN, RECONSTRUCTION, margin_loss, output_losses, reconstruction_loss
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
+SETTINGS_FILE = "settings.json"     # the run's TrainConfig, in every run folder
 
 
 class TrainingError(DesignError):
@@ -222,7 +225,6 @@ def load_checkpoint(path):
         path = path / "last.pt"
     if not path.is_file():
         raise TrainingError(f"{path}: no such checkpoint")
-    from designer.export.weights import load_weights_only
     data = load_weights_only(path, TrainingError)
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise TrainingError(f"{path}: not a CNN Designer training checkpoint")
@@ -302,7 +304,6 @@ class Trainer:
             raise TrainingError(str(error)) from None
         self.notes = []
         if self.weights:
-            from designer.export.weights import load_into, read_state_dict
             report = load_into(model, read_state_dict(self.weights))
             self.notes.append(f"weights from {self.weights}: {report}")
         if self.prepare is not None:
@@ -320,7 +321,10 @@ class Trainer:
             self.forward_eval = torch.compile(self.eval_model)
 
         self.train_loader, self.val_loader = self._loaders()
-        self.steps_per_epoch = len(self.train_loader)
+        # A step is one optimiser update: `accumulate_steps` batches' gradients summed (the
+        # epoch's last step may sum fewer).
+        self.batches_per_epoch = len(self.train_loader)
+        self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.accumulate_steps)
         if self.steps_per_epoch == 0:
             raise TrainingError("the training set is empty")
         self.optimizer = build_optimizer(self.model, config)
@@ -343,6 +347,10 @@ class Trainer:
         if self.rank == 0:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._rewrite_csv()
+            # The run's settings as JSON, readable before the first checkpoint (and by tools
+            # that do not load torch files).
+            atomic.write_text(self.run_dir / SETTINGS_FILE, json.dumps(
+                TrainConfig.SETTINGS.to_json(config.to_dict()), indent=1) + "\n")
         self.tensorboard = self._tensorboard()
 
     def _loaders(self):
@@ -499,29 +507,52 @@ class Trainer:
         epoch_start = last_sync = self.clock()
         images_since_sync = 0
         self.epoch_paused = 0.0
+        accumulate = config.accumulate_steps
         for index, (images, labels) in enumerate(self.train_loader):
-            if self.control.paused:
-                yield from self._pause()
-            if self.control.stopped:
-                return self._finished("stopped", f"stopped at step {self.step + 1}; "
-                                      f"{self._kept_sentence()}")
+            first_of_step = index % accumulate == 0
+            if first_of_step:      # pause and stop between optimiser steps, never inside one
+                if self.control.paused:
+                    yield from self._pause()
+                if self.control.stopped:
+                    return self._finished("stopped", f"stopped at step {self.step + 1}; "
+                                          f"{self._kept_sentence()}")
+                self.optimizer.zero_grad(set_to_none=True)
+                # This step's batches: each one's loss counts 1/n, so the summed gradient is the
+                # gradient of their mean, as one batch n times larger would give.
+                in_step = min(accumulate, self.batches_per_epoch - index)
+                step_loss = 0.0
             images = self.data.augment(images.to(self.device, non_blocking=True),
                                        self.augment_generator)
             images = images.contiguous(memory_format=self.memory_format)
             labels = labels.to(self.device, non_blocking=True)
             lr = self.optimizer.param_groups[0]["lr"]
-            with self._autocast():
-                outputs = self.forward_train(images)
-                if not isinstance(outputs, (tuple, list)):
-                    outputs = (outputs,)
-                if self.loss is not None:
-                    loss = self.loss(outputs, images, labels)
-                else:
-                    loss = sum(w * self._loss(kind, o.float(), labels, images)
-                               for w, o, kind in zip(self.loss_weights, outputs,
-                                                     self.output_losses))
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
+            last_of_step = (index + 1) % accumulate == 0 or index + 1 == self.batches_per_epoch
+            # DistributedDataParallel averages gradients across processes on every backward;
+            # the batches before a step's last only add to the local gradients.
+            sync = (self.forward_train.no_sync() if self.world > 1 and not last_of_step
+                    and hasattr(self.forward_train, "no_sync") else nullcontext())
+            with sync:
+                with self._autocast():
+                    outputs = self.forward_train(images)
+                    if not isinstance(outputs, (tuple, list)):
+                        outputs = (outputs,)
+                    if self.loss is not None:
+                        loss = self.loss(outputs, images, labels)
+                    else:
+                        loss = sum(w * self._loss(kind, o.float(), labels, images)
+                                   for w, o, kind in zip(self.loss_weights, outputs,
+                                                         self.output_losses))
+                self.scaler.scale(loss / in_step).backward()
+            step_loss = step_loss + loss.detach().float() / in_step
+            main = outputs[0].detach()
+            count = labels.numel()
+            sums += torch.stack([loss.detach().float() * count,
+                                 _topk_correct(main, labels, 1).float(),
+                                 _topk_correct(main, labels, 5).float(),
+                                 torch.tensor(float(count), device=self.device)])
+            images_since_sync += count
+            if not last_of_step:
+                continue
             if config.grad_clip > 0:
                 self.scaler.unscale_(self.optimizer)
                 nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
@@ -532,15 +563,8 @@ class Trainer:
             self.session_steps += 1
             if self.session_steps == 1:   # the ETA's clock starts after the first step
                 self.timed_from = (self.clock(), self.paused_for)
-            main = outputs[0].detach()
-            count = labels.numel()
-            sums += torch.stack([loss.detach().float() * count,
-                                 _topk_correct(main, labels, 1).float(),
-                                 _topk_correct(main, labels, 5).float(),
-                                 torch.tensor(float(count), device=self.device)])
-            pending.append((loss.detach().float(), lr))
-            images_since_sync += count
-            last_in_epoch = index + 1 == self.steps_per_epoch
+            pending.append((step_loss, lr))
+            last_in_epoch = index + 1 == self.batches_per_epoch
             if len(pending) >= sync_every or last_in_epoch:
                 now = self.clock()
                 rate = images_since_sync * self.world / max(1e-9, now - last_sync)
@@ -672,7 +696,6 @@ class Trainer:
         return Epoch(**row, best=improved, eta_s=self._eta(), progress=self.epoch / self.config.epochs)
 
     def _checkpoint(self):
-        from designer.core import fileformat
         rng = {"torch": torch.get_rng_state()}
         if self.cuda:
             rng["cuda"] = torch.cuda.get_rng_state_all()

@@ -362,7 +362,7 @@ class CompressPanel(QWidget):
 # The jobs' work, in their thread: plain data in and out, never a widget.
 def _preview(technique, graph, weights, options, control, on_event):
     from designer.compress import jobs
-    from designer.export.weights import read_state_dict
+    from designer.weights import read_state_dict
     return jobs.preview(technique, graph, read_state_dict(weights), options)
 
 

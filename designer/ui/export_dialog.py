@@ -153,7 +153,7 @@ class ExportDialog(QDialog):
             return None
         input_shape = None
         if self.format() in NEEDS_INPUT_SIZE and self.input_edit.text().strip():
-            from designer.cli import parse_shape
+            from designer.arguments import parse_shape
             try:
                 input_shape = parse_shape(self.input_edit.text().strip())
             except argparse.ArgumentTypeError as error:

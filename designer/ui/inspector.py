@@ -1,59 +1,26 @@
 """The inspector: one typed editor per parameter of the selected node, its readouts (output shape,
 parameters, multiply-adds, memory, receptive field, the error sentence), and renaming.
 
-Editors are bound both ways without echo: a value typed by the person becomes a `SetParams`
+The editors are the shared table of `forms.py` (the panels' settings forms use the same ones).
+They are bound both ways without echo: a value typed by the person becomes a `SetParams`
 command; a change in the graph (undo, another view) updates the editors with their signals
 blocked (napari's layer-control binding). A refused value shows the `ParamError` sentence and the
-editor returns to the node's value.
-
-Numbers typed into a field apply on Enter, on leaving the field or after a short pause, not on
-every keystroke (typing 48 must not apply 4 first and re-flow the network); arrows and the wheel
-apply at once. Undo and redo keys in a field undo the design, not the field's text. Height ×
-width pairs keep a square lock, on while the value is square.
+editor returns to the node's value. Undo and redo keys in a field undo the design, not the
+field's text.
 """
 
-from contextlib import ExitStack
-import re
-
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
-                               QHBoxLayout, QLabel, QLayout, QLineEdit, QScrollArea, QSpinBox, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QFormLayout, QFrame,
+                               QLabel, QLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget)
 
 from designer.core.commands import Rename, SetParams
 from designer.core.errors import DesignError
 from designer.core.params import format_shape
 from designer.core.summary import human
 
+from .forms import EDITORS, tooltip
 from .widgets import FigureText
-
-INT_LIMIT = 2**31 - 1
-TYPING_PAUSE_MS = 700
-
-
-def _bounds(param, integer):
-    low = param.min if param.min is not None else (-INT_LIMIT if integer else -1e12)
-    high = param.max if param.max is not None else (INT_LIMIT if integer else 1e12)
-    return (int(low), int(high)) if integer else (float(low), float(high))
-
-
-def _commit_after_pause(box):
-    """Typed numbers apply on Enter, focus-out, or once typing pauses; steps apply at once."""
-    box.setKeyboardTracking(False)
-    timer = QTimer(box)
-    timer.setSingleShot(True)
-    timer.setInterval(TYPING_PAUSE_MS)
-    timer.timeout.connect(box.interpretText)
-    box.lineEdit().textEdited.connect(lambda text: timer.start())
-    return box
-
-
-def _int_box(param):
-    box = QSpinBox()
-    box.setRange(*_bounds(param, True))
-    box.setAccelerated(True)
-    return _commit_after_pause(box)
 
 
 class DesignUndoKeys(QObject):
@@ -69,216 +36,6 @@ class DesignUndoKeys(QObject):
                 or (event.key(), event.modifiers()) in self.EXTRA):
             return True   # left unaccepted: the shortcut goes to the window's Undo/Redo
         return False
-
-
-class Editor(QWidget):
-    """Base of the typed editors: `set_value` (silent) and the `edited(value)` signal. A subclass
-    shows a value in `show_value`; only the user's changes are announced."""
-    edited = Signal(object)
-
-    def __init__(self, param):
-        super().__init__()
-        self.param = param
-        self.layout_ = QHBoxLayout(self)
-        self.layout_.setContentsMargins(0, 0, 0, 0)
-        self.layout_.setSpacing(4)
-
-    def set_value(self, value):
-        """Show `value` without announcing it as an edit: the editor's widgets stay silent."""
-        with ExitStack() as silence:
-            for widget in self.findChildren(QWidget):
-                silence.enter_context(QSignalBlocker(widget))
-            self.show_value(value)
-
-    def _emit(self, *args):
-        self.edited.emit(self.value())
-
-
-class IntEditor(Editor):
-    def __init__(self, param):
-        super().__init__(param)
-        self.box = _int_box(param)
-        self.layout_.addWidget(self.box)
-        self.box.valueChanged.connect(self._emit)
-
-    def show_value(self, value):
-        self.box.setValue(value)
-
-    def value(self):
-        return self.box.value()
-
-
-class FloatEditor(Editor):
-    def __init__(self, param):
-        super().__init__(param)
-        self.box = _commit_after_pause(QDoubleSpinBox())
-        self.box.setDecimals(5)
-        self.box.setRange(*_bounds(param, False))
-        small = param.max is not None and param.max <= 1.0
-        self.box.setSingleStep(0.05 if small else 0.1)
-        self.layout_.addWidget(self.box)
-        self.box.valueChanged.connect(self._emit)
-
-    def show_value(self, value):
-        self.box.setValue(value)
-
-    def value(self):
-        return self.box.value()
-
-
-class BoolEditor(Editor):
-    def __init__(self, param):
-        super().__init__(param)
-        self.box = QCheckBox()
-        self.layout_.addWidget(self.box)
-        self.box.toggled.connect(self._emit)
-
-    def show_value(self, value):
-        self.box.setChecked(value)
-
-    def value(self):
-        return self.box.isChecked()
-
-
-class ChoiceEditor(Editor):
-    def __init__(self, param):
-        super().__init__(param)
-        self.box = QComboBox()
-        for choice in param.choices:
-            self.box.addItem(str(choice), choice)
-        self.layout_.addWidget(self.box)
-        self.box.currentIndexChanged.connect(self._emit)
-
-    def show_value(self, value):
-        self.box.setCurrentIndex(max(0, self.box.findData(value)))
-
-    def value(self):
-        return self.box.currentData()
-
-
-class PairEditor(Editor):
-    """Height × width as two spin boxes, with a square lock that keeps them equal."""
-
-    def __init__(self, param):
-        super().__init__(param)
-        self.h, self.w = _int_box(param), _int_box(param)
-        self.h.setToolTip("height")
-        self.w.setToolTip("width")
-        self.lock = QToolButton()
-        self.lock.setText("■")
-        self.lock.setCheckable(True)
-        self.lock.setChecked(True)
-        self.lock.setToolTip("Square: keep height and width equal")
-        self.lock.setAutoRaise(True)
-        self.layout_.addWidget(self.h)
-        self.layout_.addWidget(QLabel("×"))
-        self.layout_.addWidget(self.w)
-        self.layout_.addWidget(self.lock)
-        self.h.valueChanged.connect(lambda value: self._changed(self.w, value))
-        self.w.valueChanged.connect(lambda value: self._changed(self.h, value))
-        self.lock.toggled.connect(self._locked)
-
-    def _changed(self, other, value):
-        if self.lock.isChecked() and other.value() != value:
-            with QSignalBlocker(other):
-                other.setValue(value)
-        self._emit()
-
-    def _locked(self, on):
-        if on and self.h.value() != self.w.value():
-            self._changed(self.w, self.h.value())
-
-    def show_value(self, value):
-        self.h.setValue(value[0])
-        self.w.setValue(value[1])
-        if value[0] != value[1]:   # a value that is not square unlocks
-            self.lock.setChecked(False)
-
-    def value(self):
-        return (self.h.value(), self.w.value())
-
-
-class PaddingEditor(Editor):
-    """'same', 'valid', or explicit zeros (height × width)."""
-
-    def __init__(self, param):
-        super().__init__(param)
-        self.mode = QComboBox()
-        self.mode.addItems(["same", "valid", "explicit"])
-        self.pair = PairEditor(param)
-        self.layout_.addWidget(self.mode)
-        self.layout_.addWidget(self.pair, 1)
-        self.mode.currentIndexChanged.connect(self._mode_changed)
-        self.pair.edited.connect(self._emit)
-
-    def _mode_changed(self, index):
-        self.pair.setEnabled(self.mode.currentText() == "explicit")
-        self._emit()
-
-    def show_value(self, value):
-        if isinstance(value, str):
-            self.mode.setCurrentText(value)
-        else:
-            self.mode.setCurrentText("explicit")
-            self.pair.show_value(value)
-        self.pair.setEnabled(not isinstance(value, str))
-
-    def value(self):
-        mode = self.mode.currentText()
-        return self.pair.value() if mode == "explicit" else mode
-
-
-class TextEditor(Editor):
-    """Free text (names), applied when editing finishes."""
-
-    def __init__(self, param):
-        super().__init__(param)
-        self.line = QLineEdit()
-        self.layout_.addWidget(self.line)
-        self.line.editingFinished.connect(self._finished)
-        self._shown = None
-
-    def _finished(self):
-        if self.line.text() != self._shown:
-            self._emit()
-
-    def show_value(self, value):
-        self._shown = self.format(value)
-        self.line.setText(self._shown)
-
-    def format(self, value):
-        return value
-
-    def value(self):
-        return self.line.text()
-
-
-class ShapeEditor(TextEditor):
-    """A shape typed as 3×224×224 (x, ×, commas or spaces between the numbers)."""
-
-    def __init__(self, param):
-        super().__init__(param)
-        self.line.setPlaceholderText("3×224×224")
-
-    def format(self, value):
-        return format_shape(value)
-
-    def value(self):
-        parts = [p for p in re.split(r"[x×X,\s]+", self.line.text().strip()) if p]
-        try:
-            return [int(p) for p in parts]
-        except ValueError:
-            return self.line.text()
-
-
-class IntsEditor(ShapeEditor):
-    def format(self, value):
-        return ", ".join(str(v) for v in value)
-
-
-EDITORS = {"int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice": ChoiceEditor,
-           "pair": PairEditor, "padding": PaddingEditor, "shape": ShapeEditor, "ints": IntsEditor,
-           "str": TextEditor}
 
 
 class Readout(QWidget):
@@ -443,15 +200,11 @@ class Inspector(QScrollArea):
         for param in spec.params:
             editor = EDITORS[param.kind](param)
             editor.set_value(node.params[param.name])
-            tip = param.help
-            if param.min is not None or param.max is not None:
-                tip += f" (range {param.min if param.min is not None else '…'} to "
-                tip += f"{param.max if param.max is not None else '…'})"
-            editor.setToolTip(tip)
+            editor.setToolTip(tooltip(param))
             editor.setEnabled(not self.read_only)
             editor.edited.connect(lambda value, name=param.name: self._edit(name, value))
             label = QLabel(param.label)
-            label.setToolTip(tip)
+            label.setToolTip(editor.toolTip())
             form.addRow(label, editor)
             self.editors[param.name] = editor
         layout.addLayout(form)

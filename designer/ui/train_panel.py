@@ -1,4 +1,5 @@
-"""The Train panel: pick a dataset and hyperparameters, start / pause / resume / stop a run, and
+"""The Train panel: pick a dataset and hyperparameters (a form made from the training settings,
+row for row the flags of `designer train`), start / pause / resume / stop a run, and
 watch loss, top-1/top-5 error, learning rate and throughput plot live.
 
 `TrainPanel(context)` trains a frozen copy of the open design taken when Start is pressed, so the
@@ -11,7 +12,6 @@ list with its curves in its own colour; ticking several compares them on the sam
 """
 
 import csv
-from dataclasses import fields
 import math
 import time
 from pathlib import Path
@@ -20,16 +20,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
 
+from designer.core.errors import DesignError
 from designer.home import new_run_dir, runs_root
-from designer.train.config import TrainConfig
+from designer.train.config import START_SETTINGS, TRAIN_SETTINGS, TrainConfig
 from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
+from .forms import SettingsForm
 from .jobs import Job
-from .widgets import browse_row, side_by_side
+from .widgets import side_by_side
 
 RUN_COLOURS = ("#3b82f6", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#eab308", "#06b6d4",
                "#64748b")
@@ -55,43 +56,8 @@ PLOTS = (("loss", "Loss", "thin: each step · thick: smoothed · dashed ○: val
          ("error", "Error (%)", "solid: train · dashed: val · top-1 thick, top-5 dotted", "error %"),
          ("lr", "Learning rate", "", "learning rate"), ("speed", "Throughput", "", "images/s"))
 EARLIER_RUNS_SHOWN = 20
-
-
-def _setting_editor(default, meta):
-    """The widget for one TrainConfig field, from its `setting(...)` metadata."""
-    if "choices" in meta:
-        editor = QComboBox()
-        for value, title in meta["choices"].items():
-            editor.addItem(title, value)
-        editor.setCurrentIndex(list(meta["choices"]).index(default))
-    elif meta.get("folder"):
-        editor = QLineEdit(default or "")
-        editor.setPlaceholderText("dataset folder")
-    elif isinstance(default, bool):
-        editor = QCheckBox(meta.get("text", ""))
-        editor.setChecked(default)
-    elif isinstance(default, int):
-        editor = QSpinBox()
-        editor.setRange(meta["low"], meta["high"])
-        editor.setValue(default)
-    else:
-        editor = QDoubleSpinBox()
-        editor.setDecimals(meta["decimals"])
-        editor.setRange(meta["low"], meta["high"])
-        editor.setSingleStep(meta["step"])
-        editor.setSpecialValueText(meta.get("off", ""))
-        editor.setValue(default)
-    return editor
-
-
-def _editor_value(editor):
-    if isinstance(editor, QComboBox):
-        return editor.currentData()
-    if isinstance(editor, QLineEdit):
-        return editor.text().strip() or None
-    if isinstance(editor, QCheckBox):
-        return editor.isChecked()
-    return editor.value()
+# Form sections shown folded at first: what most runs leave at its defaults.
+FOLDED_GROUPS = ("Schedule", "Augmentation", "Hardware", "Run")
 
 
 class Run:
@@ -164,9 +130,7 @@ class TrainPanel(QWidget):
         side_layout.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        form_holder = QWidget()
-        form_holder.setLayout(self.form)
-        scroll.setWidget(form_holder)
+        scroll.setWidget(self.form)
         side_layout.addWidget(scroll, 5)
         side_layout.addWidget(QLabel("Runs (tick to compare)"))
         side_layout.addWidget(self.runs_list, 1)
@@ -190,39 +154,10 @@ class TrainPanel(QWidget):
 
     # -- widgets ---------------------------------------------------------------------------
     def _build_form(self):
-        """One row per TrainConfig field made with `setting(...)`, in field order, then the
-        weights to start from (an argument of the run, not a setting)."""
-        self.form = QFormLayout()
-        self.editors = {}
-        for spec in fields(TrainConfig):
-            if "label" in spec.metadata:
-                self.editors[spec.name] = editor = _setting_editor(spec.default, spec.metadata)
-                row = browse_row(editor, self._browse_data_dir) if spec.metadata.get("folder") else editor
-                row.setToolTip(spec.metadata["help"])
-                self.form.addRow(spec.metadata["label"], row)
-        self.weights_edit = QLineEdit()
-        self.weights_edit.setPlaceholderText("optional .pt or .pth")
-        self.weights_edit.setToolTip("Start from these weights (e.g. torchvision's, for a preset "
-                                     "named like its model); the first message reports what loaded.")
-        self.form.addRow("Start from", browse_row(self.weights_edit, self._browse_weights))
-        # Knowledge distillation (designer.compress.distill): a trained teacher's soft targets.
-        self.teacher_edit = QLineEdit()
-        self.teacher_edit.setPlaceholderText("optional: a trained design (.json) or preset")
-        self.teacher_weights_edit = QLineEdit()
-        self.teacher_weights_edit.setPlaceholderText("the teacher's weights (.pt)")
-        self.temperature_spin = _setting_editor(2.0, {"low": 0.1, "high": 100.0, "decimals": 2,
-                                                      "step": 0.5})
-        self.alpha_spin = _setting_editor(0.5, {"low": 0.0, "high": 1.0, "decimals": 2, "step": 0.1})
-        for label, widget in (
-                ("Distil from", browse_row(self.teacher_edit, self._browse_teacher)),
-                ("Teacher weights", browse_row(self.teacher_weights_edit,
-                                               self._browse_teacher_weights)),
-                ("Temperature", self.temperature_spin), ("α (soft-target weight)", self.alpha_spin)):
-            self.form.addRow(label, widget)
-        self._settings_widgets = [self.form.itemAt(i).widget() for i in range(self.form.count())
-                                  if self.form.itemAt(i).widget() is not None]
-        self.editors["dataset"].currentIndexChanged.connect(self._dataset_changed)
-        self._dataset_changed()
+        """The form made from the training settings (designer.train.config.TRAIN_SETTINGS):
+        every `designer train` setting, in the same groups, with the same help."""
+        self.form = SettingsForm(TRAIN_SETTINGS, folded=FOLDED_GROUPS)
+        self.editors = self.form.editors
 
     def _build_controls(self):
         self.start_button = QPushButton("Start")
@@ -287,47 +222,18 @@ class TrainPanel(QWidget):
             plot.setTitle(f"<span style='color:{text}'>{title}</span>{key}", size="9pt")
 
     # -- settings --------------------------------------------------------------------------
-    def _dataset_changed(self):
-        dataset = self.editors["dataset"].currentData()
-        self.editors["data_dir"].parentWidget().setEnabled(dataset != "digits")
-        self.editors["download"].setEnabled(dataset not in ("digits", "imagefolder"))
-
-    def _browse_weights(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Start from weights", self.weights_edit.text(),
-                                              "PyTorch weights (*.pt *.pth *.ckpt);;All files (*)")
-        if path:
-            self.weights_edit.setText(path)
-
-    def _browse_teacher(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Teacher design", self.teacher_edit.text(),
-                                              "Designs (*.json)")
-        if path:
-            self.teacher_edit.setText(path)
-
-    def _browse_teacher_weights(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Teacher weights",
-                                              self.teacher_weights_edit.text(),
-                                              "Weights (*.pt *.pth)")
-        if path:
-            self.teacher_weights_edit.setText(path)
-
     def distillation(self):
         """(teacher, teacher weights, temperature, alpha) when a teacher is set, else None."""
-        teacher = self.teacher_edit.text().strip()
-        if not teacher:
+        start = START_SETTINGS.check({name: self.form.values()[name] for name in
+                                      START_SETTINGS.by_name})
+        if not start.teacher:
             return None
-        return (teacher, self.teacher_weights_edit.text().strip(), self.temperature_spin.value(),
-                self.alpha_spin.value())
-
-    def _browse_data_dir(self):
-        edit = self.editors["data_dir"]
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", edit.text())
-        if folder:
-            edit.setText(folder)
+        return (start.teacher, start.teacher_weights, start.temperature, start.alpha)
 
     def config(self):
-        """The TrainConfig the form describes (the run folder is chosen at Start)."""
-        return TrainConfig(**{name: _editor_value(editor) for name, editor in self.editors.items()})
+        """The TrainConfig the form describes (without a run folder, one is made at Start)."""
+        values = self.form.values()
+        return TrainConfig(**{name: values[name] for name in TrainConfig.SETTINGS.by_name})
 
     # -- run control -----------------------------------------------------------------------
     @property
@@ -345,12 +251,17 @@ class TrainPanel(QWidget):
         if graph is None:
             self._show_error("Open or create a design first.")
             return
-        config = self.config()
+        try:
+            config = self.config().validate()
+        except DesignError as error:
+            self._show_error(str(error))
+            return
         name = f"{graph.name or 'design'} · {config.dataset} · {time.strftime('%H:%M:%S')}"
-        config.out = str(new_run_dir(graph.name, config.dataset, self.runs_dir))
+        if config.out is None:
+            config.out = str(new_run_dir(graph.name, config.dataset, self.runs_dir))
         run = Run(name, RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
         self._add_run(run)
-        self._launch(run, config, weights=self.weights_edit.text().strip() or None)
+        self._launch(run, config, weights=self.form.values()["weights"])
 
     def _launch(self, run, config, weights=None, resume=None):
         from designer.train.loop import TrainControl
@@ -406,10 +317,7 @@ class TrainPanel(QWidget):
         self.pause_button.setEnabled(state == "running")
         self.resume_button.setEnabled(state == "paused")
         self.stop_button.setEnabled(running)
-        for widget in self._settings_widgets:
-            widget.setEnabled(not running)
-        if not running:
-            self._dataset_changed()
+        self.form.setEnabled(not running)
         if hasattr(self, "resume_run_button"):
             self._update_resume()
 
@@ -591,26 +499,10 @@ class TrainPanel(QWidget):
 
     def save_state(self):
         """The form's values (the window keeps them between sessions)."""
-        return {name: _editor_value(editor) for name, editor in self.editors.items()}
+        return self.form.values()
 
     def restore_state(self, state):
-        for name, editor in self.editors.items():
-            if name not in state:
-                continue
-            value = state[name]
-            try:
-                if isinstance(editor, QComboBox):
-                    index = editor.findData(value)
-                    if index >= 0:
-                        editor.setCurrentIndex(index)
-                elif isinstance(editor, QCheckBox):
-                    editor.setChecked(bool(value))
-                elif isinstance(editor, QLineEdit):
-                    editor.setText("" if value is None else str(value))
-                else:
-                    editor.setValue(value)
-            except (TypeError, ValueError, OverflowError):
-                continue   # a value from an older version that no longer fits is skipped
+        self.form.set_values(state)   # values an older version saved that no longer fit are skipped
 
     def _show_info(self, text):
         self.status_label.setStyleSheet("")

@@ -12,7 +12,7 @@ from designer.core.errors import CompileError
 from designer.core.presets import load_design
 from designer.export.exporter import FORMATS, export_design, prepare
 from designer.export.files import ExportError
-from designer.export.weights import WeightsError
+from designer.weights import WeightsError
 
 from .designs import broken_net, mixed_net, nested_net
 from .isolated import run_without_designer

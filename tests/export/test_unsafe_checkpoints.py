@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from designer.cli import main
-from designer.export.weights import WeightsError, read_state_dict
 from designer.train.loop import TrainingError, load_checkpoint
+from designer.weights import WeightsError, read_state_dict
 
 
 class Payload:

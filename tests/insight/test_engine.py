@@ -11,9 +11,9 @@ from torch import fx
 from designer.core.builder import GraphBuilder
 from designer.core.compile import compile_graph
 from designer.core.presets import load_design
-from designer.export.weights import WeightsError
 from designer.insight import activations, attribution, evaluation, filters, landscape
 from designer.insight.subject import InsightError, find_tap, load_subject
+from designer.weights import WeightsError
 
 
 def _interpreter_values(model, image):

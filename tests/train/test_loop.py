@@ -1,6 +1,7 @@
 """The training loop on CPU: accuracy on the bundled digits, exact resume, faults, auxiliary
 losses, schedules and checkpoints that load with weights_only=True."""
 
+import json
 import math
 
 import pytest
@@ -25,6 +26,8 @@ def test_lenet5_reaches_95_percent_on_digits(tmp_path):
     assert epochs[-1].train_loss < epochs[0].train_loss
     for name in ("metrics.csv", "steps.csv", "last.pt", "best.pt"):
         assert (tmp_path / name).is_file()
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    assert TrainConfig.from_dict(saved) == config and saved["batch_size"] == 32
     assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 7
 
 
@@ -66,7 +69,7 @@ def test_checkpoint_loads_weights_only_with_model_key(tmp_path):
     data = torch.load(tmp_path / "last.pt", weights_only=True)
     assert set(data["model"]) == {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}
     assert data["epoch"] == 1 and data["history"][0]["epoch"] == 1
-    from designer.export.weights import read_state_dict
+    from designer.weights import read_state_dict
     assert set(read_state_dict(tmp_path / "best.pt")) == set(data["model"])
 
 
@@ -209,3 +212,38 @@ def test_cuda_run_uses_mixed_precision_and_reports_memory(tmp_path):
     epoch = next(e for e in events if e.kind == "epoch")
     assert epoch.peak_memory_mb > 0
     assert events[-1].status == "completed"
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "dataloader"])
+def test_accumulated_steps_equal_one_batch_as_large(tmp_path, fast_path):
+    """Two batches of 32 summed per step train exactly as batches of 64 do: the same steps, the
+    same weights (the network has no BatchNorm, whose statistics would see 32 images)."""
+    common = dict(epochs=1, lr=0.1, momentum=0.0, seed=5, crop="none", flip=False,
+                  fast_path=fast_path)
+    graph = tiny_digits_net()
+    results = []
+    for batch, accumulate in ((64, 1), (32, 2)):
+        trainer = Trainer(graph, TrainConfig(**common, batch_size=batch,
+                                             accumulate_steps=accumulate,
+                                             out=str(tmp_path / f"b{batch}")))
+        events = list(trainer.run())
+        assert events[-1].status == "completed"
+        steps = [e for e in events if e.kind == "step"]
+        results.append((events[0].steps_per_epoch, [e.loss for e in steps],
+                        {k: v.clone() for k, v in trainer.model.state_dict().items()}))
+    (steps_a, losses_a, weights_a), (steps_b, losses_b, weights_b) = results
+    assert steps_a == steps_b == len(losses_b)
+    assert losses_a == pytest.approx(losses_b, rel=1e-5)
+    for name, tensor in weights_a.items():
+        assert torch.allclose(tensor, weights_b[name], atol=1e-6), name
+
+
+def test_accumulated_steps_count_a_short_last_step():
+    """An epoch of batches that do not divide by accumulate_steps ends with a shorter step."""
+    graph = tiny_digits_net()
+    trainer = Trainer(graph, TrainConfig(epochs=1, batch_size=100, accumulate_steps=4,
+                                         fast_path=False))
+    start = next(trainer.run())
+    assert trainer.batches_per_epoch == 14           # 1,437 training digits, the last batch cut
+    assert start.steps_per_epoch == 4                # 4 + 4 + 4 + 2 batches
+    trainer.close()

@@ -107,17 +107,17 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
     context.set_document(Document(b.finish()))
     panel = TrainPanel(context, runs_dir=tmp_path / "runs")
     qtbot.addWidget(panel)
-    panel.editors["epochs"].setValue(1)
-    panel.editors["batch_size"].setValue(256)
-    panel.teacher_edit.setText("lenet5")
-    panel.teacher_weights_edit.setText(str(weights))
-    panel.temperature_spin.setValue(3.0)
+    panel.editors["epochs"].box.setValue(1)
+    panel.editors["batch_size"].box.setValue(256)
+    panel.editors["teacher"].line.setText("lenet5")
+    panel.editors["teacher_weights"].line.setText(str(weights))
+    panel.editors["temperature"].box.setValue(3.0)
     assert panel.distillation() == ("lenet5", str(weights), 3.0, 0.5)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.result is not None, timeout=60_000)
     assert panel.result.status == "completed", panel.result.message
     qtbot.waitUntil(panel.start_button.isEnabled, timeout=30_000)
-    panel.teacher_weights_edit.setText("")
+    panel.editors["teacher_weights"].line.setText("")
     first = panel.job
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     # Wait for the second run's own result, not the first run's.

@@ -2,6 +2,8 @@
 resume and stop with the thread finished; failures show as a sentence and leave the panel usable;
 two runs compare on the same plots."""
 
+import re
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -37,8 +39,8 @@ def panel(qtbot, tmp_path, tiny_net):
 
 
 def test_start_plot_pause_resume_stop(panel, qtbot):
-    panel.editors["epochs"].setValue(200)     # long enough that Stop, not the end, finishes it
-    panel.editors["batch_size"].setValue(16)
+    panel.editors["epochs"].box.setValue(200)     # long enough that Stop, not the end, finishes it
+    panel.editors["batch_size"].box.setValue(16)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     job = panel.job
     assert job.isRunning() and not panel.start_button.isEnabled()
@@ -92,8 +94,8 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
     weights = tmp_path / "start.pth"
     state = compile_graph(tiny_digits_net()).state_dict()
     torch.save(state, weights)
-    panel.weights_edit.setText(str(weights))
-    panel.editors["epochs"].setValue(1)
+    panel.editors["weights"].line.setText(str(weights))
+    panel.editors["epochs"].box.setValue(1)
     messages = []
     panel.start()
     panel.job.yielded.connect(lambda event: isinstance(event, Message) and messages.append(event.text))
@@ -102,7 +104,7 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
     assert blocker.args[0].status == "completed"
     assert any("weights from" in m and f"loaded {len(state)} of {len(state)} tensors" in m for m in messages), messages
 
-    panel.weights_edit.setText(str(tmp_path / "missing.pth"))
+    panel.editors["weights"].line.setText(str(tmp_path / "missing.pth"))
     panel.start()
     run_to_end(panel, qtbot, 20_000)
     assert "missing.pth" in panel.status_label.text()
@@ -111,7 +113,7 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
 
 def test_two_runs_compare_on_one_plot(panel, qtbot):
     panel.context.set_document(Document(load_design("reactor_digits")))
-    panel.editors["epochs"].setValue(1)
+    panel.editors["epochs"].box.setValue(1)
     for _ in range(2):
         panel.start()
         run_to_end(panel, qtbot, 60_000)
@@ -128,8 +130,8 @@ def test_two_runs_compare_on_one_plot(panel, qtbot):
 
 
 def test_earlier_runs_are_listed_with_curves_widen_the_axes_and_resume(panel, qtbot, tmp_path):
-    panel.editors["epochs"].setValue(3)
-    panel.editors["batch_size"].setValue(64)
+    panel.editors["epochs"].box.setValue(3)
+    panel.editors["batch_size"].box.setValue(64)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     job = panel.job
     qtbot.waitUntil(lambda: panel.current.points("val_top1") >= 1, timeout=60_000)
@@ -170,18 +172,46 @@ def test_earlier_runs_are_listed_with_curves_widen_the_axes_and_resume(panel, qt
 
 
 def test_form_is_generated_from_the_config_fields(panel):
-    from dataclasses import fields
     from designer.train.config import DATASETS, TrainConfig
-    shown = [f.name for f in fields(TrainConfig) if "label" in f.metadata]
-    assert list(panel.editors) == shown and "out" not in shown      # CLI-only fields stay out
     assert panel.config() == TrainConfig()                           # every default round-trips
-    box = panel.editors["dataset"]
+    box = panel.editors["dataset"].box
     assert [box.itemText(i) for i in range(box.count())] == list(DATASETS.values())
-    assert not panel.editors["data_dir"].parentWidget().isEnabled()  # digits needs no folder
+    assert not panel.editors["data_dir"].isEnabled()                 # digits needs no folder
     box.setCurrentIndex(box.findData("cifar10"))
-    panel.editors["flip"].setCurrentIndex(panel.editors["flip"].findData(False))
-    panel.editors["grad_clip"].setValue(1.5)
+    flip = panel.editors["flip"].box
+    flip.setCurrentIndex(flip.findData(False))
+    panel.editors["grad_clip"].box.setValue(1.5)
     config = panel.config()
     assert (config.dataset, config.flip, config.grad_clip) == ("cifar10", False, 1.5)
-    assert panel.editors["data_dir"].parentWidget().isEnabled()
-    assert panel.editors["grad_clip"].specialValueText() == "off"
+    assert panel.editors["data_dir"].isEnabled()
+    assert panel.editors["grad_clip"].box.specialValueText() == "off"
+
+
+def test_train_help_and_the_form_list_exactly_the_same_settings(panel):
+    """Every flag `designer train --help` prints is a row of the form with the same help, and
+    every row is a flag; only the run's own arguments (the design, --input, --resume, --json)
+    are CLI-only."""
+    from designer.cli import build_parser
+    from designer.train.cli import RUN_ARGUMENTS
+    from designer.train.config import TRAIN_SETTINGS
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    text = train.format_help()
+    text = text[text.index("options:"):]          # the flags, not the description's words
+    printed = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text)) - {"--help"}
+    flags = {}
+    for action in train._actions:
+        for option in action.option_strings:
+            flags[option] = action
+    rows = {}
+    for name, editor in panel.editors.items():
+        setting = TRAIN_SETTINGS[name]
+        rows[setting.cli_flag] = name
+        assert panel.form.labels[name].text() == setting.label
+        assert editor.toolTip().startswith(setting.help)
+        assert flags[setting.cli_flag].help.startswith(setting.help)     # the same words
+    negated = {f"--no-{flag[2:]}" for flag, name in rows.items()
+               if TRAIN_SETTINGS[name].kind == "bool"}
+    assert printed - set(RUN_ARGUMENTS) == set(rows) | negated
+    assert set(panel.editors) == set(TRAIN_SETTINGS.by_name)
+    assert "accumulate_steps" in panel.editors and "--accumulate-steps" in printed

@@ -304,7 +304,7 @@ def test_training_from_the_window_plots_and_quitting_asks_then_stops_it(window, 
     from designer.train.events import Paused, Resumed
     window.open_design("reactor_digits")
     panel = window.panels["train"]
-    panel.editors["epochs"].setValue(200)     # long enough that only quitting ends it
+    panel.editors["epochs"].box.setValue(200)     # long enough that only quitting ends it
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     job = panel.job
     assert job.isRunning()

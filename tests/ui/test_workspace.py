@@ -80,7 +80,7 @@ def test_train_panel_opens_at_a_usable_size_with_themed_plots(window):
     assert panel.isVisible() and panel.height() >= 0.35 * window.height()
     assert panel.plot_widget.height() >= 200
     row = panel.editors["dataset"].height()
-    form_viewport = panel.editors["dataset"].parentWidget().parentWidget()
+    form_viewport = panel.form.parentWidget()
     assert form_viewport.height() >= 7 * row   # seven or more rows of the form in view (was 2)
     plot = panel.plots["lr"]
     assert not plot.getAxis("left").autoSIPrefix and plot.legend is None
@@ -94,9 +94,10 @@ def test_workspace_is_remembered_between_sessions(window, home, qtbot):
     window.resize(780, 700)   # within the offscreen screen (800×800)
     window.act_theme.trigger()
     panel = window.panels["train"]
-    panel.editors["epochs"].setValue(17)
-    panel.editors["lr"].setValue(0.02)
-    panel.editors["optimizer"].setCurrentIndex(panel.editors["optimizer"].findData("adamw"))
+    panel.editors["epochs"].box.setValue(17)
+    panel.editors["lr"].box.setValue(0.02)
+    optimizer = panel.editors["optimizer"].box
+    optimizer.setCurrentIndex(optimizer.findData("adamw"))
     window.inspector_dock.hide()
     size = window.size()
     assert window.close()
@@ -106,6 +107,6 @@ def test_workspace_is_remembered_between_sessions(window, home, qtbot):
     assert again.theme.name == "dark" and again.size() == size
     restored = again.panels["train"]
     assert restored.editors["epochs"].value() == 17 and abs(restored.editors["lr"].value() - 0.02) < 1e-9
-    assert restored.editors["optimizer"].currentData() == "adamw"
+    assert restored.editors["optimizer"].value() == "adamw"
     assert not again.inspector_dock.isVisible()
     again.close()

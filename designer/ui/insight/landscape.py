@@ -73,7 +73,7 @@ class LandscapeView(View):
         start_file = self.landscape_start if kind == "1d-from" else None
 
         def work(progress, should_stop):
-            from designer.export.weights import read_state_dict
+            from designer.weights import read_state_dict
             data = landscape.fixed_batches(subject.dataset, batches)
             state = model.state_dict()
             if kind != "2d":

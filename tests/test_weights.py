@@ -6,10 +6,10 @@ import torch
 
 from designer.core.compile import compile_graph
 from designer.core.presets import load_design, preset_names
-from designer.export.weights import (WeightsError, load_into, load_torchvision, read_state_dict,
-                                     torchvision_builder_name, torchvision_model_for_preset)
+from designer.weights import (WeightsError, load_into, load_torchvision, read_state_dict,
+                              torchvision_builder_name, torchvision_model_for_preset)
 
-from .designs import mixed_net
+from .export.designs import mixed_net
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_torchvision_weights_load_and_export_reproduces_torchvision(tmp_path):
     the exported source and TorchScript compute what torchvision computes."""
     import torchvision
     from designer.export.exporter import export_design
-    from .designs import resnet18_groups
+    from .export.designs import resnet18_groups
     graph = resnet18_groups(size=32)
     torch.manual_seed(0)
     reference = torchvision.models.resnet18(weights=None).eval()

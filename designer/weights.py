@@ -6,6 +6,9 @@ matched.
 executed. `load_into` loads every tensor whose name and shape match and lists the rest; it never
 copies a tensor of the wrong shape. `torchvision_state_dict` fetches (on request only) the
 pretrained weights of the torchvision model a preset reproduces.
+
+A leaf beside the core (it imports `designer.core`, torch and torchvision only): training,
+compression, insight, export and the ui all read weights, so it belongs to none of them.
 """
 
 from dataclasses import dataclass, field
