@@ -36,6 +36,20 @@ class GraphBuilder:
         outputs = [Ref(node.id, port) for port in node.output_ports()]
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
+    def conv_norm_act(self, x, ids, conv="Conv2d", act="ReLU", **conv_params):
+        """A convolution, batch norm and activation: timm's `ConvNormAct` as three nodes, named
+        by `ids` (conv, norm, act) after the reference implementation whose weights the block
+        loads. `act=None` leaves the activation out (and its id may be left out). The
+        convolution (`conv` type, e.g. "DepthwiseConv2d") has no bias unless asked, and an int
+        kernel k is padded by k // 2 unless told (odd kernels keep the size, as in timm)."""
+        if act and len(ids) != 3:
+            raise ValueError(f"{ids}: conv, norm and {act} need three node ids")
+        conv_params.setdefault("bias", False)
+        if isinstance(conv_params.get("kernel"), int):
+            conv_params.setdefault("padding", conv_params["kernel"] // 2)
+        y = self.add("BatchNorm", ids[1], self.add(conv, ids[0], x, **conv_params))
+        return self.add(act, ids[2], y) if act else y
+
     def input(self, shape, node_id="input"):
         return self.add("Input", node_id, shape=shape)
 

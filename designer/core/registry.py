@@ -5,6 +5,11 @@ A `LayerSpec` declares a primitive layer: its ports, typed parameters, a fast sh
 parameters into a sub-graph of primitive layers (and other blocks). Catalogue modules under
 `designer.core.layers` and `designer.core.blocks` register their specs on import; the registry
 loads them all the first time a type is looked up and refuses duplicate names.
+
+A spec also says which PyTorch modules it stands for (`imports`), so the PyTorch importer
+(`designer.interop.pytorch`) builds its tables from the catalogue, as torchvision and timm
+register a model next to its definition. Classes are named by strings: the core never imports
+torchvision or timm, and a converter only reads the module's attributes.
 """
 
 from dataclasses import dataclass, field
@@ -26,6 +31,18 @@ class Role(Enum):
     OUTPUT = "output"            # a network output, or an output port inside a block
     BLOCK_INPUT = "block input"  # an input port inside a block
     GROUP = "group"              # a user's own block; its inside lives on the node
+
+
+class NotImportable(Exception):
+    """Raised by an import converter: the module uses an option this spec cannot express. The
+    text says which ("padding mode 'reflect'"); the importer reports it or tries another spec."""
+
+
+def class_name(obj):
+    """The qualified name of an object's class (or of a class), as `imports` names it:
+    "torch.nn.modules.conv.Conv2d" for an nn.Conv2d."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 class LayerInfo(NamedTuple):
@@ -58,6 +75,13 @@ class LayerSpec:
     title: str = ""
     role: Role = Role.LAYER
     list_input: bool = False       # the built module takes its inputs as one list (Concat, Add)
+    # Qualified PyTorch class name -> converter(module, input shape without batch) -> this spec's
+    # params, or NotImportable. A layer's converter must be exact; a block's result is checked by
+    # the importer (same tensors, same outputs) before the module folds into the block.
+    imports: dict = field(default_factory=dict)
+    # Source state_dict keys that this block names differently (a bare parameter of the module
+    # that is a layer's parameter here): {source key: key inside the block}.
+    import_renames: dict = field(default_factory=dict)
     is_block = False
 
     def __post_init__(self):
@@ -141,12 +165,15 @@ class LastUsed:
 class Registry:
     def __init__(self):
         self._specs = {}
+        self._importers = {}   # qualified PyTorch class name -> specs that import it
         self._loaded = False
 
     def register(self, spec):
         if spec.type in self._specs:
             raise ValueError(f"layer type {spec.type!r} is registered twice")
         self._specs[spec.type] = spec
+        for class_name in spec.imports:
+            self._importers.setdefault(class_name, []).append(spec)
         return spec
 
     def _ensure_loaded(self):
@@ -172,6 +199,12 @@ class Registry:
     def specs(self):
         self._ensure_loaded()
         return list(self._specs.values())
+
+    def importers(self, class_name):
+        """The specs that import the PyTorch class `class_name` ("torch.nn.modules.conv.Conv2d"),
+        in the order they registered: the importer takes the first whose converter accepts."""
+        self._ensure_loaded()
+        return self._importers.get(class_name, ())
 
 
 REGISTRY = Registry()

@@ -7,7 +7,8 @@ by compiling the catalogue block and comparing its tensors and outputs with the 
 a `Group` node whose inside is the module's own traced graph. Containers (`nn.Sequential`) are
 inlined, so node names are the model's module paths and most weights keep their names.
 
-Every fx node maps onto a catalogue layer by a table of modules and functions; what the table
+A module maps onto the catalogue layer or block that declares its class (each spec's `imports`,
+in the spec's own file); a function or tensor method onto a handler here. What the catalogue
 lacks is collected with its module path and reported all at once (`UnsupportedOpsError`), never
 approximated. Weights are carried over by name into the design's own state_dict.
 
@@ -26,6 +27,7 @@ from torch import fx, nn
 from designer.core.compile import compile_graph
 from designer.core.graph import Graph, NODE_ID
 from designer.core.layout import layered_layout
+from designer.core.registry import REGISTRY, NotImportable, class_name, get_spec
 from . import ModelLoadError, UnsupportedOpsError
 
 
@@ -98,283 +100,29 @@ def default_input_shape(model, source=""):
     return (3, 224, 224)
 
 
-# ---- the mapping tables ----------------------------------------------------------------------
-
-class _Unsupported(Exception):
-    """Raised by a mapping function: this use of an op has no catalogue layer."""
-
-
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
-def _conv(m, shapes):
-    if m.padding_mode != "zeros":
-        raise _Unsupported(f"padding mode {m.padding_mode!r}")
-    padding = m.padding if isinstance(m.padding, str) else _pair(m.padding)
-    return "Conv2d", dict(out_channels=m.out_channels, kernel=_pair(m.kernel_size),
-                          stride=_pair(m.stride), padding=padding, dilation=_pair(m.dilation),
-                          groups=m.groups, bias=m.bias is not None)
-
-
-def _batch_norm(m, shapes):
-    if not m.track_running_stats or m.momentum is None:
-        raise _Unsupported("batch norm without running statistics")
-    return "BatchNorm", dict(eps=m.eps, momentum=m.momentum, affine=m.affine)
-
-
-def _max_pool(m, shapes):
-    if _pair(m.dilation) != (1, 1) or m.return_indices:
-        raise _Unsupported("dilated max pooling or returned indices")
-    return "MaxPool2d", dict(kernel=_pair(m.kernel_size), stride=_pair(m.stride or m.kernel_size),
-                             padding=_pair(m.padding), ceil_mode=m.ceil_mode)
-
-
-def _avg_pool(m, shapes):
-    if m.divisor_override:
-        raise _Unsupported("average pooling with a divisor override")
-    return "AvgPool2d", dict(kernel=_pair(m.kernel_size), stride=_pair(m.stride or m.kernel_size),
-                             padding=_pair(m.padding), ceil_mode=m.ceil_mode,
-                             count_include_pad=m.count_include_pad)
-
-
-def _adaptive(kind):
-    def convert(m, shapes, out_shape):
-        return kind, dict(output_size=tuple(out_shape[-2:]))
-    return convert
-
-
-def _linear(m, shapes):
-    kind = "Linear" if len(shapes[0]) == 1 else "PositionwiseLinear"
-    return kind, dict(out_features=m.out_features, bias=m.bias is not None)
-
-
-def _layer_norm(m, shapes):
-    if tuple(m.normalized_shape) != (shapes[0][-1],) or getattr(m, "bias", 0) is None:
-        raise _Unsupported("layer norm over more than the last dimension")
-    return "LayerNorm", dict(eps=m.eps, affine=m.elementwise_affine)
-
-
-def _layer_norm_2d(m, shapes):
-    return "LayerNorm2d", dict(eps=m.eps, affine=m.elementwise_affine)
-
-
-def _group_norm(m, shapes):
-    return "GroupNorm", dict(groups=m.num_groups, eps=m.eps, affine=m.affine)
-
-
-def _gelu(m, shapes):
-    if m.approximate != "none":
-        raise _Unsupported("GELU with the tanh approximation")
-    return "GELU", {}
-
-
-def _stochastic_depth(m, shapes):
-    if m.mode != "row":
-        raise _Unsupported("stochastic depth in batch mode")
-    return "DropPath", dict(survival_probability=1.0 - m.p)
-
-
-def _softmax(m, shapes):
-    if m.dim not in (1, -1) or len(shapes[0]) != 1:
-        raise _Unsupported("softmax over a dimension other than the features")
-    return "Softmax", {}
-
-
-def _flatten_module(m, shapes):
-    if m.start_dim != 1 or m.end_dim != -1:
-        raise _Unsupported("flatten of other dimensions than all after the batch")
-    return "Flatten", {}
-
-
-def _plain(kind, **params):
-    return lambda m, shapes: (kind, dict(params))
-
-
-# Leaf modules: exact class -> function(module, input shapes without batch) -> (type, params).
-MODULES = {
-    nn.Conv2d: _conv,
-    nn.BatchNorm2d: _batch_norm,
-    nn.BatchNorm1d: _batch_norm,
-    nn.ReLU: _plain("ReLU"),
-    nn.ReLU6: _plain("ReLU6"),
-    nn.SiLU: _plain("SiLU"),
-    nn.GELU: _gelu,
-    nn.Sigmoid: _plain("Sigmoid"),
-    nn.Tanh: _plain("Tanh"),
-    nn.Hardswish: _plain("Hardswish"),
-    nn.Hardsigmoid: _plain("Hardsigmoid"),
-    nn.LeakyReLU: lambda m, s: ("LeakyReLU", dict(negative_slope=m.negative_slope)),
-    nn.ELU: lambda m, s: ("ELU", dict(alpha=m.alpha)),
-    nn.Identity: _plain("Identity"),
-    nn.MaxPool2d: _max_pool,
-    nn.AvgPool2d: _avg_pool,
-    nn.Linear: _linear,
-    nn.Dropout: lambda m, s: ("Dropout", dict(p=m.p)),
-    nn.Flatten: _flatten_module,
-    nn.LayerNorm: _layer_norm,
-    nn.GroupNorm: _group_norm,
-    nn.Softmax: _softmax,
-    nn.LocalResponseNorm: lambda m, s: ("LocalResponseNorm", dict(size=m.size, alpha=m.alpha,
-                                                                  beta=m.beta, k=m.k)),
-    nn.ChannelShuffle: lambda m, s: ("ChannelShuffle", dict(groups=m.groups)),
-}
-# Modules whose parameters come from their output shape.
-SHAPED_MODULES = {
-    nn.AdaptiveAvgPool2d: _adaptive("AdaptiveAvgPool2d"),
-    nn.AdaptiveMaxPool2d: _adaptive("AdaptiveMaxPool2d"),
-}
-# Leaf modules of other libraries, by qualified class name (imported only if the model uses them).
-NAMED_MODULES = {
-    "torchvision.models.convnext.LayerNorm2d": _layer_norm_2d,
-    "timm.layers.norm.LayerNorm2d": _layer_norm_2d,
-    "torchvision.ops.stochastic_depth.StochasticDepth": _stochastic_depth,
-    "torchvision.ops.misc.Permute": lambda m, s: ("Permute", dict(dims=tuple(d - 1 for d in m.dims[1:]))),
-}
-
-
-def _qualname(obj):
-    cls = obj if isinstance(obj, type) else type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-# ---- catalogue blocks that known submodules fold into ------------------------------------------
-# function(module, input shape without batch) -> (block type, params); the result is only used
-# when the compiled block has the module's tensors and gives its outputs.
-
-def _basic_block(m, shape):
-    return "BasicBlock", dict(out_channels=m.conv1.out_channels, stride=m.conv1.stride[0])
-
-
-def _bottleneck(m, shape):
-    planes = m.conv3.out_channels // 4
-    width, groups = m.conv2.out_channels, m.conv2.groups
-    return "Bottleneck", dict(planes=planes, stride=m.conv2.stride[0], groups=groups,
-                              base_width=width * 64 // (planes * groups))
-
-
-def _inverted_residual_v2(m, shape):
-    project = [c for c in m.conv.modules() if isinstance(c, nn.Conv2d)][-1]
-    return "InvertedResidual", dict(out_channels=project.out_channels, stride=m.stride,
-                                    expansion=project.in_channels / shape[0])
-
-
-def _fire(m, shape):
-    return "Fire", dict(squeeze=m.squeeze.out_channels, expand1x1=m.expand1x1.out_channels,
-                        expand3x3=m.expand3x3.out_channels)
-
-
-def _dense_block(m, shape):
-    layers = list(m.values())
-    first = layers[0]
-    growth = first.conv2.out_channels
-    return "DenseBlock", dict(num_layers=len(layers), growth_rate=growth,
-                              bn_size=first.conv1.out_channels // growth,
-                              drop_rate=float(first.drop_rate))
-
-
-def _transition(m, shape):
-    return "Transition", dict(compression=m.conv.out_channels / shape[0])
-
-
-def _basic_conv(m, shape):
-    c = m.conv
-    return "BasicConv2d", dict(out_channels=c.out_channels, kernel=_pair(c.kernel_size),
-                               stride=_pair(c.stride), padding=_pair(c.padding),
-                               bn_eps=m.bn.eps, bias=c.bias is not None)
-
-
-def _width(unit):
-    return unit.conv.out_channels
-
-
-def _inception_v1(m, shape):
-    return "InceptionV1", dict(
-        n1x1=_width(m.branch1), n3x3_reduce=_width(m.branch2[0]), n3x3=_width(m.branch2[1]),
-        n5x5_reduce=_width(m.branch3[0]), n5x5=_width(m.branch3[1]),
-        pool_proj=_width(m.branch4[1]), kernel_5x5=m.branch3[1].conv.kernel_size[0],
-        batch_norm=True, bn_eps=m.branch1.bn.eps)
-
-
-def _inception_a(m, shape):
-    return "InceptionV3A", dict(
-        n1x1=_width(m.branch1x1), n5x5_reduce=_width(m.branch5x5_1), n5x5=_width(m.branch5x5_2),
-        n3x3dbl_reduce=_width(m.branch3x3dbl_1), n3x3dbl=_width(m.branch3x3dbl_2),
-        pool_features=_width(m.branch_pool))
-
-
-def _inception_b(m, shape):
-    return "InceptionV3B", dict(n3x3=_width(m.branch3x3), n3x3dbl_reduce=_width(m.branch3x3dbl_1),
-                                n3x3dbl=_width(m.branch3x3dbl_2))
-
-
-def _inception_c(m, shape):
-    return "InceptionV3C", dict(channels_7x7=_width(m.branch7x7_1),
-                                branch_channels=_width(m.branch1x1))
-
-
-def _inception_d(m, shape):
-    return "InceptionV3D", dict(n3x3_reduce=_width(m.branch3x3_1), n3x3=_width(m.branch3x3_2),
-                                n7x7=_width(m.branch7x7x3_1))
-
-
-def _inception_e(m, shape):
-    return "InceptionV3E", dict(n1x1=_width(m.branch1x1), n3x3=_width(m.branch3x3_2a),
-                                n3x3dbl_reduce=_width(m.branch3x3dbl_1),
-                                pool_features=_width(m.branch_pool))
-
-
-def _shuffle_unit(m, shape):
-    out = m.branch2[5].out_channels * 2
-    return "ShuffleUnitV2", dict(out_channels=out, stride=m.stride)
-
-
-def _squeeze_excitation(m, shape):
-    c, squeeze = shape[0], m.fc1.out_channels
-    if type(m.activation) is not nn.ReLU:
-        raise _Unsupported("an SE block whose activation is not ReLU")
-    gate = {nn.Sigmoid: "sigmoid", nn.Hardsigmoid: "hardsigmoid"}.get(type(m.scale_activation))
-    if gate is None:
-        raise _Unsupported("an SE block the catalogue's SEBlock does not express")
-    if c % squeeze:  # MobileNetV3 rounds C/4 to a multiple of 8
-        return "SEBlock", dict(reduction=4, divisor=8, gate=gate)
-    return "SEBlock", dict(reduction=c // squeeze, gate=gate)
-
-
-def _convnext_block(m, shape):
-    return "ConvNeXtBlock", dict(kernel=m.block[0].kernel_size[0],
-                                 expansion=m.block[3].out_features // shape[0],
-                                 eps=m.block[2].eps,
-                                 survival_probability=1.0 - m.stochastic_depth.p)
-
-
-BLOCKS = {
-    "torchvision.models.convnext.CNBlock": _convnext_block,
-    "torchvision.models.resnet.BasicBlock": _basic_block,
-    "torchvision.models.resnet.Bottleneck": _bottleneck,
-    "torchvision.models.mobilenetv2.InvertedResidual": _inverted_residual_v2,
-    "torchvision.models.squeezenet.Fire": _fire,
-    "torchvision.models.densenet._DenseBlock": _dense_block,
-    "torchvision.models.densenet._Transition": _transition,
-    "torchvision.models.googlenet.BasicConv2d": _basic_conv,
-    "torchvision.models.googlenet.Inception": _inception_v1,
-    "torchvision.models.inception.BasicConv2d": _basic_conv,
-    "torchvision.models.inception.InceptionA": _inception_a,
-    "torchvision.models.inception.InceptionB": _inception_b,
-    "torchvision.models.inception.InceptionC": _inception_c,
-    "torchvision.models.inception.InceptionD": _inception_d,
-    "torchvision.models.inception.InceptionE": _inception_e,
-    "torchvision.models.shufflenetv2.InvertedResidual": _shuffle_unit,
-    "torchvision.ops.misc.SqueezeExcitation": _squeeze_excitation,
-}
-
-# Source keys a catalogue block names differently (a bare parameter becomes a LayerScale layer's).
-BLOCK_KEY_RENAMES = {"ConvNeXtBlock": {"layer_scale": "layer_scale.scale"}}
+# ---- which catalogue spec stands for a module ---------------------------------------------------
+# Each layer and block declares the PyTorch classes it imports, with a converter to its params
+# (`LayerSpec.imports`, in the spec's file): the importer keeps no table of its own.
+
+def _importers(module, blocks):
+    """The catalogue layers (or blocks) that import this module's class, first choice first."""
+    return [s for s in REGISTRY.importers(class_name(module)) if s.is_block == blocks]
+
+
+def _convert_layer(specs, module, shape):
+    """(type, params) of the first layer whose converter accepts `module`; else NotImportable
+    with the last refusal."""
+    for spec in specs:
+        try:
+            return spec.type, spec.imports[class_name(module)](module, shape)
+        except NotImportable as why:
+            refusal = why
+    raise refusal
 
 
 def block_key(kind, key):
-    """The key inside catalogue block `kind` of the source module's tensor `key`."""
-    return BLOCK_KEY_RENAMES.get(kind, {}).get(key, key)
+    """The key inside catalogue block `kind` (None for a layer) of the source module's `key`."""
+    return get_spec(kind).import_renames.get(key, key) if kind else key
 
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
@@ -490,18 +238,18 @@ class _Importer:
 
     # -- which modules are nodes -------------------------------------------------------------
     def is_layer(self, m):
-        return type(m) in MODULES or type(m) in SHAPED_MODULES or _qualname(m) in NAMED_MODULES
+        return bool(_importers(m, blocks=False))
 
     def becomes_group(self, m):
         """Traced as a Group of its own (not a catalogue layer or block, not inlined)."""
-        return (not self.is_layer(m) and _qualname(m) not in BLOCKS
+        return (not self.is_layer(m) and not _importers(m, blocks=True)
                 and not isinstance(m, _CONTAINERS) and not type(m).__module__.startswith("torch.nn")
                 and id(m) not in self.inline)
 
     def is_leaf(self, m):
         if self.is_layer(m):
             return True
-        if isinstance(m, _CONTAINERS) and _qualname(m) not in BLOCKS:
+        if isinstance(m, _CONTAINERS) and not _importers(m, blocks=True):
             return False
         if type(m).__module__.startswith("torch.nn"):
             return True  # a torch.nn layer the catalogue lacks: reported where it is called
@@ -542,19 +290,22 @@ class _Importer:
 
     # -- catalogue blocks ------------------------------------------------------------------------
     def fold(self, module, in_value, out_value):
-        """(type, params) of the catalogue block equal to `module`, or None."""
-        mapper = BLOCKS.get(_qualname(module))
-        if mapper is None or not isinstance(in_value, torch.Tensor):
+        """(type, params) of the first catalogue block equal to `module`, or None."""
+        if not isinstance(in_value, torch.Tensor):
             return None
         shape = tuple(in_value.shape[1:])
-        try:
-            kind, params = mapper(module, shape)
-        except (_Unsupported, AttributeError, IndexError, TypeError, ZeroDivisionError):
-            return None
-        key = (_qualname(module), kind, tuple(sorted(params.items())), shape)
-        if key not in self.block_cache:
-            self.block_cache[key] = _block_matches(kind, params, module, in_value, out_value)
-        return (kind, params) if self.block_cache[key] else None
+        for spec in _importers(module, blocks=True):
+            try:
+                params = spec.imports[class_name(module)](module, shape)
+            except (NotImportable, AttributeError, IndexError, TypeError, ZeroDivisionError):
+                continue  # a variant the converter did not foresee: not this block
+            key = (class_name(module), spec.type, tuple(sorted(params.items())), shape)
+            if key not in self.block_cache:
+                self.block_cache[key] = _block_matches(spec.type, params, module, in_value,
+                                                       out_value)
+            if self.block_cache[key]:
+                return spec.type, params
+        return None
 
 
 def _block_matches(kind, params, module, in_value, out_value):
@@ -583,6 +334,10 @@ def _block_matches(kind, params, module, in_value, out_value):
         mine = compiled(in_value)
     scale = out_value.abs().max().item() + 1e-6
     return mine.shape == out_value.shape and (mine - out_value).abs().max().item() <= 1e-5 * scale
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def _normalised_op(node):
@@ -724,14 +479,13 @@ class _Level:
             return
         args = [self.values.get(a) if isinstance(a, fx.Node) else a for a in node.args]
         shapes = [self.shape(a) for a in args if isinstance(a, torch.Tensor)]
-        converter = (MODULES.get(type(sub)) or NAMED_MODULES.get(_qualname(sub)))
-        shaped = SHAPED_MODULES.get(type(sub))
-        if converter or shaped:
+        layers = _importers(sub, blocks=False)
+        if layers:
             if node.kwargs or len(refs) != 1 or len(args) != 1:
                 return self.report(type(sub).__name__, node, "called with extra arguments", target)
             try:
-                kind, params = converter(sub, shapes) if converter else shaped(sub, shapes, value.shape)
-            except _Unsupported as why:
+                kind, params = _convert_layer(layers, sub, shapes[0])
+            except NotImportable as why:
                 return self.report(type(sub).__name__, node, str(why), target)
             created = self.add(kind, target, refs, params)
             self.carry(created.id, sub, source_prefix)
@@ -782,7 +536,7 @@ class _Level:
             return
         try:
             handler(node, value)
-        except _Unsupported as why:
+        except NotImportable as why:
             self.report(op, node, str(why))
 
     def arg(self, node, index, name, default=None):
@@ -799,7 +553,7 @@ class _Level:
         if isinstance(ref, tuple) and isinstance(index, int):
             self.refs[node] = ref[index]
         else:
-            raise _Unsupported("indexing a tensor")
+            raise NotImportable("indexing a tensor")
 
     def op_contiguous(self, node, value):
         self.refs[node] = self.refs[node.args[0]]
@@ -808,9 +562,9 @@ class _Level:
         def handler(self, node, value):
             if node.op == "call_function" and any(
                     k not in ("inplace",) for k in node.kwargs) and kind != "GELU":
-                raise _Unsupported("with extra arguments")
+                raise NotImportable("with extra arguments")
             if kind == "GELU" and self.arg(node, 1, "approximate", "none") != "none":
-                raise _Unsupported("tanh approximation")
+                raise NotImportable("tanh approximation")
             self.single(kind, node)
         return handler
 
@@ -829,18 +583,18 @@ class _Level:
 
     def op_hardtanh(self, node, value):
         if (self.arg(node, 1, "min_val", -1.0), self.arg(node, 2, "max_val", 1.0)) != (0.0, 6.0):
-            raise _Unsupported("hardtanh other than ReLU6")
+            raise NotImportable("hardtanh other than ReLU6")
         self.single("ReLU6", node)
 
     def op_add(self, node, value):
         a, b = node.args[:2]
         if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)) or "alpha" in node.kwargs:
-            raise _Unsupported("adding a constant")
+            raise NotImportable("adding a constant")
         ra, rb = self.refs.get(a), self.refs.get(b)
         if not (isinstance(ra, _Ref) and isinstance(rb, _Ref)):
-            raise _Unsupported("adding a parameter")
+            raise NotImportable("adding a parameter")
         if self.values[a].shape != self.values[b].shape:
-            raise _Unsupported("adding tensors of different shapes (broadcast)")
+            raise NotImportable("adding tensors of different shapes (broadcast)")
         created = self.add("Add", node.name, [ra, rb])
         self.refs[node] = _Ref(created.id)
 
@@ -857,14 +611,14 @@ class _Level:
             self.refs[node] = _Ref(created.id)
             return
         if not (isinstance(ra, _Ref) and isinstance(rb, _Ref)):
-            raise _Unsupported("multiplying by a computed non-tensor")
+            raise NotImportable("multiplying by a computed non-tensor")
         sa, sb = self.values[a].shape, self.values[b].shape
         if sa != value.shape:
             (ra, sa), (rb, sb) = (rb, sb), (ra, sa)
         x_shape = tuple(value.shape[1:])
         gate_shape = tuple(sb[1:])
         if sa != value.shape or gate_shape not in (x_shape, (x_shape[0], 1, 1), (x_shape[0],)):
-            raise _Unsupported("a broadcast other than a per-channel gate")
+            raise NotImportable("a broadcast other than a per-channel gate")
         created = self.add("Multiply", node.name, [ra, rb])
         self.refs[node] = _Ref(created.id)
 
@@ -878,7 +632,7 @@ class _Level:
         elif tuple(tensor.shape) == (shape[-1],):
             channels_last = True
         else:
-            raise _Unsupported(f"multiplying by a parameter of shape {tuple(tensor.shape)}")
+            raise NotImportable(f"multiplying by a parameter of shape {tuple(tensor.shape)}")
         created = self.add("LayerScale", attr.target, [x], {"channels_last": channels_last})
         self.importer.state[self.design_key(created.id, "scale")] = tensor.detach()
         self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
@@ -888,7 +642,7 @@ class _Level:
         names = ("running_mean", "running_var", "weight", "bias")
         attrs = [self.refs.get(self.arg(node, i, name)) for i, name in enumerate(names, 1)]
         if not all(isinstance(a, _Attr) for a in attrs) or self.arg(node, 5, "training", False):
-            raise _Unsupported("batch norm whose statistics are not the module's own")
+            raise NotImportable("batch norm whose statistics are not the module's own")
         eps = float(self.arg(node, 7, "eps", 1e-5))
         momentum = float(self.arg(node, 6, "momentum", 0.1) or 0.1)
         hint = attrs[0].target.rsplit(".", 1)[0] if "." in attrs[0].target else node.name
@@ -905,7 +659,7 @@ class _Level:
     def op_truediv(self, node, value):
         a, b = node.args[:2]
         if not isinstance(b, (int, float)):
-            raise _Unsupported("dividing by a tensor")
+            raise NotImportable("dividing by a tensor")
         created = self.add("Scale", node.name, [self.refs[a]], {"factor": 1.0 / b})
         self.refs[node] = _Ref(created.id)
 
@@ -914,17 +668,17 @@ class _Level:
         dim = self.arg(node, 1, "dim", 0)
         first = self.values[tensors[0]]
         if dim % first.dim() != 1:
-            raise _Unsupported(f"concatenation along dimension {dim}")
+            raise NotImportable(f"concatenation along dimension {dim}")
         refs = [self.refs.get(t) for t in tensors]
         if not all(isinstance(r, _Ref) for r in refs):
-            raise _Unsupported("concatenating non-tensors")
+            raise NotImportable("concatenating non-tensors")
         created = self.add("Concat", node.name, refs, {"num_inputs": len(refs)})
         self.refs[node] = _Ref(created.id)
 
     def _reshape_like(self, node, value):
         in_shape, out_shape = self.in_shape(node), tuple(value.shape[1:])
         if value.shape[0] != self.values[node.all_input_nodes[0]].shape[0]:
-            raise _Unsupported("a reshape that mixes the batch with other dimensions")
+            raise NotImportable("a reshape that mixes the batch with other dimensions")
         if len(out_shape) == 1 and len(in_shape) > 1:
             self.single("Flatten", node)
         elif out_shape == in_shape:
@@ -941,14 +695,14 @@ class _Level:
         rank = value.dim()
         dims = [d % rank for d in dims]
         if dims[0] != 0:
-            raise _Unsupported("a permutation that moves the batch")
+            raise NotImportable("a permutation that moves the batch")
         self.single("Permute", node, {"dims": tuple(d - 1 for d in dims[1:])})
 
     def op_transpose(self, node, value):
         rank = value.dim()
         a, b = (self.arg(node, 1, "dim0") % rank, self.arg(node, 2, "dim1") % rank)
         if 0 in (a, b):
-            raise _Unsupported("a transpose that moves the batch")
+            raise NotImportable("a transpose that moves the batch")
         dims = list(range(rank))
         dims[a], dims[b] = dims[b], dims[a]
         self.single("Permute", node, {"dims": tuple(d - 1 for d in dims[1:])})
@@ -957,7 +711,7 @@ class _Level:
         chunks, dim = self.arg(node, 1, "chunks"), self.arg(node, 2, "dim", 0)
         source = self.values[node.args[0]]
         if dim % source.dim() != 1 or source.shape[1] % chunks:
-            raise _Unsupported("a split other than equal channel sections")
+            raise NotImportable("a split other than equal channel sections")
         created = self.add("Split", node.name, [self.refs[node.args[0]]], {"sections": chunks})
         self.refs[node] = tuple(_Ref(created.id, port) for port in created.output_ports())
 
@@ -966,7 +720,7 @@ class _Level:
         keepdim = self.arg(node, 2, "keepdim", False)
         rank = self.values[node.args[0]].dim()
         if rank != 4 or sorted(d % rank for d in (dims if isinstance(dims, (list, tuple)) else [dims])) != [2, 3]:
-            raise _Unsupported("a mean over other dimensions than height and width")
+            raise NotImportable("a mean over other dimensions than height and width")
         self.single("GlobalAvgPool2d", node, {"flatten": not keepdim})
 
     def op_adaptive_avg_pool2d(self, node, value):
@@ -979,7 +733,7 @@ class _Level:
         kernel = _pair(self.arg(node, 1, "kernel_size"))
         stride = self.arg(node, 2, "stride", None) or kernel
         if _pair(self.arg(node, 4, "dilation", 1)) != (1, 1) or self.arg(node, 6, "return_indices", False):
-            raise _Unsupported("dilated max pooling or returned indices")
+            raise NotImportable("dilated max pooling or returned indices")
         self.single("MaxPool2d", node, dict(kernel=kernel, stride=_pair(stride),
                                             padding=_pair(self.arg(node, 3, "padding", 0)),
                                             ceil_mode=bool(self.arg(node, 5, "ceil_mode", False))))
@@ -988,7 +742,7 @@ class _Level:
         kernel = _pair(self.arg(node, 1, "kernel_size"))
         stride = self.arg(node, 2, "stride", None) or kernel
         if self.arg(node, 6, "divisor_override", None):
-            raise _Unsupported("a divisor override")
+            raise NotImportable("a divisor override")
         self.single("AvgPool2d", node, dict(
             kernel=kernel, stride=_pair(stride), padding=_pair(self.arg(node, 3, "padding", 0)),
             ceil_mode=bool(self.arg(node, 4, "ceil_mode", False)),

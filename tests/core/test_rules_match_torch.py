@@ -68,7 +68,7 @@ def test_merge_rules_match_torch(type_name, data):
     if type_name == "Concat":
         shapes = [(data.draw(st.integers(1, 6)), h, w) for _ in range(n)]
     elif type_name == "Multiply":
-        shapes = [(c, h, w), data.draw(st.sampled_from([(c, 1, 1), (c,), (c, h, w)]))]
+        shapes = [(c, h, w), data.draw(st.sampled_from([(c, 1, 1), (c,), (1, h, w), (c, h, w)]))]
     else:
         shapes = [(c, h, w)] * n
     _check(spec, params, shapes, list_input=True)

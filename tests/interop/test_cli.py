@@ -1,8 +1,10 @@
 """`designer import` and `designer diff` on the command line."""
 
+import importlib.util
 import json
 import textwrap
 
+import pytest
 import torch
 
 from designer.cli import main
@@ -51,6 +53,52 @@ USER_MODEL = textwrap.dedent('''
 ''')
 
 
+# A small network around one timm attention module, with seeded random weights and batch norm
+# statistics, so the same factory gives the same model in the CLI and in the test.
+ATTENTION_MODEL = textwrap.dedent('''
+    import torch
+    from torch import nn
+    from timm.layers import SEModule
+    from timm.layers.cbam import CbamModule
+
+
+    class Net(nn.Module):
+        def __init__(self, attention):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(16)
+            self.relu = nn.ReLU()
+            self.attention = attention
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(16, 5)
+
+        def forward(self, x):
+            x = self.attention(self.relu(self.bn(self.conv(x))))
+            return self.fc(torch.flatten(self.pool(x), 1))
+
+
+    def seeded(make):
+        torch.manual_seed(0)
+        net = Net(make())
+        with torch.no_grad():
+            for m in net.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-1, 1)
+                    m.running_var.uniform_(0.5, 2)
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.5, 0.5)
+        return net.eval()
+
+
+    def with_se():
+        return seeded(lambda: SEModule(16, rd_ratio=1 / 4))
+
+
+    def with_cbam():
+        return seeded(lambda: CbamModule(16, rd_ratio=1 / 4))
+''')
+
+
 def _user_file(tmp_path):
     path = tmp_path / "user_model.py"
     path.write_text(USER_MODEL)
@@ -77,7 +125,6 @@ def test_import_user_module_writes_design_and_weights(tmp_path, capsys):
     module = compile_graph(graph).eval()
     module.load_state_dict(torch.load(out.with_suffix(".pt"), weights_only=True))
     # The same weights in the user's own class give the same outputs.
-    import importlib.util
     spec = importlib.util.spec_from_file_location("user_model_check", path)
     user = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(user)
@@ -114,3 +161,25 @@ def test_diff_text_lists_added_and_removed(capsys):
     assert main(["diff", "resnet18", "resnet34"]) == 0
     text = capsys.readouterr().out
     assert "+ layer1.2" in text and "removed" in text
+
+
+@pytest.mark.parametrize("factory, block", [("with_se", "SEBlock"), ("with_cbam", "CBAM")])
+def test_timm_attention_module_imports_as_one_block(tmp_path, capsys, factory, block):
+    path = tmp_path / "attention_model.py"
+    path.write_text(ATTENTION_MODEL)
+    out = tmp_path / "net.json"
+    assert main(["import", f"module:{path}:{factory}", "-o", str(out), "--input", "3x12x12"]) == 0
+    graph = fileformat.load(out)
+    # Folded into the one catalogue block, with no plumbing nodes or group left over.
+    assert [n.type for n in graph.nodes.values()] == [
+        "Input", "Conv2d", "BatchNorm", "ReLU", block, "AdaptiveAvgPool2d", "Flatten", "Linear",
+        "Output"]
+    module = compile_graph(graph).eval()
+    module.load_state_dict(torch.load(out.with_suffix(".pt"), weights_only=True))
+    spec = importlib.util.spec_from_file_location("attention_model_check", path)
+    user = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(user)
+    source = getattr(user, factory)()   # seeded: the very model the CLI imported
+    x = torch.randn(3, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(module(x), source(x), atol=1e-5)

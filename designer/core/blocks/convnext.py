@@ -32,6 +32,11 @@ def _expand_convnext(p, shapes):
     return b.finish()
 
 
+def _import_cn_block(m, shape):
+    return dict(kernel=m.block[0].kernel_size[0], expansion=m.block[3].out_features // shape[0],
+                eps=m.block[2].eps, survival_probability=1.0 - m.stochastic_depth.p)
+
+
 register(BlockSpec(
     type="ConvNeXtBlock", category="residual", title="ConvNeXt block",
     help="ConvNeXt's residual block (Liu et al. 2022): a 7×7 depthwise convolution, then, "
@@ -48,4 +53,6 @@ register(BlockSpec(
                   "keeping the branch in training (1 keeps it always)", min=0.01, max=1.0)),
     expand=_expand_convnext,
     summary=lambda p: f"{p.kernel}×{p.kernel} dw, ×{p.expansion}",
+    imports={"torchvision.models.convnext.CNBlock": _import_cn_block},
+    import_renames={"layer_scale": "layer_scale.scale"},
 ))

@@ -73,6 +73,13 @@ def _expand_transition(p, shapes):
     return b.finish()
 
 
+def _import_dense_block(m, shape):
+    first = next(iter(m.values()))
+    growth = first.conv2.out_channels
+    return dict(num_layers=len(m), growth_rate=growth, bn_size=first.conv1.out_channels // growth,
+                drop_rate=float(first.drop_rate))
+
+
 register(BlockSpec(
     type="DenseLayer", category="dense", title="Dense layer",
     help="One layer of a DenseNet (Huang et al. 2017): BN-ReLU-Conv computes k new feature maps "
@@ -95,6 +102,7 @@ register(BlockSpec(
     + _LAYER_PARAMS,
     expand=_expand_block,
     summary=lambda p: f"{p.num_layers} layers · growth {p.growth_rate}",
+    imports={"torchvision.models.densenet._DenseBlock": _import_dense_block},
 ))
 
 register(BlockSpec(
@@ -107,4 +115,6 @@ register(BlockSpec(
                   min=0.01, max=1.0),),
     expand=_expand_transition,
     summary=lambda p: f"θ={p.compression:g}",
+    imports={"torchvision.models.densenet._Transition":
+             lambda m, shape: dict(compression=m.conv.out_channels / shape[0])},
 ))

@@ -37,16 +37,11 @@ def add_ghost_module(b, prefix, x, out_channels, ratio=2, kernel=1, dw_kernel=3,
                      relu=True):
     """The Ghost module's layers under `prefix` (e.g. 'ghost1.'); returns the output ref."""
     primary, cheap = ghost_widths(out_channels, ratio)
-    y = b.add("Conv2d", f"{prefix}primary_conv.0", x, out_channels=primary, kernel=kernel,
-              stride=stride, padding=kernel // 2, bias=False)
-    y = b.add("BatchNorm", f"{prefix}primary_conv.1", y)
-    if relu:
-        y = b.add("ReLU", f"{prefix}primary_conv.2", y)
-    z = b.add("Conv2d", f"{prefix}cheap_operation.0", y, out_channels=cheap, kernel=dw_kernel,
-              padding=dw_kernel // 2, groups=primary, bias=False)
-    z = b.add("BatchNorm", f"{prefix}cheap_operation.1", z)
-    if relu:
-        z = b.add("ReLU", f"{prefix}cheap_operation.2", z)
+    act = "ReLU" if relu else None
+    y = b.conv_norm_act(x, [f"{prefix}primary_conv.{i}" for i in range(3)], act=act,
+                        out_channels=primary, kernel=kernel, stride=stride)
+    z = b.conv_norm_act(y, [f"{prefix}cheap_operation.{i}" for i in range(3)], act=act,
+                        out_channels=cheap, kernel=dw_kernel, groups=primary)
     out = b.add("Concat", f"{prefix}cat", y, z)
     if primary + cheap > out_channels:
         out = b.add("ChannelSlice", f"{prefix}slice", out, channels=out_channels)
@@ -97,9 +92,8 @@ def _expand_ghost_bottleneck(p, shapes):
     x = b.block_input("in")
     y = add_ghost_module(b, "ghost1.", x, p.mid_channels, p.ratio, dw_kernel=p.dw_kernel_ghost)
     if p.stride > 1:
-        y = b.add("DepthwiseConv2d", "conv_dw", y, kernel=p.kernel, stride=p.stride,
-                  padding=(p.kernel - 1) // 2)
-        y = b.add("BatchNorm", "bn_dw", y)
+        y = b.conv_norm_act(y, ("conv_dw", "bn_dw"), conv="DepthwiseConv2d", act=None,
+                            kernel=p.kernel, stride=p.stride)
     if p.se_ratio > 0:
         squeezed = make_divisible(p.mid_channels * p.se_ratio, 4)
         s = b.add("GlobalAvgPool2d", "se.pool", y)
@@ -113,12 +107,10 @@ def _expand_ghost_bottleneck(p, shapes):
                          relu=False)
     shortcut = x
     if p.stride != 1 or c != p.out_channels:
-        shortcut = b.add("DepthwiseConv2d", "shortcut.0", x, kernel=p.kernel, stride=p.stride,
-                         padding=(p.kernel - 1) // 2)
-        shortcut = b.add("BatchNorm", "shortcut.1", shortcut)
-        shortcut = b.add("Conv2d", "shortcut.2", shortcut, out_channels=p.out_channels,
-                         kernel=1, padding=0, bias=False)
-        shortcut = b.add("BatchNorm", "shortcut.3", shortcut)
+        shortcut = b.conv_norm_act(x, ("shortcut.0", "shortcut.1"), conv="DepthwiseConv2d",
+                                   act=None, kernel=p.kernel, stride=p.stride)
+        shortcut = b.conv_norm_act(shortcut, ("shortcut.2", "shortcut.3"), act=None,
+                                   out_channels=p.out_channels, kernel=1)
     y = b.add("Add", "add", y, shortcut)
     b.output(y, "out", name="out")
     return b.finish()

@@ -64,6 +64,12 @@ def _residual(b, x, branch, p):
 
 # ---- the conv unit ---------------------------------------------------------------------------
 
+def _import_unit(m, shape):
+    c = m.conv
+    return dict(out_channels=c.out_channels, kernel=c.kernel_size, stride=c.stride,
+                padding=c.padding, bn_eps=m.bn.eps, bias=c.bias is not None)
+
+
 def _expand_unit(p, shapes):
     b = GraphBuilder("BasicConv2d")
     y = b.add("Conv2d", "conv", b.block_input("in"), out_channels=p.out_channels, kernel=p.kernel,
@@ -102,6 +108,8 @@ register(BlockSpec(
             Param("bias", "bool", False, "Learn a bias in the convolution (off before batch norm)"),
             Param("activation", "bool", True, "ReLU after the convolution")),
     expand=_expand_unit, summary=_unit_summary,
+    imports={"torchvision.models.googlenet.BasicConv2d": _import_unit,
+             "torchvision.models.inception.BasicConv2d": _import_unit},
 ))
 
 
@@ -118,6 +126,19 @@ def _expand_v1(p, shapes):
     pooled = b.add("MaxPool2d", "branch4.0", x, kernel=3, stride=1, padding=1, ceil_mode=True)
     y4 = unit("branch4.1", pooled, p.pool_proj)
     return _concat(b, y1, y2, y3, y4)
+
+
+def _width_of(unit):
+    """The output channels of a torchvision BasicConv2d."""
+    return unit.conv.out_channels
+
+
+def _import_v1(m, shape):
+    return dict(n1x1=_width_of(m.branch1), n3x3_reduce=_width_of(m.branch2[0]),
+                n3x3=_width_of(m.branch2[1]), n5x5_reduce=_width_of(m.branch3[0]),
+                n5x5=_width_of(m.branch3[1]), pool_proj=_width_of(m.branch4[1]),
+                kernel_5x5=m.branch3[1].conv.kernel_size[0], batch_norm=True,
+                bn_eps=m.branch1.bn.eps)
 
 
 register(BlockSpec(
@@ -140,6 +161,7 @@ register(BlockSpec(
             _batch_norm(False), _bn_eps()),
     expand=_expand_v1,
     summary=lambda p: f"{p.n1x1 + p.n3x3 + p.n5x5 + p.pool_proj}",
+    imports={"torchvision.models.googlenet.Inception": _import_v1},
 ))
 
 AUX_POOLS = ("average 5×5/3", "adaptive 4×4")
@@ -325,6 +347,34 @@ def _expand_aux_v3(p, shapes):
 
 
 _V3_NOTE = " Inner names follow torchvision's Inception3, so its weights load by name."
+_V3 = "torchvision.models.inception."   # where torchvision defines Inception3's modules
+
+
+def _import_v3a(m, shape):
+    return dict(n1x1=_width_of(m.branch1x1), n5x5_reduce=_width_of(m.branch5x5_1),
+                n5x5=_width_of(m.branch5x5_2), n3x3dbl_reduce=_width_of(m.branch3x3dbl_1),
+                n3x3dbl=_width_of(m.branch3x3dbl_2), pool_features=_width_of(m.branch_pool))
+
+
+def _import_v3b(m, shape):
+    return dict(n3x3=_width_of(m.branch3x3), n3x3dbl_reduce=_width_of(m.branch3x3dbl_1),
+                n3x3dbl=_width_of(m.branch3x3dbl_2))
+
+
+def _import_v3c(m, shape):
+    return dict(channels_7x7=_width_of(m.branch7x7_1), branch_channels=_width_of(m.branch1x1))
+
+
+def _import_v3d(m, shape):
+    return dict(n3x3_reduce=_width_of(m.branch3x3_1), n3x3=_width_of(m.branch3x3_2),
+                n7x7=_width_of(m.branch7x7x3_1))
+
+
+def _import_v3e(m, shape):
+    return dict(n1x1=_width_of(m.branch1x1), n3x3=_width_of(m.branch3x3_2a),
+                n3x3dbl_reduce=_width_of(m.branch3x3dbl_1),
+                pool_features=_width_of(m.branch_pool))
+
 
 register(BlockSpec(
     type="InceptionV3A", category=CATEGORY, title="Inception v3 module A (35×35)",
@@ -341,6 +391,7 @@ register(BlockSpec(
             _bn_eps()),
     expand=_expand_v3a,
     summary=lambda p: f"{p.n1x1 + p.n5x5 + p.n3x3dbl + p.pool_features}",
+    imports={_V3 + "InceptionA": _import_v3a},
 ))
 
 register(BlockSpec(
@@ -356,6 +407,7 @@ register(BlockSpec(
             _bn_eps()),
     expand=_expand_v3b,
     summary=lambda p: f"{p.n3x3 + p.n3x3dbl} + in /2",
+    imports={_V3 + "InceptionB": _import_v3b},
 ))
 
 register(BlockSpec(
@@ -370,6 +422,7 @@ register(BlockSpec(
             _bn_eps()),
     expand=_expand_v3c,
     summary=lambda p: f"{4 * p.branch_channels}, c7={p.channels_7x7}",
+    imports={_V3 + "InceptionC": _import_v3c},
 ))
 
 register(BlockSpec(
@@ -383,6 +436,7 @@ register(BlockSpec(
             _bn_eps()),
     expand=_expand_v3d,
     summary=lambda p: f"{p.n3x3 + p.n7x7} + in /2",
+    imports={_V3 + "InceptionD": _import_v3d},
 ))
 
 register(BlockSpec(
@@ -399,6 +453,7 @@ register(BlockSpec(
             _bn_eps()),
     expand=_expand_v3e,
     summary=lambda p: f"{p.n1x1 + 4 * p.n3x3 + p.pool_features}",
+    imports={_V3 + "InceptionE": _import_v3e},
 ))
 
 register(BlockSpec(

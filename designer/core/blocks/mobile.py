@@ -7,6 +7,8 @@ residual like torchvision's `InvertedResidual` (`conv.0.0` ... `conv.3`), the IG
 pytorchcv's `InvResUnit` (`conv1.conv`, `conv1.bn`, ..., `conv3.bn`).
 """
 
+from torch import nn
+
 from ..builder import GraphBuilder
 from ..errors import ShapeError
 from ..paramlib import out_channels
@@ -40,11 +42,10 @@ def _expand_separable(p, shapes):
     out = scaled_channels(p.out_channels, p.alpha)
     b = GraphBuilder("DepthwiseSeparable")
     x = b.block_input("in")
-    y = b.add("DepthwiseConv2d", "conv_dw", x, kernel=p.kernel, stride=p.stride,
-              padding=p.kernel // 2)
-    y = b.add(act, "act1", b.add("BatchNorm", "bn1", y))
-    y = b.add("PointwiseConv2d", "conv_pw", y, out_channels=out)
-    y = b.add(act, "act2", b.add("BatchNorm", "bn2", y))
+    y = b.conv_norm_act(x, ("conv_dw", "bn1", "act1"), conv="DepthwiseConv2d", act=act,
+                        kernel=p.kernel, stride=p.stride)
+    y = b.conv_norm_act(y, ("conv_pw", "bn2", "act2"), conv="PointwiseConv2d", act=act,
+                        out_channels=out)
     b.output(y, "out", name="out")
     return b.finish()
 
@@ -78,21 +79,25 @@ def _expand_inverted(p, shapes):
     x = b.block_input("in")
     y, i = x, 0
     if p.expansion != 1:
-        y = b.add("Conv2d", "conv.0.0", y, out_channels=hidden, kernel=1, padding=0, bias=False)
-        y = b.add(act, "conv.0.2", b.add("BatchNorm", "conv.0.1", y))
+        y = b.conv_norm_act(y, ("conv.0.0", "conv.0.1", "conv.0.2"), act=act,
+                            out_channels=hidden, kernel=1)
         i = 1
-    y = b.add("DepthwiseConv2d", f"conv.{i}.0", y, kernel=p.kernel, stride=p.stride,
-              padding=p.kernel // 2)
-    y = b.add(act, f"conv.{i}.2", b.add("BatchNorm", f"conv.{i}.1", y))
+    y = b.conv_norm_act(y, (f"conv.{i}.0", f"conv.{i}.1", f"conv.{i}.2"), conv="DepthwiseConv2d",
+                        act=act, kernel=p.kernel, stride=p.stride)
     # Linear bottleneck: no nonlinearity after the projection, which would destroy information
     # in the narrow representation.
-    y = b.add("Conv2d", f"conv.{i + 1}", y, out_channels=p.out_channels, kernel=1, padding=0,
-              bias=False)
-    y = b.add("BatchNorm", f"conv.{i + 2}", y)
+    y = b.conv_norm_act(y, (f"conv.{i + 1}", f"conv.{i + 2}"), act=None,
+                        out_channels=p.out_channels, kernel=1)
     if p.stride == 1 and c == p.out_channels:
         y = b.add("Add", "add", x, y)
     b.output(y, "out", name="out")
     return b.finish()
+
+
+def _import_inverted(m, shape):
+    project = [c for c in m.conv.modules() if isinstance(c, nn.Conv2d)][-1]
+    return dict(out_channels=project.out_channels, stride=m.stride,
+                expansion=project.in_channels / shape[0])
 
 
 register(BlockSpec(
@@ -111,6 +116,7 @@ register(BlockSpec(
     expand=_expand_inverted,
     summary=lambda p: f"t={p.expansion:g}, {p.out_channels}"
                       + (f" /{p.stride}" if p.stride > 1 else ""),
+    imports={"torchvision.models.mobilenetv2.InvertedResidual": _import_inverted},
 ))
 
 
@@ -124,15 +130,13 @@ def _expand_igcv3(p, shapes):
         check_divides(p.groups, channels, what)
     b = GraphBuilder("IGCV3Block")
     x = b.block_input("in")
-    y = b.add("Conv2d", "conv1.conv", x, out_channels=hidden, kernel=1, padding=0,
-              groups=p.groups, bias=False)
-    y = b.add("BatchNorm", "conv1.bn", y)
+    y = b.conv_norm_act(x, ("conv1.conv", "conv1.bn"), act=None, out_channels=hidden, kernel=1,
+                        groups=p.groups)
     y = b.add("ChannelShuffle", "c_shuffle", y, groups=p.groups)
-    y = b.add("DepthwiseConv2d", "conv2.conv", y, kernel=3, stride=p.stride, padding=1)
-    y = b.add("ReLU6", "conv2.activ", b.add("BatchNorm", "conv2.bn", y))
-    y = b.add("Conv2d", "conv3.conv", y, out_channels=p.out_channels, kernel=1, padding=0,
-              groups=p.groups, bias=False)
-    y = b.add("BatchNorm", "conv3.bn", y)
+    y = b.conv_norm_act(y, ("conv2.conv", "conv2.bn", "conv2.activ"), conv="DepthwiseConv2d",
+                        act="ReLU6", kernel=3, stride=p.stride)
+    y = b.conv_norm_act(y, ("conv3.conv", "conv3.bn"), act=None, out_channels=p.out_channels,
+                        kernel=1, groups=p.groups)
     if p.permute_output and p.out_channels // p.groups > 1:
         # The inverse of the first shuffle: back to the order the next block's groups expect.
         y = b.add("ChannelShuffle", "c_shuffle_out", y, groups=p.out_channels // p.groups)

@@ -116,9 +116,9 @@ def _expand_basic(p, shapes):
     c = require_image(shapes[0])[0]
     b = GraphBuilder("BasicBlock")
     x = b.block_input("in")
-    y = _conv(b, "conv1", x, p.out_channels, 3, p.stride)
-    y = b.add("ReLU", "relu", b.add("BatchNorm", "bn1", y))
-    y = b.add("BatchNorm", "bn2", _conv(b, "conv2", y, p.out_channels, 3))
+    y = b.conv_norm_act(x, ("conv1", "bn1", "relu"), out_channels=p.out_channels, kernel=3,
+                        stride=p.stride)
+    y = b.conv_norm_act(y, ("conv2", "bn2"), act=None, out_channels=p.out_channels, kernel=3)
     shortcut = _shortcut_path(b, x, x, c, p.out_channels, p.stride, p.shortcut)
     return _merge(b, y, shortcut, p)
 
@@ -130,11 +130,10 @@ def bottleneck_width(planes, groups=1, base_width=64):
 
 def _bottleneck_body(b, x, p, width, groups, se_reduction=None):
     out = p.planes * p.expansion
-    y = _conv(b, "conv1", x, width, 1)
-    y = b.add("ReLU", "relu1", b.add("BatchNorm", "bn1", y))
-    y = _conv(b, "conv2", y, width, 3, p.stride, groups)
-    y = b.add("ReLU", "relu2", b.add("BatchNorm", "bn2", y))
-    y = b.add("BatchNorm", "bn3", _conv(b, "conv3", y, out, 1))
+    y = b.conv_norm_act(x, ("conv1", "bn1", "relu1"), out_channels=width, kernel=1)
+    y = b.conv_norm_act(y, ("conv2", "bn2", "relu2"), out_channels=width, kernel=3,
+                        stride=p.stride, groups=groups)
+    y = b.conv_norm_act(y, ("conv3", "bn3"), act=None, out_channels=out, kernel=1)
     if se_reduction is not None:
         y = b.add("SEBlock", "se", y, reduction=se_reduction)
     return y, out
@@ -161,6 +160,17 @@ def _expand_se_bottleneck(p, shapes):
     return _expand_bottleneck(p, shapes, "SEBottleneck", se_reduction=p.reduction)
 
 
+def _import_basic(m, shape):
+    return dict(out_channels=m.conv1.out_channels, stride=m.conv1.stride[0])
+
+
+def _import_bottleneck(m, shape):
+    planes = m.conv3.out_channels // 4
+    width, groups = m.conv2.out_channels, m.conv2.groups
+    return dict(planes=planes, stride=m.conv2.stride[0], groups=groups,
+                base_width=width * 64 // (planes * groups))
+
+
 PLANES = Param("planes", "int", 64, "Bottleneck width; the block outputs planes × expansion "
                "channels", min=1, max=16384)
 EXPANSION = Param("expansion", "int", 4, "Output channels per bottleneck channel", min=1, max=16)
@@ -176,6 +186,7 @@ register(BlockSpec(
             _stride(), _shortcut(), _survival()),
     expand=_expand_basic,
     summary=lambda p: f"{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),
+    imports={"torchvision.models.resnet.BasicBlock": _import_basic},
 ))
 
 register(BlockSpec(
@@ -192,6 +203,7 @@ register(BlockSpec(
             _survival()),
     expand=_expand_bottleneck,
     summary=lambda p: f"{p.planes}→{p.planes * p.expansion}" + (f" /{p.stride}" if p.stride > 1 else ""),
+    imports={"torchvision.models.resnet.Bottleneck": _import_bottleneck},
 ))
 
 register(BlockSpec(

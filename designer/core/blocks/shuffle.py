@@ -34,15 +34,13 @@ def _expand_shuffle_v1(p, shapes):
     check_divides(p.groups, branch, "branch output channels")
     b = GraphBuilder("ShuffleUnitV1")
     x = b.block_input("in")
-    y = b.add("Conv2d", "compress_conv1", x, out_channels=mid, kernel=1, padding=0,
-              groups=first_groups, bias=False)
-    y = b.add("ReLU", "compress_activ", b.add("BatchNorm", "compress_bn1", y))
+    y = b.conv_norm_act(x, ("compress_conv1", "compress_bn1", "compress_activ"),
+                        out_channels=mid, kernel=1, groups=first_groups)
     y = b.add("ChannelShuffle", "c_shuffle", y, groups=p.groups)
-    y = b.add("DepthwiseConv2d", "dw_conv2", y, kernel=3, stride=p.stride, padding=1)
-    y = b.add("BatchNorm", "dw_bn2", y)
-    y = b.add("Conv2d", "expand_conv3", y, out_channels=branch, kernel=1, padding=0,
-              groups=p.groups, bias=False)
-    y = b.add("BatchNorm", "expand_bn3", y)
+    y = b.conv_norm_act(y, ("dw_conv2", "dw_bn2"), conv="DepthwiseConv2d", act=None, kernel=3,
+                        stride=p.stride)
+    y = b.conv_norm_act(y, ("expand_conv3", "expand_bn3"), act=None, out_channels=branch,
+                        kernel=1, groups=p.groups)
     if p.stride == 2:
         shortcut = b.add("AvgPool2d", "avgpool", x, kernel=3, stride=2, padding=1)
         y = b.add("Concat", "cat", y, shortcut)
@@ -75,12 +73,12 @@ register(BlockSpec(
 
 
 def _branch2(b, x, channels, stride):
-    y = b.add("Conv2d", "branch2.0", x, out_channels=channels, kernel=1, padding=0, bias=False)
-    y = b.add("ReLU", "branch2.2", b.add("BatchNorm", "branch2.1", y))
-    y = b.add("DepthwiseConv2d", "branch2.3", y, kernel=3, stride=stride, padding=1)
-    y = b.add("BatchNorm", "branch2.4", y)
-    y = b.add("Conv2d", "branch2.5", y, out_channels=channels, kernel=1, padding=0, bias=False)
-    return b.add("ReLU", "branch2.7", b.add("BatchNorm", "branch2.6", y))
+    y = b.conv_norm_act(x, ("branch2.0", "branch2.1", "branch2.2"), out_channels=channels,
+                        kernel=1)
+    y = b.conv_norm_act(y, ("branch2.3", "branch2.4"), conv="DepthwiseConv2d", act=None,
+                        kernel=3, stride=stride)
+    return b.conv_norm_act(y, ("branch2.5", "branch2.6", "branch2.7"), out_channels=channels,
+                           kernel=1)
 
 
 def _expand_shuffle_v2(p, shapes):
@@ -98,11 +96,10 @@ def _expand_shuffle_v2(p, shapes):
         kept, rest = b.add("Split", "split", x, sections=2)
         y = b.add("Concat", "cat", kept, _branch2(b, rest, half, 1))
     else:
-        left = b.add("DepthwiseConv2d", "branch1.0", x, kernel=3, stride=p.stride, padding=1)
-        left = b.add("BatchNorm", "branch1.1", left)
-        left = b.add("Conv2d", "branch1.2", left, out_channels=half, kernel=1, padding=0,
-                     bias=False)
-        left = b.add("ReLU", "branch1.4", b.add("BatchNorm", "branch1.3", left))
+        left = b.conv_norm_act(x, ("branch1.0", "branch1.1"), conv="DepthwiseConv2d", act=None,
+                               kernel=3, stride=p.stride)
+        left = b.conv_norm_act(left, ("branch1.2", "branch1.3", "branch1.4"), out_channels=half,
+                               kernel=1)
         y = b.add("Concat", "cat", left, _branch2(b, x, half, p.stride))
     y = b.add("ChannelShuffle", "shuffle", y, groups=2)
     b.output(y, "out", name="out")
@@ -120,5 +117,8 @@ register(BlockSpec(
     params=(out_channels(64, "Output channels (even)", min=2),
             _stride()),
     expand=_expand_shuffle_v2,
+    # The unit concatenates two branches as wide as torchvision's last 1×1 (branch2[5]).
+    imports={"torchvision.models.shufflenetv2.InvertedResidual":
+             lambda m, shape: dict(out_channels=2 * m.branch2[5].out_channels, stride=m.stride)},
     summary=lambda p: f"{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),
 ))

@@ -51,6 +51,10 @@ register(BlockSpec(
             Param("bypass", "choice", "none", "Residual bypass around the module",
                   choices=("none", "simple", "complex"))),
     expand=_expand_fire,
+    imports={"torchvision.models.squeezenet.Fire":
+             lambda m, shape: dict(squeeze=m.squeeze.out_channels,
+                                   expand1x1=m.expand1x1.out_channels,
+                                   expand3x3=m.expand3x3.out_channels)},
     summary=lambda p: f"{p.squeeze}/{p.expand1x1}+{p.expand3x3}"
                       + ("" if p.bypass == "none" else f" {p.bypass} bypass"),
 ))
@@ -58,10 +62,9 @@ register(BlockSpec(
 
 def _conv_block(b, name, x, channels, kernel, stride=1, padding=0):
     """Conv (with bias, as in the reference) → BN → ReLU, named name.conv / name.bn / name.activ."""
-    y = b.add("Conv2d", f"{name}.conv", x, out_channels=channels, kernel=kernel, stride=stride,
-              padding=padding, bias=True)
-    y = b.add("BatchNorm", f"{name}.bn", y)
-    return b.add("ReLU", f"{name}.activ", y)
+    return b.conv_norm_act(x, (f"{name}.conv", f"{name}.bn", f"{name}.activ"),
+                           out_channels=channels, kernel=kernel, stride=stride, padding=padding,
+                           bias=True)
 
 
 def sqnxt_reduction(in_channels, out_channels, stride):

@@ -50,9 +50,8 @@ def _expand_block(p, shapes):
                   padding=1)
     shortcut = x
     if p.stride != 1 or c != p.out_channels:
-        shortcut = b.add("Conv2d", "skip", x, out_channels=p.out_channels, kernel=1,
-                         stride=p.stride, padding=0, bias=False)
-        shortcut = b.add("BatchNorm", "skipbn", shortcut)
+        shortcut = b.conv_norm_act(x, ("skip", "skipbn"), act=None, out_channels=p.out_channels,
+                                   kernel=1, stride=p.stride)
     b.output(b.add("Add", "add", y, shortcut), "out", name="out")
     return b.finish()
 

@@ -4,11 +4,24 @@ from torch import nn
 
 from ..categories import ACTIVATION
 from ..params import Param
-from ..registry import LayerInfo, LayerSpec, register
+from ..registry import LayerInfo, LayerSpec, NotImportable, register
 
 
 def _same(p, shapes):
     return LayerInfo((shapes[0],))
+
+
+TORCH = "torch.nn.modules.activation."   # where torch defines its activation modules
+
+
+def _no_params(m, shape):
+    return {}
+
+
+def _import_gelu(m, shape):
+    if m.approximate != "none":
+        raise NotImportable("GELU with the tanh approximation")
+    return {}
 
 
 _SIMPLE = {
@@ -24,19 +37,22 @@ _SIMPLE = {
 
 for _name, (_cls, _help) in _SIMPLE.items():
     register(LayerSpec(type=_name, category=ACTIVATION, help=_help, rule=_same,
-                       build=(lambda cls: lambda p, s: cls())(_cls)))
+                       build=(lambda cls: lambda p, s: cls())(_cls),
+                       imports={TORCH + _name: _import_gelu if _name == "GELU" else _no_params}))
 
 register(LayerSpec(
     type="LeakyReLU", category=ACTIVATION, help="max(0, x) + slope·min(0, x).",
     params=(Param("negative_slope", "float", 0.01, "Slope for x < 0"),),
     rule=_same, build=lambda p, s: nn.LeakyReLU(p.negative_slope),
     summary=lambda p: f"{p.negative_slope:g}",
+    imports={TORCH + "LeakyReLU": lambda m, shape: dict(negative_slope=m.negative_slope)},
 ))
 
 register(LayerSpec(
     type="ELU", category=ACTIVATION, help="Exponential linear unit.",
     params=(Param("alpha", "float", 1.0, "α"),),
     rule=_same, build=lambda p, s: nn.ELU(p.alpha),
+    imports={TORCH + "ELU": lambda m, shape: dict(alpha=m.alpha)},
 ))
 
 
@@ -51,9 +67,17 @@ register(LayerSpec(
     build=lambda p, s: nn.PReLU(s[0][0] if p.per_channel else 1),
 ))
 
+
+def _import_softmax(m, shape):
+    if m.dim not in (1, -1) or len(shape) != 1:
+        raise NotImportable("softmax over a dimension other than the features")
+    return {}
+
+
 register(LayerSpec(
     type="Softmax", category=ACTIVATION,
     help="Normalises scores over channels (dim 1) into probabilities. Training uses the "
          "cross-entropy on the raw scores, so put Softmax only where probabilities are wanted.",
     rule=_same, build=lambda p, s: nn.Softmax(1),
+    imports={TORCH + "Softmax": _import_softmax},
 ))

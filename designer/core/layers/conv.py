@@ -9,7 +9,7 @@ from ..categories import CONVOLUTION
 from .. import modules
 from ..paramlib import BIAS, DILATION, KERNEL, PADDING, STRIDE, out_channels
 from ..params import Param, format_pair, format_window
-from ..registry import LayerInfo, LayerSpec, register
+from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import check_divides, require_image, resolve_padding, window_output
 
 
@@ -47,6 +47,13 @@ def _conv_build(p, shapes):
                      p.groups, p.bias)
 
 
+def _import_conv(m, shape):
+    if m.padding_mode != "zeros":
+        raise NotImportable(f"padding mode {m.padding_mode!r}")
+    return dict(out_channels=m.out_channels, kernel=m.kernel_size, stride=m.stride,
+                padding=m.padding, dilation=m.dilation, groups=m.groups, bias=m.bias is not None)
+
+
 register(LayerSpec(
     type="Conv2d", category=CONVOLUTION, title="Convolution",
     help="2-D convolution. Non-square kernels (1×7, 7×1) give Inception v3's factorised "
@@ -59,6 +66,7 @@ register(LayerSpec(
             BIAS),
     rule=_conv_rule, build=_conv_build,
     summary=lambda p: _window_summary(p, p.out_channels) + (f" · {p.groups} groups" if p.groups > 1 else ""),
+    imports={"torch.nn.modules.conv.Conv2d": _import_conv},
 ))
 
 

@@ -4,7 +4,7 @@ from torch import nn
 
 from ..categories import HEAD
 from ..params import Param
-from ..registry import LayerInfo, LayerSpec, register
+from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_vector
 
 
@@ -12,6 +12,12 @@ def _linear_rule(p, shapes):
     (features,) = require_vector(shapes[0])
     weights = features * p.out_features
     return LayerInfo(((p.out_features,),), weights + (p.out_features if p.bias else 0), weights)
+
+
+def _import_linear(m, shape):
+    if len(shape) != 1:
+        raise NotImportable("a linear layer on more than a vector")  # PositionwiseLinear's
+    return dict(out_features=m.out_features, bias=m.bias is not None)
 
 
 register(LayerSpec(
@@ -22,4 +28,5 @@ register(LayerSpec(
     rule=_linear_rule,
     build=lambda p, s: nn.Linear(s[0][0], p.out_features, p.bias),
     summary=lambda p: str(p.out_features),
+    imports={"torch.nn.modules.linear.Linear": _import_linear},
 ))

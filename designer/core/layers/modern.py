@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import ShapeError
 from ..params import Param, format_shape
-from ..registry import LayerInfo, LayerSpec, register
+from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_image
 
 
@@ -95,6 +95,9 @@ register(LayerSpec(
                   min_length=1, max_length=7),),
     rule=_permute_rule, build=lambda p, s: Permute(p.dims),
     summary=lambda p: "→" + ",".join(map(str, p.dims)),
+    # torchvision's Permute counts the batch as dimension 0.
+    imports={"torchvision.ops.misc.Permute":
+             lambda m, shape: dict(dims=tuple(d - 1 for d in m.dims[1:]))},
 ))
 
 
@@ -120,6 +123,12 @@ def _last_dim_rule(p, shapes):
     return LayerInfo((shapes[0],), 2 * shapes[0][-1] if p.affine else 0)
 
 
+def _import_layer_norm(m, shape):
+    if tuple(m.normalized_shape) != (shape[-1],) or getattr(m, "bias", 0) is None:
+        raise NotImportable("layer norm over more than the last dimension")
+    return dict(eps=m.eps, affine=m.elementwise_affine)
+
+
 register(LayerSpec(
     type="LayerNorm", category="normalisation", title="Layer norm",
     help="Layer normalisation (Ba et al. 2016) over the last dimension: each position's features "
@@ -130,12 +139,17 @@ register(LayerSpec(
     rule=_last_dim_rule,
     build=lambda p, s: nn.LayerNorm(s[0][-1], eps=p.eps, elementwise_affine=p.affine),
     summary=lambda p: f"eps={p.eps:g}",
+    imports={"torch.nn.modules.normalization.LayerNorm": _import_layer_norm},
 ))
 
 
 def _channel_norm_rule(p, shapes):
     c = require_image(shapes[0])[0]
     return LayerInfo((shapes[0],), 2 * c if p.affine else 0)
+
+
+def _import_layer_norm_2d(m, shape):
+    return dict(eps=m.eps, affine=m.elementwise_affine)
 
 
 register(LayerSpec(
@@ -147,6 +161,8 @@ register(LayerSpec(
     rule=_channel_norm_rule,
     build=lambda p, s: LayerNorm2d(s[0][0], eps=p.eps, elementwise_affine=p.affine),
     summary=lambda p: f"eps={p.eps:g}",
+    imports={"torchvision.models.convnext.LayerNorm2d": _import_layer_norm_2d,
+             "timm.layers.norm.LayerNorm2d": _import_layer_norm_2d},
 ))
 
 
@@ -169,6 +185,8 @@ register(LayerSpec(
     rule=_group_norm_rule,
     build=lambda p, s: nn.GroupNorm(p.groups, s[0][0], eps=p.eps, affine=p.affine),
     summary=lambda p: f"g={p.groups}",
+    imports={"torch.nn.modules.normalization.GroupNorm":
+             lambda m, shape: dict(groups=m.num_groups, eps=m.eps, affine=m.affine)},
 ))
 
 
@@ -209,6 +227,12 @@ def _positionwise_rule(p, shapes):
                      weights + (p.out_features if p.bias else 0), weights * positions)
 
 
+def _import_positionwise(m, shape):
+    if len(shape) == 1:
+        raise NotImportable("a position-wise linear layer on a vector")  # Linear's
+    return dict(out_features=m.out_features, bias=m.bias is not None)
+
+
 register(LayerSpec(
     type="PositionwiseLinear", category="convolution", title="Position-wise linear",
     help="A fully connected layer applied at every position over the last dimension: the same "
@@ -219,4 +243,5 @@ register(LayerSpec(
     rule=_positionwise_rule,
     build=lambda p, s: nn.Linear(s[0][-1], p.out_features, p.bias),
     summary=lambda p: f"→{p.out_features}",
+    imports={"torch.nn.modules.linear.Linear": _import_positionwise},
 ))

@@ -4,7 +4,7 @@ from torch import nn
 
 from ..categories import NORMALISATION
 from ..params import Param
-from ..registry import LayerInfo, LayerSpec, register
+from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_image
 
 
@@ -20,6 +20,12 @@ def _bn_build(p, shapes):
     return cls(shapes[0][0], eps=p.eps, momentum=p.momentum, affine=p.affine)
 
 
+def _import_bn(m, shape):
+    if not m.track_running_stats or m.momentum is None:
+        raise NotImportable("batch norm without running statistics")
+    return dict(eps=m.eps, momentum=m.momentum, affine=m.affine)
+
+
 register(LayerSpec(
     type="BatchNorm", category=NORMALISATION, title="Batch norm",
     help="Batch normalisation (Ioffe & Szegedy 2015): normalises each channel over the batch, "
@@ -28,6 +34,8 @@ register(LayerSpec(
             Param("momentum", "float", 0.1, "Running-statistics momentum", min=0.0, max=1.0),
             Param("affine", "bool", True, "Learn scale and shift")),
     rule=_bn_rule, build=_bn_build,
+    imports={"torch.nn.modules.batchnorm.BatchNorm2d": _import_bn,
+             "torch.nn.modules.batchnorm.BatchNorm1d": _import_bn},
 ))
 
 
@@ -47,4 +55,6 @@ register(LayerSpec(
     rule=_lrn_rule,
     build=lambda p, s: nn.LocalResponseNorm(p.size, p.alpha, p.beta, p.k),
     summary=lambda p: f"n={p.size}",
+    imports={"torch.nn.modules.normalization.LocalResponseNorm":
+             lambda m, shape: dict(size=m.size, alpha=m.alpha, beta=m.beta, k=m.k)},
 ))

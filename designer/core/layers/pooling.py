@@ -1,12 +1,13 @@
-"""Pooling: max/average windows, global, adaptive, spatial pyramid."""
+"""Pooling: max/average windows, global, adaptive, spatial pyramid, and over channels."""
 
+import torch
 from torch import nn
 
 from ..categories import POOLING
 from .. import modules
 from ..errors import ShapeError
 from ..params import Param, format_pair, format_window
-from ..registry import LayerInfo, LayerSpec, register
+from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_image, window_output
 
 
@@ -33,6 +34,25 @@ def _pool_summary(p):
     return f"{format_window(p.kernel)} /{format_pair(p.stride)}"
 
 
+def _import_window(m):
+    """The window parameters of torch's MaxPool2d or AvgPool2d (a stride of None is the window)."""
+    return dict(kernel=m.kernel_size, stride=m.stride or m.kernel_size, padding=m.padding,
+                ceil_mode=m.ceil_mode)
+
+
+def _import_max_pool(m, shape):
+    dilation = m.dilation if isinstance(m.dilation, (tuple, list)) else (m.dilation,)
+    if any(d != 1 for d in dilation) or m.return_indices:
+        raise NotImportable("dilated max pooling or returned indices")
+    return _import_window(m)
+
+
+def _import_avg_pool(m, shape):
+    if m.divisor_override:
+        raise NotImportable("average pooling with a divisor override")
+    return dict(_import_window(m), count_include_pad=m.count_include_pad)
+
+
 register(LayerSpec(
     type="MaxPool2d", category=POOLING, title="Max pooling",
     help="Takes the maximum over each window. Overlapping 3×3/2 windows (AlexNet) reduce "
@@ -41,6 +61,7 @@ register(LayerSpec(
     rule=_pool_rule,
     build=lambda p, s: nn.MaxPool2d(p.kernel, p.stride, p.padding, ceil_mode=p.ceil_mode),
     summary=_pool_summary,
+    imports={"torch.nn.modules.pooling.MaxPool2d": _import_max_pool},
 ))
 
 register(LayerSpec(
@@ -52,6 +73,7 @@ register(LayerSpec(
     build=lambda p, s: nn.AvgPool2d(p.kernel, p.stride, p.padding, ceil_mode=p.ceil_mode,
                                     count_include_pad=p.count_include_pad),
     summary=_pool_summary,
+    imports={"torch.nn.modules.pooling.AvgPool2d": _import_avg_pool},
 ))
 
 
@@ -80,6 +102,12 @@ def _adaptive_rule(p, shapes):
     return LayerInfo(((c, oh, ow),), 0, 0, kernel, stride)
 
 
+def _import_adaptive(m, shape):
+    """torch's output size, where None keeps that dimension of the input."""
+    size = m.output_size if isinstance(m.output_size, (tuple, list)) else (m.output_size,) * 2
+    return dict(output_size=tuple(n if n is not None else own for n, own in zip(size, shape[-2:])))
+
+
 for _mode, _cls in (("Avg", nn.AdaptiveAvgPool2d), ("Max", nn.AdaptiveMaxPool2d)):
     register(LayerSpec(
         type=f"Adaptive{_mode}Pool2d", category=POOLING, title=f"Adaptive {_mode.lower()} pooling",
@@ -88,6 +116,7 @@ for _mode, _cls in (("Avg", nn.AdaptiveAvgPool2d), ("Max", nn.AdaptiveMaxPool2d)
         rule=_adaptive_rule,
         build=(lambda cls: lambda p, s: cls(p.output_size))(_cls),
         summary=lambda p: f"→{format_pair(p.output_size)}",
+        imports={f"torch.nn.modules.pooling.{_cls.__name__}": _import_adaptive},
     ))
 
 
@@ -105,4 +134,26 @@ register(LayerSpec(
     rule=_spp_rule,
     build=lambda p, s: modules.SpatialPyramidPool(list(p.levels), p.mode),
     summary=lambda p: "/".join(map(str, p.levels)),
+))
+
+
+class ChannelPool(nn.Module):
+    """The mean and the max over the channels at each position, stacked: N×C×H×W to N×2×H×W
+    (the order of timm's CBAM SpatialAttn)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+
+
+def _channel_pool_rule(p, shapes):
+    _, h, w = require_image(shapes[0])
+    return LayerInfo(((2, h, w),))
+
+
+register(LayerSpec(
+    type="ChannelPool", category=POOLING, title="Channel pooling",
+    help="Average and maximum over the channels at each position, stacked as two maps: C×H×W "
+         "to 2×H×W. CBAM's spatial attention (Woo et al. 2018) convolves them into a map of "
+         "where in the image to look.",
+    rule=_channel_pool_rule, build=lambda p, s: ChannelPool(),
 ))

@@ -8,7 +8,7 @@ from ..categories import BLOCKS, INPUT_OUTPUT, MERGE, REGULARISATION, UTILITY
 from .. import modules
 from ..errors import ShapeError
 from ..params import Param, format_shape
-from ..registry import BlockSpec, LayerInfo, LayerSpec, Role, register
+from ..registry import BlockSpec, LayerInfo, LayerSpec, NotImportable, Role, register
 from ..shapes import require_image, same_shapes, check_divides
 
 
@@ -55,6 +55,7 @@ register(LayerSpec(
 register(LayerSpec(
     type="Identity", category=UTILITY, help="Passes its input through unchanged.",
     rule=_identity_rule, build=lambda p, s: nn.Identity(),
+    imports={"torch.nn.modules.linear.Identity": lambda m, shape: {}},
 ))
 
 
@@ -62,10 +63,17 @@ def _flatten_rule(p, shapes):
     return LayerInfo(((prod(shapes[0]),),))
 
 
+def _import_flatten(m, shape):
+    if m.start_dim != 1 or m.end_dim != -1:
+        raise NotImportable("flatten of other dimensions than all after the batch")
+    return {}
+
+
 register(LayerSpec(
     type="Flatten", category=UTILITY,
     help="Flattens C×H×W to a vector of C·H·W features, as before a fully connected layer.",
     rule=_flatten_rule, build=lambda p, s: nn.Flatten(1),
+    imports={"torch.nn.modules.flatten.Flatten": _import_flatten},
 ))
 
 
@@ -117,18 +125,22 @@ register(LayerSpec(
 
 def _multiply_rule(p, shapes):
     x, gate = shapes
-    if len(x) == 3 and gate in ((x[0], 1, 1), (x[0],)):
+    if len(x) == 3 and gate in ((x[0], 1, 1), (x[0],), (1,) + x[1:]):
         return LayerInfo((x,))
     if gate == x:
         return LayerInfo((x,))
+    if len(x) != 3:
+        raise ShapeError(f"inputs are {format_shape(x)} and {format_shape(gate)}: the gate must "
+                         f"be {format_shape(x)}")
     raise ShapeError(f"inputs are {format_shape(x)} and {format_shape(gate)}: the gate must be "
-                     f"{format_shape(x)}, {x[0]}×1×1 or {x[0]}")
+                     f"{format_shape(x)}, {x[0]}×1×1 or {x[0]} (per channel) or "
+                     f"{format_shape((1,) + x[1:])} (per position)")
 
 
 register(LayerSpec(
     type="Multiply", category=MERGE, title="Multiply", list_input=True,
-    help="Multiplies a tensor by a gate of the same shape or one value per channel "
-         "(Squeeze-and-Excitation, Highway gates).",
+    help="Multiplies a tensor by a gate of the same shape (Highway gates), one value per channel "
+         "(Squeeze-and-Excitation) or one value per position (CBAM's spatial attention).",
     inputs=("in", "gate"),
     rule=_multiply_rule, build=lambda p, s: modules.Multiply(),
 ))
@@ -146,6 +158,8 @@ register(LayerSpec(
     params=(Param("groups", "int", 2, "Number of groups", min=1, max=1024),),
     rule=_shuffle_rule, build=lambda p, s: modules.ChannelShuffle(p.groups),
     summary=lambda p: f"g={p.groups}",
+    imports={"torch.nn.modules.channelshuffle.ChannelShuffle":
+             lambda m, shape: dict(groups=m.groups)},
 ))
 
 
@@ -166,6 +180,12 @@ register(LayerSpec(
 ))
 
 
+def _import_stochastic_depth(m, shape):
+    if m.mode != "row":
+        raise NotImportable("stochastic depth in batch mode")
+    return dict(survival_probability=1.0 - m.p)
+
+
 register(LayerSpec(
     type="DropPath", category=REGULARISATION, title="Drop path",
     help="Stochastic depth (Huang et al. 2016): in training, drops a residual branch for a whole "
@@ -174,6 +194,7 @@ register(LayerSpec(
                   min=0.0, max=1.0),),
     rule=_identity_rule, build=lambda p, s: modules.DropPath(p.survival_probability),
     summary=lambda p: f"p={p.survival_probability:g}",
+    imports={"torchvision.ops.stochastic_depth.StochasticDepth": _import_stochastic_depth},
 ))
 
 register(LayerSpec(
@@ -182,6 +203,7 @@ register(LayerSpec(
     params=(Param("p", "float", 0.5, "Drop probability", min=0.0, max=1.0),),
     rule=_identity_rule, build=lambda p, s: nn.Dropout(p.p),
     summary=lambda p: f"p={p.p:g}",
+    imports={"torch.nn.modules.dropout.Dropout": lambda m, shape: dict(p=m.p)},
 ))
 
 register(LayerSpec(

@@ -1,15 +1,18 @@
-"""The squeeze-and-excitation block against timm's SEModule (weights copied by name, outputs
-compared), its squeezed width, and SE after another block (the SE-Inception arrangement)."""
+"""The squeeze-and-excitation block against timm's SEModule and CBAM against timm's CbamModule
+(weights copied by name, outputs compared), SE's squeezed width, and SE after another block (the
+SE-Inception arrangement)."""
 
 import pytest
 import torch
 from timm.layers import SEModule
+from timm.layers.cbam import CbamModule
 from torch import nn
 
 from designer.core.blocks.attention import squeezed_channels
 from designer.core.builder import GraphBuilder
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
+from ...helpers import assert_block_matches, one_block_design
 
 
 def se_graph(shape, **params):
@@ -47,6 +50,25 @@ def test_se_block_is_timms_se_module(channels, reduction, divisor, gate, timm_ga
     assert squeezed_channels(channels, reduction, divisor) == squeezed
     # Hu et al. 2018: 2·C²/r weights plus biases.
     assert Analyzer(graph).totals.params == 2 * channels * squeezed + squeezed + channels
+
+
+@pytest.mark.parametrize("channels, reduction, divisor, kernel, bias", [
+    (64, 16, 1, 7, False),     # the paper's r = 16 and 7×7
+    (48, 8, 8, 3, True),
+])
+def test_cbam_is_timms_cbam_module(channels, reduction, divisor, kernel, bias):
+    shape = (channels, 9, 9)
+    graph = one_block_design("CBAM", shape, reduction=reduction, divisor=divisor, kernel=kernel,
+                             bias=bias)
+    reference = CbamModule(channels, rd_ratio=1 / reduction, rd_divisor=divisor,
+                           spatial_kernel_size=kernel, mlp_bias=bias)
+    assert_block_matches(graph, reference, shape)
+
+
+def test_cbam_needs_an_odd_spatial_kernel():
+    errors = Analyzer(one_block_design("CBAM", (64, 9, 9), kernel=4)).errors()
+    assert errors == [("block", "CBAM: the spatial kernel 4 must be odd, so the attention map "
+                                "keeps the input's height and width")]
 
 
 def test_se_rescales_each_channel_by_a_gate_between_0_and_1():
