@@ -17,6 +17,22 @@ def tiny_net():
     return tiny_digits_net()
 
 
+@pytest.fixture(scope="session")
+def lenet_run(tmp_path_factory):
+    """(run folder, the engine's epoch events) of LeNet-5 trained 3 epochs on digits, shared by
+    the Insight engine's tests and the Insight panel's."""
+    from designer.core.presets import load_design
+    from designer.train.config import TrainConfig
+    from designer.train.loop import train
+    from .helpers import single_thread
+    run_dir = tmp_path_factory.mktemp("lenet5_digits")
+    config = TrainConfig(epochs=3, batch_size=64, lr=0.05, seed=0, out=str(run_dir))
+    with single_thread():     # 3 s, not 60, on a busy machine
+        epochs, finished = train(load_design("lenet5"), config)
+    assert finished.status == "completed"
+    return run_dir, epochs
+
+
 @pytest.fixture(autouse=True)
 def _qt_garbage_in_the_main_thread(request):
     """Qt objects must be destroyed in the GUI thread, but Python's cyclic collector runs in

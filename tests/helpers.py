@@ -1,6 +1,8 @@
 """Helpers shared by the tests: a tiny trainable network, one-block designs, and the checks that
 compare a design with a reference implementation (weights copied by name, outputs compared)."""
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -15,6 +17,17 @@ def param_count(module):
 
 def shape_of(analyzer, node_id, port="out"):
     return analyzer.results[node_id].outputs[port].shape
+
+
+@contextmanager
+def single_thread():
+    """Small models on a shared two-core machine run fastest (by far) on one torch thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def tiny_digits_net(aux=False):

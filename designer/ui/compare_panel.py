@@ -34,7 +34,7 @@ class ComparePanel(QWidget):
         self.result = None         # the diff of A and B
         self.scene = None
         self._linking = False
-        self.theme = THEMES["light"]
+        self.theme = context.theme or THEMES["light"]
 
         self.source = QComboBox()
         self.source.setEditable(True)
@@ -74,6 +74,8 @@ class ComparePanel(QWidget):
         layout.addWidget(split, 1)
         context.document_changed.connect(lambda document: self.refresh())
         context.selection_changed.connect(self.show_matches)
+        context.compare_requested.connect(self.compare_with)
+        context.theme_changed.connect(self.set_theme)
 
     # ---- choosing design B ------------------------------------------------------------------
     def _browse(self):
@@ -100,6 +102,13 @@ class ComparePanel(QWidget):
         self.view.fit()
         self.refresh()
         return True
+
+    def set_theme(self, theme):
+        """Design B's canvas in the editor's theme."""
+        self.theme = theme
+        self.view.set_theme(theme)
+        if self.scene is not None:
+            self.scene.set_theme(theme)
 
     def shutdown(self):
         """Let go of design B's scene (also called by the window when it closes)."""

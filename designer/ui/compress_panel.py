@@ -1,18 +1,19 @@
 """The Compress panel: pick a technique and its settings, Preview the new design's parameters,
 multiply-adds and bytes (pruning, factorisation and substitution change the graph, so they are
-known before anything runs; the preview follows the settings as they change), and Apply: the technique runs in a worker thread (calibration and
-fine-tuning can take a while; Stop ends fine-tuning between steps), a before/after table and a
-per-layer bar chart show what it cost, and a new design opens as a new document.
+known before anything runs; the preview follows the settings as they change), and Apply: the
+technique runs in a `Job` thread (calibration and fine-tuning can take a while; Stop ends
+fine-tuning between steps), a before/after table and a per-layer bar chart show what it cost, and
+a new design opens as a new document.
 
 All the work is `designer.compress.jobs`, the same calls the `designer prune / quantize /
 factorize / substitute` verbs make; the panel only gathers options and draws results.
 """
 
-import traceback
+from functools import partial
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -22,6 +23,7 @@ from designer.core.params import Param
 from designer.core.settings import Settings
 from designer.home import app_home, new_run_dir
 from .forms import SettingsForm
+from .jobs import Job
 from .widgets import side_by_side
 
 _TRAINING = ("finetune_epochs", "lr", "batch_size", "seed")
@@ -61,36 +63,6 @@ REPORT_ROWS = (("params", "Parameters", "{:,}"), ("macs", "Multiply-adds", "{:,}
                ("latency_ms", "Latency ms (1 thread)", "{:.3f}"))
 
 
-class CompressWorker(QThread):
-    """Runs one `jobs` call off the GUI thread; the result or a sentence comes back as a signal."""
-    done = Signal(object)        # the job's return value
-    failed = Signal(str)
-    epoch = Signal(object)       # fine-tuning `Epoch` events
-
-    def __init__(self, job, parent=None):
-        super().__init__(parent)
-        from designer.train.loop import TrainControl
-        self.job = job
-        self.control = TrainControl()
-
-    def stop(self):
-        self.control.stop()
-
-    def run(self):
-        try:
-            result = self.job(self.control, self._event)
-        except Exception as error:  # noqa: BLE001 - every failure is shown as a sentence
-            from designer.core.errors import DesignError
-            self.failed.emit(str(error) if isinstance(error, DesignError) else
-                             f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}")
-            return
-        self.done.emit(result)
-
-    def _event(self, event):
-        if event.kind == "epoch":
-            self.epoch.emit(event)
-
-
 class CompressPanel(QWidget):
     """See the module docstring. `out_root` is where results are written (a folder per result)."""
     result_ready = Signal(object)     # the report dict of the last Apply
@@ -100,7 +72,7 @@ class CompressPanel(QWidget):
         super().__init__(parent)
         self.context = context
         self.out_root = Path(out_root) if out_root else app_home() / "compressed"
-        self.worker = None
+        self.job = None
         self.last_result = None
         self._build()
         self._technique_changed()
@@ -196,7 +168,13 @@ class CompressPanel(QWidget):
         return values
 
     # ---- running ---------------------------------------------------------------------------
-    def _start(self, job, on_done, text):
+    @property
+    def is_running(self):
+        return self.job is not None and self.job.isRunning()
+
+    def _start(self, work, on_done, text):
+        """Run `work(technique, graph, weights, options, control, on_event)` in a job."""
+        from designer.train.loop import TrainControl
         graph = self.context.graph
         if graph is None:
             self._fail("Open a design first.")
@@ -205,67 +183,40 @@ class CompressPanel(QWidget):
         if not weights:
             self._fail("Choose the design's trained weights (a .pt state_dict or checkpoint).")
             return
-        frozen = graph.copy()            # editing the design cannot race the worker
-        options, technique = self.options(), self.technique()
-        self.worker = CompressWorker(lambda control, on_event: job(technique, frozen, weights,
-                                                                   options, control, on_event),
-                                     self)
-        self.worker.done.connect(on_done)
-        self.worker.failed.connect(self._fail)
-        self.worker.epoch.connect(lambda e: self.status.setText(
-            f"fine-tune epoch {e.epoch}: val top-1 error {e.val_top1_error:.2%}"))
-        self.worker.finished.connect(self._idle)
+        self.job = Job(control=TrainControl(), parent=self)
+        self.job.yielded.connect(self._on_event)
+        self.job.returned.connect(on_done)
+        self.job.errored.connect(self._fail)
+        self.job.finished.connect(self._idle)
         self._busy(text)
-        self.worker.start()
+        # A frozen copy of the design: editing it cannot race the job.
+        self.job.start(work, self.technique(), graph.copy(), weights, self.options(),
+                       self.job.control, self.job.yielded.emit)
+
+    def _on_event(self, event):
+        if event.kind == "epoch":            # fine-tuning's `Epoch` events
+            self.status.setText(f"fine-tune epoch {event.epoch}: val top-1 error "
+                                f"{event.val_top1_error:.2%}")
 
     def _auto_preview(self):
         if not (self.preview_button.isEnabled() and self.form.values()["weights"]
                 and self.context.graph is not None):
             return
-        if self.worker is not None and self.worker.isRunning():
+        if self.is_running:
             self.preview_timer.start()       # try again when the running job is done
             return
         self.preview()
 
     def preview(self):
-        from designer.compress import jobs
-
-        def job(technique, graph, weights, options, control, on_event):
-            from designer.weights import read_state_dict
-            return jobs.preview(technique, graph, read_state_dict(weights), options)
-        self._start(job, self._show_preview, "Previewing…")
+        self._start(_preview, self._show_preview, "Previewing…")
 
     def apply(self):
-        from designer.compress import jobs
-
-        def job(technique, graph, weights, options, control, on_event):
-            outcome = jobs.run(technique, graph, weights, options, control, on_event)
-            return self._write(graph, outcome)
-        self._start(job, self._show_result, "Compressing…")
+        self._start(partial(_compress, self.out_root), self._show_result, "Compressing…")
 
     def stop(self):
-        if self.worker is not None:
-            self.worker.stop()
+        if self.job is not None:
+            self.job.stop()
             self.status.setText("Stopping after this step…")
-
-    def _write(self, graph, outcome):
-        """Write the result into a folder of its own (worker thread); the paths written."""
-        import torch
-        from designer.core import fileformat
-        from designer.compress.measure import input_shape, save_state
-        folder = new_run_dir(graph.name, outcome.report["technique"], self.out_root)
-        folder.mkdir(parents=True)
-        if outcome.module is not None:
-            from designer.compress.quantize import to_torchscript
-            path = folder / "model_int8.pt"
-            to_torchscript(outcome.module, torch.randn(1, *input_shape(graph)), path)
-            return outcome.report, [path]
-        new = outcome.graph.copy()
-        new.set_metadata(name=f"{graph.name} ({outcome.report['technique']})")
-        design, weights = folder / "design.json", folder / "design.pt"
-        save_state(outcome.state, weights)
-        fileformat.save(new, design)
-        return outcome.report, [design, weights]
 
     def _busy(self, text):
         self.status.setStyleSheet("")
@@ -343,11 +294,41 @@ class CompressPanel(QWidget):
 
     # ---- window hooks ------------------------------------------------------------------------
     def close_question(self):
-        if self.worker is not None and self.worker.isRunning():
+        if self.is_running:
             return ("Compression running", "A compression is still running. Stop it and quit?")
         return None
 
     def shutdown(self):
-        if self.worker is not None and self.worker.isRunning():
-            self.worker.stop()
-            self.worker.wait()
+        if self.is_running:
+            self.job.stop()
+            self.job.wait()
+
+
+# The jobs' work, in their thread: plain data in and out, never a widget.
+def _preview(technique, graph, weights, options, control, on_event):
+    from designer.compress import jobs
+    from designer.weights import read_state_dict
+    return jobs.preview(technique, graph, read_state_dict(weights), options)
+
+
+def _compress(out_root, technique, graph, weights, options, control, on_event):
+    """Run the technique and write its result into a folder of its own under `out_root`;
+    (the report, the paths written)."""
+    import torch
+    from designer.core import fileformat
+    from designer.compress import jobs
+    from designer.compress.measure import input_shape, save_state
+    outcome = jobs.run(technique, graph, weights, options, control, on_event)
+    folder = new_run_dir(graph.name, outcome.report["technique"], out_root)
+    folder.mkdir(parents=True)
+    if outcome.module is not None:
+        from designer.compress.quantize import to_torchscript
+        path = folder / "model_int8.pt"
+        to_torchscript(outcome.module, torch.randn(1, *input_shape(graph)), path)
+        return outcome.report, [path]
+    new = outcome.graph.copy()
+    new.set_metadata(name=f"{graph.name} ({outcome.report['technique']})")
+    design, weights = folder / "design.json", folder / "design.pt"
+    save_state(outcome.state, weights)
+    fileformat.save(new, design)
+    return outcome.report, [design, weights]

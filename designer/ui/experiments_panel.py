@@ -2,7 +2,7 @@
 NODE.PARAM values and a width multiplier) and watch error against cost fill in live.
 
 Start saves a snapshot of the design into the sweep folder and runs `designer.speed.sweep.Sweep`
-in a `SweepWorker` thread, exactly as `designer sweep` does (same folder layout, trials.csv and
+in a `Job` thread, exactly as `designer sweep` does (same folder layout, trials.csv and
 tradeoff.png, resumable from its study.db). Each finished trial adds a point to the trade-off plot
 (validation error against multiply-adds, parameters or latency, the Pareto front joined) and a row
 to the table; clicking a point or double-clicking a row opens that trial's design in the editor.
@@ -25,6 +25,7 @@ from designer.core.summary import human
 from designer.home import runs_root
 from designer.speed.plot import COSTS, pareto_front, tradeoff_points
 from designer.train.config import DATASETS
+from .jobs import Job
 from .widgets import browse_row, side_by_side
 
 DEFAULT_PARAMS = "lr=0.05,0.1\nwidth=0.5,1.0,2.0"
@@ -36,7 +37,7 @@ class ExperimentsPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.context = context
-        self.worker = None
+        self.job = None
         self.trials = {}            # trial number -> record (as Sweep.result() lists them)
         self._build()
 
@@ -153,12 +154,12 @@ class ExperimentsPanel(QWidget):
     # -- running -----------------------------------------------------------------------------
     @property
     def is_running(self):
-        return self.worker is not None
+        return self.job is not None
 
     def start(self):
         """Start a sweep of the open design; False (with a sentence shown) when it cannot."""
         from designer.core import fileformat
-        from designer.speed.sweep import Sweep, parse_param
+        from designer.speed.sweep import parse_param
         graph = self.context.graph
         if graph is None or self.is_running:
             return False
@@ -185,22 +186,18 @@ class ExperimentsPanel(QWidget):
                         sampler=self.sampler_box.currentData(),
                         storage=self.storage_edit.text().strip() or None, train_settings=fixed,
                         max_macs=budget)
-        from .speed_workers import SweepWorker
-        self.worker = SweepWorker(lambda: Sweep(**settings), parent=self)
-        self.worker.trial_started.connect(lambda e: self.status.setText(
-            f"trial {e['number']}: {_settings_text(e['settings'])} …"))
-        self.worker.epoch.connect(lambda e: self.status.setText(
-            f"trial {e['number']}: epoch {e['epoch']}, val top-1 error {e['val_top1_error']:.2%}"))
-        self.worker.trial.connect(self.add_trial)
-        self.worker.finished_sweep.connect(self._on_finished)
-        self.worker.finished.connect(self._on_thread_done)
+        control = SweepControl()
+        self.job = Job(control=control, parent=self)
+        self.job.yielded.connect(self._on_event)
+        self.job.errored.connect(lambda sentence: self._on_finished("failed", sentence))
+        self.job.finished.connect(self._on_thread_done)
         self.trials.clear()
         self.redraw()
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.status.setStyleSheet("")
         self.status.setText(f"starting in {folder} …")
-        self.worker.start()
+        self.job.start(sweeping, settings, control)
         return True
 
     @staticmethod
@@ -214,21 +211,33 @@ class ExperimentsPanel(QWidget):
             return name, raw
 
     def stop(self):
-        if self.worker is not None:
-            self.worker.stop()
+        if self.job is not None:
+            self.job.stop()
             self.status.setText("stopping after the running step …")
 
-    def _on_finished(self, outcome):
-        if outcome["status"] == "failed":
-            self._show_error(outcome["message"])
+    def _on_event(self, event):
+        """One of the sweep's events (see `Sweep.run`)."""
+        kind = event["kind"]
+        if kind == "trial_start":
+            self.status.setText(f"trial {event['number']}: {_settings_text(event['settings'])} …")
+        elif kind == "epoch":
+            self.status.setText(f"trial {event['number']}: epoch {event['epoch']}, "
+                                f"val top-1 error {event['val_top1_error']:.2%}")
+        elif kind == "trial":
+            self.add_trial(event["trial"])
+        elif kind == "finished":
+            self._on_finished(event["status"], f"{event['trials']} trial(s) done")
+
+    def _on_finished(self, status, message):
+        if status == "failed":
+            self._show_error(message)
         else:
-            self.status.setText(f"sweep {outcome['status']}: {outcome['message']}; "
-                                f"{self.folder_edit.text()}")
-        self.context.show_message(f"Sweep {outcome['status']}")
+            self.status.setText(f"sweep {status}: {message}; {self.folder_edit.text()}")
+        self.context.show_message(f"Sweep {status}")
 
     def _on_thread_done(self):
-        self.worker.deleteLater()
-        self.worker = None
+        self.job.deleteLater()
+        self.job = None
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
@@ -244,9 +253,9 @@ class ExperimentsPanel(QWidget):
                 "sweep resumes when started again with the same folder.")
 
     def shutdown(self, timeout_ms=10_000):
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker.wait(timeout_ms)
+        if self.job is not None:
+            self.job.stop()
+            self.job.wait(timeout_ms)
 
     # -- results -----------------------------------------------------------------------------
     def add_trial(self, record):
@@ -287,6 +296,36 @@ class ExperimentsPanel(QWidget):
         record = self.trials.get(number)
         if record and record.get("design"):
             self.context.open_design(record["design"])
+
+
+class SweepControl:
+    """The sweep job's stop switch. The Sweep is made in the job's thread (it opens its study
+    storage), so a Stop may come before it exists: it then stops the Sweep as soon as it does."""
+
+    def __init__(self):
+        self.sweep = None
+        self.stopped = False
+
+    def stop(self):
+        self.stopped = True
+        if self.sweep is not None:
+            self.sweep.stop()
+
+    def attach(self, sweep):
+        self.sweep = sweep
+        if self.stopped:
+            sweep.stop()
+
+
+def sweeping(settings, control):
+    """The events of `Sweep(**settings)`, in the job's thread; a resumed study first lists the
+    trials it has."""
+    from designer.speed.sweep import Sweep
+    sweep = Sweep(**settings)
+    control.attach(sweep)
+    for record in sweep.records():
+        yield {"kind": "trial", "trial": record}
+    yield from sweep.run()
 
 
 def _parse_count(text):

@@ -2,9 +2,10 @@
 
 A panel is a QWidget class called as `PanelClass(context)`. The `PanelContext` is all a panel sees
 of the editor: the open document (its graph, live analysis and undo stack), the selected node ids,
-and three requests (select nodes, show a status-bar message, open a design file). A panel never
-imports or reaches into the main window, so it can be built and tested on its own with a bare
-`PanelContext()`.
+the theme, three requests a panel makes (select nodes, show a status-bar message, open a design
+file) and one the editor makes (compare the open design with another). A panel never imports or
+reaches into the main window, and the window never reaches into a panel: both speak through the
+context, so a panel can be built and tested on its own with a bare `PanelContext()`.
 
 Adding a panel is one module plus one line in `PANELS`. For example, a panel that shows the
 parameter count of the selected layers:
@@ -27,9 +28,11 @@ parameter count of the selected layers:
     Panel("Selection", "selection", "designer.ui.selection_panel:SelectionPanel"),
 
 The window makes one dock per entry, in order, tabbed with the Summary and Issues docks at the
-bottom (or on the side named by `area`), and lists it in the View menu. Optional methods a panel
-may define: `close_question()` -> (title, text) to ask before the window closes while the panel has
-work running (None when idle), and `shutdown()`, called once when the window closes (stop threads).
+bottom (or on the side named by `area`), and lists it in the View menu. Long work runs in a
+`designer.ui.jobs.Job`. Optional methods a panel may define: `close_question()` -> (title, text) to
+ask before the window closes while the panel has work running (None when idle); `shutdown()`,
+called once when the window closes (stop its jobs); `save_state()` -> a JSON-able value and
+`restore_state(value)`, what the window keeps of the panel between sessions.
 """
 
 import importlib
@@ -53,7 +56,7 @@ class Panel:
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
     Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
-    Panel("Insight", "insight", "designer.ui.insight_panel:InsightPanel"),
+    Panel("Insight", "insight", "designer.ui.insight.panel:InsightPanel"),
     Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
     Panel("Speed", "speed", "designer.ui.speed_panel:SpeedPanel"),
     Panel("Experiments", "experiments", "designer.ui.experiments_panel:ExperimentsPanel"),
@@ -69,11 +72,14 @@ class PanelContext(QObject):
     select_requested = Signal(list)     # a panel asks the editor to select and show these nodes
     message_requested = Signal(str)     # a panel asks for a status-bar message
     open_requested = Signal(str)        # a panel asks the editor to open this design file
+    compare_requested = Signal(str)     # the editor asks to compare the open design with this
+    theme_changed = Signal(object)      # the editor's new `theme.Theme`
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.document = None
         self.selection = []
+        self.theme = None                # None until the window sets one: a panel draws light
 
     @property
     def graph(self):
@@ -90,6 +96,11 @@ class PanelContext(QObject):
         """Ask the editor to open this design file (it asks to save unsaved changes first)."""
         self.open_requested.emit(str(path))
 
+    def compare_with(self, file_or_preset):
+        """Ask for the open design to be compared with a design file or preset (File ▸ Compare
+        With…; the Compare panel answers)."""
+        self.compare_requested.emit(str(file_or_preset))
+
     # -- kept current by the window ---------------------------------------------------------
     def set_document(self, document):
         self.document = document
@@ -99,3 +110,7 @@ class PanelContext(QObject):
     def set_selection(self, node_ids):
         self.selection = list(node_ids)
         self.selection_changed.emit(self.selection)
+
+    def set_theme(self, theme):
+        self.theme = theme
+        self.theme_changed.emit(theme)

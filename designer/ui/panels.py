@@ -189,7 +189,7 @@ class SummaryTable(QTableView):
 
 class SummaryPanel(QWidget):
     """The table and totals, plus measured latency per layer: "Measure latency" times the design
-    in a worker thread (CPU, batch 1); "Heat" tints the canvas nodes by their share of the time."""
+    in a job's thread (CPU, batch 1); "Heat" tints the canvas nodes by their share of the time."""
     node_selected = Signal(str)
     heat_changed = Signal(object)     # node id -> share of the forward time (0..1), or None
 
@@ -230,7 +230,7 @@ class SummaryPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
         layout.addWidget(self.table)
-        self.latency_worker = None
+        self.latency_job = None
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self._syncing = False
         self.graph = None
@@ -260,25 +260,29 @@ class SummaryPanel(QWidget):
 
     # ---- measured latency ----------------------------------------------------------------------
     def measure_latency(self):
-        """Time the design in a worker thread; False when it cannot start (errors, running)."""
-        if self.graph is None or self.latency_worker is not None:
+        """Time the design in a job's thread (CPU, batch 1); False when it cannot start (errors,
+        running)."""
+        if self.graph is None or self.latency_job is not None:
             return False
         if self.analysis.errors():
             self.latency_label.setText("fix the errors to measure")
             return False
-        from .speed_workers import LatencyWorker
-        self.latency_worker = LatencyWorker(self.graph, parent=self)
-        self._measuring = self.graph
-        self.latency_worker.measured.connect(self._on_measured)
-        self.latency_worker.failed.connect(self._on_measure_failed)
-        self.latency_worker.finished.connect(self._on_measure_done)
+        from designer.speed.profile import measure
+        from .jobs import Job
+        self.latency_job = Job(parent=self)
+        self._measuring = (self.graph, self.graph.version)
+        self.latency_job.returned.connect(self._on_measured)
+        self.latency_job.errored.connect(self._on_measure_failed)
+        self.latency_job.finished.connect(self._on_measure_done)
         self.measure_button.setEnabled(False)
         self.latency_label.setText("measuring…")
-        self.latency_worker.start()
+        # A frozen copy: editing the design cannot race the measurement.
+        self.latency_job.start(measure, self.graph.copy(), repeats=5, warmup=2)
         return True
 
-    def _on_measured(self, timing, version):
-        if self._measuring is not self.graph:      # another design was opened meanwhile
+    def _on_measured(self, timing):
+        graph, version = self._measuring
+        if graph is not self.graph:      # another design was opened meanwhile
             return
         self.model.set_latency(timing.node_ms, timing.end_to_end_ms, version)
         self.latency_label.setText(f"{timing.end_to_end_ms:.2f} ms forward (CPU, batch 1)")
@@ -289,8 +293,8 @@ class SummaryPanel(QWidget):
         self.latency_label.setToolTip(text)
 
     def _on_measure_done(self):
-        self.latency_worker.deleteLater()
-        self.latency_worker = None
+        self.latency_job.deleteLater()
+        self.latency_job = None
         self.measure_button.setEnabled(True)
 
     def heat(self):
@@ -302,9 +306,14 @@ class SummaryPanel(QWidget):
         slowest = max(latency.values()) or 1.0
         return {nid: ms / slowest for nid, ms in latency.items()}
 
+    def set_theme(self, theme):
+        """Rows in error take the theme's error colour."""
+        self.model.error_colour = QColor(theme.error)
+        self.table.viewport().update()
+
     def shutdown(self):
-        if self.latency_worker is not None:
-            self.latency_worker.wait()
+        if self.latency_job is not None:
+            self.latency_job.wait()
 
     def _on_results(self, changed):
         self.model.refresh_nodes(changed)

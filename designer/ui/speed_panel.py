@@ -1,4 +1,4 @@
-"""The Speed panel: profile the open design (as `designer profile` does) in a worker thread and
+"""The Speed panel: profile the open design (as `designer profile` does) in a `Job` thread and
 show each layer on a roofline: arithmetic intensity (multiply-adds per byte moved) against the
 multiply-adds per second it achieved (GMAC/s), under this machine's roofs (copy bandwidth ×
 intensity, and the matmul peak). Points left of the ridge are memory-bound. Clicking a point
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxL
 
 from designer.core.summary import human
 
-from .speed_workers import ProfileWorker
+from .jobs import Job
 
 BOUND_COLOURS = {"memory": "#f97316", "compute": "#2f6fde"}
 
@@ -22,7 +22,7 @@ class SpeedPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.context = context
-        self.worker = None
+        self.job = None
         self.report = None
         self.profile_button = QPushButton("Profile")
         self.profile_button.setToolTip("Time every layer on this CPU and place it on the roofline")
@@ -69,29 +69,31 @@ class SpeedPanel(QWidget):
 
     @property
     def is_running(self):
-        return self.worker is not None
+        return self.job is not None
 
     def start(self):
+        """Profile a frozen copy of the design (latency, memory access, roofline, hints)."""
+        from designer.speed.profile import profile
         graph = self.context.graph
         if graph is None or self.is_running:
             return False
-        self.worker = ProfileWorker(graph, batch=self.batch_spin.value(), parent=self)
-        self.worker.profiled.connect(self.show_report)
-        self.worker.failed.connect(lambda text: self.summary.setText(text))
-        self.worker.finished.connect(self._done)
+        self.job = Job(parent=self)
+        self.job.returned.connect(self.show_report)
+        self.job.errored.connect(self.summary.setText)
+        self.job.finished.connect(self._done)
         self.profile_button.setEnabled(False)
         self.summary.setText("profiling…")
-        self.worker.start()
+        self.job.start(profile, graph.copy(), batch=self.batch_spin.value(), repeats=10, warmup=2)
         return True
 
     def _done(self):
-        self.worker.deleteLater()
-        self.worker = None
+        self.job.deleteLater()
+        self.job = None
         self.profile_button.setEnabled(True)
 
     def shutdown(self):
-        if self.worker is not None:
-            self.worker.wait()
+        if self.job is not None:
+            self.job.wait()
 
     def show_report(self, report):
         """Draw a `designer.speed.profile.profile()` report (None clears the plot)."""

@@ -2,13 +2,13 @@
 row for row the flags of `designer train`), start / pause / resume / stop a run, and
 watch loss, top-1/top-5 error, learning rate and throughput plot live.
 
-`TrainPanel(get_graph)` trains a frozen copy of `get_graph()` taken when Start is pressed, so the
-design can be edited meanwhile without touching the run. The run goes through `TrainWorker` (a
-QThread around the engine's event generator); the panel only receives throttled signals and never
-waits on it. Plots follow pyqtgraph's guidance for live data: one long-lived curve per series and
-run, `setData` from a timer at a steady rate, clip-to-view and automatic peak downsampling. Every
-run stays in the runs list with its curves in its own colour; ticking several compares them on the
-same plots.
+`TrainPanel(context)` trains a frozen copy of the open design taken when Start is pressed, so the
+design can be edited meanwhile without touching the run. The engine's event generator runs in a
+`Job` (designer.ui.jobs) that sends its steps in batches; the panel only receives signals and never
+waits on it; pause, resume and stop go through the engine's thread-safe `TrainControl`. Plots
+follow pyqtgraph's guidance for live data: one long-lived curve per series and run, `setData` from
+a timer at a steady rate, clip-to-view and automatic peak downsampling. Every run stays in the runs
+list with its curves in its own colour; ticking several compares them on the same plots.
 """
 
 import csv
@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 from designer.core.errors import DesignError
 from designer.home import new_run_dir, runs_root
 from designer.train.config import START_SETTINGS, TRAIN_SETTINGS, TrainConfig
+from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .forms import SettingsForm
+from .jobs import Job
 from .widgets import side_by_side
-from .worker import TrainWorker
 
 RUN_COLOURS = ("#3b82f6", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#eab308", "#06b6d4",
                "#64748b")
@@ -73,6 +74,7 @@ class Run:
         self.smoothed_count = 0
         self.rate = None           # images/s, smoothed like the loss: single readings are noisy
         self.status = "starting"
+        self.epochs = None
         self.run_dir = None
         self.steps_unread = False   # a run read from disk reads its steps.csv when first shown
 
@@ -114,7 +116,8 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         self.context = context
         self.runs_dir = runs_dir    # None: the default runs folder (designer.home.runs_root)
-        self.worker = None
+        self.job = None
+        self.result = None          # the last run's `Finished` event; None while it runs
         self.runs = []
         self.current = None
 
@@ -200,7 +203,8 @@ class TrainPanel(QWidget):
             plot.setDownsampling(auto=True, mode="peak")
             plot.title_parts = (title, style_key)
             self.plots[key] = plot
-        self.set_theme(None)
+        self.set_theme(self.context.theme)
+        self.context.theme_changed.connect(self.set_theme)
 
     def set_theme(self, theme):
         """Plot colours from the editor's theme (None: light): background, axes, grid, titles."""
@@ -234,15 +238,15 @@ class TrainPanel(QWidget):
     # -- run control -----------------------------------------------------------------------
     @property
     def is_running(self):
-        return self.worker is not None and self.worker.isRunning()
+        return self.job is not None and self.job.isRunning()
 
     def start(self):
         if self.is_running:
-            if self.worker.result is None:
+            if self.result is None:
                 return
             # The run has ended and Start is enabled again, but its thread may still be exiting:
             # wait for it rather than ignore the click.
-            self.worker.wait()
+            self.job.wait()
         graph = self.context.graph
         if graph is None:
             self._show_error("Open or create a design first.")
@@ -260,37 +264,35 @@ class TrainPanel(QWidget):
         self._launch(run, config, weights=self.form.values()["weights"])
 
     def _launch(self, run, config, weights=None, resume=None):
+        from designer.train.loop import TrainControl
         self.current = run
-        self.worker = TrainWorker(self.context.graph, config, weights=weights, resume=resume,
-                                  parent=self,
-                                  distill=self.distillation() if resume is None else None)
-        self.worker.started_run.connect(self._on_start)
-        self.worker.steps.connect(self._on_steps)
-        self.worker.epoch.connect(self._on_epoch)
-        self.worker.paused.connect(self._on_paused)
-        self.worker.resumed.connect(self._on_resumed)
-        self.worker.message.connect(self._show_info)
-        self.worker.finished_run.connect(self._on_finished)
+        self.result = None
+        self.job = Job(control=TrainControl(), batch=Step, parent=self)
+        self.job.yielded.connect(self._on_event)
+        self.job.returned.connect(self._on_finished)
+        self.job.errored.connect(lambda sentence: self._on_finished(Finished("failed", sentence)))
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self._show_info(f"Preparing {config.dataset} and compiling the design…")
         self._set_state("running")
-        self.worker.start()
+        # A frozen copy of the design: editing it cannot race the run.
+        self.job.start(training, self.context.graph.copy(), config, self.job.control, weights,
+                       resume, self.distillation() if resume is None else None)
         self.timer.start()
 
     def pause(self):
         if self.is_running:
-            self.worker.pause()
+            self.job.pause()
             self.pause_button.setEnabled(False)
             self._show_info("Pausing after the current step…")
 
     def resume(self):
-        if self.worker is not None:
-            self.worker.resume()
+        if self.job is not None:
+            self.job.resume()
 
     def stop(self):
-        if self.worker is not None:
-            self.worker.stop()
+        if self.job is not None:
+            self.job.stop()
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self.resume_button.setEnabled(False)
@@ -305,9 +307,9 @@ class TrainPanel(QWidget):
 
     def shutdown(self, timeout_ms=10_000):
         """Stop a run and wait for its thread (the main window calls this when it closes)."""
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker.wait(timeout_ms)
+        if self.job is not None:
+            self.job.stop()
+            self.job.wait(timeout_ms)
 
     def _set_state(self, state):
         running = state in ("running", "paused")
@@ -319,9 +321,25 @@ class TrainPanel(QWidget):
         if hasattr(self, "resume_run_button"):
             self._update_resume()
 
-    # -- worker signals (GUI thread) -------------------------------------------------------
+    # -- the run's events (GUI thread) ----------------------------------------------------
+    def _on_event(self, event):
+        """One engine event, or a list of `Step` events (the job batches them)."""
+        if isinstance(event, list):
+            self._on_steps(event)
+        elif isinstance(event, Start):
+            self._on_start(event)
+        elif isinstance(event, Epoch):
+            self._on_epoch(event)
+        elif isinstance(event, Paused):
+            self._on_paused()
+        elif isinstance(event, Resumed):
+            self._on_resumed()
+        elif isinstance(event, Message):
+            self._show_info(event.text)
+
     def _on_start(self, event):
         run = self.current
+        run.epochs = event.epochs
         run.steps_per_epoch = event.steps_per_epoch
         run.run_dir = event.run_dir
         run.status = "running"
@@ -348,7 +366,7 @@ class TrainPanel(QWidget):
             run.add_step(event.epoch_progress, event.loss, event.lr, event.images_per_s)
         last = events[-1]
         self.progress.setValue(int(1000 * last.progress))
-        self.progress.setFormat(f"epoch {last.epoch}/{self.worker.config.epochs} · step "
+        self.progress.setFormat(f"epoch {last.epoch}/{run.epochs} · step "
                                 f"{last.step} · loss {last.loss:.4f} · "
                                 f"{last.images_per_s:,.0f} img/s · ETA {_duration(last.eta_s)}")
 
@@ -360,6 +378,7 @@ class TrainPanel(QWidget):
                         f"{' (best so far)' if event.best else ''}")
 
     def _on_finished(self, event):
+        self.result = event
         run = self.current
         run.status = event.status
         self.refresh_plots()
@@ -492,6 +511,24 @@ class TrainPanel(QWidget):
     def _show_error(self, text):
         self.status_label.setStyleSheet(ERROR_STYLE)
         self.status_label.setText(text)
+
+
+def training(graph, config, control, weights=None, resume=None, distill=None):
+    """The engine's events for one run, in the job's thread; returns its `Finished` event.
+    `distill` is (teacher, teacher weights, temperature, alpha) or None."""
+    from designer.train.loop import Trainer
+    loss = None
+    if distill is not None:
+        from designer.compress.distill import distillation_for
+        loss = distillation_for(graph, *distill)
+    trainer = Trainer(graph, config, control=control, weights=weights, resume=resume, loss=loss)
+    finished = None
+    for event in trainer.run():
+        if isinstance(event, Finished):
+            finished = event
+        else:
+            yield event
+    return finished or Finished("failed", "training ended without a result")
 
 
 def read_run(folder, colour):

@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
             dock = next(d for d in self.panel_docks if d.objectName() == "compare")
             dock.show()
             dock.raise_()
-            self.panels["compare"].compare_with(text)
+            self.context.compare_with(text)
 
     def _select_from_panel(self, node_ids):
         if node_ids:
@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
             self.summary.shutdown()
             for panel in self.panels.values():
                 if hasattr(panel, "shutdown"):
-                    panel.shutdown()  # worker threads must end before their QThreads die
+                    panel.shutdown()  # jobs must end before their QThreads die
             self.recovery.drop()
             self._save_workspace()
             event.accept()
@@ -591,13 +591,11 @@ class MainWindow(QMainWindow):
             if getattr(action, "icon_name", None):
                 action.setIcon(themes.icon(action.icon_name, self.theme.text))
         self.editor.set_theme(self.theme)
-        for panel in self.panels.values():
-            if hasattr(panel, "set_theme"):
-                panel.set_theme(self.theme)
+        self.context.set_theme(self.theme)
         if self.document is not None:
             self.issues.set_source(self.document.analyzer, self.theme)
         self.palette.set_theme(self.theme)
-        self.summary.model.error_colour = themes.QColor(self.theme.error)
+        self.summary.set_theme(self.theme)
 
     def export_dialog(self):
         if self.document is not None:

@@ -1,22 +1,10 @@
-from contextlib import contextmanager
-
 import pytest
-import torch
 
 from designer.core.presets import load_design
 from designer.train.config import TrainConfig
 from designer.train.loop import train
 
-
-@contextmanager
-def single_thread():
-    """Small models on a shared machine run fastest (by far) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+from ..helpers import single_thread
 
 
 @pytest.fixture(autouse=True)

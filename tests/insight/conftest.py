@@ -1,37 +1,19 @@
-"""One LeNet-5 trained on the bundled digits by the training engine, shared by the Insight tests."""
+"""The Insight engine's tests share one LeNet-5 trained on the bundled digits (`lenet_run`, in
+tests/conftest.py, shared with the Insight panel's tests)."""
 
 import pytest
-import torch
 
 from designer.core.presets import load_design
-from designer.train.config import TrainConfig
-from designer.train.loop import train
+
+from ..helpers import single_thread
 
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """These models are tiny: one thread is faster than two, and on a busy machine far faster
     (a training epoch of the localisation test: 0.6 s against 26 s with two threads spinning)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def lenet_run(tmp_path_factory):
-    """(run folder, the engine's epoch events) of LeNet-5 trained 3 epochs on digits."""
-    run_dir = tmp_path_factory.mktemp("lenet5_digits")
-    config = TrainConfig(epochs=3, batch_size=64, lr=0.05, seed=0, out=str(run_dir))
-    # Session fixtures start before the module's `one_thread`: set it here too (3 s, not 60).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        epochs, finished = train(load_design("lenet5"), config)
-    finally:
-        torch.set_num_threads(threads)
-    assert finished.status == "completed"
-    return run_dir, epochs
+    with single_thread():
+        yield
 
 
 @pytest.fixture(scope="session")

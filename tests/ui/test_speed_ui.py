@@ -65,11 +65,11 @@ def test_experiments_panel_sweeps_plots_and_opens_a_trial(window, qtbot, tmp_pat
     try:
         # Stop as the second trial starts: the first stays, the second is recorded as stopped
         def stop_at_second(event):
-            if event["number"] == 1:
+            if event["kind"] == "trial_start" and event["number"] == 1:
                 qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
         qtbot.mouseClick(panel.start_button, Qt.LeftButton)
         assert panel.is_running and panel.close_question() is not None
-        panel.worker.trial_started.connect(stop_at_second)
+        panel.job.yielded.connect(stop_at_second)
         qtbot.waitUntil(lambda: not panel.is_running, timeout=120_000)
         assert "stopped" in panel.status.text()
         assert [panel.table.item(r, 1).text() for r in range(2)] == ["complete", "failed"]

@@ -8,11 +8,17 @@ import pytest
 from PySide6.QtCore import Qt
 
 from designer.core.presets import load_design
+from designer.train.events import Message, Paused, Resumed
 from designer.ui.document import Document
 from designer.ui.panel_registry import PanelContext
 from designer.ui.train_panel import TrainPanel
 
 from ..helpers import tiny_digits_net
+
+
+def is_a(kind):
+    """A check for `qtbot.waitSignal(job.yielded, check_params_cb=...)`: an event of `kind`."""
+    return lambda event: isinstance(event, kind)
 
 
 def run_to_end(panel, qtbot, timeout):
@@ -36,12 +42,12 @@ def test_start_plot_pause_resume_stop(panel, qtbot):
     panel.editors["epochs"].box.setValue(200)     # long enough that Stop, not the end, finishes it
     panel.editors["batch_size"].box.setValue(16)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
-    worker = panel.worker
-    assert worker.isRunning() and not panel.start_button.isEnabled()
+    job = panel.job
+    assert job.isRunning() and not panel.start_button.isEnabled()
     assert not panel.editors["epochs"].isEnabled()      # settings are locked while training
     run = panel.current
     batch_sizes = []
-    worker.steps.connect(lambda events: batch_sizes.append(len(events)))
+    job.yielded.connect(lambda event: isinstance(event, list) and batch_sizes.append(len(event)))
 
     qtbot.waitUntil(lambda: run.points("loss_step") > 20, timeout=30_000)
     qtbot.waitUntil(lambda: run.items["loss_step"].xData is not None
@@ -53,20 +59,20 @@ def test_start_plot_pause_resume_stop(panel, qtbot):
     assert panel.progress.value() > 0 and "ETA" in panel.progress.format()
     assert batch_sizes and max(batch_sizes) > 1      # steps arrive throttled, in batches
 
-    with qtbot.waitSignal(worker.paused, timeout=10_000):
+    with qtbot.waitSignal(job.yielded, check_params_cb=is_a(Paused), timeout=10_000):
         qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
     assert panel.resume_button.isEnabled() and not panel.pause_button.isEnabled()
     frozen = run.points("loss_step")
     qtbot.wait(300)
     assert run.points("loss_step") == frozen          # nothing trains while paused
-    with qtbot.waitSignal(worker.resumed, timeout=10_000):
+    with qtbot.waitSignal(job.yielded, check_params_cb=is_a(Resumed), timeout=10_000):
         qtbot.mouseClick(panel.resume_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: run.points("loss_step") > frozen, timeout=10_000)
 
-    with qtbot.waitSignal(worker.finished_run, timeout=20_000) as blocker:
+    with qtbot.waitSignal(job.returned, timeout=20_000) as blocker:
         qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
     assert blocker.args[0].status == "stopped"
-    assert worker.wait(10_000) and worker.isFinished()
+    assert job.wait(10_000) and job.isFinished()
     assert panel.start_button.isEnabled() and panel.editors["epochs"].isEnabled()
     assert "stopped" in panel.runs_list.item(0).text()
 
@@ -77,7 +83,7 @@ def test_design_errors_show_and_panel_stays_usable(panel, qtbot):
     panel.context.set_document(Document(broken))
     panel.start()
     run_to_end(panel, qtbot, 20_000)
-    assert panel.worker.wait(5_000)
+    assert panel.job.wait(5_000)
     assert "cannot train" in panel.status_label.text() and "conv" in panel.status_label.text()
     assert panel.start_button.isEnabled()
 
@@ -92,8 +98,8 @@ def test_training_starts_from_chosen_weights_and_reports_them(panel, qtbot, tmp_
     panel.editors["epochs"].box.setValue(1)
     messages = []
     panel.start()
-    panel.worker.message.connect(messages.append)
-    with qtbot.waitSignal(panel.worker.finished_run, timeout=60_000) as blocker:
+    panel.job.yielded.connect(lambda event: isinstance(event, Message) and messages.append(event.text))
+    with qtbot.waitSignal(panel.job.returned, timeout=60_000) as blocker:
         pass
     assert blocker.args[0].status == "completed"
     assert any("weights from" in m and f"loaded {len(state)} of {len(state)} tensors" in m for m in messages), messages
@@ -127,11 +133,11 @@ def test_earlier_runs_are_listed_with_curves_widen_the_axes_and_resume(panel, qt
     panel.editors["epochs"].box.setValue(3)
     panel.editors["batch_size"].box.setValue(64)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
-    worker = panel.worker
+    job = panel.job
     qtbot.waitUntil(lambda: panel.current.points("val_top1") >= 1, timeout=60_000)
-    with qtbot.waitSignal(worker.finished_run, timeout=30_000):
+    with qtbot.waitSignal(job.returned, timeout=30_000):
         qtbot.mouseClick(panel.stop_button, Qt.LeftButton)   # stopped after its first epoch
-    worker.wait(10_000)
+    job.wait(10_000)
 
     # A new session (a new panel on the same runs folder): the run is listed, unticked.
     later = TrainPanel(panel.context, runs_dir=tmp_path / "runs")
@@ -158,7 +164,7 @@ def test_earlier_runs_are_listed_with_curves_widen_the_axes_and_resume(panel, qt
     later.runs_list.setCurrentRow(0)
     assert later.resume_run_button.isEnabled()
     qtbot.mouseClick(later.resume_run_button, Qt.LeftButton)
-    with qtbot.waitSignal(later.worker.finished_run, timeout=120_000) as blocker:
+    with qtbot.waitSignal(later.job.returned, timeout=120_000) as blocker:
         pass
     assert blocker.args[0].status == "completed"
     assert run.points("val_top1") == 3 and later.runs_list.count() == 1

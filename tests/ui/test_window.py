@@ -275,6 +275,20 @@ def test_palette_search_and_theme_switch(window):
     assert window.scene.item("c1").theme.name == "dark"
 
 
+def test_panels_and_docks_follow_the_theme(window):
+    from PySide6.QtGui import QColor
+    train, compare = window.panels["train"], window.panels["compare"]
+    assert train.context.theme is window.theme and window.theme.name == "light"
+    assert train.plot_widget.backgroundBrush().color() == QColor(window.theme.base)
+    window.act_theme.trigger()
+    dark = window.theme
+    assert dark.name == "dark" and train.context.theme is dark      # told through the context
+    assert train.plot_widget.backgroundBrush().color() == QColor(dark.base)
+    assert compare.view.theme is dark
+    assert compare.view.backgroundBrush().color() == QColor(dark.canvas)
+    assert window.summary.model.error_colour == QColor(dark.error)
+
+
 def test_screenshot_command_writes_the_window(tmp_path, home):
     from PySide6.QtGui import QImage
     from designer.ui.app import run
@@ -287,23 +301,26 @@ def test_screenshot_command_writes_the_window(tmp_path, home):
 def test_training_from_the_window_plots_and_quitting_asks_then_stops_it(window, dialogs, qtbot):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMessageBox
+    from designer.train.events import Paused, Resumed
     window.open_design("reactor_digits")
     panel = window.panels["train"]
     panel.editors["epochs"].box.setValue(200)     # long enough that only quitting ends it
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
-    worker = panel.worker
-    assert worker.isRunning()
+    job = panel.job
+    assert job.isRunning()
     qtbot.waitUntil(lambda: panel.current.points("loss_step") > 5, timeout=30_000)
-    with qtbot.waitSignal(worker.paused, timeout=10_000):
+    with qtbot.waitSignal(job.yielded, check_params_cb=lambda e: isinstance(e, Paused),
+                          timeout=10_000):
         qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
-    with qtbot.waitSignal(worker.resumed, timeout=10_000):
+    with qtbot.waitSignal(job.yielded, check_params_cb=lambda e: isinstance(e, Resumed),
+                          timeout=10_000):
         qtbot.mouseClick(panel.resume_button, Qt.LeftButton)
     dialogs.answers["question"] = QMessageBox.Cancel
     assert not window.close()
-    assert dialogs[-1][1] == "Training is running" and worker.isRunning()
+    assert dialogs[-1][1] == "Training is running" and job.isRunning()
     dialogs.answers["question"] = QMessageBox.Yes
     assert window.close()
-    assert worker.isFinished()
+    assert job.isFinished()
 
 
 def test_panels_see_the_document_and_selection_through_their_context(window):

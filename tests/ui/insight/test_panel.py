@@ -1,6 +1,6 @@
 """The Insight panel in the real editor window, driven as a person would: choose a training run,
-select nodes on the canvas, browse samples, run the heavy views in the worker, stop them, and keep
-editing meanwhile."""
+select nodes on the canvas, browse samples, run the heavy views in the panel's job, stop them, and
+keep editing meanwhile."""
 
 import numpy as np
 import pytest
@@ -11,10 +11,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from designer.insight import render  # noqa: E402
-from tests.ui.conftest import dialogs, home, window  # noqa: E402,F401  (the editor fixtures)
 
 
-def _open_with_weights(window, qtbot, run_dir):
+def open_with_weights(window, qtbot, run_dir):
     assert window.open_design("lenet5")
     panel = window.panels["insight"]
     panel.weights_box.lineEdit().clear()
@@ -25,10 +24,10 @@ def _open_with_weights(window, qtbot, run_dir):
 
 
 def test_the_panel_follows_the_selection_with_exact_feature_maps(window, qtbot, lenet_run):
-    panel = _open_with_weights(window, qtbot, lenet_run[0])
+    panel = open_with_weights(window, qtbot, lenet_run[0])
     assert "359 validation images" in panel.status.text()
     window.scene.select_ids(["c1"])
-    assert panel.node_label.text().startswith("c1: 6×28×28")
+    assert panel.activations.node_label.text().startswith("c1: 6×28×28")
     # The grid shows exactly the layer's output for the sample, taken here with a plain hook.
     seen = {}
     handle = panel.subject.model.c1.register_forward_hook(lambda m, a, out: seen.setdefault("c1", out))
@@ -38,30 +37,30 @@ def test_the_panel_follows_the_selection_with_exact_feature_maps(window, qtbot, 
     output = seen["c1"][0].numpy()
     order = np.argsort(-output.reshape(6, -1).mean(1), kind="stable")
     expected = render.tile(render.normalise_maps(output[order]), render.grid_columns(6, 1.6))
-    assert np.array_equal(panel.maps_item.image, expected, equal_nan=True)
+    assert np.array_equal(panel.activations.maps_item.image, expected, equal_nan=True)
 
     # Changing the selection redraws from the cache: no second forward pass for this sample.
     cached = len(panel.cache)
     window.scene.select_ids(["f6"])
-    assert panel.activation_stack.currentIndex() == 1            # bars, not maps
-    assert "84 values" in panel.node_label.text()
+    assert panel.activations.activation_stack.currentIndex() == 1            # bars, not maps
+    assert "84 values" in panel.activations.node_label.text()
     window.scene.select_ids(["c1"])
     assert len(panel.cache) == cached
 
     # Filters: a convolution's kernels; a pooling layer says it has none.
     panel.tabs.setCurrentIndex(1)
-    assert panel.filters_item.image.shape == (2 * 5 + 1, 3 * 5 + 2, 3)   # six 5×5 kernels, 3 a row
+    assert panel.filters.filters_item.image.shape == (2 * 5 + 1, 3 * 5 + 2, 3)   # six 5×5 kernels, 3 a row
     window.scene.select_ids(["s2"])
-    assert "not a convolution" in panel.filters_label.text()
+    assert "not a convolution" in panel.filters.filters_label.text()
 
     # Grad-CAM at c3 with the top-5 beside it; a vector node says why it cannot.
     panel.tabs.setCurrentIndex(2)
     window.scene.select_ids(["c3"])
-    assert panel.heat_item.image.shape == (32, 32, 3)
+    assert panel.attribution.heat_item.image.shape == (32, 32, 3)
     prediction = panel.prediction()
-    assert f"{prediction['label']}: {prediction['probability']:.1%}" in panel.top5_label.text()
+    assert f"{prediction['label']}: {prediction['probability']:.1%}" in panel.attribution.top5_label.text()
     window.scene.select_ids(["f6"])
-    assert "spatial" in panel.attribution_label.text()
+    assert "spatial" in panel.attribution.attribution_label.text()
 
     # Browse: next image, then the next image of class 3.
     panel.tabs.setCurrentIndex(0)
@@ -77,7 +76,7 @@ def test_an_image_dropped_on_the_panel_is_shown_through_the_evaluation_transform
     from PIL import Image
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
-    panel = _open_with_weights(window, qtbot, lenet_run[0])
+    panel = open_with_weights(window, qtbot, lenet_run[0])
     window.scene.select_ids(["c1"])
     path = tmp_path / "drawn.png"
     picture = Image.new("RGB", (50, 40))
@@ -90,7 +89,7 @@ def test_an_image_dropped_on_the_panel_is_shown_through_the_evaluation_transform
     assert torch.equal(panel.image, panel.subject.prepare(path))
     assert panel.image.shape == (1, 1, 32, 32) and panel.label is None
     assert panel.sample_label.text().startswith("drawn.png · predicted")
-    assert panel.node_label.text().startswith("c1: 6×28×28")
+    assert panel.activations.node_label.text().startswith("c1: 6×28×28")
     (tmp_path / "bad.png").write_text("no picture here")
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "bad.png"))])
     panel.dropEvent(QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
@@ -98,27 +97,28 @@ def test_an_image_dropped_on_the_panel_is_shown_through_the_evaluation_transform
     assert torch.equal(panel.image, panel.subject.prepare(path))   # the last good image stays
 
 
-def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbot, lenet_run):
+def test_heavy_views_run_in_a_job_stop_and_never_block_editing(window, qtbot, lenet_run):
     _, epochs = lenet_run
-    panel = _open_with_weights(window, qtbot, lenet_run[0])
+    panel = open_with_weights(window, qtbot, lenet_run[0])
     panel.tabs.setCurrentIndex(3)
-    qtbot.mouseClick(panel.evaluate_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "top-1 error" in panel.evaluation_label.text(), timeout=60000)
-    assert f"{epochs[-1].val_top1_error:.2%}" in panel.evaluation_label.text()
-    assert panel.confusion_item.image.shape == (10, 10)
-    assert panel.confusion_item.image.sum() == 359
-    assert len(panel.embedding_scatter.data) == 359
-    pca = panel.embedding_scatter.getData()[0].copy()
-    panel.embedding_box.setCurrentIndex(panel.embedding_box.findData("tsne"))   # in the worker
+    qtbot.mouseClick(panel.evaluation.evaluate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "top-1 error" in panel.evaluation.evaluation_label.text(), timeout=60000)
+    assert f"{epochs[-1].val_top1_error:.2%}" in panel.evaluation.evaluation_label.text()
+    assert panel.evaluation.confusion_item.image.shape == (10, 10)
+    assert panel.evaluation.confusion_item.image.sum() == 359
+    assert len(panel.evaluation.embedding_scatter.data) == 359
+    pca = panel.evaluation.embedding_scatter.getData()[0].copy()
+    box = panel.evaluation.embedding_box
+    box.setCurrentIndex(box.findData("tsne"))                 # t-SNE runs in a job
     qtbot.waitUntil(lambda: panel.job is None, timeout=60000)
-    assert len(panel.embedding_scatter.data) == 359
-    assert not np.allclose(panel.embedding_scatter.getData()[0], pca)
+    assert len(panel.evaluation.embedding_scatter.data) == 359
+    assert not np.allclose(panel.evaluation.embedding_scatter.getData()[0], pca)
 
     # A 2-D landscape, stopped early: the editor stays usable while it runs.
     panel.tabs.setCurrentIndex(4)
-    panel.steps_box.setValue(41)
-    panel.batches_box.setValue(1)
-    qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
+    panel.landscape.steps_box.setValue(41)
+    panel.landscape.batches_box.setValue(1)
+    qtbot.mouseClick(panel.landscape.landscape_button, Qt.LeftButton)
     assert panel.job is not None and panel.stop_button.isEnabled()
     qtbot.wait(50)     # the evaluation job's late `finished` must not touch the new job
     assert panel.stop_button.isEnabled()
@@ -134,10 +134,10 @@ def test_heavy_views_run_in_the_worker_stop_and_never_block_editing(window, qtbo
     window.document.undo_stack.undo()
     qtbot.waitUntil(lambda: panel.subject is not None, timeout=5000)
 
-    panel.steps_box.setValue(3)
-    qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "centre" in panel.landscape_label.text(), timeout=60000)
-    assert panel.landscape_item.image.shape == (400, 400, 3)
+    panel.landscape.steps_box.setValue(3)
+    qtbot.mouseClick(panel.landscape.landscape_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "centre" in panel.landscape.landscape_label.text(), timeout=60000)
+    assert panel.landscape.landscape_item.image.shape == (400, 400, 3)
 
 
 def test_the_panel_follows_a_checkpoint_rewritten_by_a_running_training(
@@ -146,7 +146,7 @@ def test_the_panel_follows_a_checkpoint_rewritten_by_a_running_training(
     checkpoint = torch.load(lenet_run[0] / "last.pt", weights_only=True)
     path = tmp_path / "last.pt"
     torch.save(checkpoint, path)
-    panel = _open_with_weights(window, qtbot, path)
+    panel = open_with_weights(window, qtbot, path)
     window.scene.select_ids(["f7"])
     before = panel.node_outputs()[0]["f7"].clone()
     # The next "epoch": every class score shifts by 5 (written atomically, as training does).
@@ -156,31 +156,3 @@ def test_the_panel_follows_a_checkpoint_rewritten_by_a_running_training(
     qtbot.waitUntil(lambda: torch.allclose(panel.subject.model.f7.bias,
                                            checkpoint["model"]["f7.bias"]), timeout=10000)
     assert torch.allclose(panel.node_outputs()[0]["f7"], before + 5, atol=1e-5)
-
-
-def test_a_1d_line_from_another_checkpoint(window, qtbot, lenet_run, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog
-    from designer.insight.landscape import initial_state
-    panel = _open_with_weights(window, qtbot, lenet_run[0])
-    panel.tabs.setCurrentIndex(4)
-    panel.steps_box.setValue(5)
-    panel.batches_box.setValue(1)
-    curves = []
-    for kind in ("1d", "1d-from"):
-        if kind == "1d-from":
-            # The start chosen in the file dialog: the initial weights, saved to a file.
-            start = tmp_path / "initial.pt"
-            torch.save(initial_state(panel.subject.graph, panel.subject.config.seed), start)
-            monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                                staticmethod(lambda *args, **kwargs: (str(start), "")))
-        index = panel.landscape_kind.findData(kind)
-        panel.landscape_kind.setCurrentIndex(index)
-        panel.landscape_kind.activated.emit(index)
-        panel.landscape_label.clear()
-        qtbot.mouseClick(panel.landscape_button, Qt.LeftButton)
-        qtbot.waitUntil(lambda: "loss at these weights" in panel.landscape_label.text(),
-                        timeout=60000)
-        curves.append(panel.line_curve.yData.copy())
-    assert "initial.pt" in panel.landscape_kind.currentText()
-    assert np.allclose(curves[0], curves[1])
-    assert curves[0][1] > curves[0][3]        # α = 0 (start) above α = 1 (trained)
