@@ -24,7 +24,7 @@ from designer.core.settings import Settings
 from designer.home import app_home, new_run_dir
 from .forms import SettingsForm
 from .jobs import Job
-from .widgets import side_by_side
+from .widgets import scrolled, side_by_side
 
 _TRAINING = ("finetune_epochs", "lr", "batch_size", "seed")
 _PRUNING = ("amount", "global_", "iterations", "rewind") + _TRAINING
@@ -106,11 +106,11 @@ class CompressPanel(QWidget):
 
         left = QWidget()
         column = QVBoxLayout(left)
-        column.addWidget(self.form)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(scrolled(self.form), 1)
         column.addLayout(buttons)
         column.addWidget(self.progress)
         column.addWidget(self.status)
-        column.addStretch(1)
 
         self.table = QTableWidget(len(REPORT_ROWS), 3)
         self.table.setHorizontalHeaderLabels(["", "before", "after"])
