@@ -43,7 +43,7 @@ SWEEP_SETTINGS = Settings([
     Param("dataset", "choice", "digits", choices=DATASETS, title="Dataset", group="Study",
           help="The dataset every trial trains on"),
     Param("trials", "int", None, optional=True, title="Trials", min=1,
-          none_text="the grid's size, or 10 for random and TPE", group="Study",
+          none_text="auto (the grid, or 10)", group="Study",
           help="Trials in the study; a resumed study counts the trials it already has"),
     Param("sampler", "choice", "grid", choices={"grid": "grid", "random": "random",
           "tpe": "TPE (Bayesian)"}, title="Sampler", group="Study",
@@ -65,4 +65,8 @@ SWEEP_SETTINGS = Settings([
     THREADS,
     Param("latency", "bool", True, title="Latency", group="Study",
           help="Measure each trial's CPU latency"),
+    Param("out", "folder", None, optional=True, title="Folder", metavar="DIR",
+          none_text="a new folder in the runs folder", group="Study",
+          help="The sweep folder: run folders, trials.csv, tradeoff.png and the study's "
+               "database; a folder that holds a study resumes it"),
 ], SweepError)

@@ -423,6 +423,10 @@ class SettingsForm(QWidget):
                 self.layout_.setRowVisible(self.editors[param.name], button.isChecked()
                                            and param.name not in self.hidden)
 
+    def insert_row(self, position, label, widget):
+        """A row of the owner's own (not a setting) at `position`, aligned with the settings."""
+        self.layout_.insertRow(position, label, widget)
+
     def set_folded(self, group, folded):
         self.sections[group].setChecked(not folded)
 
