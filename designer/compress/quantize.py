@@ -22,8 +22,8 @@ from designer.core import modules
 from designer.core.atomic import atomic_path
 from designer.core.blocks.residual import ZeroPadShortcut
 from .measure import CompressError
+from .settings import WEIGHT_SCHEMES
 
-WEIGHT_SCHEMES = ("linear", "affine", "kmeans", "log")
 SIDE_BYTES = 4    # one fp32 scale, int32 zero point or exponent offset per group
 
 

@@ -14,6 +14,9 @@ class CompressError(DesignError):
     """A compression request that cannot be carried out; the sentence says why."""
 
 
+WEIGHT_SCHEMES = ("linear", "affine", "kmeans", "log")   # weight-only codebooks
+
+
 FRACTION = dict(above=0.0, below=1.0, decimals=2, step=0.05)
 
 # Every option of every technique, declared once: the verbs' flags, the Compress panel's form and
@@ -26,7 +29,7 @@ SETTINGS = Settings([
     Param("dataset", "choice", None, optional=True, choices=DATASETS, title="Dataset",
           none_text="(none)", group="Data",
           help="Measure validation top-1 error (and calibrate or fine-tune) on this dataset"),
-    Param("data_dir", "folder", None, optional=True, title="Data folder", none_text="none",
+    Param("data_dir", "folder", None, optional=True, title="Data folder", none_text="no folder",
           group="Data", help="Where the dataset files are"),
     Param("method", "choice", "l1", choices={"l1": "filters by L1 norm", "bn": "filters by "
           "BatchNorm scale", "magnitude": "single weights by magnitude"}, title="Method",
@@ -36,7 +39,7 @@ SETTINGS = Settings([
           help="The share of filters (or weights) to remove"),
     Param("global_", "bool", False, title="Global ranking", flag="--global", group="Prune",
           help="Rank all layers together instead of removing the amount from each"),
-    Param("layers", "names", None, optional=True, title="Layers", group="Prune",
+    Param("layers", "names", None, optional=True, title="Layers", group="Layers",
           none_text="all layers", help="Only these layers (module names)"),
     Param("layer_amounts", "str", None, optional=True, title="Layer amounts",
           metavar="A=0.3,B=0.7", none_text="the amount for every layer", group="Prune",
@@ -61,7 +64,8 @@ SETTINGS = Settings([
           help="The same rank r for every chosen layer"),
     Param("spatial", "bool", False, title="Spatial", group="Factorise",
           help="Split k×k convolutions into k×1 then 1×k (instead of k×k then 1×1)"),
-    Param("layer", "str", "", title="Convolution", group="Substitute",
+    Param("layer", "str", "", title="Convolution", group="Layers",
+          none_text="select a convolution on the canvas",
           help="The convolution to replace (its module name)"),
     Param("kind", "choice", "separable", choices={"separable": "depthwise-separable",
           "ghost": "Ghost module"}, title="Replace with", flag="--with", group="Substitute",
@@ -108,3 +112,17 @@ REPORT_SETTINGS = Settings([
           min=1, max=16, group="Deep Compression",
           help="Bits of the fully connected layers' k-means codebook index"),
 ], CompressError)
+
+# A weight-only scheme ("weight:BITS:CODEBOOK") as the Compress panel edits it: two settings.
+WEIGHT_SCHEME_SETTINGS = Settings([
+    Param("weight_bits", "int", 4, title="Bits", min=2, max=16, group="Quantise",
+          help="Bits per quantised weight"),
+    Param("weight_codebook", "choice", "linear", choices=WEIGHT_SCHEMES, title="Codebook",
+          group="Quantise", help="linear and affine grids, k-means centroids or powers of two "
+                                 "(log)"),
+], CompressError)
+
+
+def weight_scheme(bits, codebook):
+    """The --scheme text of a weight-only scheme."""
+    return f"weight:{bits}:{codebook}"

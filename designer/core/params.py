@@ -14,7 +14,8 @@ import math
 from .errors import ParamError
 
 KINDS = ("int", "float", "bool", "choice", "pair", "padding", "shape", "ints", "str", "names",
-         "path", "folder")
+         "path", "folder", "count")
+COUNT_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 TEXT_KINDS = ("str", "path", "folder")
 
 
@@ -28,7 +29,9 @@ def _is_number(value):
 
 
 def _lower_first(text):
-    return text[:1].lower() + text[1:]
+    """'Learning rate' -> 'learning rate' to begin a sentence's subject; acronyms (MAC, PCA)
+    keep their capitals."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,20 @@ class Param:
         self._check_range(value, what)
         return value
 
+    def _count(self, text):
+        digits = text.strip().replace(",", "").replace("_", "")
+        if not digits and self.optional:
+            return None
+        scale = COUNT_SUFFIXES.get(digits[-1:].lower(), 1)
+        try:
+            number = float(digits[:-1] if scale != 1 else digits)
+        except ValueError:
+            raise ParamError(f"{self._subject()}: expected a number such as 300M, got "
+                             f"{text!r}") from None
+        if not math.isfinite(number):
+            raise ParamError(f"{self._subject()}: expected a number such as 300M, got {text!r}")
+        return int(round(number * scale))
+
     _range_checked = True
 
     def coerce(self, value, check_range=True):
@@ -153,6 +170,12 @@ class Param:
         if value is None and self.optional:
             return None
         if kind == "int":
+            return self._int(value)
+        if kind == "count":   # an integer that may be written as people write counts: 300M, 1.5G
+            if isinstance(value, str):
+                value = self._count(value)
+                if value is None:
+                    return None
             return self._int(value)
         if kind == "float":
             if not _is_number(value):

@@ -120,7 +120,7 @@ def _help(param, default):
     """The flag's help: the setting's help text and its default, as the CLI writes values."""
     if param.kind == "bool" and not param.optional:
         shown = "on" if default else "off"
-    elif default is None:
+    elif default in (None, ""):
         shown = param.none_text or "none"
     elif param.kind == "names":
         shown = ",".join(default)
@@ -135,9 +135,10 @@ def _help(param, default):
     return f"{param.help or param.label}; default {shown}".replace("%", "%%")
 
 
-_TYPES = {"int": int, "float": float, "str": str, "path": str, "folder": str, "choice": None}
+# A count ("300M") is parsed by its Param when the values are checked, so the flag takes text.
+_TYPES = {"int": int, "float": float, "str": str, "path": str, "folder": str, "count": str}
 _METAVARS = {"int": "N", "float": "X", "str": "TEXT", "path": "FILE", "folder": "DIR",
-             "names": "NAME"}
+             "names": "NAME", "count": "N"}
 
 
 def _add_flag(group, param, required):

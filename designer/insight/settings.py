@@ -13,9 +13,9 @@ class InsightError(DesignError):
     """A node, image or request that an Insight view cannot use; the sentence says why."""
 
 
-ATTRIBUTIONS = {"gradcam": "Grad-CAM", "guided_backprop": "guided backprop",
-                "guided_gradcam": "guided Grad-CAM", "occlusion": "occlusion",
-                "integrated_gradients": "integrated gradients", "smoothgrad": "SmoothGrad"}
+ATTRIBUTIONS = {"gradcam": "Grad-CAM", "guided_backprop": "Guided backprop",
+                "guided_gradcam": "Guided Grad-CAM", "occlusion": "Occlusion",
+                "integrated_gradients": "Integrated gradients", "smoothgrad": "SmoothGrad"}
 LANDSCAPE_STEPS = {"1d": 41, "2d": 21}      # points per axis when --steps is not given
 
 SETTINGS = Settings([
@@ -25,7 +25,7 @@ SETTINGS = Settings([
     Param("dataset", "choice", "digits", choices=DATASETS, title="Dataset", group="Data",
           help="The dataset the network was trained on: its classes, its validation images "
                "and its evaluation transform"),
-    Param("data_dir", "folder", None, optional=True, title="Data folder", none_text="none",
+    Param("data_dir", "folder", None, optional=True, title="Data folder", none_text="no folder",
           group="Data", help="Where the dataset's files are"),
     Param("image", "path", None, optional=True, title="Image", metavar="FILE",
           none_text="a validation image (--index)", group="Sample",
@@ -68,3 +68,8 @@ SETTINGS = Settings([
           none_text="the initial weights", pattern="PyTorch weights (*.pt *.pth *.ckpt)",
           group="Loss landscape", help="1d landscape: start from these weights"),
 ], InsightError)
+
+# The Insight panel explains one prediction at a time, by one of the methods above.
+METHOD = Param("method", "choice", "gradcam", choices=ATTRIBUTIONS, title="Method",
+               help="How the prediction is explained: Grad-CAM at the selected node, or one of "
+                    "Captum's attributions")

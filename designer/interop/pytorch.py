@@ -25,6 +25,7 @@ import torch
 from torch import fx, nn
 
 from designer.core.compile import compile_graph
+from designer.core.errors import DesignError
 from designer.core.graph import Graph, NODE_ID
 from designer.core.layout import layered_layout
 from designer.core.registry import REGISTRY, NotImportable, class_name, get_spec
@@ -310,7 +311,6 @@ class _Importer:
 
 def _block_matches(kind, params, module, in_value, out_value):
     """Does the catalogue block compile to the module's tensors and compute its output?"""
-    from designer.core.errors import DesignError
     g = Graph("check")
     try:
         with g.batch():

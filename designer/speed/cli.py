@@ -74,7 +74,7 @@ def _sweep(args):
     from .sweep import Sweep, parse_param
     settings = SWEEP_SETTINGS.check(SWEEP_SETTINGS.given(args))
     study = settings.pop("study")
-    sweep = Sweep(args.design, params=[parse_param(text) for text in args.param], out=args.out,
+    sweep = Sweep(args.design, params=[parse_param(text) for text in args.param],
                   study_name=study, train_settings=dict(_train_setting(t) for t in args.train),
                   **settings)
     try:
@@ -135,8 +135,6 @@ def add_parser(subparsers):
                         "start:stop:step inclusive), or width=0.5,1.0 to scale every out_channels")
     p.add_argument("--train", action="append", default=[], metavar="NAME=VALUE",
                    help="a fixed training setting for every trial, e.g. batch_size=32")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="sweep folder: run folders, trials.csv, tradeoff.png")
     p.add_argument("--json", action="store_true", help="print one JSON object when done")
-    SWEEP_SETTINGS.add_arguments(p, required=("dataset",))
+    SWEEP_SETTINGS.add_arguments(p, required=("dataset", "out"))
     p.set_defaults(run=_sweep)

@@ -11,39 +11,52 @@ factorize / substitute` verbs make; the panel only gathers options and draws res
 
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from designer.compress.settings import SETTINGS, WEIGHT_SCHEME_SETTINGS, weight_scheme
+from designer.core.params import Param
+from designer.core.settings import Settings
 from designer.home import app_home, new_run_dir
-from designer.train.config import DATASETS
+from .forms import SettingsForm
 from .jobs import Job
-from .widgets import browse_row, side_by_side
+from .widgets import scrolled, side_by_side
 
-# Menu entry -> (jobs technique, fixed options)
+_TRAINING = ("finetune_epochs", "lr", "batch_size", "seed")
+_PRUNING = ("amount", "global_", "iterations", "rewind") + _TRAINING
+# Menu entry -> (jobs technique, the settings it fixes, the other settings it shows); every entry
+# also shows the technique, the weights and the dataset.
 TECHNIQUES = {
-    "Prune filters (L1 norm)": ("prune", {"method": "l1"}),
-    "Prune filters (BatchNorm scale)": ("prune", {"method": "bn"}),
-    "Prune weights (magnitude)": ("prune", {"method": "magnitude"}),
-    "Quantise int8 static": ("quantize", {"scheme": "int8-static"}),
-    "Quantise int8 dynamic (FC)": ("quantize", {"scheme": "int8-dynamic"}),
-    "Quantise int8, aware training": ("quantize", {"scheme": "int8-qat"}),
-    "Quantise weights only": ("quantize", {}),
-    "Factorise (SVD)": ("factorize", {}),
-    "Cheaper convolution": ("substitute", {}),
+    "Prune filters (L1 norm)": ("prune", {"method": "l1"}, _PRUNING + ("layers", "layer_amounts")),
+    "Prune filters (BatchNorm scale)": ("prune", {"method": "bn"},
+                                        _PRUNING + ("layers", "layer_amounts")),
+    "Prune weights (magnitude)": ("prune", {"method": "magnitude"}, _PRUNING),
+    "Quantise int8 static": ("quantize", {"scheme": "int8-static"}, ("calibration_batches",)),
+    "Quantise int8 dynamic (FC)": ("quantize", {"scheme": "int8-dynamic"}, ("per_channel",)),
+    "Quantise int8, aware training": ("quantize", {"scheme": "int8-qat"},
+                                      ("per_channel",) + _TRAINING),
+    "Quantise weights only": ("quantize", {}, ("weight_bits", "weight_codebook", "per_channel")),
+    "Factorise (SVD)": ("factorize", {}, ("energy", "rank", "layers", "spatial")),
+    "Cheaper convolution": ("substitute", {}, ("layer", "kind") + _TRAINING),
 }
-# Which option rows each technique shows.
-ROWS = {
-    "prune": {"amount", "global", "layers", "dataset", "finetune"},
-    "quantize": {"bits", "per_channel", "dataset", "calibration", "finetune"},
-    "factorize": {"energy", "rank", "layers", "dataset"},
-    "substitute": {"layer", "with", "dataset", "finetune"},
-}
+ALWAYS_SHOWN = ("technique", "weights", "dataset", "data_dir")
+TECHNIQUE = Param("technique", "choice", next(iter(TECHNIQUES)), choices=tuple(TECHNIQUES),
+                  title="Technique", group="Model", help="What to make smaller or faster")
+# The form: the technique, then every compression setting (designer.compress.settings), shown
+# as the chosen technique needs them. Settings whose edits change the preview:
+FORM_SETTINGS = (Settings([TECHNIQUE])
+                 + SETTINGS.only("weights", "dataset", "data_dir", "layers", "layer", "method",
+                                 "amount", "global_", "layer_amounts", "iterations", "rewind",
+                                 "scheme")
+                 + WEIGHT_SCHEME_SETTINGS
+                 + SETTINGS.only("per_channel", "calibration_batches", "energy", "rank",
+                                 "spatial", "kind", "finetune_epochs", "lr", "batch_size", "seed"))
+PREVIEWED = {"technique", "weights", "amount", "global_", "layers", "layer_amounts", "energy",
+             "rank", "spatial", "layer", "kind"}
 PREVIEW_DELAY_MS = 400
 REPORT_ROWS = (("params", "Parameters", "{:,}"), ("macs", "Multiply-adds", "{:,}"),
                ("bytes", "Bytes", "{:,}"), ("val_top1_error", "Val top-1 error", "{:.2%}"),
@@ -67,67 +80,13 @@ class CompressPanel(QWidget):
         # Live preview: settings that change the design re-run Preview once they settle.
         self.preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self.preview_timer.timeout.connect(self._auto_preview)
-        for signal in (self.technique_combo.currentIndexChanged, self.amount_spin.valueChanged,
-                       self.global_check.toggled, self.energy_spin.valueChanged,
-                       self.rank_spin.valueChanged, self.layers_edit.editingFinished,
-                       self.layer_edit.textChanged, self.with_combo.currentIndexChanged,
-                       self.weights_edit.editingFinished):
-            signal.connect(self.preview_timer.start)
 
     # ---- widgets ---------------------------------------------------------------------------
     def _build(self):
-        self.technique_combo = QComboBox()
-        self.technique_combo.addItems(list(TECHNIQUES))
-        self.technique_combo.currentIndexChanged.connect(self._technique_changed)
-        self.weights_edit = QLineEdit()
-        self.weights_edit.setPlaceholderText("trained weights: a state_dict or checkpoint (.pt)")
-        self.amount_spin = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=0.99, singleStep=0.05,
-                                          value=0.5)
-        self.global_check = QCheckBox("rank all layers together")
-        self.layers_edit = QLineEdit()
-        self.layers_edit.setPlaceholderText("all layers (or names, comma-separated)")
-        self.layer_edit = QLineEdit()
-        self.layer_edit.setPlaceholderText("select a convolution")
-        self.with_combo = QComboBox()
-        self.with_combo.addItems(["separable", "ghost"])
-        self.bits_spin = QSpinBox(minimum=2, maximum=16, value=4)
-        self.scheme_combo = QComboBox()
-        self.scheme_combo.addItems(["linear", "affine", "kmeans", "log"])
-        bits_row = QWidget()
-        box = QHBoxLayout(bits_row)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.bits_spin)
-        box.addWidget(self.scheme_combo, 1)
-        self.per_channel_check = QCheckBox("one scale per output channel")
-        self.energy_spin = QDoubleSpinBox(decimals=3, minimum=0.5, maximum=1.0, singleStep=0.01,
-                                          value=0.9)
-        self.rank_spin = QSpinBox(minimum=0, maximum=65536, value=0, specialValueText="from energy")
-        self.dataset_combo = QComboBox()
-        self.dataset_combo.addItems(["(none)"] + list(DATASETS))
-        self.finetune_spin = QSpinBox(minimum=0, maximum=1000, value=0)
-        self.calibration_spin = QSpinBox(minimum=1, maximum=10000, value=10)
-
-        self.form = QFormLayout()
-        self.rows = {}
-
-        def row(key, label, widget):
-            self.form.addRow(label, widget)
-            self.rows[key] = widget
-
-        row("technique", "Technique", self.technique_combo)
-        row("weights", "Weights", browse_row(self.weights_edit, self._browse))
-        row("amount", "Amount", self.amount_spin)
-        row("global", "", self.global_check)
-        row("bits", "Bits / scheme", bits_row)
-        row("per_channel", "", self.per_channel_check)
-        row("energy", "Energy kept", self.energy_spin)
-        row("rank", "Rank", self.rank_spin)
-        row("layers", "Layers", self.layers_edit)
-        row("layer", "Convolution", self.layer_edit)
-        row("with", "Replace with", self.with_combo)
-        row("dataset", "Dataset", self.dataset_combo)
-        row("finetune", "Fine-tune epochs", self.finetune_spin)
-        row("calibration", "Calibration batches", self.calibration_spin)
+        self.form = SettingsForm(FORM_SETTINGS)
+        self.editors = self.form.editors
+        self.form.set_values({"energy": 0.9})    # factorising keeps 90 % of Σσ² unless a rank
+        self.form.changed.connect(self._setting_changed)
 
         self.preview_button = QPushButton("Preview")
         self.apply_button = QPushButton("Apply")
@@ -147,11 +106,11 @@ class CompressPanel(QWidget):
 
         left = QWidget()
         column = QVBoxLayout(left)
-        column.addLayout(self.form)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(scrolled(self.form), 1)
         column.addLayout(buttons)
         column.addWidget(self.progress)
         column.addWidget(self.status)
-        column.addStretch(1)
 
         self.table = QTableWidget(len(REPORT_ROWS), 3)
         self.table.setHorizontalHeaderLabels(["", "before", "after"])
@@ -172,55 +131,41 @@ class CompressPanel(QWidget):
 
         side_by_side(self, left, right)
 
-    def _browse(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Trained weights", "", "Weights (*.pt *.pth)")
-        if path:
-            self.weights_edit.setText(path)
+    def _setting_changed(self, name):
+        if name == "technique":
+            self._technique_changed()
+        if name in PREVIEWED:
+            self.preview_timer.start()     # the preview follows the settings once they settle
 
     def _technique_changed(self):
-        technique = self.technique()
-        shown = ROWS[technique] | {"technique", "weights"}
-        if self.technique_combo.currentText() != "Quantise weights only":
-            shown -= {"bits"}
-        text = self.technique_combo.currentText()
-        if text == "Quantise int8 static":
-            shown -= {"per_channel"}
-        else:
-            shown -= {"calibration"}
-        if technique == "quantize" and text != "Quantise int8, aware training":
-            shown -= {"finetune"}
-        for key, widget in self.rows.items():
-            self.form.setRowVisible(widget, key in shown)
+        title = self.form.values()["technique"]
+        technique, fixed, shown = TECHNIQUES[title]
+        self.form.set_values(fixed)          # hidden, but what the other rows depend on
+        for name in self.editors:
+            self.form.set_row_visible(name, name in ALWAYS_SHOWN or name in shown)
         self.preview_button.setEnabled(technique in ("prune", "factorize", "substitute")
-                                       and self.technique_combo.currentText()
-                                       != "Prune weights (magnitude)")
+                                       and fixed.get("method") != "magnitude")
 
     def _selection_changed(self, node_ids):
         if len(node_ids) == 1:
-            self.layer_edit.setText(node_ids[0])
+            self.editors["layer"].set_value(node_ids[0])
+            self.preview_timer.start()
 
     # ---- options ---------------------------------------------------------------------------
     def technique(self):
-        return TECHNIQUES[self.technique_combo.currentText()][0]
+        return TECHNIQUES[self.form.values()["technique"]][0]
 
     def options(self):
-        fixed = TECHNIQUES[self.technique_combo.currentText()][1]
-        dataset = self.dataset_combo.currentText()
-        options = SimpleNamespace(
-            method="l1", amount=self.amount_spin.value(), global_=self.global_check.isChecked(),
-            layers=self.layers_edit.text().strip() or None,
-            scheme=f"weight:{self.bits_spin.value()}:{self.scheme_combo.currentText()}",
-            per_channel=self.per_channel_check.isChecked(),
-            energy=None if self.rank_spin.value() else self.energy_spin.value(),
-            rank=self.rank_spin.value() or None, layer=self.layer_edit.text().strip() or None,
-            kind=self.with_combo.currentText(),
-            dataset=None if dataset == "(none)" else dataset, data_dir=None,
-            finetune_epochs=self.finetune_spin.value(),
-            calibration_batches=self.calibration_spin.value(), lr=0.01, batch_size=64, seed=0,
-            latency=True)
-        for name, value in fixed.items():
-            setattr(options, name, value)
-        return options
+        """The jobs options the form describes (the technique's fixed ones included)."""
+        values = self.form.values()
+        title = values.pop("technique")
+        values.update(TECHNIQUES[title][1])
+        bits, codebook = values.pop("weight_bits"), values.pop("weight_codebook")
+        if title == "Quantise weights only":
+            values["scheme"] = weight_scheme(bits, codebook)
+        if values["rank"] is not None:        # a rank, when given, decides; else the energy
+            values["energy"] = None
+        return values
 
     # ---- running ---------------------------------------------------------------------------
     @property
@@ -234,7 +179,7 @@ class CompressPanel(QWidget):
         if graph is None:
             self._fail("Open a design first.")
             return
-        weights = self.weights_edit.text().strip()
+        weights = self.form.values()["weights"]
         if not weights:
             self._fail("Choose the design's trained weights (a .pt state_dict or checkpoint).")
             return
@@ -254,7 +199,7 @@ class CompressPanel(QWidget):
                                 f"{event.val_top1_error:.2%}")
 
     def _auto_preview(self):
-        if not (self.preview_button.isEnabled() and self.weights_edit.text().strip()
+        if not (self.preview_button.isEnabled() and self.form.values()["weights"]
                 and self.context.graph is not None):
             return
         if self.is_running:

@@ -16,17 +16,17 @@ import time
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from designer.core.errors import DesignError
 from designer.core.summary import human
 from designer.home import runs_root
 from designer.speed.plot import COSTS, pareto_front, tradeoff_points
-from designer.train.config import DATASETS
+from designer.speed.settings import SWEEP_SETTINGS
+from .forms import SettingsForm
 from .jobs import Job
-from .widgets import browse_row, side_by_side
+from .widgets import scrolled, side_by_side
 
 DEFAULT_PARAMS = "lr=0.05,0.1\nwidth=0.5,1.0,2.0"
 TABLE_COLUMNS = ("Trial", "State", "Settings", "Parameters", "Multiply-adds", "Latency",
@@ -43,45 +43,21 @@ class ExperimentsPanel(QWidget):
 
     # -- widgets -----------------------------------------------------------------------------
     def _build(self):
-        form = QFormLayout()
-        self.dataset_box = QComboBox()
-        for key, title in DATASETS.items():
-            self.dataset_box.addItem(title, key)
-        form.addRow("Dataset", self.dataset_box)
+        # The swept values and the fixed training settings are lists of expressions (the CLI's
+        # repeated --param and --train); every other row is a sweep setting, made from the same
+        # declarations as `designer sweep`'s flags.
         self.params_edit = QPlainTextEdit(DEFAULT_PARAMS)
         self.params_edit.setToolTip("One swept setting per line: a training setting (lr=0.01,0.05), "
                                     "a design parameter NODE.PARAM (conv1.out_channels=4:16:4, "
                                     "start:stop:step) or width=0.5,1.0 (scales every out_channels)")
         self.params_edit.setMaximumHeight(80)
-        form.addRow("Parameters", self.params_edit)
         self.fixed_edit = QLineEdit()
         self.fixed_edit.setPlaceholderText("e.g. batch_size=32 data_dir=/data")
         self.fixed_edit.setToolTip("Training settings every trial shares, NAME=VALUE, space-separated")
-        form.addRow("Fixed settings", self.fixed_edit)
-        self.sampler_box = QComboBox()
-        for name, title in (("grid", "Grid (every combination)"), ("random", "Random"),
-                            ("tpe", "TPE (Bayesian)")):
-            self.sampler_box.addItem(title, name)
-        form.addRow("Sampler", self.sampler_box)
-        self.trials_spin = QSpinBox()
-        self.trials_spin.setRange(0, 10_000)
-        self.trials_spin.setSpecialValueText("auto")
-        self.trials_spin.setToolTip("Trials in the study; auto: the grid's size, or 10")
-        form.addRow("Trials", self.trials_spin)
-        self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 10_000)
-        self.epochs_spin.setValue(5)
-        form.addRow("Epochs per trial", self.epochs_spin)
-        self.budget_edit = QLineEdit()
-        self.budget_edit.setPlaceholderText("none (e.g. 300M)")
-        self.budget_edit.setToolTip("Designs needing more multiply-adds are pruned without training")
-        form.addRow("MAC budget", self.budget_edit)
-        self.folder_edit = QLineEdit()
-        self.folder_edit.setPlaceholderText("a new folder under the runs folder")
-        form.addRow("Folder", browse_row(self.folder_edit, self._browse_folder))
-        self.storage_edit = QLineEdit()
-        self.storage_edit.setPlaceholderText("sqlite:///FOLDER/study.db (shared: postgresql://…)")
-        form.addRow("Storage", self.storage_edit)
+        self.form = SettingsForm(SWEEP_SETTINGS, folded=("Hardware",))
+        self.form.insert_row(0, "Parameters", self.params_edit)
+        self.form.insert_row(1, "Fixed settings", self.fixed_edit)
+        self.editors = self.form.editors
         self.start_button = QPushButton("Start sweep")
         self.start_button.clicked.connect(self.start)
         self.stop_button = QPushButton("Stop")
@@ -94,10 +70,10 @@ class ExperimentsPanel(QWidget):
         self.status.setWordWrap(True)
         left = QWidget()
         column = QVBoxLayout(left)
-        column.addLayout(form)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(scrolled(self.form), 1)
         column.addLayout(buttons)
         column.addWidget(self.status)
-        column.addStretch(1)
 
         self.cost_box = QComboBox()
         for key, label in COSTS:
@@ -124,7 +100,7 @@ class ExperimentsPanel(QWidget):
         right.addWidget(self.table)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
-        side_by_side(self, left, right)
+        side_by_side(self, left, right, sizes=[400, 900])
 
     def _ensure_plot(self):
         if self.plot is not None:
@@ -146,11 +122,6 @@ class ExperimentsPanel(QWidget):
         self.redraw()
         super().showEvent(event)
 
-    def _browse_folder(self):
-        folder = QFileDialog.getExistingDirectory(self, "Sweep folder", str(runs_root()))
-        if folder:
-            self.folder_edit.setText(folder)
-
     # -- running -----------------------------------------------------------------------------
     @property
     def is_running(self):
@@ -167,12 +138,11 @@ class ExperimentsPanel(QWidget):
             params = [parse_param(line.strip()) for line in self.params_edit.toPlainText().splitlines()
                       if line.strip()]
             fixed = dict(self._fixed_setting(text) for text in self.fixed_edit.text().split())
-            budget = _parse_count(self.budget_edit.text())
+            settings = SWEEP_SETTINGS.check(self.form.values())
         except (ValueError, DesignError) as error:       # a malformed line: its sentence
             return self._show_error(str(error))
-        folder = self.folder_edit.text().strip() or str(
-            runs_root() / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}")
-        self.folder_edit.setText(folder)
+        folder = settings.out or str(runs_root() / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}")
+        self.editors["out"].set_value(folder)
         design = Path(folder) / "design.json"
         try:
             design.parent.mkdir(parents=True, exist_ok=True)
@@ -180,12 +150,9 @@ class ExperimentsPanel(QWidget):
                 fileformat.save(graph, design)
         except OSError as error:
             return self._show_error(f"cannot write to {folder}: {error.strerror or error}")
-        settings = dict(design=str(design), dataset=self.dataset_box.currentData(), params=params,
-                        out=folder, epochs=self.epochs_spin.value(),
-                        trials=self.trials_spin.value() or None,
-                        sampler=self.sampler_box.currentData(),
-                        storage=self.storage_edit.text().strip() or None, train_settings=fixed,
-                        max_macs=budget)
+        study = settings.pop("study")
+        settings = dict(settings, design=str(design), params=params, out=folder,
+                        study_name=study, train_settings=fixed)
         control = SweepControl()
         self.job = Job(control=control, parent=self)
         self.job.yielded.connect(self._on_event)
@@ -232,7 +199,7 @@ class ExperimentsPanel(QWidget):
         if status == "failed":
             self._show_error(message)
         else:
-            self.status.setText(f"sweep {status}: {message}; {self.folder_edit.text()}")
+            self.status.setText(f"sweep {status}: {message}; {self.form.values()['out']}")
         self.context.show_message(f"Sweep {status}")
 
     def _on_thread_done(self):
@@ -327,20 +294,6 @@ def sweeping(settings, control):
         yield {"kind": "trial", "trial": record}
     yield from sweep.run()
 
-
-def _parse_count(text):
-    """'300M' -> 300_000_000 ('', None); k, M and G suffixes; ValueError with a sentence."""
-    text = text.strip().replace(",", "").replace("_", "")
-    if not text:
-        return None
-    scale = {"k": 1e3, "m": 1e6, "g": 1e9}.get(text[-1].lower(), 1)
-    try:
-        value = float(text[:-1] if scale != 1 else text) * scale
-    except ValueError:
-        raise ValueError(f"MAC budget {text!r}: expected a number such as 300M") from None
-    if value <= 0:
-        raise ValueError("the MAC budget must be positive")
-    return int(value)
 
 
 def _settings_text(settings):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from designer.core.errors import DesignError
 from designer.core.params import format_shape
+from designer.core.summary import human
 
 INT_LIMIT = 2**31 - 1
 TYPING_PAUSE_MS = 700
@@ -320,6 +321,13 @@ class NamesEditor(TextEditor):
         return names or (None if self.param.optional else ())
 
 
+class CountEditor(TextEditor):
+    """A count written as people write them (300M, 1.5G, 4k); checked when the settings are."""
+
+    def format(self, value):
+        return "" if value is None else human(value).replace(".00", "")
+
+
 class ShapeEditor(TextEditor):
     """A shape typed as 3×224×224 (x, ×, commas or spaces between the numbers)."""
 
@@ -345,7 +353,8 @@ class IntsEditor(ShapeEditor):
 
 EDITORS = {"int": IntEditor, "float": FloatEditor, "bool": BoolEditor, "choice": ChoiceEditor,
            "pair": PairEditor, "padding": PaddingEditor, "shape": ShapeEditor, "ints": IntsEditor,
-           "str": TextEditor, "path": PathEditor, "folder": PathEditor, "names": NamesEditor}
+           "str": TextEditor, "path": PathEditor, "folder": PathEditor, "names": NamesEditor,
+           "count": CountEditor}
 
 
 def editor_for(param):
@@ -414,6 +423,10 @@ class SettingsForm(QWidget):
                 self.layout_.setRowVisible(self.editors[param.name], button.isChecked()
                                            and param.name not in self.hidden)
 
+    def insert_row(self, position, label, widget):
+        """A row of the owner's own (not a setting) at `position`, aligned with the settings."""
+        self.layout_.insertRow(position, label, widget)
+
     def set_folded(self, group, folded):
         self.sections[group].setChecked(not folded)
 
@@ -450,8 +463,13 @@ class SettingsForm(QWidget):
 
     def set_row_visible(self, name, visible):
         """Show or hide one setting's row (a panel shows the settings of the chosen technique);
-        a folded section keeps its rows hidden until it is opened."""
+        a folded section keeps its rows hidden until it is opened, and a section whose rows
+        are all hidden hides its title too."""
         (self.hidden.discard if visible else self.hidden.add)(name)
         group = self.settings[name].group
-        open_ = group not in self.sections or self.sections[group].isChecked()
-        self.layout_.setRowVisible(self.editors[name], visible and open_)
+        if group not in self.sections:
+            self.layout_.setRowVisible(self.editors[name], visible)
+            return
+        self.layout_.setRowVisible(self.editors[name], visible and self.sections[group].isChecked())
+        self.layout_.setRowVisible(self.sections[group], any(
+            p.name not in self.hidden for p in self.settings if p.group == group))

@@ -1,7 +1,7 @@
-"""The Speed panel: profile the open design (as `designer profile` does) in a `Job` thread and
-show each layer on a roofline: arithmetic intensity (multiply-adds per byte moved) against the
-multiply-adds per second it achieved (GMAC/s), under this machine's roofs (copy bandwidth ×
-intensity, and the matmul peak). Points left of the ridge are memory-bound. Clicking a point
+"""The Speed panel: profile the open design (as `designer profile` does, with the same settings
+in its form) in a `Job` thread and show each layer on a roofline: arithmetic intensity
+(multiply-adds per byte moved) against the multiply-adds per second it achieved (GMAC/s), under
+this machine's roofs (copy bandwidth × intensity, and the matmul peak). Points left of the ridge are memory-bound. Clicking a point
 selects its layer; its numbers and hints (ShuffleNet V2's guidelines) show below the plot.
 """
 
@@ -9,11 +9,15 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+from designer.core.errors import DesignError
 from designer.core.summary import human
+from designer.speed.settings import PROFILE_SETTINGS
 
+from .forms import SettingsForm
 from .jobs import Job
+from .widgets import scrolled, side_by_side
 
 BOUND_COLOURS = {"memory": "#f97316", "compute": "#2f6fde"}
 
@@ -25,24 +29,29 @@ class SpeedPanel(QWidget):
         self.job = None
         self.report = None
         self.profile_button = QPushButton("Profile")
-        self.profile_button.setToolTip("Time every layer on this CPU and place it on the roofline")
+        self.profile_button.setToolTip("Time every layer and place it on the roofline")
         self.profile_button.clicked.connect(self.start)
-        self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(1, 4096)
-        self.batch_spin.setPrefix("batch ")
+        # The settings of `designer profile`; fewer timed runs than the CLI's by default, so a
+        # look from the editor takes a moment.
+        self.form = SettingsForm(PROFILE_SETTINGS)
+        self.form.set_values({"repeats": 10, "warmup": 2})
+        self.editors = self.form.editors
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        top = QHBoxLayout()
-        top.addWidget(self.profile_button)
-        top.addWidget(self.batch_spin)
-        top.addWidget(self.summary, 1)
         self.detail = QLabel("Profile the design to see where each layer sits.")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.layout_ = QVBoxLayout(self)
-        self.layout_.setContentsMargins(4, 4, 4, 4)
-        self.layout_.addLayout(top)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(scrolled(self.form), 1)
+        column.addWidget(self.profile_button)
+        right = QWidget()
+        self.layout_ = QVBoxLayout(right)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.layout_.addWidget(self.summary)
         self.layout_.addWidget(self.detail)
+        side_by_side(self, left, right, sizes=[300, 800])
         self.plot = None          # built when first shown: every window has this tab
         context.document_changed.connect(lambda document: self.show_report(None))
 
@@ -77,13 +86,18 @@ class SpeedPanel(QWidget):
         graph = self.context.graph
         if graph is None or self.is_running:
             return False
+        try:
+            settings = PROFILE_SETTINGS.check(self.form.values())
+        except DesignError as error:
+            self.summary.setText(str(error))
+            return False
         self.job = Job(parent=self)
         self.job.returned.connect(self.show_report)
         self.job.errored.connect(self.summary.setText)
         self.job.finished.connect(self._done)
         self.profile_button.setEnabled(False)
         self.summary.setText("profiling…")
-        self.job.start(profile, graph.copy(), batch=self.batch_spin.value(), repeats=10, warmup=2)
+        self.job.start(profile, graph.copy(), **settings)
         return True
 
     def _done(self):

@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout,
+                               QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
 
 from designer.core.errors import DesignError
@@ -30,7 +30,7 @@ from designer.train.config import START_SETTINGS, TRAIN_SETTINGS, TrainConfig
 from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .forms import SettingsForm
 from .jobs import Job
-from .widgets import side_by_side
+from .widgets import scrolled, side_by_side
 
 RUN_COLOURS = ("#3b82f6", "#f97316", "#10b981", "#e11d48", "#8b5cf6", "#eab308", "#06b6d4",
                "#64748b")
@@ -128,10 +128,7 @@ class TrainPanel(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.form)
-        side_layout.addWidget(scroll, 5)
+        side_layout.addWidget(scrolled(self.form), 5)
         side_layout.addWidget(QLabel("Runs (tick to compare)"))
         side_layout.addWidget(self.runs_list, 1)
         side_layout.addWidget(self.resume_run_button)

@@ -2,7 +2,8 @@
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QPushButton, QScrollArea, QSizePolicy,
+                               QSplitter, QVBoxLayout, QWidget)
 
 
 def browse_row(edit, on_browse):
@@ -15,6 +16,16 @@ def browse_row(edit, on_browse):
     button.clicked.connect(on_browse)
     box.addWidget(button)
     return row
+
+
+def scrolled(widget):
+    """`widget` in a frameless scroll area that gives it its width: a tall settings form scrolls
+    in a short dock instead of making every docked panel as tall as itself."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def side_by_side(panel, left, right, sizes=None):

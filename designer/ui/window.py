@@ -128,7 +128,6 @@ class MainWindow(QMainWindow):
         self.summary_dock.raise_()
         self.inspector_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 350], Qt.Horizontal)
-        self.resizeDocks([self.summary_dock], [190], Qt.Vertical)
 
         self.totals_label = FigureText()
         self.totals_label.setContentsMargins(8, 0, 8, 0)
@@ -144,6 +143,7 @@ class MainWindow(QMainWindow):
         self.context.open_requested.connect(self.open_design)
         self.panels, self.panel_docks = {}, []
         self._docks_restored = False
+        self._sized_docks = False
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
         for panel in PANELS:
             widget = panel.create(self.context)
@@ -446,6 +446,15 @@ class MainWindow(QMainWindow):
                 except ValueError:
                     pass   # unreadable settings are left at their defaults
 
+    def showEvent(self, event):
+        """The first time the window shows without a saved workspace, the bottom docks take half
+        its height: the panels' forms and plots need the room, and the canvas fits the design to
+        what is left (before, this share came only from the tallest panel's minimum height)."""
+        super().showEvent(event)
+        if not self._sized_docks and not self._docks_restored:
+            self.resizeDocks([self.summary_dock], [self.height() // 2], Qt.Vertical)
+        self._sized_docks = True
+
     def _give_room(self, dock, visible):
         """A panel dock shown at the bottom gets a fair share of the height (the Train panel's
         form and plots are unusable in a summary-sized strip), unless the person sized it."""
@@ -453,7 +462,7 @@ class MainWindow(QMainWindow):
             return
         if visible and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea and not dock.isFloating():
             wanted = int(self.height() * 0.42)
-            if dock.height() < wanted * 0.8:
+            if dock.height() < wanted:
                 self.resizeDocks([dock], [wanted], Qt.Vertical)
 
     def maybe_stop_panels(self):

@@ -40,9 +40,10 @@ def cell(panel, row, column):
 
 
 def test_preview_then_apply_prune(panel, qtbot, weights):
-    panel.weights_edit.setText(str(weights))
-    panel.technique_combo.setCurrentText("Prune filters (L1 norm)")
-    assert panel.amount_spin.isVisible() and not panel.bits_spin.isVisible()
+    panel.editors["weights"].line.setText(str(weights))
+    panel.editors["technique"].box.setCurrentText("Prune filters (L1 norm)")
+    assert (panel.editors["amount"].box.isVisible()
+            and not panel.editors["weight_bits"].box.isVisible())
     with qtbot.waitSignal(panel.preview_ready, timeout=30000) as preview:
         qtbot.mouseClick(panel.preview_button, Qt.LeftButton)
     figures = preview.args[0]
@@ -62,11 +63,11 @@ def test_preview_then_apply_prune(panel, qtbot, weights):
 
 
 def test_weight_quantisation_draws_sqnr_bars(panel, qtbot, weights):
-    panel.weights_edit.setText(str(weights))
-    panel.technique_combo.setCurrentText("Quantise weights only")
-    assert panel.bits_spin.isVisible() and not panel.preview_button.isEnabled()
-    panel.bits_spin.setValue(4)
-    panel.scheme_combo.setCurrentText("kmeans")
+    panel.editors["weights"].line.setText(str(weights))
+    panel.editors["technique"].box.setCurrentText("Quantise weights only")
+    assert panel.editors["weight_bits"].box.isVisible() and not panel.preview_button.isEnabled()
+    panel.editors["weight_bits"].box.setValue(4)
+    panel.editors["weight_codebook"].box.setCurrentText("kmeans")
     with qtbot.waitSignal(panel.result_ready, timeout=60000) as result:
         qtbot.mouseClick(panel.apply_button, Qt.LeftButton)
     assert result.args[0]["bytes_after"] < result.args[0]["bytes_before"] / 5
@@ -76,7 +77,7 @@ def test_weight_quantisation_draws_sqnr_bars(panel, qtbot, weights):
 
 
 def test_missing_weights_is_a_sentence(panel, qtbot, tmp_path):
-    panel.weights_edit.setText(str(tmp_path / "nope.pt"))
+    panel.editors["weights"].line.setText(str(tmp_path / "nope.pt"))
     qtbot.mouseClick(panel.apply_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "no such weights file" in panel.status.text(), timeout=20000)
     qtbot.waitUntil(panel.apply_button.isEnabled, timeout=30_000)
@@ -85,10 +86,10 @@ def test_missing_weights_is_a_sentence(panel, qtbot, tmp_path):
 def test_window_has_the_compress_dock_and_opens_results(window, qtbot, weights):
     compress = window.panels["compress"]
     window.open_design("lenet5", ask=False)
-    compress.weights_edit.setText(str(weights))
-    compress.technique_combo.setCurrentText("Factorise (SVD)")
-    compress.rank_spin.setValue(8)
-    compress.layers_edit.setText("f6")
+    compress.editors["weights"].line.setText(str(weights))
+    compress.editors["technique"].box.setCurrentText("Factorise (SVD)")
+    compress.editors["rank"].box.setValue(8)
+    compress.editors["layers"].line.setText("f6")
     with qtbot.waitSignal(compress.result_ready, timeout=60000):
         qtbot.mouseClick(compress.apply_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "f6_lowrank" in window.document.graph.nodes, timeout=30000)
@@ -130,11 +131,11 @@ def test_train_panel_distils_from_a_teacher(qtbot, tmp_path, weights):
 
 
 def test_preview_follows_the_settings(panel, qtbot, weights):
-    panel.weights_edit.setText(str(weights))
-    panel.technique_combo.setCurrentText("Prune filters (L1 norm)")
+    panel.editors["weights"].line.setText(str(weights))
+    panel.editors["technique"].box.setCurrentText("Prune filters (L1 norm)")
     with qtbot.waitSignal(panel.preview_ready, timeout=30000) as first:
-        panel.amount_spin.setValue(0.25)                 # no click: the preview follows
+        panel.editors["amount"].box.setValue(0.25)                 # no click: the preview follows
     qtbot.waitUntil(panel.apply_button.isEnabled, timeout=30_000)
     with qtbot.waitSignal(panel.preview_ready, timeout=30000) as second:
-        panel.amount_spin.setValue(0.75)
+        panel.editors["amount"].box.setValue(0.75)
     assert second.args[0]["params_after"] < first.args[0]["params_after"] < 61706

@@ -55,11 +55,11 @@ def test_experiments_panel_sweeps_plots_and_opens_a_trial(window, qtbot, tmp_pat
     panel = window.panels["experiments"]
     panel.params_edit.setPlainText("width=0.5,1.0")
     panel.fixed_edit.setText("batch_size=128")
-    panel.epochs_spin.setValue(1)
-    panel.folder_edit.setText(str(tmp_path / "sweep"))
-    panel.budget_edit.setText("lots")                       # a bad budget is a sentence, no sweep
+    panel.editors["epochs"].box.setValue(1)
+    panel.editors["out"].line.setText(str(tmp_path / "sweep"))
+    panel.editors["max_macs"].line.setText("lots")                       # a bad budget is a sentence, no sweep
     assert panel.start() is False and "MAC budget" in panel.status.text()
-    panel.budget_edit.setText("7k")                         # both widths fit (6.85k at 1.0)
+    panel.editors["max_macs"].line.setText("7k")                         # both widths fit (6.85k at 1.0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)                  # the shared CI machine trains faster on one thread
     try:

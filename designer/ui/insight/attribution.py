@@ -7,28 +7,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
 from designer.insight import render
+from designer.insight.settings import METHOD
 
 from .view import View, image_view
 
-METHOD_TITLES = {"gradcam": "Grad-CAM", "guided_backprop": "Guided backprop",
-                 "guided_gradcam": "Guided Grad-CAM", "occlusion": "Occlusion",
-                 "integrated_gradients": "Integrated gradients", "smoothgrad": "SmoothGrad"}
 
 
 class AttributionView(View):
     title = "Grad-CAM"
 
     def __init__(self, panel):
-        from designer.insight.attribution import METHODS
         super().__init__(panel)
-        self.method_box = QComboBox()
-        for method in METHODS:
-            self.method_box.addItem(METHOD_TITLES[method], method)
-        self.method_box.currentIndexChanged.connect(lambda _: panel.refresh_views())
+        self.add_setting(METHOD, label=False).edited.connect(lambda _: panel.refresh_views())
         self.target_box = QComboBox(toolTip="The class to explain")
         self.target_box.addItem("predicted class", None)
         self.target_box.currentIndexChanged.connect(lambda _: panel.refresh_views())
-        self.options.addWidget(self.method_box)
         self.options.addWidget(self.target_box)
         self.attribution_label = QLabel()
         self.attribution_label.setWordWrap(True)
@@ -67,7 +60,7 @@ class AttributionView(View):
             f"{e['label']}: {e['probability']:.1%}" for e in prediction["top5"]))
         target = self.target_box.currentData()
         target = prediction["class"] if target is None else target
-        method = self.method_box.currentData()
+        method = self.editors["method"].value()
         needs_node = method in ("gradcam", "guided_gradcam")
         tap = None
         if needs_node:
@@ -83,7 +76,7 @@ class AttributionView(View):
                 return
         key = ("attribution", method, target, tap.node if tap else None)
         full = (panel.weights_key, panel.sample_key) + key
-        label = f"{self.method_box.currentText()} for class {subject.classes[target]}" + (
+        label = f"{METHOD.title_of(method)} for class {subject.classes[target]}" + (
             f" at {tap.node}" if tap else "")
         if full in panel.cache:
             self._draw_heat(display, panel.cache[full], label)

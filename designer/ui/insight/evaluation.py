@@ -2,13 +2,19 @@
 most confidently wrong images and a 2-D map (PCA, or t-SNE in the panel's job) of the features the
 last layer sees. The evaluation runs in the panel's job, with progress and Stop."""
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton
+from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton
 
 from designer.insight import render
+from designer.insight.settings import SETTINGS
 
 from .view import View
+
+# The map always shows one of the embeddings `designer inspect --embedding` offers.
+EMBEDDING = replace(SETTINGS["embedding"], optional=False, default="pca")
 
 
 class EvaluationView(View):
@@ -22,12 +28,7 @@ class EvaluationView(View):
         self.normalised_box = QCheckBox("Row-normalised")
         self.normalised_box.toggled.connect(lambda _: self.refresh())
         self.options.addWidget(self.normalised_box)
-        self.options.addWidget(QLabel("Map"))
-        self.embedding_box = QComboBox()
-        self.embedding_box.addItem("PCA", "pca")
-        self.embedding_box.addItem("t-SNE", "tsne")
-        self.embedding_box.currentIndexChanged.connect(lambda _: self.refresh())
-        self.options.addWidget(self.embedding_box)
+        self.add_setting(EMBEDDING).edited.connect(lambda _: self.refresh())
         self.evaluation_label = QLabel()
         self.evaluation_label.setWordWrap(True)
         self.options.addWidget(self.evaluation_label, 1)
@@ -73,7 +74,7 @@ class EvaluationView(View):
         subject, model = panel.subject_for_job()
         if subject is None:
             return
-        method, key = self.embedding_box.currentData(), self._key()
+        method, key = self.editors["embedding"].value(), self._key()
 
         def work(progress, should_stop):
             result = evaluate(model, subject.dataset, subject.classes, subject.data.eval_crops,
@@ -118,7 +119,7 @@ class EvaluationView(View):
         self.class_error_bars.setOpts(x=np.arange(k), height=errors * 100, width=0.7)
         self.class_error_plot.setLabel("left", "error %")
         self.class_error_plot.autoRange()
-        method = self.embedding_box.currentData()
+        method = self.editors["embedding"].value()
         if result.complete and points.get(method) is None and result.features is not None:
             if method == "pca":
                 points[method] = embed(result.features, "pca")

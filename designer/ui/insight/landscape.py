@@ -3,15 +3,20 @@ filter-normalised random directions or a 1-D line from the initial weights or an
 checkpoint. It is computed in the panel's job, with progress and Stop; a stopped surface shows
 what was computed."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpinBox, QStackedWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QStackedWidget
 
 from designer.insight import render
+from designer.insight.settings import LANDSCAPE_STEPS, SETTINGS
 
 from .view import View, image_view
+
+# `designer inspect --steps`, always set here: its odd values put a point at the centre.
+STEPS = replace(SETTINGS["steps"], optional=False, default=LANDSCAPE_STEPS["2d"], step=2)
 
 
 class LandscapeView(View):
@@ -26,12 +31,8 @@ class LandscapeView(View):
         self.landscape_kind.activated.connect(self._on_kind)
         self.landscape_start = None      # the other checkpoint of a 1-D line
         self.options.addWidget(self.landscape_kind)
-        self.options.addWidget(QLabel("steps"))
-        self.steps_box = QSpinBox(minimum=3, maximum=101, value=21, singleStep=2)
-        self.options.addWidget(self.steps_box)
-        self.options.addWidget(QLabel("batches of 128"))
-        self.batches_box = QSpinBox(minimum=1, maximum=100, value=2)
-        self.options.addWidget(self.batches_box)
+        self.add_setting(STEPS)
+        self.add_setting(SETTINGS["batches"])
         self.landscape_button = QPushButton("Compute")
         self.landscape_button.clicked.connect(self.start)
         self.options.addWidget(self.landscape_button)
@@ -68,8 +69,8 @@ class LandscapeView(View):
         subject, model = panel.subject_for_job()
         if subject is None:
             return
-        kind, steps, batches = (self.landscape_kind.currentData(), self.steps_box.value(),
-                                self.batches_box.value())
+        kind, steps, batches = (self.landscape_kind.currentData(), self.editors["steps"].value(),
+                                self.editors["batches"].value())
         start_file = self.landscape_start if kind == "1d-from" else None
 
         def work(progress, should_stop):

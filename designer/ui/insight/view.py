@@ -1,7 +1,9 @@
 """What the Insight panel's views (its tabs) share: the `View` base and `image_view`."""
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ..forms import editor_for
 
 
 class View(QWidget):
@@ -17,6 +19,17 @@ class View(QWidget):
         self.column = QVBoxLayout(self)
         self.options = QHBoxLayout()
         self.column.addLayout(self.options)
+        self.editors = {}
+
+    def add_setting(self, param, label=True):
+        """An editor for one setting (designer.insight.settings) in the options row, from the
+        shared editor table; the view reads it as `self.editors[name].value()`."""
+        editor = editor_for(param)
+        if label:
+            self.options.addWidget(QLabel(param.label))
+        self.options.addWidget(editor)
+        self.editors[param.name] = editor
+        return editor
 
     def refresh(self):
         """Draw the panel's current weights, sample and selection (the panel calls this for the

@@ -13,8 +13,8 @@ def test_a_1d_line_from_another_checkpoint(window, qtbot, lenet_run, tmp_path, m
     from designer.insight.landscape import initial_state
     panel = open_with_weights(window, qtbot, lenet_run[0])
     panel.tabs.setCurrentIndex(4)
-    panel.landscape.steps_box.setValue(5)
-    panel.landscape.batches_box.setValue(1)
+    panel.landscape.editors["steps"].box.setValue(5)
+    panel.landscape.editors["batches"].box.setValue(1)
     curves = []
     for kind in ("1d", "1d-from"):
         if kind == "1d-from":

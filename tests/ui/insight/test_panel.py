@@ -108,7 +108,7 @@ def test_heavy_views_run_in_a_job_stop_and_never_block_editing(window, qtbot, le
     assert panel.evaluation.confusion_item.image.sum() == 359
     assert len(panel.evaluation.embedding_scatter.data) == 359
     pca = panel.evaluation.embedding_scatter.getData()[0].copy()
-    box = panel.evaluation.embedding_box
+    box = panel.evaluation.editors["embedding"].box
     box.setCurrentIndex(box.findData("tsne"))                 # t-SNE runs in a job
     qtbot.waitUntil(lambda: panel.job is None, timeout=60000)
     assert len(panel.evaluation.embedding_scatter.data) == 359
@@ -116,8 +116,8 @@ def test_heavy_views_run_in_a_job_stop_and_never_block_editing(window, qtbot, le
 
     # A 2-D landscape, stopped early: the editor stays usable while it runs.
     panel.tabs.setCurrentIndex(4)
-    panel.landscape.steps_box.setValue(41)
-    panel.landscape.batches_box.setValue(1)
+    panel.landscape.editors["steps"].box.setValue(41)
+    panel.landscape.editors["batches"].box.setValue(1)
     qtbot.mouseClick(panel.landscape.landscape_button, Qt.LeftButton)
     assert panel.job is not None and panel.stop_button.isEnabled()
     qtbot.wait(50)     # the evaluation job's late `finished` must not touch the new job
@@ -134,7 +134,7 @@ def test_heavy_views_run_in_a_job_stop_and_never_block_editing(window, qtbot, le
     window.document.undo_stack.undo()
     qtbot.waitUntil(lambda: panel.subject is not None, timeout=5000)
 
-    panel.landscape.steps_box.setValue(3)
+    panel.landscape.editors["steps"].box.setValue(3)
     qtbot.mouseClick(panel.landscape.landscape_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "centre" in panel.landscape.landscape_label.text(), timeout=60000)
     assert panel.landscape.landscape_item.image.shape == (400, 400, 3)
