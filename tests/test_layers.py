@@ -4,6 +4,7 @@ engine), each contract fails when a forbidden import is planted in a copy of the
 two modules import each other, directly or round a longer loop."""
 
 import importlib.util
+import logging
 from pathlib import Path
 import pkgutil
 import shutil
@@ -15,6 +16,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 IMPORT_LINTER = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
 CONTRACTS = {contract["id"]: contract for contract in IMPORT_LINTER["contracts"]}
+
+
+@pytest.fixture(autouse=True)
+def loggers_kept():
+    """import-linter's `lint_imports` configures logging with dictConfig, which disables every
+    logger that already exists (designer.ui.jobs's among them, so later tests saw no log
+    records): give them back their state."""
+    loggers = [logger for logger in logging.root.manager.loggerDict.values()
+               if isinstance(logger, logging.Logger)]
+    before = [(logger, logger.disabled, logger.level) for logger in loggers]
+    root_level = logging.root.level
+    yield
+    for logger, disabled, level in before:
+        logger.disabled, logger.level = disabled, level
+    logging.root.setLevel(root_level)
 
 
 def test_import_contracts_are_kept(capsys, monkeypatch):
