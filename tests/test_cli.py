@@ -66,17 +66,3 @@ def test_presets_lists_lenet5(capsys):
     assert code == 0
     line = next(l for l in out.splitlines() if l.startswith("lenet5"))
     assert "61,706" in line
-
-
-def test_the_whole_parser_is_built_without_torch():
-    """`designer --help` and every verb's flags come from light modules: the settings schemas
-    (train/config.py, compress/settings.py, insight/settings.py, speed/settings.py) must not
-    pull in torch, or every CLI call would pay its seconds of import before parsing."""
-    import subprocess
-    import sys
-    code = ("import sys\n"
-            "from designer.cli import build_parser\n"
-            "build_parser().format_help()\n"
-            "heavy = [m for m in ('torch', 'torchvision', 'PySide6') if m in sys.modules]\n"
-            "assert not heavy, heavy\n")
-    subprocess.run([sys.executable, "-c", code], check=True)

@@ -34,3 +34,16 @@ def test_every_module_but_the_ui_imports_without_qt_or_the_extras():
     result = subprocess.run([sys.executable, "-c", IMPORT_ALL_BUT_THE_UI], capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_the_whole_cli_parser_is_built_without_torch():
+    """`designer --help` and every verb's flags come from light modules: the settings schemas
+    (train/config.py, compress/settings.py, insight/settings.py, speed/settings.py) must not
+    pull in torch, or every CLI call would pay its seconds of import before parsing."""
+    code = ("import sys\n"
+            "from designer.cli import build_parser\n"
+            "build_parser().format_help()\n"
+            "heavy = [m for m in ('torch', 'torchvision', 'PySide6') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]

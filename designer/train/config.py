@@ -60,8 +60,7 @@ class TrainConfig:
     batch_size: int = setting(64, "Batch size", min=1, unit="images",
                               group="Optimisation",
                               help="Images per forward pass (per GPU under torchrun)")
-    accumulate_steps: int = setting(1, "Batches per step", min=1,
-                                    group="Optimisation",
+    accumulate_steps: int = setting(1, "Batches per step", min=1, group="Optimisation",
                                     help="Batches whose gradients are summed before each "
                                          "optimiser step: the effective batch is the batch size "
                                          "times this, for models whose large batch does not fit")

@@ -15,8 +15,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QSplitter, QTableWidget, QTableWidgetItem, QWidget)
 
 from designer.compress.settings import SETTINGS, WEIGHT_SCHEME_SETTINGS, weight_scheme
 from designer.core.params import Param
@@ -24,7 +23,7 @@ from designer.core.settings import Settings
 from designer.home import app_home, new_run_dir
 from .forms import SettingsForm
 from .jobs import Job
-from .widgets import scrolled, side_by_side
+from .widgets import settings_column, side_by_side
 
 _TRAINING = ("finetune_epochs", "lr", "batch_size", "seed")
 _PRUNING = ("amount", "global_", "iterations", "rewind") + _TRAINING
@@ -104,13 +103,7 @@ class CompressPanel(QWidget):
         self.status = QLabel("Choose a technique and the design's trained weights.")
         self.status.setWordWrap(True)
 
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(scrolled(self.form), 1)
-        column.addLayout(buttons)
-        column.addWidget(self.progress)
-        column.addWidget(self.status)
+        left = settings_column(self.form, buttons, self.progress, self.status)
 
         self.table = QTableWidget(len(REPORT_ROWS), 3)
         self.table.setHorizontalHeaderLabels(["", "before", "after"])

@@ -26,7 +26,7 @@ from designer.speed.plot import COSTS, pareto_front, tradeoff_points
 from designer.speed.settings import SWEEP_SETTINGS
 from .forms import SettingsForm
 from .jobs import Job
-from .widgets import scrolled, side_by_side
+from .widgets import settings_column, side_by_side
 
 DEFAULT_PARAMS = "lr=0.05,0.1\nwidth=0.5,1.0,2.0"
 TABLE_COLUMNS = ("Trial", "State", "Settings", "Parameters", "Multiply-adds", "Latency",
@@ -68,12 +68,7 @@ class ExperimentsPanel(QWidget):
         buttons.addWidget(self.stop_button)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(scrolled(self.form), 1)
-        column.addLayout(buttons)
-        column.addWidget(self.status)
+        left = settings_column(self.form, buttons, self.status)
 
         self.cost_box = QComboBox()
         for key, label in COSTS:

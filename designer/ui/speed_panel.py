@@ -17,7 +17,7 @@ from designer.speed.settings import PROFILE_SETTINGS
 
 from .forms import SettingsForm
 from .jobs import Job
-from .widgets import scrolled, side_by_side
+from .widgets import settings_column, side_by_side
 
 BOUND_COLOURS = {"memory": "#f97316", "compute": "#2f6fde"}
 
@@ -41,11 +41,7 @@ class SpeedPanel(QWidget):
         self.detail = QLabel("Profile the design to see where each layer sits.")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(scrolled(self.form), 1)
-        column.addWidget(self.profile_button)
+        left = settings_column(self.form, self.profile_button)
         right = QWidget()
         self.layout_ = QVBoxLayout(right)
         self.layout_.setContentsMargins(0, 0, 0, 0)

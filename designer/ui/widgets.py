@@ -2,8 +2,8 @@
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QPushButton, QScrollArea, QSizePolicy,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLayout, QPushButton, QScrollArea,
+                               QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
 
 def browse_row(edit, on_browse):
@@ -26,6 +26,18 @@ def scrolled(widget):
     area.setFrameShape(QFrame.NoFrame)
     area.setWidget(widget)
     return area
+
+
+def settings_column(form, *below):
+    """A panel's settings side: its form, scrolling, over what acts on it (buttons, a progress
+    bar, a status line: widgets or layouts), which stay in view."""
+    column_widget = QWidget()
+    column = QVBoxLayout(column_widget)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(scrolled(form), 1)
+    for item in below:
+        (column.addLayout if isinstance(item, QLayout) else column.addWidget)(item)
+    return column_widget
 
 
 def side_by_side(panel, left, right, sizes=None):
