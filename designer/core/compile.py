@@ -10,7 +10,6 @@ import keyword
 import operator
 import unicodedata
 
-import torch
 from torch import fx, nn
 
 from .errors import CompileError

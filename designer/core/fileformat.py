@@ -14,7 +14,7 @@ import stat
 
 from . import atomic
 from .errors import DesignFileError, DesignError, ParamError, PortError, UnknownLayerError
-from .graph import Graph, Node, NODE_ID, validate_params
+from .graph import Graph, Node, NODE_ID
 from .params import ParamValues
 from .registry import Role, get_spec
 

@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple
 
 from .categories import Category, category
 from .errors import UnknownLayerError
-from .params import Param, ParamValues
+from .params import ParamValues
 
 
 class Role(Enum):

@@ -10,7 +10,6 @@ pytorchcv's `InvResUnit` (`conv1.conv`, `conv1.bn`, ..., `conv3.bn`).
 from torch import nn
 
 from ..builder import GraphBuilder
-from ..errors import ShapeError
 from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
