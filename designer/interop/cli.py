@@ -4,39 +4,17 @@ import json
 import sys
 
 
-def _weights_path(output):
-    return output.with_suffix(".pt")
-
-
 def _run_import(args):
-    from pathlib import Path
-
-    import torch
-
-    from designer.core import fileformat
-    from designer.core.compile import compile_graph
     from designer.interop import UnsupportedOpsError
-
-    output = Path(args.output)
+    from designer.interop.files import import_steps, run_to_end, weights_path
     try:
-        if args.source.lower().endswith(".onnx"):
-            from designer.interop.onnx import import_onnx
-            result = import_onnx(args.source, args.input)
-        else:
-            from designer.interop.pytorch import import_source
-            result, _ = import_source(args.source, args.input, args.pretrained)
+        result = run_to_end(import_steps(args.source, args.output, args.input, args.pretrained))
     except UnsupportedOpsError as error:
         print(f"designer: {len(error.items)} operation(s) have no catalogue layer; nothing was "
               f"written:\n{error.report()}", file=sys.stderr)
         return 2
-    # The weights must load into the compiled design exactly, or nothing is written.
-    module = compile_graph(result.graph)
-    module.load_state_dict(result.state_dict, strict=True)
-    fileformat.save(result.graph, output)
-    weights = _weights_path(output)
-    torch.save(module.state_dict(), weights)
-    print(f"wrote {output} ({len(result.graph.nodes)} nodes) and {weights} "
-          f"({len(result.state_dict)} tensors)")
+    print(f"wrote {args.output} ({len(result.graph.nodes)} nodes) and "
+          f"{weights_path(args.output)} ({len(result.state_dict)} tensors)")
     if result.unused:
         shown = ", ".join(result.unused[:8]) + (" ..." if len(result.unused) > 8 else "")
         print(f"not carried over (unused in evaluation): {shown}")

@@ -333,13 +333,16 @@ class ShapeEditor(TextEditor):
 
     def __init__(self, param):
         super().__init__(param)
-        self.line.setPlaceholderText("3×224×224")
+        if not param.none_text:
+            self.line.setPlaceholderText("3×224×224")
 
     def format(self, value):
-        return format_shape(value)
+        return "" if value is None else format_shape(value)
 
     def value(self):
         parts = [p for p in re.split(r"[x×X,\s]+", self.line.text().strip()) if p]
+        if not parts and self.param.optional:
+            return None
         try:
             return [int(p) for p in parts]
         except ValueError:

@@ -26,6 +26,7 @@ from . import context_menu, theme as themes
 from .document import Document
 from .editor import DocumentEditor, release_clipboard
 from .export_dialog import ExportDialog
+from .import_dialog import ImportDialog
 from .inspector import Inspector
 from .palette import Palette
 from .panel_registry import PANELS, PanelContext
@@ -180,6 +181,8 @@ class MainWindow(QMainWindow):
         self.act_save_as = A("Save &As…", self.save_as, K("Ctrl+Shift+S"))
         self.act_export = A("&Export…", self.export_dialog, K("Ctrl+E"), "export",
                             "Export to TorchScript, ONNX or PyTorch source")
+        self.act_import = A("&Import…", self.import_dialog, K("Ctrl+I"), None,
+                            "Import a torchvision, timm, ONNX or PyTorch model as a design")
         self.act_close = A("&Close", self.close_design, K.Close)
         self.act_compare = A("Co&mpare With…", self.compare_dialog, K("Ctrl+Shift+D"), None,
                              "Open a second design beside this one, matching nodes linked")
@@ -223,8 +226,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         menu.addSeparator()
-        for action in (self.act_save, self.act_save_as, None, self.act_export, self.act_compare, None,
-                       self.act_close, self.act_quit):
+        for action in (self.act_save, self.act_save_as, None, self.act_import, self.act_export,
+                       self.act_compare, None, self.act_close, self.act_quit):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy, self.act_paste,
@@ -609,6 +612,12 @@ class MainWindow(QMainWindow):
     def export_dialog(self):
         if self.document is not None:
             ExportDialog(lambda: self.document.graph, self, self.document.path).exec()
+
+    def import_dialog(self):
+        """Import a model; the design written opens (asking to save the current one first)."""
+        dialog = ImportDialog(self.editor.view_aspect(), parent=self)
+        dialog.imported.connect(self.open_design)
+        dialog.exec()
 
     def show_controls(self):
         QMessageBox.information(self, "Keyboard and mouse", (

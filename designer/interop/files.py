@@ -1,0 +1,67 @@
+"""A model imported into files: the design (OUT.json) and its weights beside it (OUT.pt), as
+`designer import` and the editor's File ▸ Import… write them.
+
+`import_steps(source, output, ...)` is a generator: it yields a sentence before each stage
+(loading, tracing, checking the weights, writing), so a caller can show progress and stop between
+stages, and returns the `ImportResult`. Nothing is written unless the weights load into the
+compiled design exactly; both files are written atomically.
+"""
+
+from pathlib import Path
+
+import torch
+
+from designer.core import fileformat
+from designer.core.atomic import atomic_path
+from designer.core.compile import compile_graph
+from designer.core.layout import layered_positions
+from . import ModelLoadError
+
+
+def weights_path(output):
+    """Where the weights of the design file `output` go: beside it, with the same stem."""
+    return Path(output).with_suffix(".pt")
+
+
+def import_steps(source, output, input_shape=None, pretrained=False, aspect=None):
+    """Import `source` (torchvision:NAME, timm:NAME, module:FILE.py:NAME or FILE.onnx) into
+    `output` and the weights beside it. `aspect` (width / height of the canvas) lays a long
+    network out in columns, as presets open; without it the import's own layout is kept."""
+    output = Path(output)
+    if str(source).lower().endswith(".onnx"):
+        from .onnx import import_onnx      # the onnx package is an optional extra
+        yield f"reading {Path(source).name}…"
+        result = import_onnx(source, input_shape)
+    else:
+        from .pytorch import default_input_shape, import_model, load_source
+        yield f"loading {source}…"
+        model = load_source(source, pretrained)
+        shape = tuple(input_shape) if input_shape else default_input_shape(model, source)
+        yield f"tracing it at {'×'.join(map(str, shape))}…"
+        result = import_model(model, shape, name=source.split(":")[-1],
+                              description=f"Imported from {source} by `designer import`.")
+    yield "checking that the weights load into the design…"
+    module = compile_graph(result.graph)
+    try:
+        module.load_state_dict(result.state_dict, strict=True)
+    except RuntimeError as error:
+        raise ModelLoadError(f"the imported weights do not load into the design: "
+                             f"{str(error).splitlines()[0]}") from None
+    if aspect is not None:
+        for node_id, position in layered_positions(result.graph, aspect=aspect).items():
+            result.graph.move(node_id, position)
+    yield f"writing {output.name}…"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(weights_path(output)) as temporary:
+        torch.save(module.state_dict(), temporary)
+    fileformat.save(result.graph, output)
+    return result
+
+
+def run_to_end(steps):
+    """Drive a generator to its end; its return value (for callers without progress)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            return end.value
