@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpl
 
 from designer.core.errors import DesignError
 from designer.core.infer import analyze
+from designer.core.layout import layered_positions
 from designer.core.params import format_shape
 from designer.core.summary import human
 
@@ -93,15 +94,27 @@ class ComparePanel(QWidget):
             self.totals.setText(str(error))
             return False
         self.source.setCurrentText(file_or_preset)
+        # B is shown read-only: lay it out afresh for this view, as presets open in the editor,
+        # so a long network wraps into columns instead of a column of unlabelled bars.
+        for node_id, position in layered_positions(other, aspect=self._view_aspect()).items():
+            other.move(node_id, position)
         self.other = other
         self.shutdown()
         self.scene = GraphScene(other, StaticResults(analyze(other)), self.theme)
         self.scene.selectionChanged.connect(self._on_scene_selection)
         self.view.setScene(self.scene)
-        self.split.show()
+        if not self.split.isVisible():      # first shown: the table gets half, not one row
+            self.split.show()
+            height = max(self.split.height(), 200)
+            self.split.setSizes([height // 2, height - height // 2])
         self.view.fit()
         self.refresh()
         return True
+
+    def _view_aspect(self):
+        """Width / height of B's view (a typical one before it is first shown)."""
+        size = self.view.viewport().size()
+        return size.width() / size.height() if size.height() >= 100 else 1.6
 
     def set_theme(self, theme):
         """Design B's canvas in the editor's theme."""

@@ -48,3 +48,15 @@ def test_added_nodes_and_a_bad_name(window, qtbot, monkeypatch):
     assert not panel.compare_with("no_such_design")
     assert "neither a design file nor a preset" in panel.totals.text()
     assert panel.scene.item("layer1.2") is not None
+
+
+def test_design_b_opens_in_columns_beside_a_table_of_several_rows(window, qtbot, monkeypatch):
+    window.open_design("resnet18")
+    panel = _compare(window, qtbot, monkeypatch, "resnet34")
+    qtbot.waitUntil(lambda: panel.table.isVisible())
+    columns = {round(item.node.pos[0]) for item in panel.scene.node_items()}
+    assert len(columns) >= 2                 # laid out for its view, not one tall column
+    shown = [row for row in range(panel.table.rowCount())
+             if panel.table.visualItemRect(panel.table.item(row, 0)).intersects(
+                 panel.table.viewport().rect())]
+    assert len(shown) >= 3                   # half the panel, not a single row
