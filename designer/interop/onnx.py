@@ -16,7 +16,7 @@ import torch
 
 from designer.core.graph import Graph, NODE_ID
 from designer.core.layout import layered_layout
-from . import ModelLoadError, UnsupportedOpsError
+from . import ModelLoadError, NodeNames, UnsupportedOpsError
 from .pytorch import ImportResult
 
 
@@ -57,6 +57,7 @@ class _OnnxImporter:
             self.shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else -1
                                            for d in dims)
         self.graph = Graph(Path(graph.name or "onnx").stem)
+        self.names = NodeNames(self.graph)
         self.refs = {}                # tensor name -> (node id, port)
         self.state = {}
         self.unsupported = []
@@ -73,11 +74,7 @@ class _OnnxImporter:
 
     # -- helpers ---------------------------------------------------------------------------------
     def add(self, kind, node, inputs, params=None, weights=None):
-        node_id = _scope_name(node)
-        taken = self.graph.nodes
-        if node_id in taken or any(n.startswith(node_id + ".") or node_id.startswith(n + ".")
-                                   for n in taken):
-            node_id = self.graph.unique_id(node_id.replace(".", "_"))
+        node_id = self.names.free(_scope_name(node))
         created = self.graph.add_node(kind, node_id, params or {})
         for port, ref in zip(created.input_ports(), inputs):
             self.graph.connect(ref[0], ref[1], node_id, port)

@@ -29,7 +29,7 @@ from designer.core.errors import DesignError
 from designer.core.graph import Graph, NODE_ID
 from designer.core.layout import layered_layout
 from designer.core.registry import REGISTRY, NotImportable, class_name, get_spec
-from . import ModelLoadError, UnsupportedOpsError
+from . import ModelLoadError, NodeNames, UnsupportedOpsError
 
 
 @dataclass
@@ -357,6 +357,7 @@ class _Level:
         self.values = recorder.values
         self.children = recorder.children
         self.graph = graph
+        self.names = NodeNames(graph)
         self.is_root = is_root
         self.refs = {}
         self.called = set()
@@ -383,10 +384,7 @@ class _Level:
         return tuple(value.shape[1:])
 
     def add(self, kind, hint, inputs, params=None, subgraph=None):
-        node_id = _clean_id(hint)
-        if node_id in self.graph.nodes or any(n.startswith(node_id + ".") or node_id.startswith(n + ".")
-                                              for n in self.graph.nodes):
-            node_id = self.graph.unique_id(node_id.replace(".", "_"))
+        node_id = self.names.free(_clean_id(hint))
         node = self.graph.add_node(kind, node_id, params or {}, subgraph=subgraph)
         for port, ref in zip(node.input_ports(), inputs):
             self.graph.connect(ref.node, ref.port, node_id, port)
