@@ -510,7 +510,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         files = self.recent_files()
         for i, (path, label) in enumerate(zip(files, recent_labels(files))):
-            action = self.recent_menu.addAction(f"&{i + 1} {label}")
+            # "&&": an ampersand in a file name is shown, not taken as a shortcut.
+            action = self.recent_menu.addAction(f"&{i + 1} {label.replace('&', '&&')}")
             action.setToolTip(path)
             action.triggered.connect(lambda checked=False, p=path: self.open_design(p))
         if not files:
