@@ -47,10 +47,9 @@ from designer.core.infer import Analyzer, input_state
 from designer.core.memory import check_fits, design_needs
 from designer.core.registry import Role
 from designer.home import new_run_dir
-from . import runs
 from designer.weights import load_into, load_weights_only, read_state_dict
 from .config import TrainConfig
-from . import fastpath
+from . import fastpath, runs
 from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .losses import MARGIN, RECONSTRUCTION, margin_loss, output_losses, reconstruction_loss
@@ -285,6 +284,11 @@ class Trainer:
         self.weights = weights
         self.resume = resume
         self.run_dir = None
+        self.epoch = 0                 # completed epochs
+        self.step = 0                  # completed optimiser steps
+        self.history = []              # one METRIC_FIELDS dict per epoch
+        self.step_log = []             # (loss, lr) per step
+        self.best = None               # best validation top-1 error
         self.train_loader = self.val_loader = self.tensorboard = None
         self.owns_process_group = False
 
@@ -363,11 +367,6 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
 
-        self.epoch = 0                 # completed epochs
-        self.step = 0                  # completed optimiser steps
-        self.history = []              # one METRIC_FIELDS dict per epoch
-        self.step_log = []             # (loss, lr) per step
-        self.best = None               # best validation top-1 error
         if checkpoint is not None:
             self._restore(checkpoint)
         if self.rank == 0:
