@@ -53,6 +53,27 @@ def _unique(sequences):
     return seen
 
 
+def recent_labels(paths):
+    """File ▸ Open Recent's labels: each file's name, and for names that more than one path
+    shares (two "design.json"), as much of the folder as tells them apart:
+    "design.json — …/runs/a"."""
+    paths = [Path(p) for p in paths]
+    labels = []
+    for path in paths:
+        twins = [p for p in paths if p.name == path.name and p != path]
+        if not twins:
+            labels.append(path.name)
+            continue
+        folders = path.parent.parts
+        depth = 1
+        while depth < len(folders) and any(t.parent.parts[-depth:] == folders[-depth:]
+                                           for t in twins):
+            depth += 1
+        where = str(Path(*folders[-depth:]))
+        labels.append(f"{path.name} — {'…/' if depth < len(folders) else ''}{where}")
+    return labels
+
+
 class MainWindow(QMainWindow):
     def __init__(self, theme=None, home=None):
         """`theme` "light" or "dark"; None: the one used last."""
@@ -491,8 +512,9 @@ class MainWindow(QMainWindow):
     def _fill_recent(self):
         self.recent_menu.clear()
         files = self.recent_files()
-        for i, path in enumerate(files):
-            action = self.recent_menu.addAction(f"&{i + 1} {Path(path).name}")
+        for i, (path, label) in enumerate(zip(files, recent_labels(files))):
+            # "&&": an ampersand in a file name is shown, not taken as a shortcut.
+            action = self.recent_menu.addAction(f"&{i + 1} {label.replace('&', '&&')}")
             action.setToolTip(path)
             action.triggered.connect(lambda checked=False, p=path: self.open_design(p))
         if not files:
