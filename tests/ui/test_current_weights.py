@@ -91,7 +91,8 @@ def test_train_export_compress_twice_and_look_inside_without_typing_a_weights_pa
     report = apply_compression(window, qtbot, "Quantise int8 dynamic (FC)")
     assert report["bytes_after"] < report["bytes_before"]
     model_int8 = compress.last_result[1][0]
-    assert model_int8.name == "model_int8.pt" and torch.jit.load(str(model_int8))(x).shape == (2, 10)
+    assert model_int8.name == "model_int8.pt"
+    assert torch.jit.load(str(model_int8))(x).shape == (2, 10)
     assert window.document.path == variant    # a quantised model is a file, not a design
 
     # Insight on the variant: its weights load, nothing to type.
