@@ -81,6 +81,7 @@ class Run:
         self.epochs = None          # the epochs it is to train in total
         self.epochs_done = 0
         self.run_dir = None
+        self.document = None        # the document trained, once launched
         self.steps_unread = False   # a run read from disk reads its steps.csv when first shown
         self.earlier = None         # (status, message) while a resume of it is starting
 
@@ -222,6 +223,8 @@ class TrainPanel(QWidget):
         self.runs_list = QListWidget()
         self.runs_list.itemChanged.connect(self._run_ticked)
         self.runs_list.currentRowChanged.connect(lambda row: self._update_resume())
+        self.runs_list.currentRowChanged.connect(lambda row: self._announce_weights(
+            self._selected_run()))
         self.resume_run_button = QPushButton("Resume Selected Run")
         self.resume_run_button.setToolTip("Train the selected stopped run on to its epochs from "
                                           "its last checkpoint, with its settings (the open "
@@ -319,6 +322,7 @@ class TrainPanel(QWidget):
     def _launch(self, run, config, weights=None, resume=None):
         from designer.train.loop import TrainControl
         self.current = run
+        run.document = self.context.document
         self.result = None
         self.job = Job(control=TrainControl(), batch=Step, parent=self)
         self.job.yielded.connect(self._on_event)
@@ -455,6 +459,15 @@ class TrainPanel(QWidget):
             self.progress.setFormat(event.status)
         self._update_entry(run)
         self._set_state("idle")
+        if event.status != "failed" and run.document is self.context.document:
+            self._announce_weights(run)
+
+    def _announce_weights(self, run):
+        """A run's best.pt becomes the open design's current weights (Export, Compress and
+        Insight start from it)."""
+        best = Path(run.run_dir) / "best.pt" if run is not None and run.run_dir else None
+        if best is not None and best.is_file():
+            self.context.set_current_weights(best)
 
     # -- runs and plots --------------------------------------------------------------------
     def _add_run(self, run, shown=True):

@@ -153,9 +153,14 @@ class MainWindow(QMainWindow):
 
         self.totals_label = FigureText()
         self.totals_label.setContentsMargins(8, 0, 8, 0)
+        self.weights_label = QLabel()
+        self.weights_label.setContentsMargins(8, 0, 8, 0)
         self.zoom_label = QLabel("100 %")
         self.statusBar().addPermanentWidget(self.totals_label)
+        self.statusBar().addPermanentWidget(self.weights_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
+        self.context.weights_changed.connect(self._show_weights)
+        self._show_weights(None)
 
     def _build_panels(self):
         """One dock per registered panel; each sees the editor only through `self.context`."""
@@ -565,6 +570,19 @@ class MainWindow(QMainWindow):
         self.totals_label.setText(f"{len(self.document.graph.nodes)} layers · {totals.params:,} "
                                   f"parameters · {human(totals.macs)} multiply-adds{errors}")
 
+    def _show_weights(self, path):
+        """The current weights in the status bar: the file's name, its full path as the tip."""
+        if self.document is None:
+            self.weights_label.setText("")
+            self.weights_label.setToolTip("")
+        elif path is None:
+            self.weights_label.setText("Weights: none")
+            self.weights_label.setToolTip("No trained weights yet: train the design, or open a "
+                                          "design saved with its weights")
+        else:
+            self.weights_label.setText(f"Weights: {path.name}")
+            self.weights_label.setToolTip(str(path))
+
     def _issues_count(self, count):
         self.issues_dock.setWindowTitle(f"Issues ({count})" if count else "Issues")
         self._update_totals()
@@ -633,7 +651,8 @@ class MainWindow(QMainWindow):
 
     def export_dialog(self):
         if self.document is not None:
-            ExportDialog(lambda: self.document.graph, self, self.document.path).exec()
+            ExportDialog(lambda: self.document.graph, self, self.document.path,
+                         self.document.current_weights).exec()
 
     def import_dialog(self):
         """Import a model; the design written opens (asking to save the current one first)."""
