@@ -4,7 +4,11 @@ matched.
 `read_state_dict` accepts a bare state_dict or a training checkpoint holding the model's state under
 "model" (or "state_dict"), always through `torch.load(weights_only=True)` so a file is never
 executed. `load_into` loads every tensor whose name and shape match and lists the rest; it never
-copies a tensor of the wrong shape. `torchvision_state_dict` fetches (on request only) the
+copies a tensor of the wrong shape. Its report also says, per node of the design, which tensors did
+not fit (`by_node`) in a sentence for panels (`untrained_sentence`): after an edit, the nodes whose
+id and shapes are unchanged keep their weights. Engines that must refuse weights which do not fit
+(training, compression) check `report.complete`. `weights_beside` finds the weights a design file
+was saved with. `torchvision_state_dict` fetches (on request only) the
 pretrained weights of the torchvision model a preset reproduces.
 
 A leaf beside the core (it imports `designer.core`, torch and torchvision only): training,
@@ -14,6 +18,7 @@ compression, insight, export and the ui all read weights, so it belongs to none 
 from dataclasses import dataclass, field
 from pathlib import Path
 import re
+import zipfile
 
 import torch
 
@@ -64,22 +69,56 @@ def _strip_wrappers(state):
     return state
 
 
+def _state_dict_in(data):
+    """The model's state_dict held by what a weights file loads to (a bare state_dict, or a
+    checkpoint holding one under "model" or "state_dict"), or None."""
+    if _is_state_dict(data):
+        return _strip_wrappers(dict(data))
+    if isinstance(data, dict):
+        for key in ("model", "state_dict"):
+            if _is_state_dict(data.get(key)):
+                return _strip_wrappers(dict(data[key]))
+    return None
+
+
 def read_state_dict(path):
     """The state_dict stored in `path` (a bare state_dict or a checkpoint with "model")."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
     data = load_weights_only(path, WeightsError)
-    if isinstance(data, dict) and not _is_state_dict(data):
-        for key in ("model", "state_dict"):
-            if _is_state_dict(data.get(key)):
-                return _strip_wrappers(dict(data[key]))
+    state = _state_dict_in(data)
+    if state is not None:
+        return state
+    if isinstance(data, dict):
         keys = ", ".join(sorted(map(str, data))[:8])
         raise WeightsError(f"{path}: a dict without model weights (keys: {keys}); expected a "
                            "state_dict or a checkpoint holding one under \"model\"")
-    if not _is_state_dict(data):
-        raise WeightsError(f"{path}: holds a {type(data).__name__}, not a state_dict of tensors")
-    return _strip_wrappers(dict(data))
+    raise WeightsError(f"{path}: holds a {type(data).__name__}, not a state_dict of tensors")
+
+
+def weights_beside(design_path):
+    """The weights saved beside a design file under its name (design.pt next to design.json, as
+    Compress writes its results), or None. A TorchScript export of the same name is not weights;
+    the file is mapped, not read, to tell."""
+    path = Path(design_path).with_suffix(".pt")
+    if not path.is_file() or _is_torchscript(path):
+        return None
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # an old-format file, anything else torch cannot map: not to adopt
+        return None
+    return path if _state_dict_in(data) is not None else None
+
+
+def _is_torchscript(path):
+    """A TorchScript archive holds constants.pkl (torch.load's own test, before it hands such a
+    file to torch.jit.load, which would build the whole program)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.rsplit("/", 1)[-1] == "constants.pkl" for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 @dataclass
@@ -100,9 +139,13 @@ class WeightsReport:
     def exact(self):
         return self.complete and not self.unexpected
 
+    @property
+    def total(self):
+        """The model's tensors."""
+        return len(self.loaded) + len(self.missing) + len(self.mismatched)
+
     def __str__(self):
-        total = len(self.loaded) + len(self.missing) + len(self.mismatched)
-        lines = [f"loaded {len(self.loaded)} of {total} tensors"]
+        lines = [f"loaded {len(self.loaded)} of {self.total} tensors"]
 
         def listed(names, limit=8):
             more = f" (and {len(names) - limit} more)" if len(names) > limit else ""
@@ -117,6 +160,66 @@ class WeightsReport:
         if self.unexpected:
             lines.append("in the file but not in the design (ignored): " + listed(self.unexpected))
         return "; ".join(lines)
+
+    def by_node(self, node_ids):
+        """{node id: NodeFit} for each node of the design (ids `node_ids`) with a tensor that did
+        not load, and for each node of the file's the design no longer has (named by the first
+        part of its tensors' names)."""
+        nodes = {}
+
+        def fit(name):
+            node = node_of(name, node_ids) or name.split(".", 1)[0]
+            return nodes.setdefault(node, NodeFit())
+
+        for name in self.missing:
+            fit(name).missing.append(name)
+        for row in self.mismatched:
+            fit(row[0]).mismatched.append(row)
+        for name in self.unexpected:
+            fit(name).unexpected.append(name)
+        order = {node: index for index, node in enumerate(node_ids)}
+        return dict(sorted(nodes.items(), key=lambda item: order.get(item[0], len(order))))
+
+    def untrained_sentence(self, node_ids):
+        """Which nodes of the design start from new weights, and why: "c3, f6 have new weights
+        (their shapes changed)"; "" when every node loaded."""
+        nodes = self.by_node(node_ids)
+        changed = [n for n, fit in nodes.items() if fit.mismatched]
+        new = [n for n, fit in nodes.items() if fit.missing and not fit.mismatched]
+        parts = []
+        if changed:
+            parts.append(_have_new_weights(changed) + (" (their shapes changed)" if len(changed) > 1
+                                                        else " (its shapes changed)"))
+        if new:
+            parts.append(_have_new_weights(new) + " (not in the weights file)")
+        return "; ".join(parts)
+
+
+@dataclass
+class NodeFit:
+    """The tensors of one node that did not fit: names the file lacks, (name, design shape, file
+    shape) for names whose shapes differ, and the file's names the design lacks."""
+    missing: list = field(default_factory=list)
+    mismatched: list = field(default_factory=list)
+    unexpected: list = field(default_factory=list)
+
+
+def node_of(tensor_name, node_ids):
+    """The design node a compiled tensor belongs to (a block's tensors are under its id), or
+    None. Node ids may hold dots: the longest id that starts the name wins."""
+    found = [nid for nid in node_ids if tensor_name.startswith(nid + ".")]
+    return max(found, key=len) if found else None
+
+
+def _names(nodes, limit=8):
+    more = f" and {len(nodes) - limit} more" if len(nodes) > limit else ""
+    return ", ".join(nodes[:limit]) + more
+
+
+def _have_new_weights(nodes):
+    return f"{_names(nodes)} {'have' if len(nodes) > 1 else 'has'} new weights"
+
+
 
 
 def _shape_text(shape):
@@ -135,8 +238,9 @@ def _with_layer_scale_aliases(module, state_dict):
     return renamed
 
 
-def load_into(module, state_dict):
-    """Load the tensors of `state_dict` whose names and shapes match `module`; a `WeightsReport`."""
+def match(module, state_dict):
+    """(the `WeightsReport` loading `state_dict` into `module` would give, the tensors it would
+    load), loading nothing: a module built on the meta device tells what fits without memory."""
     own = module.state_dict()
     report = WeightsReport()
     usable = {}
@@ -150,6 +254,13 @@ def load_into(module, state_dict):
             usable[name] = state_dict[name]
             report.loaded.append(name)
     report.unexpected = [name for name in state_dict if name not in own]
+    return report, usable
+
+
+def load_into(module, state_dict):
+    """Load the tensors of `state_dict` whose names and shapes match `module`; a `WeightsReport`
+    (`by_node` says which nodes kept their initial weights)."""
+    report, usable = match(module, state_dict)
     module.load_state_dict(usable, strict=False)
     return report
 

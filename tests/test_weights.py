@@ -6,8 +6,9 @@ import torch
 
 from designer.core.compile import compile_graph
 from designer.core.presets import load_design, preset_names
-from designer.weights import (WeightsError, load_into, load_torchvision, read_state_dict,
-                              torchvision_builder_name, torchvision_model_for_preset)
+from designer.weights import (NodeFit, WeightsError, load_into, load_torchvision, match,
+                              read_state_dict, torchvision_builder_name,
+                              torchvision_model_for_preset, weights_beside)
 
 from .export.designs import mixed_net
 
@@ -79,6 +80,49 @@ def test_a_complete_load_reproduces_outputs(lenet):
     assert report.exact and str(report) == f"loaded {len(report.loaded)} of {len(report.loaded)} tensors"
     x = torch.randn(2, 1, 32, 32)
     assert torch.equal(other(x), lenet.eval()(x))
+
+
+def test_after_an_edit_the_unchanged_nodes_load_and_the_report_names_the_others():
+    """Node ids with dots and groups: each tensor that did not fit is filed under its node."""
+    torch.manual_seed(0)
+    trained = compile_graph(mixed_net()).state_dict()
+    trained["removed.weight"] = torch.zeros(2)
+    edited = mixed_net()
+    edited.set_params("head.a", kernel=5, padding=2)      # a dotted id
+    edited.set_params("fc", out_features=12)
+    del trained["layer2.1.conv1.weight"]                  # a group's layer the file lacks
+    model = compile_graph(edited)
+    report = load_into(model, trained)
+    assert torch.equal(model.state_dict()["stem.0.weight"], trained["stem.0.weight"])
+    nodes = report.by_node(edited.nodes)
+    assert list(nodes) == ["layer2.1", "head.a", "fc", "removed"]       # in the design's order
+    assert nodes["layer2.1"] == NodeFit(missing=["layer2.1.conv1.weight"])
+    assert nodes["head.a"] == NodeFit(mismatched=[("head.a.weight", (16, 1, 5, 5), (16, 1, 3, 3))])
+    assert [row[0] for row in nodes["fc"].mismatched] == ["fc.weight", "fc.bias"]
+    assert nodes["removed"] == NodeFit(unexpected=["removed.weight"])
+    assert report.untrained_sentence(edited.nodes) == (
+        "head.a, fc have new weights (their shapes changed); layer2.1 has new weights "
+        "(not in the weights file)")
+    assert load_into(compile_graph(mixed_net()), compile_graph(mixed_net()).state_dict()
+                     ).untrained_sentence(edited.nodes) == ""
+
+
+def test_match_reports_without_loading(lenet):
+    before = {k: v.clone() for k, v in lenet.state_dict().items()}
+    source = compile_graph(load_design("lenet5")).state_dict()
+    report, usable = match(lenet, source)
+    assert report.exact and set(usable) == set(source)
+    assert all(torch.equal(v, before[k]) for k, v in lenet.state_dict().items())
+
+
+def test_the_weights_beside_a_design_are_a_state_dict_of_the_same_name(tmp_path, lenet):
+    torch.save({"model": lenet.state_dict(), "epoch": 3}, tmp_path / "design.pt")
+    assert weights_beside(tmp_path / "design.json") == tmp_path / "design.pt"
+    assert weights_beside(tmp_path / "other.json") is None
+    torch.jit.trace(lenet, torch.randn(1, 1, 32, 32)).save(str(tmp_path / "exported.pt"))
+    assert weights_beside(tmp_path / "exported.json") is None      # a TorchScript export
+    (tmp_path / "notes.pt").write_text("not weights")
+    assert weights_beside(tmp_path / "notes.json") is None
 
 
 def test_torchvision_names():

@@ -7,6 +7,7 @@ are data only: nothing in them is executed. Saving writes a temporary file and r
 target, so a crash never leaves half a design on disk.
 """
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -55,6 +56,27 @@ def to_document(graph):
 
 def dumps(graph):
     return json.dumps(to_document(graph), indent=1, ensure_ascii=False) + "\n"
+
+
+def design_hash(graph):
+    """A stable digest of what a design computes: each node's id, type and parameters, and each
+    connection, inside groups too. Positions, the name and the description are left out, so a
+    design moved around or renamed keeps its hash; a run's checkpoints fit exactly the designs
+    with its hash (node ids name the weights)."""
+    text = json.dumps(_content(graph), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _content(graph):
+    nodes = {}
+    for node in graph.nodes.values():
+        record = {"type": node.type,
+                  "params": {p.name: p.to_json(node.params[p.name]) for p in node.spec.params}}
+        if node.subgraph is not None:
+            record["subgraph"] = _content(node.subgraph)
+        nodes[node.id] = record
+    edges = sorted([e.src, e.src_port, e.dst, e.dst_port] for e in graph.edges)
+    return {"nodes": nodes, "edges": edges}
 
 
 def save(graph, path):

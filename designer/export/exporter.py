@@ -16,7 +16,7 @@ from designer.core.errors import CompileError
 from designer.core.infer import analyze
 from designer.core.memory import check_fits, design_needs
 from designer.core.registry import Role
-from designer.weights import WeightsError, load_into, read_state_dict
+from designer.weights import WeightsError, load_into, match, read_state_dict
 
 from .files import ExportError, atomic_path, check_writable
 from .onnx import save_onnx
@@ -82,11 +82,12 @@ def example_inputs(graph, batch=EXAMPLE_BATCH):
             for n in input_nodes(graph)]
 
 
-def prepare(graph, weights=None, input_shape=None):
+def prepare(graph, weights=None, input_shape=None, partial=False):
     """(graph, module, weights report): the design compiled for inference, weights loaded.
 
     A weights file must supply every tensor of the model; tensors it holds beyond them (an
-    auxiliary head trained alongside, say) are ignored and reported."""
+    auxiliary head trained alongside, say) are ignored and reported. `partial` lets the nodes
+    the weights do not fit (after an edit) keep their initial weights; the report names them."""
     if input_shape is not None:
         graph = with_input_shape(graph, input_shape)
     errors = design_errors(graph)
@@ -103,20 +104,31 @@ def prepare(graph, weights=None, input_shape=None):
         if not report.loaded:
             raise WeightsError(f"the weights do not fit this design: none of their "
                                f"{len(state)} tensors matches ({report})")
-        if not report.complete:
+        if not report.complete and not partial:
             raise WeightsError(f"the weights do not fit this design: {report}")
     return graph, module, report
 
 
-def export_design(graph, fmt, path, weights=None, input_shape=None):
+def weights_fit(graph, state_dict, input_shape=None):
+    """The `WeightsReport` exporting `state_dict` would give, known before anything is built:
+    the design compiles on the meta device, so no weights are allocated."""
+    if input_shape is not None:
+        graph = with_input_shape(graph, input_shape)
+    with torch.device("meta"):
+        module = compile_graph(graph, include_auxiliary=False)
+    return match(module, state_dict)[0]
+
+
+def export_design(graph, fmt, path, weights=None, input_shape=None, partial=False):
     """Write the design in format `fmt` (a key of FORMATS) to `path`; an `ExportResult`.
     `weights` is a weights file path or a state_dict; `input_shape` (C, H, W) overrides the
-    design's input for this export only."""
+    design's input for this export only; `partial` exports weights that fit only some nodes
+    (the others untrained, as the report says)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     path = Path(path)
     check_writable(path)
-    graph, module, report = prepare(graph, weights, input_shape)
+    graph, module, report = prepare(graph, weights, input_shape, partial)
     result = ExportResult(fmt, path, weights_report=report)
     examples = example_inputs(graph)
     if fmt == "torchscript":

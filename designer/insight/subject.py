@@ -66,6 +66,7 @@ class Subject:
     classes: list
     data: object = None             # a DataBundle, loaded on first use of `dataset`
     weights_note: str = ""
+    weights_report: object = None   # the `WeightsReport` of the weights loaded, or None
     _analysis: tuple = None         # (graph version, analysis) shared by every tap
 
     @property
@@ -119,10 +120,13 @@ def input_shape_of(graph):
     return shape
 
 
-def load_subject(graph, weights=None, dataset=None, data_dir=None):
+def load_subject(graph, weights=None, dataset=None, data_dir=None, partial=False):
     """A `Subject` for `graph` with `weights` (a state_dict, a checkpoint file or a state_dict
     file). The dataset settings come from the checkpoint when it holds a training run's, so the
-    validation split and transform are the run's own; `dataset`/`data_dir` override them."""
+    validation split and transform are the run's own; `dataset`/`data_dir` override them.
+    Weights that do not fit every node are refused, unless `partial`: then the nodes they fit
+    get them and the others keep their initial weights (the report says which), as after an
+    edit; weights of which nothing fits are refused either way."""
     shape = input_shape_of(graph)
     if isinstance(weights, (str, Path)):
         weights = weights_path(weights)
@@ -143,16 +147,18 @@ def load_subject(graph, weights=None, dataset=None, data_dir=None):
         full = compile_graph(graph)
     except CompileError as error:
         raise InsightError(str(error)) from None
-    note = ""
+    note, report = "", None
     if weights is not None:
         state = weights if isinstance(weights, dict) else read_state_dict(weights)
         report = load_into(full, state)
-        if not report.complete:
+        if not report.complete and not (partial and report.loaded):
             source = weights if isinstance(weights, (str, Path)) else "the weights"
             raise WeightsError(f"{source} do not fit the design: {mismatch_sentence(report)}")
-        note = f"loaded {len(report.loaded)} tensors"
+        note = (f"loaded {len(report.loaded)} tensors" if report.complete
+                else f"loaded {len(report.loaded)} of {report.total} tensors")
     model = main_output_view(full).eval()
-    return Subject(graph, model, config, shape, classes, weights_note=note)
+    return Subject(graph, model, config, shape, classes, weights_note=note,
+                   weights_report=report)
 
 
 def weights_path(path):

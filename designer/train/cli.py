@@ -1,7 +1,9 @@
 """The `designer train` verb: train a design or preset headless, with a progress bar on a terminal
 or one JSON object per epoch (`--json`). Under `torchrun --nproc_per_node=N -m designer train ...`
 every process trains its share (DistributedDataParallel) and rank 0 prints and writes the run folder.
-`--resume RUN_DIR` continues a run with its saved settings (options given again override them).
+`--resume RUN_DIR` continues a run with its saved settings (options given again override them);
+with `--epochs N` above the epochs it has trained it extends a finished run to N in total. `--out`
+naming a folder that holds another run is refused unless `--force`.
 """
 
 import json
@@ -15,13 +17,13 @@ def _config(args):
     setting given on the command line."""
     from designer.train.config import TrainConfig
     from designer.train.loop import load_checkpoint
+    from designer.train.runs import checkpoint_folder
     values = {}
     if args.resume:
         checkpoint = load_checkpoint(args.resume)
         values = dict(checkpoint["config"])
         if getattr(args, "out", None) is None:
-            values["out"] = str(args.resume if os.path.isdir(args.resume)
-                                else os.path.dirname(os.path.abspath(args.resume)))
+            values["out"] = str(checkpoint_folder(args.resume))
     values.update(TrainConfig.SETTINGS.given(args))
     return TrainConfig.from_dict(values).validate()
 
@@ -72,7 +74,7 @@ def _run(args):
     from designer.train.config import START_SETTINGS
     start = START_SETTINGS.check(START_SETTINGS.given(args))
     trainer = Trainer(graph, config, weights=start.weights, resume=args.resume,
-                      loss=distillation_from(graph, start))
+                      loss=distillation_from(graph, start), overwrite=args.force)
     bar = ProgressBar()
     finished = None
     try:
@@ -119,7 +121,7 @@ def _run(args):
 # The arguments of `designer train` that are not settings (the Train panel has none of them:
 # the design is the open one, its input is edited on the canvas, a run resumes from the runs
 # list and the panel plots what --json prints).
-RUN_ARGUMENTS = ("design", "--input", "--resume", "--json")
+RUN_ARGUMENTS = ("design", "--input", "--resume", "--force", "--json")
 
 
 def add_parser(subparsers):
@@ -136,8 +138,16 @@ def add_parser(subparsers):
     p.add_argument("--input", type=parse_shape, metavar="CxHxW",
                    help="override the design's input shape")
     p.add_argument("--resume", metavar="RUN_DIR_OR_CHECKPOINT",
-                   help="continue a run with its saved settings (settings given here override "
-                        "them)")
+                   help="continue a run of this design with its saved settings (settings given "
+                        "here override them); with --epochs N above the epochs it has trained, "
+                        "extend it (a finished run too) to N epochs in total, its metrics.csv "
+                        "and steps.csv continuing. An extended cosine or one-cycle schedule "
+                        "follows a run planned for N epochs: the learning rate jumps to that "
+                        "schedule's value at the epoch reached and decays to the new end")
+    p.add_argument("--force", action="store_true",
+                   help="when --out names a folder that holds another run, replace that run "
+                        "(its checkpoints, curves and settings are removed first) instead of "
+                        "refusing")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch")
     TRAIN_SETTINGS.add_arguments(p)
     p.set_defaults(run=_run)

@@ -32,6 +32,7 @@ import os
 from pathlib import Path
 import threading
 import time
+import warnings
 
 import torch
 from torch import fx, nn
@@ -48,15 +49,15 @@ from designer.core.registry import Role
 from designer.home import new_run_dir
 from designer.weights import load_into, load_weights_only, read_state_dict
 from .config import TrainConfig
-from . import fastpath
+from . import fastpath, runs
 from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .losses import MARGIN, RECONSTRUCTION, margin_loss, output_losses, reconstruction_loss
+from .runs import DESIGN_FILE, SETTINGS_FILE
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
-SETTINGS_FILE = "settings.json"     # the run's TrainConfig, in every run folder
 
 
 class TrainingError(DesignError):
@@ -160,7 +161,12 @@ def build_optimizer(model, config):
 
 class Schedule:
     """The learning-rate schedule, stepped after every batch (warm-up, step, cosine, one-cycle)
-    and after every epoch (reduce-on-plateau). Its state is plain data for checkpoints."""
+    and after every epoch (reduce-on-plateau). Its state is plain data for checkpoints.
+
+    A run extended to more epochs (resumed with a larger total) continues on the schedule of a
+    run planned for the new total from the start, as timm does: cosine and one-cycle, the two
+    that depend on the length, jump to their value at the step reached and then decay to the new
+    end; step, plateau and constant schedules carry on unchanged."""
 
     def __init__(self, optimizer, config, steps_per_epoch):
         self.config = config
@@ -204,13 +210,23 @@ class Schedule:
 
     def state_dict(self):
         return {"per_step": self.per_step.state_dict(), "steps_done": self.steps_done,
+                "total": self.total,
                 "plateau": self.plateau.state_dict() if self.plateau else None}
 
     def load_state_dict(self, state):
-        self.per_step.load_state_dict(state["per_step"])
         self.steps_done = state["steps_done"]
         if self.plateau is not None and state["plateau"] is not None:
             self.plateau.load_state_dict(state["plateau"])
+        extended = state.get("total", self.total) != self.total
+        if not extended or self.config.schedule not in ("cosine", "onecycle"):
+            self.per_step.load_state_dict(state["per_step"])
+            return
+        # This schedule (built for the new total) at the step reached: one step from the one
+        # before sets the learning rate (and one-cycle's momentum) as stepping there would.
+        self.per_step.last_epoch = self.steps_done - 1
+        with warnings.catch_warnings():   # "step() before optimizer.step()": meant, not a slip
+            warnings.simplefilter("ignore", UserWarning)
+            self.per_step.step()
 
 
 def atomic_save(obj, path):
@@ -244,15 +260,23 @@ class Trainer:
     folder to continue (its history is replayed in the "start" event). `loss`, when given, is
     called as loss(outputs, images, labels) in place of the weighted cross-entropy (knowledge
     distillation uses it); `prepare`, when given, turns the compiled model (weights loaded) into
-    the one to train (quantisation-aware training inserts fake quantisation with it)."""
+    the one to train (quantisation-aware training inserts fake quantisation with it).
+
+    A resumed run must be of the same design (`designer.core.fileformat.design_hash`) and be
+    asked for more epochs than it has trained (a finished run is extended so). A run folder
+    (`config.out`) that already holds another run is refused unless `overwrite`, which clears
+    it first. `name` is the new run's name (kept in its run.json; `runs.run_name` by default)."""
 
     # Every duration (throughput, epoch time, pauses, ETA) is read from this clock; a test can
     # give an instance a fake one to make step times exact.
     clock = staticmethod(time.perf_counter)
 
     def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None,
-                 prepare=None):
+                 prepare=None, name=None, overwrite=False):
         self.graph = graph.copy()
+        self.name = name
+        self.overwrite = overwrite
+        self.status_recorded = True     # until the run folder is set up there is none to record
         self.loss = loss
         self.prepare = prepare
         self.config = (config or TrainConfig()).validate()
@@ -260,6 +284,11 @@ class Trainer:
         self.weights = weights
         self.resume = resume
         self.run_dir = None
+        self.epoch = 0                 # completed epochs
+        self.step = 0                  # completed optimiser steps
+        self.history = []              # one METRIC_FIELDS dict per epoch
+        self.step_log = []             # (loss, lr) per step
+        self.best = None               # best validation top-1 error
         self.train_loader = self.val_loader = self.tensorboard = None
         self.owns_process_group = False
 
@@ -269,6 +298,9 @@ class Trainer:
         input_shape = check_design(self.graph)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
+        # Refusals that must change nothing come before anything is allocated or written.
+        checkpoint = self._resume_checkpoint()
+        self.run_dir = self._run_folder()
         self.device = pick_device(config.device)
         # Refuse before allocating: one batch holds at least every activation of the model.
         check_fits(*design_needs(self.graph), config.batch_size, "training", self.device)
@@ -335,23 +367,73 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
 
-        self.epoch = 0                 # completed epochs
-        self.step = 0                  # completed optimiser steps
-        self.history = []              # one METRIC_FIELDS dict per epoch
-        self.step_log = []             # (loss, lr) per step
-        self.best = None               # best validation top-1 error
-        if self.resume:
-            self._restore(load_checkpoint(self.resume))
-        self.run_dir = Path(config.out) if config.out else new_run_dir(self.graph.name,
-                                                                        config.dataset)
+        if checkpoint is not None:
+            self._restore(checkpoint)
         if self.rank == 0:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._rewrite_csv()
-            # The run's settings as JSON, readable before the first checkpoint (and by tools
-            # that do not load torch files).
-            atomic.write_text(self.run_dir / SETTINGS_FILE, json.dumps(
-                TrainConfig.SETTINGS.to_json(config.to_dict()), indent=1) + "\n")
+            self._start_folder()
         self.tensorboard = self._tensorboard()
+
+    def _resume_checkpoint(self):
+        """The checkpoint to resume (None for a new run), once it is known to be of this design
+        and to have epochs left to train."""
+        if not self.resume:
+            return None
+        checkpoint = load_checkpoint(self.resume)
+        folder = runs.checkpoint_folder(self.resume)
+        try:
+            trained = fileformat.loads(checkpoint["design"])
+        except (KeyError, TypeError, DesignError):
+            trained = None    # unreadable here: the weights' fit is checked when they load
+        if trained is not None:
+            refusal = runs.other_design(trained, self.graph, f"the run in {folder}")
+            if refusal:
+                raise TrainingError(refusal)
+        done = checkpoint["epoch"]
+        if done >= self.config.epochs:
+            raise TrainingError(
+                f"the run in {folder} has already trained {done} epoch{'s' if done != 1 else ''}; "
+                f"to extend it, ask for more epochs in total (e.g. --epochs {2 * done})")
+        return checkpoint
+
+    def _run_folder(self):
+        """Where this run writes: `config.out` or a new folder. A folder holding another run is
+        refused (unless `overwrite`): only resuming a run continues it in its own folder."""
+        config = self.config
+        run_dir = Path(config.out) if config.out else new_run_dir(self.graph.name, config.dataset)
+        self.resumes_here = (self.resume is not None and run_dir.resolve()
+                             == runs.checkpoint_folder(self.resume).resolve())
+        # Rank 0 alone asks: the other processes could see the files it has begun to write.
+        if (self.rank == 0 and runs.holds_run(run_dir) and not self.resumes_here
+                and not self.overwrite):
+            raise TrainingError(f"{run_dir} already holds a training run; choose another run "
+                                "folder, resume that run (--resume), or replace it (--force)")
+        return run_dir
+
+    def _start_folder(self):
+        """The run folder's files before the first step: the curves so far, the settings as
+        JSON (readable without torch), the design, and run.json (name, design, status)."""
+        run_dir, config = self.run_dir, self.config
+        if self.overwrite and not self.resumes_here:
+            runs.clear_run(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._rewrite_csv()
+        atomic.write_text(run_dir / SETTINGS_FILE, json.dumps(
+            TrainConfig.SETTINGS.to_json(config.to_dict()), indent=1) + "\n")
+        kept = runs.read_info(run_dir) if self.resumes_here else {}
+        if not (self.resumes_here and (run_dir / DESIGN_FILE).is_file()):
+            fileformat.save(self.graph, run_dir / DESIGN_FILE)
+        runs.write_info(run_dir, name=kept.get("name") or self.name
+                        or runs.run_name(self.graph.name, config.dataset),
+                        design=kept.get("design") or self.graph.name,
+                        design_hash=fileformat.design_hash(self.graph), dataset=config.dataset,
+                        status="running", message="")
+        self.status_recorded = False
+
+    def _record(self, status, message):
+        """The run's outcome in its run.json, once, so a restarted editor lists it."""
+        if not self.status_recorded:
+            self.status_recorded = True
+            runs.write_info(self.run_dir, status=status, message=message)
 
     def _loaders(self):
         """The fast path's loaders when the dataset fits its budget, else DataLoaders; both give
@@ -422,6 +504,12 @@ class Trainer:
         """The event generator; see the module docstring."""
         try:
             yield from self._events()
+        except Exception as error:
+            self._record("failed", str(error) or type(error).__name__)
+            raise
+        except BaseException:     # the generator closed early, or Ctrl-C in the CLI
+            self._record("stopped", f"interrupted after epoch {self.epoch}")
+            raise
         finally:
             self.close()
 
@@ -738,6 +826,7 @@ class Trainer:
             f"{self._kept_sentence()}")
 
     def _finished(self, status, message):
+        self._record(status, message)
         return Finished(status, message, epoch=self.epoch, step=self.step,
                         best_val_top1_error=self.best,
                         run_dir=str(self.run_dir) if self.run_dir else None)

@@ -3,7 +3,10 @@ multiply-adds and bytes (pruning, factorisation and substitution change the grap
 known before anything runs; the preview follows the settings as they change), and Apply: the
 technique runs in a `Job` thread (calibration and fine-tuning can take a while; Stop ends
 fine-tuning between steps), a before/after table and a per-layer bar chart show what it cost, and
-a new design opens as a new document.
+a new design opens as a new document, its weights (saved beside it) the current weights.
+
+The Weights field follows the document's current weights (the run just trained, the variant just
+opened) until the person types another path; Browse… starts in the runs folder.
 
 All the work is `designer.compress.jobs`, the same calls the `designer prune / quantize /
 factorize / substitute` verbs make; the panel only gathers options and draws results.
@@ -20,9 +23,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QProgressBar, Q
 from designer.compress.settings import SETTINGS, WEIGHT_SCHEME_SETTINGS, weight_scheme
 from designer.core.params import Param
 from designer.core.settings import Settings
-from designer.home import app_home, new_run_dir
+from designer.home import app_home, new_run_dir, runs_root
 from .forms import SettingsForm
 from .jobs import Job
+from .panel_registry import WeightsField
 from .widgets import settings_column, side_by_side
 
 _TRAINING = ("finetune_epochs", "lr", "batch_size", "seed")
@@ -76,6 +80,11 @@ class CompressPanel(QWidget):
         self._build()
         self._technique_changed()
         context.selection_changed.connect(self._selection_changed)
+        weights = self.editors["weights"]
+        self.weights_field = WeightsField(context, weights.line.text,
+                                          lambda text: weights.set_value(text or None))
+        context.weights_changed.connect(self._current_weights_changed)
+        self.weights_field.follow()
         # Live preview: settings that change the design re-run Preview once they settle.
         self.preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self.preview_timer.timeout.connect(self._auto_preview)
@@ -85,6 +94,8 @@ class CompressPanel(QWidget):
         self.form = SettingsForm(FORM_SETTINGS)
         self.editors = self.form.editors
         self.form.set_values({"energy": 0.9})    # factorising keeps 90 % of Σσ² unless a rank
+        for name in ("weights", "rewind"):
+            self.editors[name].start_in = runs_root()
         self.form.changed.connect(self._setting_changed)
 
         self.preview_button = QPushButton("Preview")
@@ -138,6 +149,9 @@ class CompressPanel(QWidget):
             self.form.set_row_visible(name, name in ALWAYS_SHOWN or name in shown)
         self.preview_button.setEnabled(technique in ("prune", "factorize", "substitute")
                                        and fixed.get("method") != "magnitude")
+
+    def _current_weights_changed(self, path):
+        self.weights_field.follow()
 
     def _selection_changed(self, node_ids):
         if len(node_ids) == 1:

@@ -1,8 +1,14 @@
-"""The open design: its graph, live analysis, undo stack, file path and modified flag.
+"""The open design: its graph, live analysis, undo stack, file path, modified flag and current
+weights.
 
 The `Document` is the only place the editor keeps state about a design, and the graph is the only
 truth; every edit goes through `push(command)` as a core command (see `designer.core.commands`)
 wrapped in a QUndoCommand, so undo and redo restore the exact earlier graph.
+
+The current weights are the trained weights every panel starts from (Export, Compress, Insight):
+the best.pt of the run just trained, or the weights a design file was saved with (design.pt
+beside design.json, as Compress writes its results). Edits leave them in place: panels load what
+still fits and say which nodes lost theirs.
 """
 
 from pathlib import Path
@@ -14,6 +20,7 @@ from designer.core import fileformat
 from designer.core.commands import SetParams
 from designer.core.graph import Graph
 from designer.core.infer import Analyzer
+from designer.weights import weights_beside
 
 _MERGEABLE_PARAMS = 1
 
@@ -46,6 +53,7 @@ class UndoableCommand(QUndoCommand):
 class Document(QObject):
     modified_changed = Signal(bool)
     path_changed = Signal(object)
+    weights_changed = Signal(object)    # the new current weights: a Path, or None
 
     def __init__(self, graph=None, path=None, parent=None):
         super().__init__(parent)
@@ -53,6 +61,7 @@ class Document(QObject):
         self.analyzer = Analyzer(self.graph)
         self.undo_stack = QUndoStack(self)
         self.path = Path(path) if path else None
+        self.current_weights = weights_beside(self.path) if self.path else None
         self._recovered = False
         # A slot of this QObject (not a lambda): Qt drops the connection when the document is
         # destroyed, before the stack, whose destructor signals cleanChanged as it empties itself.
@@ -70,6 +79,12 @@ class Document(QObject):
         """A design brought back from a recovery file has unsaved work until saved."""
         self._recovered = True
         self.modified_changed.emit(True)
+
+    def set_current_weights(self, path):
+        path = Path(path) if path else None
+        if path != self.current_weights:
+            self.current_weights = path
+            self.weights_changed.emit(path)
 
     @property
     def title(self):

@@ -1,6 +1,11 @@
 """File ▸ Export…: choose a format, an output file, optional weights and (for ONNX and torch.export)
 the input size, then export the current design through `designer.export.exporter`.
 
+The Weights field starts with the document's current weights (the run just trained, or the
+weights the design was saved with); Browse… starts in the runs folder. Weights that fit only some
+nodes (the design was edited since) export with the nodes they fit: the dialog first names the
+nodes that would be exported untrained, and exports on a second press.
+
 The dialog never raises: a design with errors, an unwritable path or weights that do not fit
 appear as a red sentence in the dialog, and a successful export shows what was written (including
 whether TorchScript was scripted or had to be traced).
@@ -17,6 +22,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
 
 from designer.core.errors import DesignError
 from designer.core.registry import Role
+from designer.home import runs_root
 
 from .widgets import browse_row
 
@@ -39,11 +45,12 @@ def _slug(name):
 
 
 class ExportDialog(QDialog):
-    """`ExportDialog(get_graph, parent, design_path)`: `get_graph()` returns the design to export
-    when Export is pressed, so the dialog always exports the current state of the editor; the
-    output path starts beside `design_path` (the saved design file) with its name."""
+    """`ExportDialog(get_graph, parent, design_path, weights)`: `get_graph()` returns the design
+    to export when Export is pressed, so the dialog always exports the current state of the
+    editor; the output path starts beside `design_path` (the saved design file) with its name,
+    the Weights field with `weights` (the document's current weights)."""
 
-    def __init__(self, get_graph, parent=None, design_path=None):
+    def __init__(self, get_graph, parent=None, design_path=None, weights=None):
         super().__init__(parent)
         # The export goes beside the saved design under its name; an unsaved design's to home.
         self.design_path = Path(design_path) if design_path else None
@@ -51,6 +58,7 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(560)
         self._get_graph = get_graph
         self.last_result = None
+        self.untrained_accepted = None   # what was exported untrained-in-part after a warning
 
         self.format_box = QComboBox()
         for key, title, _, _ in FORMATS:
@@ -58,6 +66,7 @@ class ExportDialog(QDialog):
         self.path_edit = QLineEdit()
         self.weights_edit = QLineEdit()
         self.weights_edit.setPlaceholderText("optional: a state_dict or training checkpoint")
+        self.weights_edit.setText(str(weights) if weights else "")
         self.input_edit = QLineEdit()
         self.input_edit.setPlaceholderText("C×H×W, e.g. 3x224x224")
         self.input_edit.setToolTip("The input size written into ONNX and torch.export files; "
@@ -134,7 +143,8 @@ class ExportDialog(QDialog):
             self.path_edit.setText(path)
 
     def _browse_weights(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Weights to load", self.weights_edit.text(),
+        start = self.weights_edit.text().strip() or str(runs_root())
+        path, _ = QFileDialog.getOpenFileName(self, "Weights to load", start,
                                               "PyTorch weights (*.pth *.pt *.ckpt);;All files (*)")
         if path:
             self.weights_edit.setText(path)
@@ -145,7 +155,8 @@ class ExportDialog(QDialog):
 
     # ---- export -----------------------------------------------------------------------------
     def export(self):
-        """Export with the current choices; the ExportResult, or None after showing the error."""
+        """Export with the current choices; the ExportResult, or None after showing the error
+        (or, the first time, the nodes the weights would leave untrained)."""
         self.last_result = None
         path = self.path_edit.text().strip()
         if not path:
@@ -166,8 +177,13 @@ class ExportDialog(QDialog):
         QApplication.processEvents()
         try:
             from designer.export.exporter import export_design
-            result = export_design(self._get_graph(), self.format(), Path(path).expanduser(),
-                                   weights=weights, input_shape=input_shape)
+            from designer.weights import read_state_dict
+            graph = self._get_graph()
+            state = read_state_dict(Path(weights).expanduser()) if weights else None
+            if state is not None and self._warned_untrained(graph, state, weights, input_shape):
+                return None
+            result = export_design(graph, self.format(), Path(path).expanduser(),
+                                   weights=state, input_shape=input_shape, partial=True)
         except DesignError as error:
             self.show_message(str(error), error=True)
             return None
@@ -181,3 +197,19 @@ class ExportDialog(QDialog):
         self.show_message(text[:1].upper() + text[1:] + ".")
         self.last_result = result
         return result
+
+    def _warned_untrained(self, graph, state, weights, input_shape):
+        """True after naming the nodes these weights do not fit (the design was edited since
+        they were trained), the first time: Export again with the same choices exports those
+        nodes untrained and the rest with their weights."""
+        from designer.export.exporter import weights_fit
+        report = weights_fit(graph, state, input_shape)
+        choices = (weights, input_shape, graph.version)
+        if report.complete or not report.loaded or self.untrained_accepted == choices:
+            return False   # all fit, or none (the export refuses them with its own sentence)
+        self.untrained_accepted = choices
+        self.show_message(f"The weights fit this design only in part: "
+                          f"{report.untrained_sentence(graph.nodes)}, so those would be exported "
+                          f"untrained. Press Export again to export with the weights that fit.",
+                          error=True)
+        return True

@@ -289,20 +289,24 @@ class TextEditor(Editor):
 
 
 class PathEditor(TextEditor):
-    """A file or folder path with a Browse… button (a folder for the `folder` kind)."""
+    """A file or folder path with a Browse… button (a folder for the `folder` kind). Browse
+    opens at the path shown, or at `start_in` (a folder the owner sets) while the field is
+    empty."""
 
     def __init__(self, param):
         super().__init__(param)
+        self.start_in = None
         self.browse_button = QPushButton("Browse…")
         self.browse_button.clicked.connect(self.browse)
         self.layout_.addWidget(self.browse_button)
 
     def browse(self):
         title = self.param.label
+        start = self.line.text().strip() or str(self.start_in or "")
         if self.param.kind == "folder":
-            path = QFileDialog.getExistingDirectory(self, title, self.line.text())
+            path = QFileDialog.getExistingDirectory(self, title, start)
         else:
-            path, _ = QFileDialog.getOpenFileName(self, title, self.line.text(),
+            path, _ = QFileDialog.getOpenFileName(self, title, start,
                                                   ";;".join(filter(None, (self.param.pattern,
                                                                           "All files (*)"))))
         if path:

@@ -1,11 +1,13 @@
 """Dock panels that plug into the main window, and the one place a new panel registers: `PANELS`.
 
 A panel is a QWidget class called as `PanelClass(context)`. The `PanelContext` is all a panel sees
-of the editor: the open document (its graph, live analysis and undo stack), the selected node ids,
-the theme, three requests a panel makes (select nodes, show a status-bar message, open a design
-file) and one the editor makes (compare the open design with another). A panel never imports or
-reaches into the main window, and the window never reaches into a panel: both speak through the
-context, so a panel can be built and tested on its own with a bare `PanelContext()`.
+of the editor: the open document (its graph, live analysis, undo stack and current weights), the
+selected node ids, the theme, the requests a panel makes (select nodes, show a status-bar message,
+open a design file, make a file the current weights) and one the editor makes (compare the open
+design with another). A panel never imports or reaches into the main window, and the window never
+reaches into a panel: both speak through the context, so a panel can be built and tested on its
+own with a bare `PanelContext()`. A panel's Weights field follows the current weights through a
+`WeightsField`.
 
 Adding a panel is one module plus one line in `PANELS`. For example, a panel that shows the
 parameter count of the selected layers:
@@ -38,7 +40,7 @@ called once when the window closes (stop its jobs); `save_state()` -> a JSON-abl
 import importlib
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class PanelContext(QObject):
     open_requested = Signal(str)        # a panel asks the editor to open this design file
     compare_requested = Signal(str)     # the editor asks to compare the open design with this
     theme_changed = Signal(object)      # the editor's new `theme.Theme`
+    weights_changed = Signal(object)    # the current weights (a Path or None): changed, or a
+                                        # new document (after `document_changed`)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -85,6 +89,17 @@ class PanelContext(QObject):
     def graph(self):
         """The open design's graph, or None when no design is open."""
         return self.document.graph if self.document is not None else None
+
+    @property
+    def current_weights(self):
+        """The open document's current weights (a Path), or None: what Export, Compress and
+        Insight start from."""
+        return self.document.current_weights if self.document is not None else None
+
+    def set_current_weights(self, path):
+        """Make `path` (a weights file, or None) the open document's current weights."""
+        if self.document is not None:
+            self.document.set_current_weights(path)
 
     def select(self, node_ids):
         self.select_requested.emit(list(node_ids))
@@ -105,7 +120,15 @@ class PanelContext(QObject):
     def set_document(self, document):
         self.document = document
         self.selection = []
+        if document is not None:
+            document.weights_changed.connect(self._document_weights_changed, Qt.UniqueConnection)
         self.document_changed.emit(document)
+        self.weights_changed.emit(self.current_weights)
+
+    @Slot(object)
+    def _document_weights_changed(self, path):
+        if self.sender() is self.document:   # not a document this context has let go of
+            self.weights_changed.emit(path)
 
     def set_selection(self, node_ids):
         self.selection = list(node_ids)
@@ -114,3 +137,25 @@ class PanelContext(QObject):
     def set_theme(self, theme):
         self.theme = theme
         self.theme_changed.emit(theme)
+
+
+class WeightsField:
+    """Keeps a panel's Weights field on the context's current weights: the field takes them each
+    time they change, unless the person has typed another path into it for the open design (a
+    newly opened design's weights always replace it). `read()` gives the field's text and
+    `write(text)` fills it; the panel calls `follow()` on `context.weights_changed`, which says
+    whether the field was filled."""
+
+    def __init__(self, context, read, write):
+        self.context, self.read, self.write = context, read, write
+        self.document = None
+        self.filled = ""      # what this last wrote: text other than it was typed
+
+    def follow(self):
+        typed = self.read().strip() not in ("", self.filled)
+        if typed and self.context.document is self.document:
+            return False
+        path = self.context.current_weights
+        self.document, self.filled = self.context.document, "" if path is None else str(path)
+        self.write(self.filled)
+        return True

@@ -8,24 +8,27 @@ design can be edited meanwhile without touching the run. The engine's event gene
 waits on it; pause, resume and stop go through the engine's thread-safe `TrainControl`. Plots
 follow pyqtgraph's guidance for live data: one long-lived curve per series and run, `setData` from
 a timer at a steady rate, clip-to-view and automatic peak downsampling. Every run stays in the runs
-list with its curves in its own colour; ticking several compares them on the same plots.
+list with its curves in its own colour, under the name it keeps in its folder (run.json); ticking
+several compares them on the same plots. Resume continues a stopped run; Continue… extends any
+run, a finished one too, to more epochs; both refuse a run of another design and change nothing.
 """
 
 import csv
+import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QVBoxLayout,
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
 
 from designer.core.errors import DesignError
 from designer.home import new_run_dir, runs_root
+from designer.train import runs as run_files
 from designer.train.config import START_SETTINGS, TRAIN_SETTINGS, TrainConfig
 from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .forms import SettingsForm
@@ -73,10 +76,48 @@ class Run:
         self.smoothed = 0.0
         self.smoothed_count = 0
         self.rate = None           # images/s, smoothed like the loss: single readings are noisy
-        self.status = "starting"
-        self.epochs = None
+        self.status = "starting"    # then running, completed, stopped, interrupted or failed
+        self.message = ""           # what the engine said when it ended (why it failed)
+        self.epochs = None          # the epochs it is to train in total
+        self.epochs_done = 0
         self.run_dir = None
+        self.document = None        # the document trained, once launched
         self.steps_unread = False   # a run read from disk reads its steps.csv when first shown
+        self.earlier = None         # (status, message) while a resume of it is starting
+
+    def clear(self):
+        """Forget the curves (a resumed run's start event replays them from its checkpoint)."""
+        for series in self.data:
+            self.data[series] = ([], [])
+            self.dirty.add(series)
+        self.smoothed, self.smoothed_count, self.rate = 0.0, 0, None
+        self.steps_unread = False
+
+    @property
+    def can_continue(self):
+        return (self.status not in ("starting", "running") and self.run_dir is not None
+                and (Path(self.run_dir) / "last.pt").is_file())
+
+    @property
+    def can_resume(self):
+        """Stopped before its last epoch, with a checkpoint to go on from."""
+        return self.can_continue and self.epochs is not None and self.epochs_done < self.epochs
+
+    def status_text(self):
+        """How the runs list describes the run: the same while the app runs and after a
+        restart, as both come from the same fields."""
+        if self.status in ("starting", "running"):
+            return ""
+        if self.status == "failed":
+            return "failed"
+        done = self.epochs_done
+        count = (f"{done} of {self.epochs} epochs" if self.epochs and done < self.epochs
+                 else _epochs(done))
+        text = count if self.status == "completed" else f"{self.status}, {count}"
+        return text + (", can resume" if self.can_resume else "")
+
+    def tooltip(self):
+        return "\n".join(part for part in (self.run_dir, self.message) if part)
 
     def add(self, series, x, y):
         if y is None or not math.isfinite(y):
@@ -131,7 +172,10 @@ class TrainPanel(QWidget):
         side_layout.addWidget(scrolled(self.form), 5)
         side_layout.addWidget(QLabel("Runs (tick to compare)"))
         side_layout.addWidget(self.runs_list, 1)
-        side_layout.addWidget(self.resume_run_button)
+        run_buttons = QHBoxLayout()
+        run_buttons.addWidget(self.resume_run_button)
+        run_buttons.addWidget(self.continue_run_button)
+        side_layout.addLayout(run_buttons)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -179,10 +223,19 @@ class TrainPanel(QWidget):
         self.runs_list = QListWidget()
         self.runs_list.itemChanged.connect(self._run_ticked)
         self.runs_list.currentRowChanged.connect(lambda row: self._update_resume())
+        self.runs_list.currentRowChanged.connect(lambda row: self._announce_weights(
+            self._selected_run()))
         self.resume_run_button = QPushButton("Resume Selected Run")
-        self.resume_run_button.setToolTip("Continue the selected run from its last checkpoint, "
-                                          "with its settings, training the open design")
+        self.resume_run_button.setToolTip("Train the selected stopped run on to its epochs from "
+                                          "its last checkpoint, with its settings (the open "
+                                          "design must be the one it trained)")
         self.resume_run_button.clicked.connect(self.resume_run)
+        self.continue_run_button = QPushButton("Continue…")
+        self.continue_run_button.setToolTip("Extend the selected run, a finished one too, to "
+                                            "more epochs in total, its curves going on (the "
+                                            "open design must be the one it trained)")
+        self.continue_run_button.clicked.connect(self.ask_continue)
+        self.continue_dialog = None
 
     def _build_plots(self):
         self.plot_widget = pg.GraphicsLayoutWidget()
@@ -253,16 +306,23 @@ class TrainPanel(QWidget):
         except DesignError as error:
             self._show_error(str(error))
             return
-        name = f"{graph.name or 'design'} · {config.dataset} · {time.strftime('%H:%M:%S')}"
         if config.out is None:
             config.out = str(new_run_dir(graph.name, config.dataset, self.runs_dir))
-        run = Run(name, RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
+        elif run_files.holds_run(config.out):
+            self._show_error(f"{config.out} already holds a training run: choose another Run "
+                             "folder, or leave it empty for a new one (to train that run on, "
+                             "select it in the runs list and press Continue…).")
+            return
+        run = Run(run_files.run_name(graph.name, config.dataset),
+                  RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
+        run.epochs = config.epochs
         self._add_run(run)
         self._launch(run, config, weights=self.form.values()["weights"])
 
     def _launch(self, run, config, weights=None, resume=None):
         from designer.train.loop import TrainControl
         self.current = run
+        run.document = self.context.document
         self.result = None
         self.job = Job(control=TrainControl(), batch=Step, parent=self)
         self.job.yielded.connect(self._on_event)
@@ -274,7 +334,7 @@ class TrainPanel(QWidget):
         self._set_state("running")
         # A frozen copy of the design: editing it cannot race the run.
         self.job.start(training, self.context.graph.copy(), config, self.job.control, weights,
-                       resume, self.distillation() if resume is None else None)
+                       resume, self.distillation() if resume is None else None, run.name)
         self.timer.start()
 
     def pause(self):
@@ -315,7 +375,7 @@ class TrainPanel(QWidget):
         self.resume_button.setEnabled(state == "paused")
         self.stop_button.setEnabled(running)
         self.form.setEnabled(not running)
-        if hasattr(self, "resume_run_button"):
+        if hasattr(self, "continue_run_button"):
             self._update_resume()
 
     # -- the run's events (GUI thread) ----------------------------------------------------
@@ -336,10 +396,14 @@ class TrainPanel(QWidget):
 
     def _on_start(self, event):
         run = self.current
+        run.clear()
         run.epochs = event.epochs
+        run.epochs_done = len(event.history)
         run.steps_per_epoch = event.steps_per_epoch
         run.run_dir = event.run_dir
         run.status = "running"
+        self._update_entry(run)
+        self.runs_list.item(self.runs.index(run)).setCheckState(Qt.Checked)   # shown as it trains
         for step, (loss, lr) in enumerate(event.step_log, 1):
             run.add_step(step / run.steps_per_epoch, loss, lr)
         for row in event.history:
@@ -369,6 +433,7 @@ class TrainPanel(QWidget):
 
     def _on_epoch(self, event):
         self.current.add_epoch(event.metrics())
+        self.current.epochs_done = event.epoch
         self.progress.setValue(int(1000 * event.progress))
         self._show_info(f"Epoch {event.epoch}: val loss {event.val_loss:.4f}, top-1 error "
                         f"{event.val_top1_error:.2%}, top-5 error {event.val_top5_error:.2%}"
@@ -377,7 +442,13 @@ class TrainPanel(QWidget):
     def _on_finished(self, event):
         self.result = event
         run = self.current
-        run.status = event.status
+        if run.status == "starting" and run.earlier is not None:
+            # Refused before it started (another design, a damaged checkpoint): the run is as
+            # it was, entry, status and curves.
+            run.status, run.message = run.earlier
+        else:
+            run.status, run.message = event.status, event.message
+        run.earlier = None
         self.refresh_plots()
         self.timer.stop()
         if event.status == "failed":
@@ -386,9 +457,17 @@ class TrainPanel(QWidget):
         else:
             self._show_info(event.message)
             self.progress.setFormat(event.status)
-        item = self.runs_list.item(self.runs.index(run))
-        item.setText(f"{run.name} — {run.status}")
+        self._update_entry(run)
         self._set_state("idle")
+        if event.status != "failed" and run.document is self.context.document:
+            self._announce_weights(run)
+
+    def _announce_weights(self, run):
+        """A run's best.pt becomes the open design's current weights (Export, Compress and
+        Insight start from it)."""
+        best = Path(run.run_dir) / "best.pt" if run is not None and run.run_dir else None
+        if best is not None and best.is_file():
+            self.context.set_current_weights(best)
 
     # -- runs and plots --------------------------------------------------------------------
     def _add_run(self, run, shown=True):
@@ -404,12 +483,9 @@ class TrainPanel(QWidget):
                                    symbolPen=None)
             self.plots[plot_key].addItem(item)
             run.items[series] = item
-        entry = QListWidgetItem(run.name if run.status in ("starting", "running") else
-                                f"{run.name} — {run.status}")
+        entry = QListWidgetItem()
         entry.setFlags(entry.flags() | Qt.ItemIsUserCheckable)
         entry.setForeground(QColor(run.colour))
-        if run.run_dir is not None:
-            entry.setToolTip(str(run.run_dir))
         self.runs_list.blockSignals(True)
         entry.setCheckState(Qt.Checked if shown else Qt.Unchecked)
         self.runs_list.addItem(entry)
@@ -419,7 +495,14 @@ class TrainPanel(QWidget):
                 self._show_run(other, False)
         else:
             self._show_run(run, False)
+        self._update_entry(run)
         self.runs_list.blockSignals(False)
+
+    def _update_entry(self, run):
+        entry = self.runs_list.item(self.runs.index(run))
+        status = run.status_text()
+        entry.setText(f"{run.name} — {status}" if status else run.name)
+        entry.setToolTip(run.tooltip())
 
     def _run_ticked(self, item):
         run = self.runs[self.runs_list.row(item)]
@@ -430,9 +513,16 @@ class TrainPanel(QWidget):
                 pass   # the epochs still show
             self.refresh_plots()
         self._show_run(run, item.checkState() == Qt.Checked)
-        for plot in self.plots.values():   # a longer run ticked widens the axes to show it
-            plot.enableAutoRange()
+        self._fit_plots()
         self._update_resume()
+
+    def _fit_plots(self):
+        """Axes over the union of the shown runs' curves. A curve shown or hidden changes no
+        data, so the plots would not look again by themselves and kept the first run's range."""
+        for plot in self.plots.values():
+            view = plot.getViewBox()
+            view.enableAutoRange()
+            view.updateAutoRange()
 
     @staticmethod
     def _show_run(run, visible):
@@ -467,32 +557,63 @@ class TrainPanel(QWidget):
 
     def _update_resume(self):
         run = self._selected_run()
-        self.resume_run_button.setEnabled(
-            not self.is_running and run is not None and run.run_dir is not None
-            and (Path(run.run_dir) / "last.pt").is_file())
+        idle = not self.is_running and run is not None
+        self.resume_run_button.setEnabled(idle and run.can_resume)
+        self.continue_run_button.setEnabled(idle and run.can_continue)
 
     def resume_run(self):
-        """Continue the selected run from its last checkpoint with its own settings, training the
-        open design (it must be the design the run trained)."""
+        """Train the selected stopped run on to its epochs."""
         run = self._selected_run()
-        graph = self.context.graph
-        if run is None or self.is_running or graph is None:
+        if run is not None and run.can_resume:
+            self.continue_run(run, run.epochs)
+
+    def ask_continue(self):
+        """Ask for the selected run's new total of epochs, then continue it (`continue_run`)."""
+        run = self._selected_run()
+        if run is None or not run.can_continue or self.is_running:
             return
-        from designer.train.loop import TrainingError, load_checkpoint
+        dialog = self.continue_dialog = QInputDialog(self)
+        dialog.setWindowTitle("Continue Run")
+        dialog.setLabelText(f"Train {run.name} ({_epochs(run.epochs_done)} so far) to how many "
+                            "epochs in total?")
+        dialog.setInputMode(QInputDialog.IntInput)
+        dialog.setIntRange(run.epochs_done + 1, 100_000)
+        dialog.setIntValue(run.epochs if run.can_resume else 2 * run.epochs_done)
+        dialog.setOkButtonText("Continue")
+        dialog.accepted.connect(lambda: self.continue_run(run, dialog.intValue()))
+        dialog.open()
+
+    def continue_run(self, run, epochs):
+        """Train `run` on from its last checkpoint to `epochs` in total, with its own settings,
+        in its own folder, its curves going on. It must have been trained on the open design:
+        otherwise, or when it has `epochs` already, a sentence says so and nothing changes."""
+        graph = self.context.graph
+        if graph is None or self.is_running:
+            return
         try:
-            values = dict(load_checkpoint(run.run_dir)["config"])
-        except TrainingError as error:
+            config = self._continued_config(run, graph, epochs)
+        except DesignError as error:
             self._show_error(str(error))
             return
-        values["out"] = str(run.run_dir)
-        run.steps_unread = False
-        for series in run.data:   # the checkpoint's history is replayed when the run starts
-            run.data[series] = ([], [])
-            run.dirty.add(series)
-        run.smoothed, run.smoothed_count, run.rate = 0.0, 0, None
-        self.runs_list.item(self.runs.index(run)).setText(run.name)
-        self.runs_list.item(self.runs.index(run)).setCheckState(Qt.Checked)
-        self._launch(run, TrainConfig.from_dict(values), weights=None, resume=str(run.run_dir))
+        run.earlier = (run.status, run.message)
+        run.status, run.message = "starting", ""
+        self._update_entry(run)
+        self._launch(run, config, weights=None, resume=str(run.run_dir))
+
+    def _continued_config(self, run, graph, epochs):
+        """The settings `run` trained with, to `epochs` in total; DesignError when the open
+        design is not the run's or the run has trained `epochs` already."""
+        trained = run_files.read_design(run.run_dir)     # None: older runs; the engine checks
+        refusal = trained is not None and run_files.other_design(trained, graph,
+                                                                 f"The run {run.name!r}")
+        if refusal:
+            raise DesignError(refusal)
+        if epochs <= run.epochs_done:
+            raise DesignError(f"The run {run.name!r} has trained {_epochs(run.epochs_done)} "
+                              f"already; ask for more than {run.epochs_done} to continue it.")
+        values = read_settings(run.run_dir)
+        values.update(epochs=epochs, out=str(run.run_dir))
+        return TrainConfig.from_dict(values).validate()
 
     def save_state(self):
         """The form's values (the window keeps them between sessions)."""
@@ -510,15 +631,16 @@ class TrainPanel(QWidget):
         self.status_label.setText(text)
 
 
-def training(graph, config, control, weights=None, resume=None, distill=None):
+def training(graph, config, control, weights=None, resume=None, distill=None, name=None):
     """The engine's events for one run, in the job's thread; returns its `Finished` event.
-    `distill` is (teacher, teacher weights, temperature, alpha) or None."""
+    `distill` is (teacher, teacher weights, temperature, alpha) or None; `name` the run's."""
     from designer.train.loop import Trainer
     loss = None
     if distill is not None:
         from designer.compress.distill import distillation_for
         loss = distillation_for(graph, *distill)
-    trainer = Trainer(graph, config, control=control, weights=weights, resume=resume, loss=loss)
+    trainer = Trainer(graph, config, control=control, weights=weights, resume=resume, loss=loss,
+                      name=name)
     finished = None
     for event in trainer.run():
         if isinstance(event, Finished):
@@ -528,23 +650,45 @@ def training(graph, config, control, weights=None, resume=None, distill=None):
     return finished or Finished("failed", "training ended without a result")
 
 
+def read_settings(folder):
+    """The settings a run trained with (its settings.json), as TrainConfig values."""
+    path = Path(folder) / run_files.SETTINGS_FILE
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DesignError(f"{path} cannot be read ({error}), so the run's settings are "
+                          "unknown") from None
+    if not isinstance(values, dict):
+        raise DesignError(f"{path} does not hold a run's settings")
+    return values
+
+
 def read_run(folder, colour):
-    """A finished (or stopped) run read back from its folder: metrics.csv gives the epochs now;
-    the step losses and learning rates (steps.csv, large for long runs) are read when the run is
-    first ticked (`read_steps`)."""
+    """A run read back from its folder: run.json gives its name and how it ended, metrics.csv
+    the epochs now; the step losses and learning rates (steps.csv, large for long runs) are read
+    when the run is first ticked (`read_steps`)."""
     folder = Path(folder)
     with open(folder / "metrics.csv", newline="") as handle:
         epochs = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
                   for row in csv.DictReader(handle)]
-    run = Run(folder.name, colour)
+    info = run_files.read_info(folder)
+    run = Run(info["name"], colour)
     run.run_dir = str(folder)
     run.steps_unread = (folder / "steps.csv").is_file()
     for row in epochs:
         run.add_epoch(row)
         run.add("throughput", row["epoch"], row["images_per_s"])
-    last = (folder / "last.pt").is_file()
-    run.status = f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}" + (
-        ", can resume" if last else "")
+    run.epochs_done = len(epochs)
+    try:
+        run.epochs = int(read_settings(folder)["epochs"])
+    except (DesignError, KeyError, TypeError, ValueError):
+        run.epochs = None
+    status = info["status"]
+    if status is None:      # written before run.json: its epochs say how far it got
+        status = "completed" if run.epochs is None or run.epochs_done >= run.epochs else "stopped"
+    elif status in ("starting", "running"):      # the app or the process ended mid-run
+        status = "interrupted"
+    run.status, run.message = status, info["message"]
     return run
 
 
@@ -557,6 +701,10 @@ def read_steps(run):
     run.steps_per_epoch = max(1, len(steps) // epochs) if epochs else max(1, len(steps))
     for step, (loss, lr) in enumerate(steps, 1):
         run.add_step(step / run.steps_per_epoch, loss, lr)
+
+
+def _epochs(count):
+    return f"{count} epoch{'s' if count != 1 else ''}"
 
 
 def _duration(seconds):

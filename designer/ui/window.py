@@ -53,6 +53,27 @@ def _unique(sequences):
     return seen
 
 
+def recent_labels(paths):
+    """File ▸ Open Recent's labels: each file's name, and for names that more than one path
+    shares (two "design.json"), as much of the folder as tells them apart:
+    "design.json — …/runs/a"."""
+    paths = [Path(p) for p in paths]
+    labels = []
+    for path in paths:
+        twins = [p for p in paths if p.name == path.name and p != path]
+        if not twins:
+            labels.append(path.name)
+            continue
+        folders = path.parent.parts
+        depth = 1
+        while depth < len(folders) and any(t.parent.parts[-depth:] == folders[-depth:]
+                                           for t in twins):
+            depth += 1
+        where = str(Path(*folders[-depth:]))
+        labels.append(f"{path.name} — {'…/' if depth < len(folders) else ''}{where}")
+    return labels
+
+
 class MainWindow(QMainWindow):
     def __init__(self, theme=None, home=None):
         """`theme` "light" or "dark"; None: the one used last."""
@@ -132,9 +153,14 @@ class MainWindow(QMainWindow):
 
         self.totals_label = FigureText()
         self.totals_label.setContentsMargins(8, 0, 8, 0)
+        self.weights_label = QLabel()
+        self.weights_label.setContentsMargins(8, 0, 8, 0)
         self.zoom_label = QLabel("100 %")
         self.statusBar().addPermanentWidget(self.totals_label)
+        self.statusBar().addPermanentWidget(self.weights_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
+        self.context.weights_changed.connect(self._show_weights)
+        self._show_weights(None)
 
     def _build_panels(self):
         """One dock per registered panel; each sees the editor only through `self.context`."""
@@ -491,8 +517,9 @@ class MainWindow(QMainWindow):
     def _fill_recent(self):
         self.recent_menu.clear()
         files = self.recent_files()
-        for i, path in enumerate(files):
-            action = self.recent_menu.addAction(f"&{i + 1} {Path(path).name}")
+        for i, (path, label) in enumerate(zip(files, recent_labels(files))):
+            # "&&": an ampersand in a file name is shown, not taken as a shortcut.
+            action = self.recent_menu.addAction(f"&{i + 1} {label.replace('&', '&&')}")
             action.setToolTip(path)
             action.triggered.connect(lambda checked=False, p=path: self.open_design(p))
         if not files:
@@ -542,6 +569,19 @@ class MainWindow(QMainWindow):
         errors = f" · {totals.errors} in error" if totals.errors else ""
         self.totals_label.setText(f"{len(self.document.graph.nodes)} layers · {totals.params:,} "
                                   f"parameters · {human(totals.macs)} multiply-adds{errors}")
+
+    def _show_weights(self, path):
+        """The current weights in the status bar: the file's name, its full path as the tip."""
+        if self.document is None:
+            self.weights_label.setText("")
+            self.weights_label.setToolTip("")
+        elif path is None:
+            self.weights_label.setText("Weights: none")
+            self.weights_label.setToolTip("No trained weights yet: train the design, or open a "
+                                          "design saved with its weights")
+        else:
+            self.weights_label.setText(f"Weights: {path.name}")
+            self.weights_label.setToolTip(str(path))
 
     def _issues_count(self, count):
         self.issues_dock.setWindowTitle(f"Issues ({count})" if count else "Issues")
@@ -611,7 +651,8 @@ class MainWindow(QMainWindow):
 
     def export_dialog(self):
         if self.document is not None:
-            ExportDialog(lambda: self.document.graph, self, self.document.path).exec()
+            ExportDialog(lambda: self.document.graph, self, self.document.path,
+                         self.document.current_weights).exec()
 
     def import_dialog(self):
         """Import a model; the design written opens (asking to save the current one first)."""

@@ -27,6 +27,29 @@ def test_round_trip_is_lossless(tmp_path):
     assert again.description == "a note\nwith two lines"
 
 
+def test_design_hash_follows_what_the_design_computes_not_its_layout_or_name(tmp_path):
+    graph = load_design("lenet5")
+    digest = fileformat.design_hash(graph)
+    moved = graph.copy()
+    moved.move("c1", (999.0, -5.0))
+    moved.set_metadata(name="renamed", description="another note")
+    assert fileformat.design_hash(moved) == digest
+    doc = lenet_doc()
+    doc["nodes"].reverse()                        # the order nodes are listed in is no content
+    assert fileformat.design_hash(fileformat.from_document(doc)) == digest
+    fileformat.save(graph, tmp_path / "net.json")
+    assert fileformat.design_hash(fileformat.load(tmp_path / "net.json")) == digest
+
+    wider = graph.copy()
+    wider.set_params("c1", out_channels=8)
+    renamed_node = graph.copy()
+    renamed_node.rename("c1", "conv1")
+    rewired = graph.copy()
+    rewired.disconnect(rewired.edges[-1])
+    digests = {fileformat.design_hash(g) for g in (wider, renamed_node, rewired)}
+    assert digest not in digests and len(digests) == 3
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d.update(version=99), "version: the file is version 99"),
     (lambda d: d.update(format="keras"), "format: expected 'cnn-designer'"),

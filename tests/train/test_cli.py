@@ -38,6 +38,25 @@ def test_json_prints_one_object_per_epoch(tmp_path, capsys, monkeypatch):
     rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [r["epoch"] for r in rows] == [3]
     assert len((run_dir / "metrics.csv").read_text().strip().splitlines()) == 4
+    # Asking a finished run for no more epochs than it has is a sentence, not a silent no-op.
+    code = main(["train", "reactor_digits", "--resume", str(run_dir), "--epochs", "3"])
+    assert code == 2
+    assert "already trained 3 epochs" in capsys.readouterr().err
+
+
+def test_out_into_an_existing_run_is_refused_unless_force(tmp_path, capsys):
+    common = ["train", "reactor_digits", "--batch-size", "256", "--device", "cpu", "--json",
+              "--out", str(tmp_path)]
+    assert main(common + ["--epochs", "2"]) == 0
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert main(common + ["--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"designer: {tmp_path} already holds a training run" in err and "--force" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert main(common + ["--epochs", "1", "--force"]) == 0     # the old run is replaced
+    assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 2
+    assert (tmp_path / "best.pt").read_bytes() != before["best.pt"]
 
 
 def test_wrong_class_count_is_a_clear_error(tmp_path, capsys):

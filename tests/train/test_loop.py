@@ -247,3 +247,109 @@ def test_accumulated_steps_count_a_short_last_step():
     assert trainer.batches_per_epoch == 14           # 1,437 training digits, the last batch cut
     assert start.steps_per_epoch == 4                # 4 + 4 + 4 + 2 batches
     trainer.close()
+
+
+def _folder_contents(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_resume_refuses_another_design_and_changes_nothing(tmp_path):
+    graph = tiny_digits_net()
+    config = TrainConfig(epochs=2, out=str(tmp_path))
+    control = TrainControl()
+    for event in Trainer(graph, config, control=control).run():
+        if event.kind == "epoch":
+            control.stop()                          # stopped after epoch 1: it can resume
+    before = _folder_contents(tmp_path)
+    assert {"design.json", "run.json", "settings.json", "last.pt"} <= set(before)
+    info = json.loads(before["run.json"])
+    assert info["status"] == "stopped" and info["design"] == "tiny"
+
+    other = tiny_digits_net()
+    other.set_params("conv", out_channels=8)        # trains on digits, but is not this run's
+    with pytest.raises(TrainingError, match="another design named 'tiny'.*Nothing was changed"):
+        next(Trainer(other, config, resume=tmp_path).run())
+    other.set_metadata(name="wider")
+    with pytest.raises(TrainingError, match="trained the design 'tiny', not 'wider'"):
+        next(Trainer(other, config, resume=tmp_path).run())
+    assert _folder_contents(tmp_path) == before
+
+    # The same design moved around and renamed is the run's design: it resumes.
+    same = tiny_digits_net()
+    same.move("conv", (500.0, 80.0))
+    same.set_metadata(name="renamed")
+    events = list(Trainer(same, config, resume=tmp_path).run())
+    assert events[-1].status == "completed" and [e.epoch for e in events if e.kind == "epoch"] == [2]
+    assert json.loads((tmp_path / "run.json").read_text())["name"] == info["name"]
+
+
+def test_a_finished_run_extends_to_more_epochs_appending_to_its_curves(tmp_path):
+    graph = tiny_digits_net()
+    config = TrainConfig(epochs=2, schedule="cosine", out=str(tmp_path))
+    train(graph, config)
+    metrics = (tmp_path / "metrics.csv").read_text().splitlines()
+    steps = (tmp_path / "steps.csv").read_text().splitlines()
+    with pytest.raises(TrainingError, match="already trained 2 epochs.*--epochs 4"):
+        next(Trainer(graph, config, resume=tmp_path).run())    # not a silent no-op
+
+    longer = TrainConfig(epochs=3, schedule="cosine", out=str(tmp_path))
+    trainer = Trainer(graph, longer, resume=tmp_path)
+    events = list(trainer.run())
+    assert events[-1].status == "completed"
+    assert [e.epoch for e in events if e.kind == "epoch"] == [3]
+    per_epoch = trainer.steps_per_epoch
+    assert [e.step for e in events if e.kind == "step"] == list(range(2 * per_epoch + 1,
+                                                                      3 * per_epoch + 1))
+    extended = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert extended[:3] == metrics and len(extended) == 4
+    extended_steps = (tmp_path / "steps.csv").read_text().splitlines()
+    assert extended_steps[:len(steps)] == steps and len(extended_steps) == 3 * per_epoch + 1
+    # The added epoch follows the cosine of a 3-epoch run: it starts where that one is at epoch 2.
+    first_added = next(e for e in events if e.kind == "step")
+    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=longer.lr)
+    planned = Schedule(optimizer, longer, per_epoch)
+    for _ in range(2 * per_epoch):
+        optimizer.step()
+        planned.step_batch()
+    assert first_added.lr == pytest.approx(planned.per_step.get_last_lr()[0], rel=1e-6)
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "completed"
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle", "step"])
+def test_an_extended_schedule_is_the_one_planned_for_the_new_total(schedule):
+    """Extended from 2 to 4 epochs, a schedule goes on as one built for 4 epochs would (cosine
+    and one-cycle depend on the total; step does not), and steps to the new end."""
+    def config(epochs):
+        return TrainConfig(schedule=schedule, epochs=epochs, step_size=1, gamma=0.5,
+                           lr=0.1).validate()
+
+    def schedule_for(epochs, state=None):
+        model = torch.nn.Linear(2, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        sched = Schedule(optimizer, config(epochs), steps_per_epoch=10)
+        if state is not None:                       # as the Trainer restores: optimizer first
+            optimizer.load_state_dict(state[0])
+            sched.load_state_dict(state[1])
+        return optimizer, sched
+
+    def run(optimizer, sched, steps):
+        lrs = []
+        for _ in range(steps):
+            lrs.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            sched.step_batch()
+        return lrs
+
+    planned_optimizer, planned = schedule_for(4)
+    planned_lrs = run(planned_optimizer, planned, 40)
+    first_optimizer, first = schedule_for(2)
+    first_lrs = run(first_optimizer, first, 20)
+    optimizer, extended = schedule_for(4, (first_optimizer.state_dict(), first.state_dict()))
+    extended_lrs = run(optimizer, extended, 20)
+    if schedule == "step":
+        assert first_lrs + extended_lrs == pytest.approx(planned_lrs)
+    else:
+        assert extended_lrs == pytest.approx(planned_lrs[20:])
+        assert first_lrs[-1] < planned_lrs[20]      # the rate rises again when extended
+        assert optimizer.param_groups[0]["momentum"] == pytest.approx(
+            planned_optimizer.param_groups[0]["momentum"])

@@ -2,10 +2,13 @@
 resume and stop with the thread finished; failures show as a sentence and leave the panel usable;
 two runs compare on the same plots."""
 
+from pathlib import Path
 import re
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QSpinBox
 
 from designer.core.presets import load_design
 from designer.train.events import Message, Paused, Resumed
@@ -215,3 +218,162 @@ def test_train_help_and_the_form_list_exactly_the_same_settings(panel):
     assert printed - set(RUN_ARGUMENTS) == set(rows) | negated
     assert set(panel.editors) == set(TRAIN_SETTINGS.by_name)
     assert "accumulate_steps" in panel.editors and "--accumulate-steps" in printed
+
+
+def trained_run(folder, epochs, stop_after=None, name=None, graph=None):
+    """A run written by the engine into `folder` (as the CLI or an earlier session would):
+    `epochs` planned, stopped after epoch `stop_after` when given."""
+    from designer.train.config import TrainConfig
+    from designer.train.loop import TrainControl, Trainer
+    control = TrainControl()
+    trainer = Trainer(graph or tiny_digits_net(), TrainConfig(epochs=epochs, out=str(folder)),
+                      control=control, name=name)
+    for event in trainer.run():
+        if event.kind == "epoch" and event.epoch == stop_after:
+            control.stop()
+    return folder
+
+
+def click_row(panel, row, key=None):
+    """Select a run in the runs list with the mouse (and press `key` on it: Space ticks it)."""
+    view = panel.runs_list
+    centre = view.visualItemRect(view.item(row)).center()
+    QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, centre)
+    if key is not None:
+        QTest.keyClick(view, key)
+
+
+def folder_files(folder):
+    return {p.name: p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def open_panel(qtbot, context, runs_dir):
+    widget = TrainPanel(context, runs_dir=runs_dir)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    widget.show()
+    return widget
+
+
+def test_resume_refuses_a_run_of_another_design_and_changes_nothing(qtbot, tmp_path):
+    runs = tmp_path / "runs"
+    folder = trained_run(runs / "tiny_run", epochs=3, stop_after=1, name="tiny run")
+    wider = tiny_digits_net()
+    wider.set_params("conv", out_channels=8)
+    wider.set_metadata(name="wider")
+    context = PanelContext()
+    context.set_document(Document(wider))
+    panel = open_panel(qtbot, context, runs)
+    (run,) = panel.runs
+    entry = panel.runs_list.item(0)
+    text, curves, files = entry.text(), {k: (list(x), list(y)) for k, (x, y) in run.data.items()}, \
+        folder_files(folder)
+    assert text == "tiny run — stopped, 1 of 3 epochs, can resume"
+
+    click_row(panel, 0)
+    assert panel.resume_run_button.isEnabled()
+    qtbot.mouseClick(panel.resume_run_button, Qt.LeftButton)
+    assert panel.job is None                           # refused before anything started
+    said = panel.status_label.text()
+    assert "'tiny run' trained the design 'tiny', not 'wider'" in said and "Nothing was changed" in said
+    assert entry.text() == text and run.status == "stopped"
+    assert {k: (list(x), list(y)) for k, (x, y) in run.data.items()} == curves
+    assert folder_files(folder) == files
+
+    # A run without design.json (older ones) is refused by the engine: the panel still keeps it.
+    (folder / "design.json").unlink()
+    files = folder_files(folder)
+    qtbot.mouseClick(panel.resume_run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=30_000)
+    assert "trained the design 'tiny', not 'wider'" in panel.status_label.text()
+    assert entry.text() == text and run.status == "stopped"
+    assert {k: (list(x), list(y)) for k, (x, y) in run.data.items()} == curves
+    assert folder_files(folder) == files
+    panel.shutdown()
+
+
+def test_continue_extends_a_finished_run_and_its_name_stays_after_a_restart(panel, qtbot,
+                                                                           tmp_path):
+    panel.editors["epochs"].box.setValue(1)
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    run_to_end(panel, qtbot, 60_000)
+    (run,) = panel.runs
+    assert run.status == "completed" and panel.runs_list.item(0).text() == f"{run.name} — 1 epoch"
+    click_row(panel, 0)
+    assert not panel.resume_run_button.isEnabled()     # nothing left to resume ...
+    assert panel.continue_run_button.isEnabled()       # ... but it can be extended
+    qtbot.mouseClick(panel.continue_run_button, Qt.LeftButton)
+    dialog = panel.continue_dialog
+    assert dialog.isVisible() and "1 epoch so far" in dialog.labelText()
+    spin = dialog.findChild(QSpinBox)
+    spin.selectAll()
+    QTest.keyClicks(spin, "3")
+    QTest.keyClick(spin, Qt.Key_Return)
+    assert not dialog.isVisible() and panel.job is not None
+    with qtbot.waitSignal(panel.job.returned, timeout=60_000) as blocker:
+        pass
+    assert blocker.args[0].status == "completed"
+    run_to_end(panel, qtbot, 10_000)
+    assert panel.runs == [run] and run.points("val_top1") == 3
+    assert [int(x) for x in run.data["val_top1"][0]] == [1, 2, 3]
+    metrics = (Path(run.run_dir) / "metrics.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in metrics] == ["epoch", "1", "2", "3"]
+    text = panel.runs_list.item(0).text()
+    assert text == f"{run.name} — 3 epochs"
+
+    later = open_panel(qtbot, panel.context, tmp_path / "runs")   # the app restarted
+    assert [later.runs_list.item(i).text() for i in range(later.runs_list.count())] == [text]
+    later.shutdown()
+
+
+def test_a_failed_run_shows_failed_with_its_reason_before_and_after_a_restart(panel, qtbot,
+                                                                             tmp_path):
+    for name, value in (("lr", 1e6), ("momentum", 0.0), ("weight_decay", 0.0)):
+        panel.editors[name].box.setValue(value)       # the loss overflows on the first steps
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    run_to_end(panel, qtbot, 60_000)
+    (run,) = panel.runs
+    entry = panel.runs_list.item(0)
+    assert entry.text() == f"{run.name} — failed" and "the loss became" in entry.toolTip()
+    later = open_panel(qtbot, panel.context, tmp_path / "runs")
+    again = later.runs_list.item(0)
+    assert again.text() == entry.text() and "0 epochs" not in again.text()
+    assert "the loss became" in again.toolTip() and run.run_dir in again.toolTip()
+    later.shutdown()
+
+
+def test_a_run_folder_setting_naming_an_existing_run_is_refused(panel, qtbot, tmp_path):
+    folder = trained_run(tmp_path / "kept", epochs=1)
+    files = folder_files(folder)
+    panel.editors["out"].line.setText(str(folder))
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    assert panel.job is None and panel.runs == []
+    assert f"{folder} already holds a training run" in panel.status_label.text()
+    assert folder_files(folder) == files
+
+
+def test_compared_runs_of_different_lengths_are_all_in_view(qtbot, tmp_path, tiny_net):
+    runs = tmp_path / "runs"
+    trained_run(runs / "short", epochs=1, name="short")
+    trained_run(runs / "long", epochs=3, name="long")
+    context = PanelContext()
+    context.set_document(Document(tiny_net))
+    panel = open_panel(qtbot, context, runs)
+    assert [r.name for r in panel.runs] == ["short", "long"]
+    qtbot.waitExposed(panel)
+    qtbot.wait(300)                          # laid out and drawn, as a person sees it first
+    error_view = panel.plots["error"].getViewBox()
+    click_row(panel, 0, Qt.Key_Space)        # the 1-epoch run first: the plots fit it
+    qtbot.waitUntil(lambda: error_view.viewRange()[0][1] < 2, timeout=5_000)
+    qtbot.wait(300)
+    click_row(panel, 1, Qt.Key_Space)        # then the 3-epoch run beside it
+    assert all(panel.runs_list.item(row).checkState() == Qt.Checked for row in (0, 1))
+
+    def all_in_view():
+        for key in ("error", "speed", "loss"):
+            (x0, x1), _ = panel.plots[key].getViewBox().viewRange()
+            if not (x0 <= 1 and x1 >= 3):
+                return False
+        return True
+    qtbot.waitUntil(all_in_view, timeout=5_000)
+    panel.shutdown()

@@ -110,3 +110,24 @@ def test_workspace_is_remembered_between_sessions(window, home, qtbot):
     assert restored.editors["optimizer"].value() == "adamw"
     assert not again.inspector_dock.isVisible()
     again.close()
+
+
+def test_open_recent_tells_files_of_the_same_name_apart(window, tmp_path):
+    from PySide6.QtCore import QPoint
+    from designer.ui.window import recent_labels
+    for folder in ("first", "second"):
+        (tmp_path / folder).mkdir()
+        window.open_design("lenet5")
+        assert window._save_to(tmp_path / folder / "design.json")
+    window.open_design("resnet18")
+    assert window._save_to(tmp_path / "resnet.json")
+    menu = window.recent_menu
+    menu.popup(QPoint(0, 0))                 # File ▸ Open Recent, filled as it opens
+    qt_labels = [action.text() for action in menu.actions()]
+    assert qt_labels == ["&1 resnet.json", "&2 design.json — …/second",
+                         "&3 design.json — …/first"]
+    QTest.keyClick(menu, Qt.Key_3)           # its mnemonic opens the one in "first"
+    assert window.document.path == (tmp_path / "first" / "design.json").resolve()
+    # Folders of the same name: as many of the folders above as make the labels differ.
+    assert recent_labels(["/x/a/run/design.json", "/y/a/run/design.json", "/z/net.json"]) == \
+        ["design.json — …/x/a/run", "design.json — …/y/a/run", "net.json"]

@@ -1,17 +1,19 @@
 """The Insight panel: what the selected node of a trained design sees.
 
-It follows the canvas selection. For the chosen weights (a training run of this design, or any
-checkpoint) and the current sample image (a validation image, browsed with the arrows or by class,
-or an image file dropped on the panel), it shows the selected node's output as a grid of channel
-maps with per-channel statistics, a convolution's filters, Grad-CAM (or Captum's attributions) with
-the top-5 predictions, and, on request, the confusion matrix, per-class error, the most confidently
-wrong images, a 2-D map of the features and the loss landscape.
+It follows the canvas selection. For the chosen weights (the document's current weights until the
+person chooses others: a training run of this design, or any checkpoint) and the current sample
+image (a validation image, browsed with the arrows or by class, or an image file dropped on the
+panel), it shows the selected node's output as a grid of channel maps with per-channel statistics,
+a convolution's filters, Grad-CAM (or Captum's attributions) with the top-5 predictions, and, on
+request, the confusion matrix, per-class error, the most confidently wrong images, a 2-D map of the
+features and the loss landscape.
 
 All computing is `designer.insight`'s. Node outputs for a sample are captured in one forward pass
 and cached per sample and weights, so changing the selection only redraws. Evaluation, embeddings,
 landscapes and the slower attributions run in a `Job` thread (one at a time) on a copy of the
 model, with progress and Stop; the editor stays usable meanwhile. The design is reloaded
-(debounced) after edits; weights that stop fitting say which layers differ.
+(debounced) after edits with the weights that still fit; the status line names the nodes that
+lost theirs (their shapes changed, or they are new).
 
 This module is the shell: the weights, the sample, the caches, the job, the status line. Each tab
 is a view in a module of its own (activations, filters, attribution, evaluation, landscape): a
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPro
 from designer.core.errors import DesignError
 
 from ..jobs import Job
+from ..panel_registry import WeightsField
 from .activations import ActivationsView
 from .attribution import AttributionView
 from .evaluation import EvaluationView
@@ -37,6 +40,7 @@ from .landscape import LandscapeView
 
 ERROR_STYLE = "color: #d33f3f;"
 RELOAD_DELAY_MS = 400
+NO_WEIGHTS = "Choose weights: a training run of this design or a checkpoint."
 
 
 class InsightPanel(QWidget):
@@ -63,10 +67,14 @@ class InsightPanel(QWidget):
         self.watcher = QFileSystemWatcher(self)
         self.watcher.fileChanged.connect(lambda _: self.reload_timer.start())
         self.watcher.directoryChanged.connect(lambda _: self.refresh_runs())
+        self.weights_field = WeightsField(context, self.weights_box.currentText,
+                                          self.weights_box.setEditText)
         context.document_changed.connect(self._on_document)
+        context.weights_changed.connect(self._current_weights_changed)
         context.selection_changed.connect(self._on_selection)
         if context.document is not None:
             self._on_document(context.document)
+            self._current_weights_changed(context.current_weights)
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self):
@@ -120,7 +128,7 @@ class InsightPanel(QWidget):
         layout.addWidget(self.tabs, 1)
 
         bottom = QHBoxLayout()
-        self.status = QLabel("Choose weights: a training run of this design or a checkpoint.")
+        self.status = QLabel(NO_WEIGHTS)
         self.status.setWordWrap(True)
         bottom.addWidget(self.status, 1)
         self.progress = QProgressBar(maximumWidth=180, textVisible=True)
@@ -140,10 +148,14 @@ class InsightPanel(QWidget):
         self.graph = document.graph if document is not None else None
         if self.graph is not None:
             self.graph.changed.connect(self._on_graph_changed)
-        self.subject = None
+        self.subject, self.subject_error = None, None
         self.cache.clear()
         self.refresh_runs()
-        if self.weights_box.currentText():
+
+    def _current_weights_changed(self, path):
+        """The document's current weights changed (or a design opened, with its own): load
+        them, unless the person chose other weights here."""
+        if self.weights_field.follow():
             self.load_weights()
 
     def _on_graph_changed(self, change):
@@ -171,11 +183,13 @@ class InsightPanel(QWidget):
                 if root.is_dir() and slug else []
             for run in runs:
                 self.weights_box.addItem(str(run))
-        self.weights_box.setEditText(current or self.weights_box.itemText(0))
+        self.weights_box.setEditText(current)
         self.weights_box.blockSignals(False)
 
     def browse_weights(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Weights", self.weights_box.currentText(),
+        from designer.home import runs_root
+        start = self.weights_box.currentText().strip() or str(runs_root())
+        path, _ = QFileDialog.getOpenFileName(self, "Weights", start,
                                               "PyTorch weights (*.pt *.pth *.pt2 *.bin);;All files (*)")
         if path:
             self.set_weights(path)
@@ -191,10 +205,13 @@ class InsightPanel(QWidget):
         text = self.weights_box.currentText().strip()
         self.subject, self.subject_error = None, None
         if not text or self.graph is None:
+            self.say(NO_WEIGHTS)
+            self.refresh_views()
             return
         path = weights_path(text)
         try:
-            self.subject = load_subject(self.graph, path)
+            # What still fits after an edit loads; the status line names the nodes that lost it.
+            self.subject = load_subject(self.graph, path, partial=True)
             self.subject.dataset          # the validation set, loaded once here
         except DesignError as error:
             self.subject = None
@@ -218,8 +235,10 @@ class InsightPanel(QWidget):
         self.index_box.blockSignals(True)
         self.index_box.setMaximum(len(self.subject.dataset) - 1)
         self.index_box.blockSignals(False)
+        untrained = self.subject.weights_report.untrained_sentence(self.graph.nodes)
         self.say(f"{self.graph.name} with {path.name} ({self.subject.weights_note}); "
-                  f"{len(self.subject.dataset)} validation images of {self.subject.data.title}")
+                 f"{len(self.subject.dataset)} validation images of {self.subject.data.title}"
+                 + (f"; {untrained}" if untrained else ""))
         self.show_sample(self.index_box.value())
 
     # -- samples -------------------------------------------------------------------------------
