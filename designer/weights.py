@@ -313,8 +313,9 @@ def load_torchvision(module, name, weights="DEFAULT", state_dict=None):
     return report
 
 
-def weights_beside(design_path):
-    """Where a design file's weights go: beside it, with the same stem (OUT.json -> OUT.pt)."""
+def weights_path_for(design_path):
+    """Where a design file's weights are written: beside it, with the same stem (OUT.json ->
+    OUT.pt), where `weights_beside` finds them."""
     return Path(design_path).with_suffix(".pt")
 
 
@@ -323,6 +324,6 @@ def save_design_with_weights(graph, state, design_path):
     flushed before either replaces its old version, so a failed or killed save leaves the old
     pair as it was (the weights load with torch.load(weights_only=True))."""
     design_path = Path(design_path)
-    with atomic_paths(weights_beside(design_path), design_path) as (weights_tmp, design_tmp):
+    with atomic_paths(weights_path_for(design_path), design_path) as (weights_tmp, design_tmp):
         torch.save({k: v.detach().cpu().contiguous() for k, v in state.items()}, weights_tmp)
         Path(design_tmp).write_text(fileformat.dumps(graph), encoding="utf-8")

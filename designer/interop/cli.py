@@ -7,7 +7,7 @@ import sys
 def _run_import(args):
     from designer.interop import UnsupportedOpsError
     from designer.interop.files import import_steps, run_to_end
-    from designer.weights import weights_beside
+    from designer.weights import weights_path_for
     try:
         result = run_to_end(import_steps(args.source, args.output, args.input, args.pretrained,
                                          force=args.force))
@@ -16,7 +16,7 @@ def _run_import(args):
               f"written:\n{error.report()}", file=sys.stderr)
         return 2
     print(f"wrote {args.output} ({len(result.graph.nodes)} nodes) and "
-          f"{weights_beside(args.output)} ({len(result.state_dict)} tensors)")
+          f"{weights_path_for(args.output)} ({len(result.state_dict)} tensors)")
     if result.unused:
         shown = ", ".join(result.unused[:8]) + (" ..." if len(result.unused) > 8 else "")
         print(f"not carried over (unused in evaluation): {shown}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from designer.core.atomic import writable_target
 from designer.core.compile import compile_graph
 from designer.core.layout import layered_positions
-from designer.weights import save_design_with_weights, weights_beside
+from designer.weights import save_design_with_weights, weights_path_for
 from . import ModelLoadError
 
 
@@ -22,7 +22,7 @@ def import_steps(source, output, input_shape=None, pretrained=False, aspect=None
     network out in columns, as presets open; without it the import's own layout is kept. An
     existing output is refused before any work unless `force`."""
     output = Path(output)
-    for path in (output, weights_beside(output)):
+    for path in (output, weights_path_for(output)):
         writable_target(path)          # a folder, device or FIFO there is refused now
         if path.exists() and not force:
             raise ModelLoadError(f"{path} exists; pass --force to overwrite it")
