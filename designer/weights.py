@@ -22,6 +22,8 @@ import zipfile
 
 import torch
 
+from designer.core import fileformat
+from designer.core.atomic import atomic_paths
 from designer.core.errors import DesignError
 
 # Prefixes that wrappers add to every key: DataParallel/DDP and torch.compile.
@@ -309,3 +311,19 @@ def load_torchvision(module, name, weights="DEFAULT", state_dict=None):
     if not report.complete:
         raise WeightsError(f"torchvision's {name} does not match this design: {report}")
     return report
+
+
+def weights_path_for(design_path):
+    """Where a design file's weights are written: beside it, with the same stem (OUT.json ->
+    OUT.pt), where `weights_beside` finds them."""
+    return Path(design_path).with_suffix(".pt")
+
+
+def save_design_with_weights(graph, state, design_path):
+    """Write a design and its state_dict beside it as one unit: both files are written and
+    flushed before either replaces its old version, so a failed or killed save leaves the old
+    pair as it was (the weights load with torch.load(weights_only=True))."""
+    design_path = Path(design_path)
+    with atomic_paths(weights_path_for(design_path), design_path) as (weights_tmp, design_tmp):
+        torch.save({k: v.detach().cpu().contiguous() for k, v in state.items()}, weights_tmp)
+        Path(design_tmp).write_text(fileformat.dumps(graph), encoding="utf-8")

@@ -47,11 +47,9 @@ def _loader(args, graph):
 
 
 def _save_design(graph, state, paths, name_suffix):
-    from designer.core import fileformat
-    from designer.compress.measure import save_state
+    from designer.weights import save_design_with_weights
     graph.set_metadata(name=f"{graph.name} ({name_suffix})")
-    save_state(state, paths[1])
-    fileformat.save(graph, paths[0])
+    save_design_with_weights(graph, state, paths[0])   # paths[1] is the weights beside it
 
 
 def _print(report, args, layer_columns=()):

@@ -7,8 +7,18 @@ the old file or the new one, never half of one. On any failure the temporary fil
 The file gets the permissions any editor would give it: an existing file keeps its mode, a new one
 gets 0666 minus the user's umask (not the 0600 of `tempfile.mkstemp`).
 
+`atomic_paths(a, b, ...)` writes several files as one unit (a design and its weights): every
+temporary file is written and flushed first, then all are renamed in a row, so a write that fails
+or is killed while writing leaves every old file as it was.
+
+Only regular files are written. A target that is a folder, a device, a FIFO or a socket is
+refused with a sentence (renaming over /dev/null once replaced the device); a symlink to a regular
+file (or to nothing yet) is written through, so the link stays and its target gets the new
+content, as editors do.
+
 `remove_stale_temps(folder)` deletes leftovers of writes that were killed (our own temporary
-names only) once they are older than a day; it runs before each write and when a design is opened.
+names only): at once when the process that wrote one has ended, else once older than a day; it
+runs before each write and when a design is opened.
 """
 
 from contextlib import contextmanager
@@ -19,12 +29,35 @@ import secrets
 import stat
 import time
 
+from .errors import WriteTargetError
+
 STALE_AFTER_S = 24 * 3600
-_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+# .NAME.<writer's pid>-<8 hex>.tmp (older versions wrote .NAME.<8 hex>.tmp, without the pid)
+_TEMP_NAME = re.compile(r"^\..+\.(?:(\d+)-)?[A-Za-z0-9_]{8}\.tmp$")
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+          (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
 
 
 def temp_name(path):
-    return f".{Path(path).name}.{secrets.token_hex(4)}.tmp"
+    return f".{Path(path).name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
+
+def writable_target(path):
+    """The regular file `path` names (through a symlink), to be replaced; WriteTargetError when it
+    is anything else, before anything is written."""
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as error:
+        raise WriteTargetError(f"{path}: cannot be written ({error.strerror or error})") from None
+    if stat.S_ISREG(mode):
+        return target
+    kind = next((text for test, text in _KINDS if test(mode)), "not a regular file")
+    shown = f"{path} (a link to {target})" if target != path else str(path)
+    raise WriteTargetError(f"{shown} is {kind}; give a file name to write")
 
 
 def _fsync_folder(folder):
@@ -51,15 +84,47 @@ def _fsync_file(path):
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path (str) to write; on success it replaces `path` durably."""
-    path = Path(path)
-    folder = path.parent
+    with atomic_paths(path) as (tmp,):
+        yield tmp
+
+
+@contextmanager
+def atomic_paths(*paths):
+    """Yield one temporary path (str) per target; on success all replace their targets, after
+    every one is written and flushed; on failure none does and the temporary files go."""
+    targets = [writable_target(path) for path in paths]
+    temps = []
+    try:
+        for target in targets:
+            temps.append(_new_temp(target))
+        yield tuple(str(tmp) for tmp, _ in temps)
+        for tmp, _ in temps:
+            _fsync_file(tmp)
+        for (tmp, mode), target in zip(temps, targets):
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in temps:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        raise
+    for folder in {target.parent for target in targets}:
+        _fsync_folder(folder)
+
+
+def _new_temp(target):
+    """(a new, empty temporary file beside `target`, the mode to give it: the old file's)."""
+    folder = target.parent
     remove_stale_temps(folder)
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        mode = stat.S_IMODE(target.stat().st_mode)
     except OSError:
         mode = None
     while True:
-        tmp = folder / temp_name(path)
+        tmp = folder / temp_name(target)
         try:
             # 0o666 here lets the kernel apply the user's umask, as for any new file.
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -67,19 +132,7 @@ def atomic_path(path):
         except FileExistsError:
             continue
     os.close(fd)
-    try:
-        yield str(tmp)
-        _fsync_file(tmp)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_folder(folder)
+    return tmp, mode
 
 
 def write_text(path, text):
@@ -93,8 +146,9 @@ def write_bytes(path, data):
 
 
 def remove_stale_temps(folder, older_than_s=STALE_AFTER_S):
-    """Remove our temporary files in `folder` older than `older_than_s`; returns their paths.
-    Younger ones may belong to a save still in progress, so they stay."""
+    """Remove our temporary files in `folder` whose writer has ended, or that are older than
+    `older_than_s`; returns their paths. Younger ones of a live writer may belong to a save still
+    in progress, so they stay."""
     removed = []
     cutoff = time.time() - older_than_s
     try:
@@ -102,12 +156,30 @@ def remove_stale_temps(folder, older_than_s=STALE_AFTER_S):
     except OSError:
         return removed
     for entry in entries:
-        if not _TEMP_NAME.match(entry.name):
+        match = _TEMP_NAME.match(entry.name)
+        if not match:
             continue
         try:
-            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            writer = int(match.group(1)) if match.group(1) else None
+            if (writer is not None and not _alive(writer)) or \
+                    entry.stat(follow_symlinks=False).st_mtime < cutoff:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
         except OSError:
             pass
     return removed
+
+
+def _alive(pid):
+    """Whether process `pid` still runs (a temporary file of an ended writer is a leftover)."""
+    if pid == os.getpid() or os.name == "nt":   # Windows' os.kill(pid, 0) would end it
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True        # another user's process, or a platform that cannot tell: keep it
+    return True

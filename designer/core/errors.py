@@ -41,3 +41,7 @@ class CompileError(DesignError):
 
 class DesignFileError(DesignError):
     """A design file that cannot be read; the message names the offending field."""
+
+
+class WriteTargetError(DesignError):
+    """A path that cannot be written as a file: a folder, a device, a FIFO or a socket."""

@@ -6,15 +6,17 @@ import sys
 
 def _run_import(args):
     from designer.interop import UnsupportedOpsError
-    from designer.interop.files import import_steps, run_to_end, weights_path
+    from designer.interop.files import import_steps, run_to_end
+    from designer.weights import weights_path_for
     try:
-        result = run_to_end(import_steps(args.source, args.output, args.input, args.pretrained))
+        result = run_to_end(import_steps(args.source, args.output, args.input, args.pretrained,
+                                         force=args.force))
     except UnsupportedOpsError as error:
         print(f"designer: {len(error.items)} operation(s) have no catalogue layer; nothing was "
               f"written:\n{error.report()}", file=sys.stderr)
         return 2
     print(f"wrote {args.output} ({len(result.graph.nodes)} nodes) and "
-          f"{weights_path(args.output)} ({len(result.state_dict)} tensors)")
+          f"{weights_path_for(args.output)} ({len(result.state_dict)} tensors)")
     if result.unused:
         shown = ", ".join(result.unused[:8]) + (" ..." if len(result.unused) > 8 else "")
         print(f"not carried over (unused in evaluation): {shown}")
@@ -45,6 +47,8 @@ def add_parser(subparsers):
                    help="input shape to trace with (default: the model's own, else 3x224x224)")
     p.add_argument("--pretrained", action="store_true",
                    help="torchvision/timm: start from the pretrained weights (downloads them)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite OUT.json and OUT.pt when they exist")
     p.set_defaults(run=_run_import)
 
     p = subparsers.add_parser(

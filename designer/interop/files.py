@@ -4,30 +4,30 @@
 `import_steps(source, output, ...)` is a generator: it yields a sentence before each stage
 (loading, tracing, checking the weights, writing), so a caller can show progress and stop between
 stages, and returns the `ImportResult`. Nothing is written unless the weights load into the
-compiled design exactly; both files are written atomically.
+compiled design exactly; the two files are written as one unit (both or neither).
 """
 
 from pathlib import Path
 
-import torch
-
-from designer.core import fileformat
-from designer.core.atomic import atomic_path
+from designer.core.atomic import writable_target
 from designer.core.compile import compile_graph
 from designer.core.layout import layered_positions
+from designer.weights import save_design_with_weights, weights_path_for
 from . import ModelLoadError
 
 
-def weights_path(output):
-    """Where the weights of the design file `output` go: beside it, with the same stem."""
-    return Path(output).with_suffix(".pt")
-
-
-def import_steps(source, output, input_shape=None, pretrained=False, aspect=None):
+def import_steps(source, output, input_shape=None, pretrained=False, aspect=None, force=False):
     """Import `source` (torchvision:NAME, timm:NAME, module:FILE.py:NAME or FILE.onnx) into
     `output` and the weights beside it. `aspect` (width / height of the canvas) lays a long
-    network out in columns, as presets open; without it the import's own layout is kept."""
+    network out in columns, as presets open; without it the import's own layout is kept. An
+    existing output is refused before any work unless `force`."""
     output = Path(output)
+    for path in (output, weights_path_for(output)):
+        writable_target(path)          # a folder, device or FIFO there is refused now
+        if path.exists() and not force:
+            raise ModelLoadError(f"{path} exists; pass --force to overwrite it")
+    if not output.parent.is_dir():
+        raise ModelLoadError(f"{output.parent}: no such folder")
     if str(source).lower().endswith(".onnx"):
         from .onnx import import_onnx      # the onnx package is an optional extra
         yield f"reading {Path(source).name}…"
@@ -51,10 +51,7 @@ def import_steps(source, output, input_shape=None, pretrained=False, aspect=None
         for node_id, position in layered_positions(result.graph, aspect=aspect).items():
             result.graph.move(node_id, position)
     yield f"writing {output.name}…"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(weights_path(output)) as temporary:
-        torch.save(module.state_dict(), temporary)
-    fileformat.save(result.graph, output)
+    save_design_with_weights(result.graph, module.state_dict(), output)
     return result
 
 

@@ -322,9 +322,9 @@ def _compress(out_root, technique, graph, weights, options, control, on_event):
     """Run the technique and write its result into a folder of its own under `out_root`;
     (the report, the paths written)."""
     import torch
-    from designer.core import fileformat
     from designer.compress import jobs
-    from designer.compress.measure import input_shape, save_state
+    from designer.compress.measure import input_shape
+    from designer.weights import save_design_with_weights, weights_path_for
     outcome = jobs.run(technique, graph, weights, options, control, on_event)
     folder = new_run_dir(graph.name, outcome.report["technique"], out_root)
     folder.mkdir(parents=True)
@@ -335,7 +335,6 @@ def _compress(out_root, technique, graph, weights, options, control, on_event):
         return outcome.report, [path]
     new = outcome.graph.copy()
     new.set_metadata(name=f"{graph.name} ({outcome.report['technique']})")
-    design, weights = folder / "design.json", folder / "design.pt"
-    save_state(outcome.state, weights)
-    fileformat.save(new, design)
-    return outcome.report, [design, weights]
+    design = folder / "design.json"
+    save_design_with_weights(new, outcome.state, design)
+    return outcome.report, [design, weights_path_for(design)]

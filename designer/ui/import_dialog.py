@@ -182,6 +182,7 @@ class ImportDialog(QDialog):
         name = source.replace("\\", "/").split("/")[-1].split(":")[-1].removesuffix(".onnx")
         folder = self.out_root / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
         self.output = folder / f"{name}.json"
+        folder.mkdir(parents=True)
         self.job = Job(parent=self)
         self.job.yielded.connect(self.status.setText)
         self.job.returned.connect(self._done)
@@ -215,6 +216,11 @@ class ImportDialog(QDialog):
     def _idle(self):
         if self.stopping:
             self.status.setText("Stopped; nothing was written.")
+        if not self.output.exists():       # stopped or failed: its folder goes too
+            try:
+                self.output.parent.rmdir()
+            except OSError:
+                pass
         self.job, self.stopping = None, False
         self.progress.setRange(0, 1)
         self.import_button.setEnabled(True)

@@ -132,3 +132,85 @@ def test_opening_a_design_sweeps_its_folder(tmp_path):
     os.utime(stale, (0, 0))
     fileformat.load(path)
     assert not stale.exists()
+
+
+# -- hostile targets (issue 28): only regular files are replaced ------------------------------------
+
+@pytest.mark.parametrize("make, kind", [
+    (lambda p: os.mkfifo(p), r"a FIFO \(named pipe\)"),
+    (lambda p: p.mkdir(), "a folder"),
+])
+def test_a_target_that_is_not_a_regular_file_is_refused_and_kept(tmp_path, make, kind):
+    from designer.core.errors import WriteTargetError
+    target = tmp_path / "out.json"
+    make(target)
+    with pytest.raises(WriteTargetError, match=f"out.json is {kind}; give a file name"):
+        _save_design(target)
+    assert not target.is_file() and target.exists()                 # still the FIFO or folder
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]      # no temporary file left
+
+
+def test_a_device_is_refused(tmp_path):
+    from designer.core.errors import WriteTargetError
+    link = tmp_path / "null.json"
+    link.symlink_to("/dev/null")
+    with pytest.raises(WriteTargetError, match="a link to /dev/null.* is a device"):
+        _save_design(link)
+    assert link.is_symlink() and os.path.realpath(link) == "/dev/null"
+
+
+def test_a_symlink_to_a_file_is_written_through(tmp_path):
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    _save_design(link)
+    assert link.is_symlink() and fileformat.load(target).nodes["relu"].type == "ReLU"
+
+
+def test_a_pair_is_written_as_one_unit(tmp_path):
+    first, second = tmp_path / "a.pt", tmp_path / "a.json"
+    first.write_text("old weights")
+    second.write_text("old design")
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_paths(first, second) as (a, b):
+            open(a, "w").write("new weights")
+            raise RuntimeError("the second file could not be made")
+    assert (first.read_text(), second.read_text()) == ("old weights", "old design")
+    with atomic.atomic_paths(first, second) as (a, b):
+        open(a, "w").write("new weights")
+        open(b, "w").write("new design")
+    assert (first.read_text(), second.read_text()) == ("new weights", "new design")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.pt"]
+
+
+KILLED_SAVE = """
+import sys, time
+from designer.core.atomic import atomic_paths
+with atomic_paths(sys.argv[1], sys.argv[2]) as (weights, design):
+    with open(weights, "wb") as handle:
+        handle.write(b"x" * 1_000_000)
+        handle.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_save_killed_midway_keeps_the_old_pair_and_its_leftovers_are_swept(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    weights, design = tmp_path / "net.pt", tmp_path / "net.json"
+    weights.write_text("old weights")
+    design.write_text("old design")
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(weights), str(design)],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert (weights.read_text(), design.read_text()) == ("old weights", "old design")
+    leftovers = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(leftovers) == 2 and max(p.stat().st_size for p in leftovers) == 1_000_000
+    # The next write in that folder sweeps them at once: their writer is gone.
+    _save_design(tmp_path / "other.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json", "net.pt", "other.json"]

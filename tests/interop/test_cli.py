@@ -183,3 +183,37 @@ def test_timm_attention_module_imports_as_one_block(tmp_path, capsys, factory, b
     x = torch.randn(3, 3, 12, 12)
     with torch.no_grad():
         assert torch.allclose(module(x), source(x), atol=1e-5)
+
+
+TINY_MODEL = textwrap.dedent('''
+    from torch import nn
+
+
+    def tiny():
+        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+''')
+
+
+def test_import_refuses_what_it_must_not_replace(tmp_path, capsys):
+    """An existing output without --force, a FIFO or device, a missing folder: one sentence each,
+    exit 2, and the old files, the FIFO and the device stay as they were."""
+    import os
+    model = tmp_path / "tiny.py"
+    model.write_text(TINY_MODEL)
+    source = f"module:{model}:tiny"
+    out = tmp_path / "net.json"
+    assert main(["import", source, "--input", "3x8x8", "-o", str(out)]) == 0
+    before = (out.read_bytes(), out.with_suffix(".pt").read_bytes())
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    null = tmp_path / "null.json"
+    null.symlink_to("/dev/null")
+    for target, words in ((out, "net.json exists; pass --force"), (fifo, "is a FIFO"),
+                          (null, "is a device"), (tmp_path / "nodir" / "a.json", "no such folder")):
+        capsys.readouterr()
+        assert main(["import", source, "--input", "3x8x8", "-o", str(target)]) == 2, target
+        err = capsys.readouterr().err
+        assert err.startswith("designer: ") and words in err and err.count("\n") == 1
+    assert (out.read_bytes(), out.with_suffix(".pt").read_bytes()) == before
+    assert fifo.exists() and not fifo.is_file() and os.path.realpath(null) == "/dev/null"
+    assert main(["import", source, "--input", "3x8x8", "-o", str(out), "--force"]) == 0
