@@ -18,6 +18,7 @@ big to run, where tensors have shapes but no data).
 
 from dataclasses import dataclass, field
 import importlib.util
+import inspect
 from pathlib import Path
 import sys
 
@@ -763,7 +764,18 @@ def import_model(model, input_shape, name="imported", description="", device=Non
         model = model.to("meta")
     example = torch.randn((2,) + tuple(input_shape), device=device)
     importer = _Importer(model)
-    graph = importer.convert(model, "", [example], name, is_root=True)
+    shape = "×".join(map(str, input_shape))
+    parameters = inspect.signature(model.forward).parameters.values()
+    wanted = [p.name for p in parameters
+              if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(wanted) > 1 or not (wanted or any(p.kind == p.VAR_POSITIONAL for p in parameters)):
+        raise ModelLoadError(f"the model's forward takes {len(wanted)} inputs "
+                             f"({', '.join(wanted) or 'none'}); a design takes one image batch")
+    try:
+        graph = importer.convert(model, "", [example], name, is_root=True)
+    except (RuntimeError, TypeError, ValueError, IndexError) as error:
+        raise ModelLoadError(f"the model cannot run on a {shape} input (give --input the "
+                             f"shape it takes): {str(error).splitlines()[0]}") from None
     if importer.unsupported:
         raise UnsupportedOpsError(importer.unsupported)
     graph.set_metadata(name=name, description=description)

@@ -217,3 +217,33 @@ def test_import_refuses_what_it_must_not_replace(tmp_path, capsys):
     assert (out.read_bytes(), out.with_suffix(".pt").read_bytes()) == before
     assert fifo.exists() and not fifo.is_file() and os.path.realpath(null) == "/dev/null"
     assert main(["import", source, "--input", "3x8x8", "-o", str(out), "--force"]) == 0
+
+
+def test_a_model_that_cannot_run_on_the_input_is_one_sentence(tmp_path, capsys):
+    """A wrong --input (channels, too small) and a forward of two inputs: exit 2, no traceback."""
+    model = tmp_path / "models.py"
+    model.write_text(textwrap.dedent('''
+        from torch import nn
+
+
+        class Two(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x, y):
+                return self.fc(x + y)
+
+
+        def convs():
+            return nn.Sequential(nn.Conv2d(3, 4, 5), nn.ReLU(), nn.Conv2d(4, 4, 5))
+    '''))
+    cases = (("convs", "1x16x16", "cannot run on a 1×16×16 input"),
+             ("convs", "3x6x6", "cannot run on a 3×6×6 input"),
+             ("Two", "4", "forward takes 2 inputs (x, y)"))
+    for name, shape, words in cases:
+        code = main(["import", f"module:{model}:{name}", "--input", shape,
+                     "-o", str(tmp_path / f"{name}.json")])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("designer: ") and words in err, err
+        assert "Traceback" not in err and not (tmp_path / f"{name}.json").exists()
