@@ -23,6 +23,7 @@ import zipfile
 import torch
 
 from designer.core import fileformat
+from designer.core import atomic
 from designer.core.atomic import atomic_paths
 from designer.core.errors import DesignError
 
@@ -40,6 +41,9 @@ _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def load_weights_only(path, error_class):
     """`torch.load(path, weights_only=True)` on the CPU; a file it refuses or cannot read raises
     `error_class` with one plain sentence (torch's own message is a page with colour codes)."""
+    kind = atomic.not_a_file(path)
+    if kind is not None:
+        raise error_class(f"{path} is {kind}, not a weights file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a file it cannot unpickle
@@ -84,7 +88,7 @@ def _state_dict_in(data):
 def read_state_dict(path):
     """The state_dict stored in `path` (a bare state_dict or a checkpoint with "model")."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise WeightsError(f"{path}: no such weights file")
     data = load_weights_only(path, WeightsError)
     state = _state_dict_in(data)

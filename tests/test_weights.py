@@ -1,6 +1,8 @@
 """Weights in: reading state_dicts and checkpoints safely, loading with a report, and torchvision's
 weights into the presets that reproduce torchvision models."""
 
+import os
+
 import pytest
 import torch
 
@@ -42,6 +44,9 @@ def test_bad_files_get_clear_errors(tmp_path, lenet):
     torch.save([1, 2, 3], tmp_path / "list.pt")
     with pytest.raises(WeightsError, match="holds a list"):
         read_state_dict(tmp_path / "list.pt")
+    os.mkfifo(tmp_path / "pipe.pt")     # reading it would wait for a writer for ever
+    with pytest.raises(WeightsError, match="pipe.pt is a FIFO \\(named pipe\\), not a weights"):
+        read_state_dict(tmp_path / "pipe.pt")
 
 
 def test_unsafe_pickles_are_refused(tmp_path):

@@ -42,6 +42,19 @@ def temp_name(path):
     return f".{Path(path).name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
 
 
+def not_a_file(path):
+    """What `path` is when it exists but is no regular file (through a symlink), e.g. "a FIFO
+    (named pipe)"; None for a regular file or nothing. Readers ask before opening: reading a
+    FIFO waits for a writer for ever."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return next((text for test, text in _KINDS if test(mode)), "not a regular file")
+
+
 def writable_target(path):
     """The regular file `path` names (through a symlink), to be replaced; WriteTargetError when it
     is anything else, before anything is written."""

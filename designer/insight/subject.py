@@ -9,10 +9,12 @@ produces it, found by walking the block's sub-graph (through nested blocks and p
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+import warnings
 
 import torch
 import torchvision.transforms.v2.functional as TF
 
+from designer.core import atomic
 from designer.core.compile import compile_graph
 from designer.core.errors import CompileError, DesignError
 from designer.core.infer import analyze, input_states
@@ -170,6 +172,9 @@ def weights_path(path):
 
 
 def _read_checkpoint(path):
+    kind = atomic.not_a_file(path)
+    if kind is not None:    # a FIFO would hang torch.load for ever
+        raise WeightsError(f"{path} is {kind}, not a weights file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:   # not a checkpoint: read_state_dict gives the sentence
@@ -227,22 +232,15 @@ def prepare_image(image, config, input_shape):
     return batch_eval(config, config.dataset, input_shape)(tensor.unsqueeze(0))
 
 
+# An image may have at most this many pixels: PIL decodes a 144 Mpx PNG of 420 kB into 2.6 GB.
+MAX_IMAGE_PIXELS = 50_000_000
+
+
 def _image_tensor(image):
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
     if isinstance(image, (str, Path)):
-        path = Path(image)
-        try:
-            with Image.open(path) as opened:
-                if opened.mode in ("L", "RGB"):
-                    image = opened.copy()
-                else:   # palette, alpha, CMYK, 16-bit ...: to grey or RGB, whichever holds it
-                    grey = opened.mode in ("1", "I", "I;16", "F", "LA")
-                    image = opened.convert("L" if grey else "RGB")
-        except FileNotFoundError:
-            raise InsightError(f"{path}: no such image file") from None
-        except (UnidentifiedImageError, OSError) as error:
-            raise InsightError(f"{path}: not an image that can be read ({error})") from None
+        image = _read_image(Path(image))
     if isinstance(image, Image.Image):
         image = np.asarray(image)
     if isinstance(image, np.ndarray):
@@ -271,6 +269,45 @@ def _image_tensor(image):
         if tensor.max() > 1.0:
             tensor = tensor / 255.0
     return tensor
+
+
+def _read_image(path):
+    """The image file at `path` as a PIL image (L or RGB) or, when it has more than 8 bits per
+    sample, a float array in 0..1: 16-bit samples over 65535, float samples as they are (scaled
+    by their maximum when it is above 1), so a 16-bit or float image keeps its brightness."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+    kind = atomic.not_a_file(path)
+    if kind is not None:    # a FIFO would hang the reader for ever
+        raise InsightError(f"{path} is {kind}, not an image file")
+    try:
+        with warnings.catch_warnings():    # PIL's bomb warning: refused below by pixel count
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)
+        with opened:
+            width, height = opened.size      # from the header: nothing decoded yet
+            if width * height > MAX_IMAGE_PIXELS:
+                raise InsightError(
+                    f"{path}: {width}×{height} pixels is more than the "
+                    f"{MAX_IMAGE_PIXELS // 1_000_000} million an image may have here; "
+                    "shrink it first")
+            if opened.mode in ("L", "RGB"):
+                return opened.copy()
+            if opened.mode.startswith("I;16") or opened.mode in ("I", "F"):
+                array = np.asarray(opened, dtype=np.float32)
+                if opened.mode == "F":
+                    top = float(np.nanmax(array)) if array.size else 0.0
+                    return np.nan_to_num(array / top if top > 1.0 else array)
+                return array / 65535.0
+            # palette, alpha, CMYK, 1-bit ...: to grey or RGB, whichever holds it
+            return opened.convert("L" if opened.mode in ("1", "LA") else "RGB")
+    except FileNotFoundError:
+        raise InsightError(f"{path}: no such image file") from None
+    except Image.DecompressionBombError:
+        raise InsightError(f"{path}: refused as a decompression bomb (its header claims more "
+                           "pixels than PIL will decode)") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise InsightError(f"{path}: not an image that can be read ({error})") from None
 
 
 def display_image(image, dataset):

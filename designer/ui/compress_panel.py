@@ -177,7 +177,9 @@ class CompressPanel(QWidget):
     # ---- running ---------------------------------------------------------------------------
     @property
     def is_running(self):
-        return self.job is not None and self.job.isRunning()
+        # Until `_idle` has run: the thread may end before its `finished` reaches this panel,
+        # and until then the buttons still say "busy".
+        return self.job is not None
 
     def _start(self, work, on_done, text):
         """Run `work(technique, graph, weights, options, control, on_event)` in a job."""
@@ -234,6 +236,8 @@ class CompressPanel(QWidget):
         self.stop_button.setEnabled(True)
 
     def _idle(self):
+        self.job.deleteLater()
+        self.job = None
         self.progress.setRange(0, 1)
         self.apply_button.setEnabled(True)
         self.stop_button.setEnabled(False)

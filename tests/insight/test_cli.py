@@ -85,6 +85,19 @@ def test_inspect_refuses_bad_requests_with_a_sentence(lenet_run, tmp_path, capsy
     assert error.startswith("designer: ") and sentence in error
 
 
+def test_inspect_refuses_a_fifo_as_weights_or_image_instead_of_waiting(lenet_run, tmp_path,
+                                                                       capsys):
+    import os
+    os.mkfifo(tmp_path / "pipe")
+    weights = str(lenet_run[0] / "last.pt")
+    for given in (["--weights", str(tmp_path / "pipe")],
+                  ["--weights", weights, "--image", str(tmp_path / "pipe")]):
+        code = main(["inspect", "lenet5", *given, "--dataset", "digits", "--out",
+                     str(tmp_path / "v")])
+        assert code == 2
+        assert "pipe is a FIFO (named pipe), not a" in capsys.readouterr().err
+
+
 def test_inspect_names_the_layers_that_do_not_fit(lenet_run, tmp_path, capsys):
     code = main(["inspect", "alexnet", "--weights", str(lenet_run[0] / "last.pt"), "--dataset",
                  "digits", "--out", str(tmp_path)])

@@ -249,6 +249,37 @@ def test_images_of_another_size_or_channel_count_are_converted_or_refused(lenet,
         lenet.sample(400)
 
 
+def test_16_bit_and_float_images_keep_their_brightness(lenet, tmp_path):
+    """A mid-grey 16-bit PNG and a float TIFF in 0..1 arrive as the same mid-grey as an 8-bit
+    one (convert("L") clipped the first to white and truncated the second to black)."""
+    Image.fromarray(np.full((32, 32), 128, np.uint8)).save(tmp_path / "grey8.png")
+    Image.fromarray(np.full((32, 32), 128 * 257, np.uint16)).save(tmp_path / "grey16.png")
+    Image.fromarray(np.full((32, 32), 128 / 255, np.float32)).save(tmp_path / "grey.tiff")
+    eight = lenet.prepare(tmp_path / "grey8.png")
+    assert Image.open(tmp_path / "grey16.png").mode.startswith("I;16")
+    assert torch.allclose(lenet.prepare(tmp_path / "grey16.png"), eight, atol=0.02)
+    assert torch.allclose(lenet.prepare(tmp_path / "grey.tiff"), eight, atol=0.02)
+
+
+def test_hostile_images_and_weights_are_refused_before_they_are_read(lenet, lenet_run,
+                                                                      tmp_path):
+    import os
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(InsightError, match="pipe.png is a FIFO"):   # it would wait for ever
+        lenet.prepare(fifo)
+    with pytest.raises(WeightsError, match="pipe.png is a FIFO .*not a weights file"):
+        load_subject(load_design("lenet5"), fifo)
+    # A tiny file whose header claims 12,000 × 12,000 pixels: refused before decoding.
+    Image.new("1", (12_000, 12_000)).save(tmp_path / "huge.png")
+    assert (tmp_path / "huge.png").stat().st_size < 100_000
+    with pytest.raises(InsightError, match="huge.png: 12000×12000 pixels is more than"):
+        lenet.prepare(tmp_path / "huge.png")
+    Image.new("1", (20_000, 20_000)).save(tmp_path / "bomb.png")   # past PIL's own limit
+    with pytest.raises(InsightError, match="bomb.png: .*decompression bomb"):
+        lenet.prepare(tmp_path / "bomb.png")
+
+
 def test_weights_that_do_not_fit_name_the_layers(lenet_run):
     graph = load_design("lenet5")
     graph.set_params("input", shape=(3, 32, 32))
