@@ -36,9 +36,8 @@ def _class_names(subject, image, label):
 
 
 def _run(args):
-    from pathlib import Path
-
     from designer.arguments import load_for_cli
+    from designer.core.atomic import make_folder
     from designer.insight import activations, attribution, evaluation, filters, landscape, render
     from designer.insight.settings import LANDSCAPE_STEPS
     from designer.insight.settings import SETTINGS, InsightError
@@ -51,8 +50,7 @@ def _run(args):
     settings = SETTINGS.check(given)
     graph = load_for_cli(args.design)
     subject = load_subject(graph, settings.weights, settings.dataset, settings.data_dir)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(args.out)
     written = []
     result = {"design": graph.name, "dataset": subject.config.dataset}
 
