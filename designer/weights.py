@@ -85,20 +85,61 @@ def _state_dict_in(data):
     return None
 
 
-def read_state_dict(path):
-    """The state_dict stored in `path` (a bare state_dict or a checkpoint with "model")."""
-    path = Path(path)
+def not_finite(state):
+    """[(name, "NaN" or "Inf")] of the floating-point tensors of `state` holding a NaN or an
+    infinite value, in the state_dict's order."""
+    found = []
+    for name, tensor in state.items():
+        if not isinstance(tensor, torch.Tensor) or not (tensor.is_floating_point()
+                                                        or tensor.is_complex()):
+            continue
+        if tensor.device.type == "meta" or bool(torch.isfinite(tensor).all()):
+            continue
+        found.append((name, "NaN" if bool(torch.isnan(tensor).any()) else "Inf"))
+    return found
+
+
+def check_finite(state, source="the weights"):
+    """Refuse weights holding NaN or Inf (a run that diverged, a damaged file): every engine
+    would compute NaN from them, and SVD or k-means fail on them. WeightsError names the
+    tensors."""
+    found = not_finite(state)
+    if found:
+        shown = ", ".join(f"{name} ({kind})" for name, kind in found[:8])
+        more = f" and {len(found) - 8} more" if len(found) > 8 else ""
+        raise WeightsError(f"{source}: the weights hold NaN or infinite values, in {shown}{more}; "
+                           "they cannot be used (take an earlier checkpoint)")
+    return state
+
+
+def read_state_dict(path, finite=True):
+    """The state_dict stored in `path` (a bare state_dict or a checkpoint with "model"); a
+    training run folder means its best.pt (else last.pt), as `designer inspect` reads one.
+    Weights holding NaN or Inf are refused (`check_finite`) unless `finite` is False."""
+    path = run_weights(path)
+    if path.is_dir():
+        raise WeightsError(f"{path}: a folder, not a weights file (a training run's folder "
+                           "holds best.pt or last.pt)")
     if not path.exists():
         raise WeightsError(f"{path}: no such weights file")
     data = load_weights_only(path, WeightsError)
     state = _state_dict_in(data)
     if state is not None:
-        return state
+        return check_finite(state, path) if finite else state
     if isinstance(data, dict):
         keys = ", ".join(sorted(map(str, data))[:8])
         raise WeightsError(f"{path}: a dict without model weights (keys: {keys}); expected a "
                            "state_dict or a checkpoint holding one under \"model\"")
     raise WeightsError(f"{path}: holds a {type(data).__name__}, not a state_dict of tensors")
+
+
+def run_weights(path):
+    """`path` as a weights file: a training run folder (it holds last.pt) means its best.pt,
+    else its last.pt; any other path is itself."""
+    path = Path(path).expanduser()
+    if path.is_dir() and ((path / "best.pt").is_file() or (path / "last.pt").is_file()):
+        return path / "best.pt" if (path / "best.pt").is_file() else path / "last.pt"
+    return path
 
 
 def weights_beside(design_path):

@@ -28,6 +28,19 @@ def test_train_refuses_a_huge_input_before_loading_data(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["resnet18", "--input", "3x100000x100000"], "of activations per sample × batch 1)"),
+    (["lenet5", "--batch", "1000000"], "of activations per sample × batch 1000000)"),
+    (["lenet5", "--threads", "-1"], "CPU threads must be at least 1; got -1"),
+])
+def test_profile_refuses_what_cannot_fit_before_allocating(argv, words, capsys, monkeypatch):
+    """Issue 28, items 9 and 11: activations × batch are checked as export and train do."""
+    monkeypatch.setattr(memory, "available_memory", lambda device=None: 8 << 30)  # any machine
+    code = main(["profile", *argv, "--repeats", "1", "--warmup", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("designer: ") and words in err, err
+
+
 @pytest.mark.parametrize("argv", [["--input", "-1x5x5"], ["--input=-1x5x5"]])
 def test_negative_sizes_get_a_real_message(argv, capsys):
     with pytest.raises(SystemExit) as info:

@@ -17,7 +17,7 @@ from designer.core.infer import Analyzer
 from designer.core.registry import Role
 from designer.train.config import TrainConfig
 from designer.train.data import FinishedBatches, build_data
-from designer.weights import WeightsError, load_into, read_state_dict
+from designer.weights import WeightsError, check_finite, load_into, read_state_dict
 from .settings import CompressError
 
 
@@ -31,7 +31,8 @@ def load_model(graph, weights=None):
     weights that do not fill every tensor of the design with one of the same shape."""
     model = compile_graph(graph, include_auxiliary=False)
     if weights is not None:
-        state = read_state_dict(weights) if not isinstance(weights, dict) else weights
+        state = read_state_dict(weights) if not isinstance(weights, dict) else \
+            check_finite(weights)
         report = load_into(model, state)
         if not report.complete:
             where = weights if not isinstance(weights, dict) else "the weights"

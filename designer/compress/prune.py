@@ -251,6 +251,22 @@ class PruneResult:
     notes: list = field(default_factory=list)
 
 
+def _check_layer_names(model, plan, names):
+    """Every layer named by --layers or --layer-amounts produces prunable channels; a name that
+    matches nothing would otherwise be ignored without a word."""
+    producers = list(dict.fromkeys(p for members in plan.groups().values() for m in members
+                                   for p, _ in plan.spaces[m].producers))
+    modules = dict(model.named_modules())
+    for name in names:
+        if name in producers:
+            continue
+        shown = ", ".join(producers[:8]) + (" ..." if len(producers) > 8 else "")
+        what = ("the design has no layer" if name not in modules
+                else "no filters can be pruned in the layer")
+        raise CompressError(f"{what} {name!r}; the layers whose filters can be pruned are "
+                            f"{shown}")
+
+
 def plan_pruning(graph, state, method="l1", amount=0.5, global_=False, layers=None,
                  layer_amounts=None):
     """Which channels each prunable group keeps: {group root: kept indices}, plus the plan.
@@ -267,6 +283,7 @@ def plan_pruning(graph, state, method="l1", amount=0.5, global_=False, layers=No
     model = compile_graph(graph)
     model.load_state_dict(state)      # full_state() gave every tensor
     plan = analyse(model, input_shape(graph), _describe(graph))
+    _check_layer_names(model, plan, list(layers or []) + list(layer_amounts))
     prunable, left_whole, notes, group_amounts = {}, [], [], {}
     for root, members in plan.groups().items():
         producers = [p for m in members for p, _ in plan.spaces[m].producers]

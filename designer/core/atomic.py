@@ -73,6 +73,24 @@ def writable_target(path):
     raise WriteTargetError(f"{shown} is {kind}; give a file name to write")
 
 
+def make_folder(path):
+    """Create the folder `path` (with its parents) unless it exists; WriteTargetError with one
+    sentence when it cannot be (a file is there, a parent is a file or a device, no permission)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise WriteTargetError(f"{path} is not a folder; give a folder to write into") from None
+    except NotADirectoryError:
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = f"{blocking} is not a folder" if blocking else "a part of it is not a folder"
+        raise WriteTargetError(f"{path}: cannot make this folder: {why}") from None
+    except OSError as error:
+        raise WriteTargetError(f"{path}: cannot make this folder "
+                               f"({error.strerror or error})") from None
+    return path
+
+
 def _fsync_folder(folder):
     try:
         fd = os.open(folder, os.O_RDONLY)

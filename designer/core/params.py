@@ -135,7 +135,9 @@ class Param:
         return f"below {self.below:g}" if self.below is not None else f"at most {self.max:g}"
 
     def _int(self, value, what="value"):
-        if isinstance(value, float) and value.is_integer():
+        # 4.0 is 4; a float beyond 2⁵³ is no exact integer (1e308 would become 309 digits that
+        # no design file may hold), so it stays a float and is refused below.
+        if isinstance(value, float) and value.is_integer() and abs(value) <= 2 ** 53:
             value = int(value)
         if not _is_int(value):
             raise ParamError(f"{self._subject()}: expected an integer, got {value!r}")

@@ -24,10 +24,20 @@ def _default_nodes(graph):
             if graph.nodes[nid].spec.category is CONVOLUTION]
 
 
-def _run(args):
-    from pathlib import Path
+def _class_names(subject, image, label):
+    """A name for every output of the model and every label: the names the checkpoint or the
+    dataset gives, and the index for any beyond them (a checkpoint may name fewer)."""
+    import torch
+    with torch.no_grad():
+        outputs = subject.model(image).shape[-1]
+    names = [str(c) for c in subject.classes]
+    wanted = max(outputs, (label or 0) + 1, len(names) or 10)
+    return names + [str(i) for i in range(len(names), wanted)]
 
+
+def _run(args):
     from designer.arguments import load_for_cli
+    from designer.core.atomic import make_folder
     from designer.insight import activations, attribution, evaluation, filters, landscape, render
     from designer.insight.settings import LANDSCAPE_STEPS
     from designer.insight.settings import SETTINGS, InsightError
@@ -40,8 +50,7 @@ def _run(args):
     settings = SETTINGS.check(given)
     graph = load_for_cli(args.design)
     subject = load_subject(graph, settings.weights, settings.dataset, settings.data_dir)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(args.out)
     written = []
     result = {"design": graph.name, "dataset": subject.config.dataset}
 
@@ -52,11 +61,11 @@ def _run(args):
     else:
         image, label = subject.sample(settings.index)
         result["index"], result["label"] = settings.index, label
-    classes = subject.classes or [str(i) for i in range(10)]
-    subject.classes = classes
     nodes = settings.node or _default_nodes(graph)
     taps = {node: subject.tap(node) for node in nodes}
     outputs, _ = activations.capture(subject.model, image, list(taps.values()))
+    classes = _class_names(subject, image, label)
+    subject.classes = classes
     prediction = attribution.predict(subject.model, image, classes)
     result["prediction"] = prediction
 

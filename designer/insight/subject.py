@@ -22,7 +22,8 @@ from designer.core.registry import Role
 from designer.train.config import TrainConfig
 from designer.train.data import MatchChannels, _stats, batch_eval, build_data, eval_size
 from designer.train.loop import CHECKPOINT_FORMAT, main_output_view
-from designer.weights import WeightsError, load_into, read_state_dict
+from designer.weights import (WeightsError, check_finite, load_into, read_state_dict,
+                              run_weights)
 from .settings import InsightError
 
 
@@ -136,10 +137,10 @@ def load_subject(graph, weights=None, dataset=None, data_dir=None, partial=False
     config = TrainConfig()
     classes = []
     if checkpoint is not None and checkpoint.get("format") == CHECKPOINT_FORMAT:
-        saved = TrainConfig.from_dict(dict(checkpoint["config"]))
+        saved = TrainConfig.from_dict(_saved_settings(checkpoint, weights))
         if dataset is None or dataset == saved.dataset:
             config = saved
-            classes = list(checkpoint.get("classes") or [])
+            classes = _saved_classes(checkpoint, weights)
     if dataset is not None and dataset != config.dataset:
         config = TrainConfig(dataset=dataset)
     if data_dir is not None:
@@ -151,7 +152,7 @@ def load_subject(graph, weights=None, dataset=None, data_dir=None, partial=False
         raise InsightError(str(error)) from None
     note, report = "", None
     if weights is not None:
-        state = weights if isinstance(weights, dict) else read_state_dict(weights)
+        state = check_finite(weights) if isinstance(weights, dict) else read_state_dict(weights)
         report = load_into(full, state)
         if not report.complete and not (partial and report.loaded):
             source = weights if isinstance(weights, (str, Path)) else "the weights"
@@ -165,10 +166,31 @@ def load_subject(graph, weights=None, dataset=None, data_dir=None, partial=False
 
 def weights_path(path):
     """A weights file; a training run folder means its best.pt (else last.pt)."""
-    path = Path(path).expanduser()
-    if path.is_dir():
-        path = path / "best.pt" if (path / "best.pt").is_file() else path / "last.pt"
-    return path
+    return run_weights(path)
+
+
+def _saved_settings(checkpoint, path):
+    """The training settings a checkpoint of this project holds, as a dict of names, or
+    InsightError saying what is wrong with them."""
+    saved = checkpoint.get("config")
+    if saved is None:
+        raise InsightError(f"{path}: a training checkpoint without its training settings "
+                           "(no \"config\")")
+    if not isinstance(saved, dict) or not all(isinstance(k, str) for k in saved):
+        raise InsightError(f"{path}: the checkpoint's training settings (\"config\") are a "
+                           f"{type(saved).__name__}, not a table of named settings")
+    return dict(saved)
+
+
+def _saved_classes(checkpoint, path):
+    """The class names a checkpoint holds (a list of texts; none when it has none)."""
+    classes = checkpoint.get("classes")
+    if classes is None:
+        return []
+    if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
+        raise InsightError(f"{path}: the checkpoint's class names (\"classes\") are a "
+                           f"{type(classes).__name__}, not a list of names")
+    return list(classes)
 
 
 def _read_checkpoint(path):

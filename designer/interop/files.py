@@ -12,7 +12,7 @@ from pathlib import Path
 from designer.core.atomic import writable_target
 from designer.core.compile import compile_graph
 from designer.core.layout import layered_positions
-from designer.weights import save_design_with_weights, weights_path_for
+from designer.weights import match, save_design_with_weights, weights_path_for
 from . import ModelLoadError
 
 
@@ -45,8 +45,12 @@ def import_steps(source, output, input_shape=None, pretrained=False, aspect=None
     try:
         module.load_state_dict(result.state_dict, strict=True)
     except RuntimeError as error:
+        report, _ = match(module, result.state_dict)
+        why = str(report) if not report.exact else str(error).splitlines()[0]
+        hint = (" (does --input give the channels and size the model takes?)"
+                if input_shape and report.mismatched else "")
         raise ModelLoadError(f"the imported weights do not load into the design: "
-                             f"{str(error).splitlines()[0]}") from None
+                             f"{why}{hint}") from None
     if aspect is not None:
         for node_id, position in layered_positions(result.graph, aspect=aspect).items():
             result.graph.move(node_id, position)

@@ -9,11 +9,13 @@ was exported. Nodes are named after the exporter's scope (`/layer1/layer1.0/conv
 `layer1.0.conv1`).
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from designer.core.errors import DesignError
 from designer.core.graph import Graph, NODE_ID
 from designer.core.layout import layered_layout
 from . import ModelLoadError, NodeNames, UnsupportedOpsError
@@ -44,13 +46,109 @@ class _Unsupported(Exception):
     pass
 
 
+_STANDARD_DOMAINS = ("", "ai.onnx")
+_FOUR_BIT = ("INT4", "UINT4", "FLOAT4E2M1")
+
+
+def _tensor_array(tensor, where):
+    """The numpy array of an ONNX tensor, after checking that the file holds the values its
+    shape declares: a tensor of shape 10⁹×10⁹ with no data would otherwise be allocated (or
+    fail inside numpy) before anything else is read."""
+    from onnx import TensorProto, helper, numpy_helper
+    name = f"{where} {tensor.name!r}" if tensor.name else where
+    dims = list(tensor.dims)
+    if any(d < 0 for d in dims):
+        raise ModelLoadError(f"the ONNX {name} has a negative dimension {dims}")
+    count = math.prod(dims)
+    type_name = TensorProto.DataType.Name(tensor.data_type) \
+        if tensor.data_type in TensorProto.DataType.values() else str(tensor.data_type)
+    try:
+        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.data_type))
+    except Exception:
+        raise ModelLoadError(f"the ONNX {name} has an unknown element type "
+                             f"({type_name})") from None
+    if tensor.HasField("raw_data") or tensor.data_type == TensorProto.STRING:
+        per_value = 0.5 if type_name in _FOUR_BIT else dtype.itemsize
+        needed, held, unit = math.ceil(count * per_value), len(tensor.raw_data), "bytes"
+        if tensor.data_type == TensorProto.STRING:
+            needed, held, unit = count, len(tensor.string_data), "values"
+    else:
+        per_value = 2 if dtype.kind == "c" else 0.5 if type_name in _FOUR_BIT else 1
+        needed, unit = math.ceil(count * per_value), "values"
+        held = max(len(tensor.float_data), len(tensor.int32_data), len(tensor.int64_data),
+                   len(tensor.double_data), len(tensor.uint64_data))
+    shown = "×".join(map(str, dims)) or "a scalar"
+    if held < needed:
+        raise ModelLoadError(f"the ONNX {name} declares shape {shown} ({needed:,} {unit}) but "
+                             f"the file holds {held:,}")
+    try:
+        return numpy_helper.to_array(tensor)
+    except Exception as error:
+        raise ModelLoadError(f"the ONNX {name} cannot be read: "
+                             f"{str(error).splitlines()[0] if str(error) else error}") from None
+
+
+def _node_text(node):
+    return f"ONNX node {node.name!r} ({node.op_type})" if node.name else \
+        f"the ONNX {node.op_type} node"
+
+
+def _check_domains(model):
+    """Every node's operator domain is declared by the model's opset imports (shape inference
+    fails on one that is not, with a page of text)."""
+    declared = {o.domain for o in model.opset_import} | {"", "ai.onnx"}
+    for node in model.graph.node:
+        if node.domain not in declared:
+            raise ModelLoadError(f"{_node_text(node)} uses operator domain {node.domain!r}, "
+                                 "which the model does not declare")
+
+
+def _opset(model):
+    versions = [o.version for o in model.opset_import if o.domain in _STANDARD_DOMAINS]
+    return max(versions) if versions else 1
+
+
+def _check_node(node, opset):
+    """A node of the standard domain has the inputs and the attributes its operator's schema
+    requires (a MaxPool without kernel_shape, a BatchNormalization with two inputs)."""
+    from onnx import defs
+    try:
+        schema = defs.get_schema(node.op_type, opset, "")
+    except Exception:
+        return          # an operator onnx does not know: no handler takes it, it is reported
+    where = _node_text(node)
+    inputs = len(node.input)
+    if not schema.min_input <= inputs <= schema.max_input:
+        wanted = (f"{schema.min_input}" if schema.min_input == schema.max_input
+                  else f"{schema.min_input} to {schema.max_input}")
+        raise ModelLoadError(f"{where} has {inputs} inputs; the operator takes {wanted}")
+    given = {a.name for a in node.attribute}
+    missing = sorted(n for n, a in schema.attributes.items() if a.required and n not in given)
+    if missing:
+        raise ModelLoadError(f"{where} lacks the attribute {', '.join(missing)}, which the "
+                             "operator requires")
+
+
+def _scalar(value, what):
+    """A constant that must hold one number, as a float."""
+    if value.size != 1:
+        raise _Unsupported(f"{what} of shape {tuple(value.shape)}, not a scalar")
+    return float(value.reshape(()))
+
+
 class _OnnxImporter:
     def __init__(self, model, input_shape=None):
         import onnx
-        from onnx import numpy_helper
-        self.model = onnx.shape_inference.infer_shapes(model)
+        _check_domains(model)
+        try:
+            self.model = onnx.shape_inference.infer_shapes(model)
+        except Exception as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ModelLoadError(f"the ONNX model is not valid: its shapes cannot be inferred "
+                                 f"({first[:300] or type(error).__name__})") from None
         graph = self.model.graph
-        self.constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        self.opset = _opset(self.model)
+        self.constants = {t.name: _tensor_array(t, "initializer") for t in graph.initializer}
         self.shapes = {}
         for info in list(graph.value_info) + list(graph.input) + list(graph.output):
             dims = info.type.tensor_type.shape.dim
@@ -64,7 +162,7 @@ class _OnnxImporter:
         self.input_shape = input_shape
         for node in graph.node:  # constants first: patterns look ahead at them
             if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-                self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+                self.constants[node.output[0]] = _tensor_array(node.attribute[0].t, "constant")
         self.consumers = {}
         self.absorbed = set()         # outputs of nodes folded into an earlier layer
         self.bad = set()              # outputs of unsupported nodes
@@ -121,9 +219,20 @@ class _OnnxImporter:
                 continue
             handler = getattr(self, f"op_{node.op_type}", None)
             try:
+                if node.domain not in _STANDARD_DOMAINS:
+                    raise _Unsupported(f"in operator domain {node.domain}")
+                _check_node(node, self.opset)
                 if handler is None:
                     raise _Unsupported("")
-                handler(node, _attrs(node))
+                try:
+                    handler(node, _attrs(node))
+                except (_Unsupported, ModelLoadError):
+                    raise
+                except (DesignError, ArithmeticError, LookupError, TypeError, ValueError) as error:
+                    # A value no exporter writes (an out_channels of 0, a stride of -1): the
+                    # node is malformed; say which, in a sentence.
+                    raise ModelLoadError(f"{_node_text(node)} cannot be imported: "
+                                         f"{error}") from None
             except _Unsupported as why:
                 text = str(why)
                 self.unsupported.append((f"{node.op_type} ({text})" if text else node.op_type,
@@ -142,10 +251,9 @@ class _OnnxImporter:
 
     # -- constants and pass-throughs ---------------------------------------------------------------
     def op_Constant(self, node, a):
-        from onnx import numpy_helper
         if "value" not in a:
             raise _Unsupported("only tensor constants")
-        self.constants[node.output[0]] = numpy_helper.to_array(a["value"])
+        self.constants[node.output[0]] = _tensor_array(a["value"], "constant")
 
     def op_Identity(self, node, a):
         source = node.input[0]
@@ -249,8 +357,11 @@ class _OnnxImporter:
         self.emit("ELU", node, node.input[:1], {"alpha": float(a.get("alpha", 1.0))})
 
     def op_Clip(self, node, a):
-        low = float(self.const(node.input[1])) if len(node.input) > 1 and node.input[1] else None
-        high = float(self.const(node.input[2])) if len(node.input) > 2 and node.input[2] else None
+        def bound(index, what):
+            if len(node.input) > index and node.input[index]:
+                return _scalar(self.const(node.input[index]), what)
+            return None
+        low, high = bound(1, "a minimum"), bound(2, "a maximum")
         if (low, high) == (0.0, 6.0):
             self.emit("ReLU6", node, node.input[:1])
         elif (low, high) == (0.0, None):
@@ -308,7 +419,8 @@ class _OnnxImporter:
             self.emit("Reshape", node, node.input[:1], {"shape": tuple(shape[1:])})
 
     def op_Transpose(self, node, a):
-        perm = list(a["perm"])
+        # Without perm, ONNX reverses the axes (which moves the batch).
+        perm = list(a.get("perm", reversed(range(self.rank(node.input[0]) or 4))))
         if perm[0] != 0:
             raise _Unsupported("a transpose that moves the batch")
         self.emit("Permute", node, node.input[:1], {"dims": tuple(d - 1 for d in perm[1:])})
@@ -325,6 +437,8 @@ class _OnnxImporter:
         divisor = self.const(node.input[1])
         if divisor.size != 1:
             raise _Unsupported("dividing by a tensor")
+        if not float(divisor.reshape(())) or not math.isfinite(float(divisor.reshape(()))):
+            raise _Unsupported(f"dividing by {float(divisor.reshape(()))}")
         # torch exports GELU as x · (erf(x / √2) + 1) · 0.5.
         erf = self._only_user(node.output[0], "Erf")
         add = erf and self._only_user(erf.output[0], "Add")
@@ -388,10 +502,14 @@ def import_onnx(path, input_shape=None):
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ModelLoadError(f"{path}: an empty file, not an ONNX model")
     try:
         model = onnx.load(str(path))
     except Exception as error:
         raise ModelLoadError(f"{path}: not a readable ONNX file ({error})") from None
+    if not model.HasField("graph") or not model.opset_import:
+        raise ModelLoadError(f"{path}: not an ONNX model (it holds no graph or no opset)")
     result = _OnnxImporter(model, input_shape).run()
     result.graph.set_metadata(name=path.stem,
                               description=f"Imported from {path.name} by `designer import`.")

@@ -93,6 +93,11 @@ def _sweep(args):
         print(f"{len(result['trials'])} trial(s), {len(complete)} complete; Pareto front "
               f"(error vs MACs): trials {', '.join(str(n) for n in result['pareto']) or 'none'}")
         print(f"wrote {sweep.out / 'trials.csv'} and {sweep.out / 'tradeoff.png'}")
+    failed = [t for t in result["trials"] if t["state"] == "failed"]
+    if failed and len(failed) == len(result["trials"]):
+        print(f"designer: every trial failed ({len(failed)}); trial {failed[0]['number']}: "
+              f"{failed[0]['message'] or 'no reason recorded'}", file=sys.stderr)
+        return 2
     return 0
 
 

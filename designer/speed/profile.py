@@ -26,6 +26,7 @@ from torch import fx
 
 from designer.core.compile import compile_graph
 from designer.core.infer import analyze
+from designer.core.memory import check_fits, design_needs
 from designer.core.registry import Role
 from .settings import ProfileError
 
@@ -145,6 +146,8 @@ def measure(graph, input_shape=None, batch=1, device="cpu", threads=None, repeat
     if repeats < 1 or warmup < 0 or batch < 1:
         raise ProfileError("repeats and the batch size must be at least 1")
     graph = _with_input(graph, input_shape)
+    # Refuse before allocating: one batch holds at least every activation of the model.
+    check_fits(*design_needs(graph), batch, "profiling", torch.device(device))
     with num_threads(threads):
         return _measure(graph, batch, device, repeats, warmup, backward, dtype)
 

@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 
 from designer.core import fileformat
-from designer.core.atomic import atomic_path
+from designer.core.atomic import atomic_path, make_folder
 from designer.core.errors import DesignError
 from designer.core.infer import Analyzer
 from designer.core.params import parse_edit
@@ -41,6 +41,7 @@ from .profile import measure, num_threads
 from .settings import SweepError
 
 DEFAULT_TRIALS = 10      # random and TPE, when --trials is not given
+MAX_GRID = 100_000       # combinations a grid sweep may list (optuna lists every one)
 
 
 class _OverBudget(Exception):
@@ -57,13 +58,33 @@ class SweptParam:
     step: float | None = None
 
     @property
+    def count(self):
+        """How many values the grid takes, counted without listing them."""
+        if self.values:
+            return len(self.values)
+        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+
+    def _point(self, i):
+        value = self.low + i * self.step
+        return int(value) if all(isinstance(x, int) for x in (self.low, self.step)) else value
+
+    @property
     def grid(self):
         if self.values:
             return list(self.values)
-        count = int(round((self.high - self.low) / self.step)) + 1
-        points = [self.low + i * self.step for i in range(count)]
-        return [int(v) if all(isinstance(x, int) for x in (self.low, self.step)) else v
-                for v in points if v <= self.high + 1e-12]
+        if self.count > MAX_GRID:
+            raise SweepError(f"--param {self.name}: the range has {self.count:,} values; a grid "
+                             f"lists at most {MAX_GRID:,} (use a larger step, or --sampler "
+                             "random or tpe with --trials)")
+        return [self._point(i) for i in range(self.count)]
+
+    @property
+    def ends(self):
+        """The values checked before any trial runs: each listed value, or a range's first and
+        last."""
+        if self.values:
+            return list(self.values)
+        return list(dict.fromkeys([self._point(0), self._point(self.count - 1)]))
 
     def suggest(self, trial):
         if self.values:
@@ -74,8 +95,14 @@ class SweptParam:
 
 
 def _value(text):
+    """A value as JSON reads it (0.1, true, "adam"), a number Python reads (nan, inf, which the
+    settings then refuse), else the text itself."""
     try:
         return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
     except ValueError:
         return text
 
@@ -92,6 +119,8 @@ def parse_param(text):
                                       for p in parts):
             raise SweepError(f"--param {text!r}: a range is START:STOP:STEP, three numbers")
         low, high, step = parts
+        if not all(math.isfinite(p) for p in parts):
+            raise SweepError(f"--param {text!r}: a range is START:STOP:STEP, three finite numbers")
         if step <= 0 or high < low:
             raise SweepError(f"--param {text!r}: a range needs STOP ≥ START and STEP > 0")
         return SweptParam(name, low=low, high=high, step=step)
@@ -208,14 +237,43 @@ class Sweep:
             raise SweepError("unknown training settings: " + ", ".join(sorted(unknown)))
         if sampler not in ("grid", "random", "tpe"):
             raise SweepError(f"unknown sampler {sampler!r}; choose grid, random or tpe")
-        grid_size = math.prod(len(p.grid) for p in self.params)
+        grid_size = math.prod(p.count for p in self.params)
+        if sampler == "grid":
+            for param in self.params:
+                param.grid                 # a range too long to list is refused here
+            if grid_size > MAX_GRID:
+                raise SweepError(f"the grid has {grid_size:,} combinations; at most {MAX_GRID:,} "
+                                 "can be listed (fewer values, or --sampler random or tpe with "
+                                 "--trials)")
         self.trials = trials or (grid_size if sampler == "grid" else DEFAULT_TRIALS)
-        self.out.mkdir(parents=True, exist_ok=True)
+        self._check_values()
+        make_folder(self.out)
         self.storage = storage or f"sqlite:///{(self.out / 'study.db').resolve()}"
         self.study_name = study_name
         self._stopped = False
         self._control = None
         self.study = self._open_study()
+
+    def _check_values(self):
+        """Refuse, before any trial runs, settings no trial could use: the design and the fixed
+        training settings as they are, then each swept value (every listed value, a range's two
+        ends) alone, as a trial would use it (the training settings validated, the design's
+        shapes inferred). Values that fail only together are left to their trials."""
+        check_dir = self.out / "trials" / "check"
+        self._trial_config({}, check_dir)
+        try:
+            self._trial_graph({})
+        except DesignError as error:
+            raise SweepError(f"{error} (before any --param is applied)") from None
+        for param in self.params:
+            for value in param.ends:
+                try:
+                    if param.name == "width" or "." in param.name:
+                        self._trial_graph({param.name: value})
+                    else:
+                        self._trial_config({param.name: value}, check_dir)
+                except DesignError as error:
+                    raise SweepError(f"--param {param.name}={value}: {error}") from None
 
     def _open_study(self):
         import optuna
@@ -364,11 +422,15 @@ class Sweep:
                 node_id, param, _ = parse_edit(f"{name}=0", "--param")
                 graph.set_params(node_id, **{param: value})
         if "width" in settings:
-            scale_width(graph, float(settings["width"]))
+            width = settings["width"]
+            if isinstance(width, bool) or not isinstance(width, (int, float)) \
+                    or not math.isfinite(width) or width <= 0:
+                raise SweepError(f"the width multiplier must be a number above 0; got {width!r}")
+            scale_width(graph, float(width))
         errors = Analyzer(graph).errors()
         if errors:
-            raise SweepError(f"these settings make the design invalid: {errors[0][0]}: "
-                             f"{errors[0][1]}")
+            what = "these settings make the design invalid" if settings else "the design has errors"
+            raise SweepError(f"{what}: {errors[0][0]}: {errors[0][1]}")
         return graph
 
     def _trial_config(self, settings, run_dir):

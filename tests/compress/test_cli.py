@@ -235,3 +235,20 @@ def test_compress_report_without_a_dataset_leaves_errors_null(trained_lenet5, ca
     assert code == 0 and report["val_top1_error_before"] is None
     assert all(stage["val_top1_error"] is None for stage in report["stages"])
     assert report["bytes_after"] < report["bytes_before"] / 5
+
+
+@pytest.mark.parametrize("flags, sentence", [
+    (["--layer-amounts", "nosuch=0.5"], "the design has no layer 'nosuch'"),
+    (["--layers", "c1", "nosuch"], "the design has no layer 'nosuch'"),
+    (["--layers", "s2"], "no filters can be pruned in the layer 's2'"),
+])
+def test_prune_refuses_layers_that_match_nothing(flags, sentence, tmp_path, capsys):
+    """Issue 28, item 11: an unknown layer is named, not ignored."""
+    torch.manual_seed(0)
+    weights = tmp_path / "w.pt"
+    torch.save(compile_graph(load_design("lenet5")).state_dict(), weights)
+    out = tmp_path / "p.json"
+    code, _, err = run(capsys, "prune", "lenet5", "--weights", str(weights), "-o", str(out),
+                       *flags)
+    assert code == 2 and err.startswith("designer: ") and sentence in err, err
+    assert "c1, c3, c5" in err and not out.exists()

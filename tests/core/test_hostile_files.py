@@ -207,3 +207,16 @@ def test_a_valid_group_still_loads_and_round_trips():
     doc = group_doc()
     graph = fileformat.loads(json.dumps(doc))
     assert fileformat.to_document(graph) == doc
+
+
+@pytest.mark.parametrize("value", ["1e308", "1e19", "9007199254740994.0"])
+def test_a_huge_float_integer_parameter_is_refused_not_saved_with_hundreds_of_digits(value):
+    """Issue 28, item 11: 1e308 once loaded as a 309-digit integer that saved and never
+    reopened; a float beyond 2⁵³ is no exact integer."""
+    doc = lenet_doc()
+    doc["nodes"][1]["params"]["out_channels"] = 0
+    text = json.dumps(doc).replace('"out_channels": 0', f'"out_channels": {value}', 1)
+    _refused(text, "nodes[1].params.out_channels", "expected an integer")
+    doc["nodes"][1]["params"]["out_channels"] = 8.0           # a whole float is still its integer
+    assert fileformat.loads(json.dumps(doc)).nodes[doc["nodes"][1]["id"]].params[
+        "out_channels"] == 8

@@ -76,6 +76,7 @@ def test_inspect_default_nodes_and_an_image_file(lenet_run, tmp_path, capsys):
     (["--node", "nope"], "the design has no node 'nope'"),
     (["--gradcam", "c3", "--class", "12"], "there is no class 12"),
     (["--index", "9999"], "there is no validation image 9999"),
+    (["--landscape", "1d", "--steps", "-5"], "points per axis must be at least 2; got -5"),
 ])
 def test_inspect_refuses_bad_requests_with_a_sentence(lenet_run, tmp_path, capsys, extra, sentence):
     code = main(["inspect", "lenet5", "--weights", str(lenet_run[0] / "last.pt"), "--dataset",
@@ -96,6 +97,20 @@ def test_inspect_refuses_a_fifo_as_weights_or_image_instead_of_waiting(lenet_run
                      str(tmp_path / "v")])
         assert code == 2
         assert "pipe is a FIFO (named pipe), not a" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("out, sentence", [("a_file", "a_file is not a folder"),
+                                           ("/dev/null/x", "/dev/null is not a folder")])
+def test_inspect_refuses_an_out_that_cannot_be_a_folder(lenet_run, tmp_path, capsys, out,
+                                                        sentence):
+    """Issue 28, item 11: a sentence, not mkdir's traceback."""
+    if out == "a_file":
+        out = tmp_path / out
+        out.write_text("")
+    code = main(["inspect", "lenet5", "--weights", str(lenet_run[0]), "--dataset", "digits",
+                 "--out", str(out), "--node", "c1"])
+    error = capsys.readouterr().err
+    assert code == 2 and error.startswith("designer: ") and sentence in error, error
 
 
 def test_inspect_names_the_layers_that_do_not_fit(lenet_run, tmp_path, capsys):

@@ -162,3 +162,55 @@ def test_unknown_nodes_and_settings_fail_before_any_trial(tmp_path, capsys):
     code = main(["sweep", "reactor_digits", "--dataset", "digits", "--param", "lr=0.1",
                  "--storage", "nosuchdb://host/db", "--out", str(tmp_path)])
     assert code == 2 and "cannot open the study storage" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--param", "conv1.out_channels=1:1000000000:1"], "the range has 1,000,000,000 values"),
+    (["--param", "conv1.out_channels=1:100000:1", "--param", "conv2.out_channels=1:100:1"],
+     "the grid has 10,000,000 combinations"),
+    (["--param", "conv1.out_channels=1:1000000000:1", "--sampler", "random"],
+     "--param conv1.out_channels=1000000000: out_channels: value 1000000000 is above"),
+    (["--param", "conv1.out_channels=4,0"], "--param conv1.out_channels=0: out_channels"),
+    (["--param", "lr=nan"], "--param lr=nan: learning rate: expected a number, got nan"),
+    (["--param", "lr=0.1,inf"], "--param lr=inf: learning rate"),
+    (["--param", "lr=0:nan:1"], "three finite numbers"),
+    (["--param", "width=0"], "--param width=0: the width multiplier must be a number above 0"),
+    (["--param", "width=1,-1"], "--param width=-1: the width multiplier"),
+    (["--param", "batch_size=0,32"], "--param batch_size=0: batch size must be at least 1"),
+    (["--param", "lr=0.1", "--train", "batch_size=0"], "batch size must be at least 1; got 0"),
+    (["--param", "dataset=digits,nosuch"], "--param dataset=nosuch: unknown dataset 'nosuch'"),
+    (["--param", "lr=0.1", "--train", "dataset=nosuch"], "unknown dataset 'nosuch'"),
+    (["--param", "lr=0.1", "--trials", "0"], "trials must be at least 1; got 0"),
+    (["--param", "lr=0.1", "--trials", "-3"], "trials must be at least 1; got -3"),
+    (["--param", "lr=0.1", "--epochs", "0"], "epochs per trial must be at least 1; got 0"),
+    (["--param", "lr=0.1", "--max-macs", "-1"], "MAC budget must be positive; got -1"),
+    (["--param", "lr=0.1", "--train", "dataset=imagefolder"], "needs a data folder"),
+])
+def test_a_sweep_no_trial_could_run_is_refused_at_the_start(argv, words, tmp_path, capsys):
+    """Issue 28, item 10: refused before the study, its folder or any trial exists."""
+    out = tmp_path / "sweep"
+    code = main(["sweep", "reactor_digits", "--dataset", "digits", "--out", str(out), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("designer: ") and words in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("out, words", [("file", "is not a folder"),
+                                        ("/dev/null/x", "/dev/null is not a folder")])
+def test_a_sweep_folder_that_cannot_be_made_is_a_sentence(out, words, tmp_path, capsys):
+    """Issue 28, item 11."""
+    if out == "file":
+        out = tmp_path / "file"
+        out.write_text("")
+    code = main(["sweep", "reactor_digits", "--dataset", "digits", "--param", "lr=0.1",
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("designer: ") and words in err, err
+
+
+def test_a_sweep_whose_every_trial_failed_exits_2(tmp_path, capsys):
+    code = main(["sweep", "reactor_digits", "--dataset", "mnist", "--param", "lr=0.05,0.1",
+                 "--train", "download=false", "--train", f"data_dir={tmp_path}", "--no-latency",
+                 "--epochs", "1", "--out", str(tmp_path / "sweep")])
+    err = capsys.readouterr().err
+    assert code == 2 and "designer: every trial failed (2); trial 0: " in err, err
