@@ -19,14 +19,15 @@ Delete moves a run's (or a variant's) folder into the trash folder under the app
 small JSON beside it naming where it came from; `restore` moves it back.
 """
 
-from dataclasses import dataclass, field
 import csv
 import json
+import math
 import os
-from pathlib import Path
 import re
 import shutil
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from designer.core import atomic, fileformat
 from designer.core.errors import DesignError
@@ -136,7 +137,7 @@ def _number(text):
         value = float(text)
     except (TypeError, ValueError):
         return None
-    return value if value == value else None   # NaN: not a figure
+    return None if math.isnan(value) else value
 
 
 def _read_metrics(folder):

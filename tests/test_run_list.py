@@ -2,9 +2,7 @@
 content, their figures read from the files a run writes, rename and notes kept in run.json,
 delete to the trash and back, and Compress results kept as variants inside their run."""
 
-import json
 import os
-from pathlib import Path
 import subprocess
 import sys
 import time
@@ -17,26 +15,7 @@ from designer.core.errors import DesignError
 from designer.core.presets import load_design
 from designer.train import runs
 
-METRICS_HEADER = ("epoch,train_loss,train_top1_error,train_top5_error,val_loss,val_top1_error,"
-                  "val_top5_error,lr,images_per_s,epoch_time_s,peak_memory_mb\n")
-
-
-def fake_run(root, folder, graph, errors=(0.5, 0.3, 0.4), epochs=5, status="stopped", **info):
-    """A run folder as the Trainer leaves it, written by hand: run.json, settings.json,
-    design.json, metrics.csv (one row per error, 10 s an epoch) and a best.pt of 1000 bytes."""
-    path = Path(root) / folder
-    path.mkdir(parents=True)
-    (path / "metrics.csv").write_text(METRICS_HEADER + "".join(
-        f"{i},1.0,0.5,0.1,1.0,{e},0.1,0.01,100,10.0,\n" for i, e in enumerate(errors, 1)))
-    (path / runs.SETTINGS_FILE).write_text(json.dumps({"epochs": epochs, "dataset": "digits"}))
-    fileformat.save(graph, path / runs.DESIGN_FILE)
-    (path / "best.pt").write_bytes(b"x" * 1000)
-    fields = {"name": f"{graph.name} · digits · {folder}", "design": graph.name,
-              "design_hash": fileformat.design_hash(graph), "dataset": "digits",
-              "status": status, "message": "", "started": "2024-03-05T14:02:11"} | info
-    (path / runs.INFO_FILE).write_text(json.dumps({k: v for k, v in fields.items()
-                                                   if v is not None}))
-    return path
+from .helpers import fake_run
 
 
 @pytest.fixture
@@ -164,7 +143,7 @@ def test_variants_land_in_the_run_they_came_from(tmp_path, lenet):
     (second / "model_int8.pt").write_bytes(b"q")
     workspace.write_variant(second, {"technique": "quantize", "scheme": "int8-dynamic"},
                             folder / "design.pt")
-    first, int8 = workspace.list_variants(run)
+    _, int8 = workspace.list_variants(run)
     assert int8.source == f"variants/{folder.name}/design.pt" and int8.name == "int8-dynamic"
     assert int8.weights is None and int8.model == second / "model_int8.pt"
     # The variant's design lists its run; renamed, noted and trashed like a run.
