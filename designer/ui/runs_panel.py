@@ -18,8 +18,8 @@ best.pt); it reads the folders only while the panel is shown.
 from pathlib import Path
 import time
 
-from PySide6.QtCore import (QEvent, QFileSystemWatcher, QSortFilterProxyModel, Qt, QTimer,
-                            QUrl, Signal)
+from PySide6.QtCore import (QEvent, QFileSystemWatcher, QModelIndex, QPersistentModelIndex,
+                            QSortFilterProxyModel, Qt, QTimer, QUrl, Signal)
 from PySide6.QtGui import (QColor, QDesktopServices, QKeySequence, QPalette, QStandardItem,
                            QStandardItemModel)
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu,
@@ -399,13 +399,14 @@ class RunsPanel(QWidget):
             self.view.edit(index.siblingAtColumn(NOTES))
 
     def _double_clicked(self, index):
+        """A variant's row opens it; a run's name or notes cell, and a variant's notes, edit."""
         record = self._record_of(self._selected_folder())
-        if index.column() == NOTES:
-            self.view.edit(index)
-        elif isinstance(record, workspace.Variant):
+        if isinstance(record, workspace.Variant) and index.column() != NOTES:
             self.open_variant(record)
-        elif index.column() == NAME:
-            self.view.edit(index)
+        elif index.column() in (NAME, NOTES):
+            # Once the double-click is handled: the view refuses to edit while it is.
+            cell = QPersistentModelIndex(index)
+            QTimer.singleShot(0, lambda: cell.isValid() and self.view.edit(QModelIndex(cell)))
 
     def open_variant(self, variant):
         """Open a variant's design (its weights become current, found beside it), or its folder
