@@ -147,8 +147,7 @@ class RunsPanel(QWidget):
         self.refresh_later(now=True)
 
     def _edited(self, index):
-        if self.sender() is getattr(self.context.document, "undo_stack", None):
-            self.refresh_later()     # an edit can make it another design, with other runs
+        self.refresh_later()     # an edit can make it another design, with other runs
 
     def _weights_changed(self, path):
         if path is None:

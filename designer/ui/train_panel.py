@@ -9,8 +9,9 @@ waits on it; pause, resume and stop go through the engine's thread-safe `TrainCo
 follow pyqtgraph's guidance for live data: one long-lived curve per series and run, `setData` from
 a timer at a steady rate, clip-to-view and automatic peak downsampling. Every run stays in the runs
 list with its curves in its own colour, under the name it keeps in its folder (run.json); ticking
-several compares them on the same plots (so do the runs ticked in the Runs panel). Resume continues a stopped run; Continue… extends any
-run, a finished one too, to more epochs; both refuse a run of another design and change nothing.
+several compares them on the same plots (so do the runs ticked in the Runs panel). Resume
+continues a stopped run; Continue… extends any run, a finished one too, to more epochs; both
+refuse a run of another design and change nothing.
 """
 
 import csv

@@ -87,6 +87,16 @@ def test_the_open_designs_runs_are_listed_and_sort_by_a_header_click(panel, fold
     assert [name.rsplit(" · ", 1)[-1] for name in shown(panel)] == ["alex"]
 
 
+def test_an_edit_that_makes_it_another_design_lists_that_designs_runs(panel, folders, qtbot):
+    from designer.core.commands import SetParams
+    document = panel.context.document
+    document.push(SetParams(document.graph, "c1", out_channels=8))
+    qtbot.waitUntil(lambda: shown(panel) == [], timeout=2000)
+    assert "No runs of this design" in panel.status.text()
+    document.undo_stack.undo()
+    qtbot.waitUntil(lambda: len(shown(panel)) == 2, timeout=2000)
+
+
 def test_rename_and_notes_by_typing_stay_in_run_json(panel, folders, qtbot):
     click(qtbot, panel, folders["a"])
     qtbot.keyClick(panel.view, Qt.Key_F2)
