@@ -78,7 +78,7 @@ class RunsPanel(QWidget):
         self.watcher.directoryChanged.connect(lambda path: self.refresh_later())
         context.document_changed.connect(self._document_changed)
         context.weights_changed.connect(self._weights_changed)
-        context.theme_changed.connect(lambda theme: self.refresh_later())
+        context.theme_changed.connect(lambda theme: self.refresh_later(now=True))
         self._document_changed(context.document)
 
     # ---- widgets ---------------------------------------------------------------------------
@@ -200,8 +200,10 @@ class RunsPanel(QWidget):
                 self.model.appendRow(items)
             self.ticked &= {str(run.folder) for run in found}
             self.view.expandAll()
-            for column in range(1, len(COLUMNS) - 1):
+            for column in range(len(COLUMNS) - 1):
                 self.view.resizeColumnToContents(column)
+            self.view.setColumnWidth(NAME, min(max(self.view.columnWidth(NAME), 200), 420))
+            self.view.setColumnWidth(SIZE, self.view.columnWidth(SIZE) + 12)   # gap before notes
             if selected is not None and self._row_of(selected) is not None:
                 self.view.setCurrentIndex(self._row_of(selected))
             elif self.context.current_weights is not None:
@@ -255,7 +257,9 @@ class RunsPanel(QWidget):
         items[NAME].setCheckable(True)
         items[NAME].setCheckState(Qt.Checked if str(run.folder) in self.ticked
                                   else Qt.Unchecked)
-        items[STATUS].setForeground(self._status_colour(run.status))
+        colour = self._status_colour(run.status)
+        if colour is not None:       # else the palette's text, which follows the theme
+            items[STATUS].setForeground(colour)
         if run.message:
             items[STATUS].setToolTip(run.message)
         return items
@@ -281,7 +285,7 @@ class RunsPanel(QWidget):
             return QColor(theme.error if theme is not None else "#d33f3f")
         if status == "running":
             return QColor(theme.accent if theme is not None else "#2f6fde")
-        return QColor(theme.text if theme is not None else "#1f2430")
+        return None
 
     # ---- rows ------------------------------------------------------------------------------
     def _name_items(self):
