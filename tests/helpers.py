@@ -1,7 +1,9 @@
 """Helpers shared by the tests: a tiny trainable network, one-block designs, and the checks that
 compare a design with a reference implementation (weights copied by name, outputs compared)."""
 
+import json
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -135,3 +137,27 @@ def assert_block_matches(graph, reference_block, shape, atol=1e-5):
     reference = Holder(reference_block)
     assert_same_outputs(graph, reference, shape, atol)
     assert Analyzer(graph).totals.params == param_count(reference)
+
+
+METRICS_HEADER = ("epoch,train_loss,train_top1_error,train_top5_error,val_loss,val_top1_error,"
+                  "val_top5_error,lr,images_per_s,epoch_time_s,peak_memory_mb\n")
+
+
+def fake_run(root, folder, graph, errors=(0.5, 0.3, 0.4), epochs=5, status="stopped", **info):
+    """A run folder as the Trainer leaves it, written by hand: run.json, settings.json,
+    design.json, metrics.csv (one row per error, 10 s an epoch) and a best.pt of 1000 bytes."""
+    from designer.core import fileformat
+    from designer.train import runs
+    path = Path(root) / folder
+    path.mkdir(parents=True)
+    (path / "metrics.csv").write_text(METRICS_HEADER + "".join(
+        f"{i},1.0,0.5,0.1,1.0,{e},0.1,0.01,100,10.0,\n" for i, e in enumerate(errors, 1)))
+    (path / runs.SETTINGS_FILE).write_text(json.dumps({"epochs": epochs, "dataset": "digits"}))
+    fileformat.save(graph, path / runs.DESIGN_FILE)
+    (path / "best.pt").write_bytes(b"x" * 1000)
+    fields = {"name": f"{graph.name} · digits · {folder}", "design": graph.name,
+              "design_hash": fileformat.design_hash(graph), "dataset": "digits",
+              "status": status, "message": "", "started": "2024-03-05T14:02:11"} | info
+    (path / runs.INFO_FILE).write_text(json.dumps({k: v for k, v in fields.items()
+                                                   if v is not None}))
+    return path

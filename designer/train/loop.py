@@ -426,7 +426,8 @@ class Trainer:
                         or runs.run_name(self.graph.name, config.dataset),
                         design=kept.get("design") or self.graph.name,
                         design_hash=fileformat.design_hash(self.graph), dataset=config.dataset,
-                        status="running", message="")
+                        status="running", message="",
+                        started=kept.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
         self.status_recorded = False
 
     def _record(self, status, message):

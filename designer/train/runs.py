@@ -4,7 +4,8 @@ refuse resuming a run with another design, and both refuse to write a new run ov
 
     settings.json   the run's TrainConfig (`TrainConfig.from_dict` reads it back)
     design.json     the design trained, as File ▸ Save writes it (File ▸ Open opens it)
-    run.json        {"name", "design", "design_hash", "dataset", "status", "message"}
+    run.json        {"name", "design", "design_hash", "dataset", "status", "message",
+                     "started", "notes"}   (started: local time, 2024-03-05T14:02:11)
     last.pt, best.pt, metrics.csv, steps.csv, tensorboard/   what training writes
 
 A run's status is "running", "completed", "stopped" or "failed" (its message says why).
@@ -54,7 +55,7 @@ def read_info(folder):
     no status (None): its metrics say how far it got."""
     folder = Path(folder)
     info = {"name": folder.name, "design": None, "design_hash": None, "dataset": None,
-            "status": None, "message": ""}
+            "status": None, "message": "", "started": None, "notes": ""}
     try:
         saved = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -3,7 +3,9 @@ multiply-adds and bytes (pruning, factorisation and substitution change the grap
 known before anything runs; the preview follows the settings as they change), and Apply: the
 technique runs in a `Job` thread (calibration and fine-tuning can take a while; Stop ends
 fine-tuning between steps), a before/after table and a per-layer bar chart show what it cost, and
-a new design opens as a new document, its weights (saved beside it) the current weights.
+a new design opens as a new document, its weights (saved beside it) the current weights. A
+result made from a run's weights is kept in that run's folder as a variant (the Runs panel lists
+it under the run); other results go in their own folder under `out_root`.
 
 The Weights field follows the document's current weights (the run just trained, the variant just
 opened) until the person types another path; Browse… starts in the runs folder.
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QProgressBar, Q
 from designer.compress.settings import SETTINGS, WEIGHT_SCHEME_SETTINGS, weight_scheme
 from designer.core.params import Param
 from designer.core.settings import Settings
+from designer import workspace
 from designer.home import app_home, new_run_dir, runs_root
 from .forms import SettingsForm
 from .jobs import Job
@@ -323,22 +326,30 @@ def _preview(technique, graph, weights, options, control, on_event):
 
 
 def _compress(out_root, technique, graph, weights, options, control, on_event):
-    """Run the technique and write its result into a folder of its own under `out_root`;
-    (the report, the paths written)."""
+    """Run the technique and write its result into a folder of its own: a variant of the run
+    the weights came from (`<run>/variants/…`, with its variant.json) when they are a run's
+    checkpoint or a variant's weights, else under `out_root`; (the report, the paths written)."""
     import torch
     from designer.compress import jobs
     from designer.compress.measure import input_shape
+    from designer.core.fileformat import design_hash
     from designer.weights import save_design_with_weights, weights_path_for
     outcome = jobs.run(technique, graph, weights, options, control, on_event)
-    folder = new_run_dir(graph.name, outcome.report["technique"], out_root)
+    report = outcome.report
+    variant = workspace.variant_folder(weights, report["technique"])
+    folder = variant or new_run_dir(graph.name, report["technique"], out_root)
     folder.mkdir(parents=True)
     if outcome.module is not None:
         from designer.compress.quantize import to_torchscript
         path = folder / "model_int8.pt"
         to_torchscript(outcome.module, torch.randn(1, *input_shape(graph)), path)
-        return outcome.report, [path]
-    new = outcome.graph.copy()
-    new.set_metadata(name=f"{graph.name} ({outcome.report['technique']})")
-    design = folder / "design.json"
-    save_design_with_weights(new, outcome.state, design)
-    return outcome.report, [design, weights_path_for(design)]
+        paths, new_hash = [path], None
+    else:
+        new = outcome.graph.copy()
+        new.set_metadata(name=f"{graph.name} ({report['technique']})")
+        design = folder / "design.json"
+        save_design_with_weights(new, outcome.state, design)
+        paths, new_hash = [design, weights_path_for(design)], design_hash(new)
+    if variant is not None:    # written last: a folder without it is not listed
+        workspace.write_variant(folder, report, weights, design_hash=new_hash)
+    return report, paths

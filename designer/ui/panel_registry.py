@@ -3,8 +3,8 @@
 A panel is a QWidget class called as `PanelClass(context)`. The `PanelContext` is all a panel sees
 of the editor: the open document (its graph, live analysis, undo stack and current weights), the
 selected node ids, the theme, the requests a panel makes (select nodes, show a status-bar message,
-open a design file, make a file the current weights) and one the editor makes (compare the open
-design with another). A panel never imports or reaches into the main window, and the window never
+open a design file, make a file the current weights, plot runs' curves) and one the editor makes
+(compare the open design with another). A panel never imports or reaches into the main window, and the window never
 reaches into a panel: both speak through the context, so a panel can be built and tested on its
 own with a bare `PanelContext()`. A panel's Weights field follows the current weights through a
 `WeightsField`.
@@ -57,6 +57,7 @@ class Panel:
 
 PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
+    Panel("Runs", "runs", "designer.ui.runs_panel:RunsPanel"),
     Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
     Panel("Insight", "insight", "designer.ui.insight.panel:InsightPanel"),
     Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
@@ -78,6 +79,8 @@ class PanelContext(QObject):
     theme_changed = Signal(object)      # the editor's new `theme.Theme`
     weights_changed = Signal(object)    # the current weights (a Path or None): changed, or a
                                         # new document (after `document_changed`)
+    runs_plot_requested = Signal(list)  # a panel asks for these run folders' curves (the Train
+                                        # panel plots them, the others hidden)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -110,6 +113,11 @@ class PanelContext(QObject):
     def open_design(self, path):
         """Ask the editor to open this design file (it asks to save unsaved changes first)."""
         self.open_requested.emit(str(path))
+
+    def plot_runs(self, folders):
+        """Ask for the curves of these run folders to be plotted together (the Runs panel's
+        ticks; the Train panel answers, over the union of their epochs)."""
+        self.runs_plot_requested.emit([str(folder) for folder in folders])
 
     def compare_with(self, file_or_preset):
         """Ask for the open design to be compared with a design file or preset (File ▸ Compare

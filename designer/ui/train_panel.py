@@ -9,8 +9,9 @@ waits on it; pause, resume and stop go through the engine's thread-safe `TrainCo
 follow pyqtgraph's guidance for live data: one long-lived curve per series and run, `setData` from
 a timer at a steady rate, clip-to-view and automatic peak downsampling. Every run stays in the runs
 list with its curves in its own colour, under the name it keeps in its folder (run.json); ticking
-several compares them on the same plots. Resume continues a stopped run; Continue… extends any
-run, a finished one too, to more epochs; both refuse a run of another design and change nothing.
+several compares them on the same plots (so do the runs ticked in the Runs panel). Resume
+continues a stopped run; Continue… extends any run, a finished one too, to more epochs; both
+refuse a run of another design and change nothing.
 """
 
 import csv
@@ -192,6 +193,7 @@ class TrainPanel(QWidget):
         self.timer.timeout.connect(self.refresh_plots)
         self._set_state("idle")
         self.load_earlier_runs()
+        context.runs_plot_requested.connect(self.plot_runs)
 
     # -- widgets ---------------------------------------------------------------------------
     def _build_form(self):
@@ -550,6 +552,27 @@ class TrainPanel(QWidget):
                 continue   # a half-written or foreign folder is not listed
             self._add_run(run, shown=False)
         self.refresh_plots()
+
+    def plot_runs(self, folders):
+        """Show the curves of the runs in `folders` together (the Runs panel's ticks), reading
+        those not listed yet from their folders; the other runs are hidden, but for a run
+        training now. The axes span the union of the shown runs' epochs."""
+        wanted = {str(Path(folder)) for folder in folders}
+        listed = {str(Path(run.run_dir)) for run in self.runs if run.run_dir}
+        for folder in sorted(wanted - listed):
+            try:
+                run = read_run(folder, RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
+            except (OSError, ValueError, KeyError):
+                continue   # a run without curves yet
+            self._add_run(run, shown=False)
+        self.refresh_plots()
+        for index, run in enumerate(self.runs):
+            if run is self.current and self.is_running:
+                continue
+            shown = run.run_dir is not None and str(Path(run.run_dir)) in wanted
+            entry = self.runs_list.item(index)
+            if (entry.checkState() == Qt.Checked) != shown:
+                entry.setCheckState(Qt.Checked if shown else Qt.Unchecked)   # _run_ticked
 
     def _selected_run(self):
         row = self.runs_list.currentRow()

@@ -14,6 +14,7 @@ from designer.core.compile import compile_graph
 from designer.core.fileformat import save
 from designer.core.presets import load_design
 from designer.home import runs_root
+from designer.ui.runs_panel import FOLDER_ROLE
 
 
 def in_modal_dialog(act):
@@ -35,7 +36,10 @@ def in_modal_dialog(act):
 def apply_compression(window, qtbot, technique):
     compress = window.panels["compress"]
     compress.editors["technique"].box.setCurrentText(technique)
-    qtbot.waitUntil(lambda: not compress.is_running, timeout=60_000)   # a preview it started
+    # A preview it started, and the last job's end (its thread can have stopped before its
+    # finished signal re-enables Apply: a click then would be lost).
+    qtbot.waitUntil(lambda: not compress.is_running and compress.apply_button.isEnabled(),
+                    timeout=60_000)
     with qtbot.waitSignal(compress.result_ready, timeout=120_000) as result:
         qtbot.mouseClick(compress.apply_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not compress.is_running, timeout=30_000)
@@ -83,6 +87,7 @@ def test_train_export_compress_twice_and_look_inside_without_typing_a_weights_pa
     variant = window.document.path
     assert variant.name == "design.json" and window.document.graph.nodes["c3"].params[
         "out_channels"] == 8
+    assert variant.parent.parent == best.parent / "variants"   # kept inside the run it came from
     assert window.context.current_weights == variant.with_suffix(".pt")
     assert compress.editors["weights"].line.text() == str(variant.with_suffix(".pt"))
     assert window.weights_label.text() == "Weights: design.pt"
@@ -92,6 +97,11 @@ def test_train_export_compress_twice_and_look_inside_without_typing_a_weights_pa
     assert report["bytes_after"] < report["bytes_before"]
     model_int8 = compress.last_result[1][0]
     assert model_int8.name == "model_int8.pt"
+    assert model_int8.parent.parent == best.parent / "variants"   # a variant of that run too
+    runs = window.panels["runs"]
+    runs.refresh()
+    assert {runs._row_of(p.parent).parent().data(FOLDER_ROLE) for p in (variant, model_int8)
+            } == {str(best.parent)}
     assert torch.jit.load(str(model_int8))(x).shape == (2, 10)
     assert window.document.path == variant    # a quantised model is a file, not a design
 
