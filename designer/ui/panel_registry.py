@@ -4,10 +4,10 @@ A panel is a QWidget class called as `PanelClass(context)`. The `PanelContext` i
 of the editor: the open document (its graph, live analysis, undo stack and current weights), the
 selected node ids, the theme, the requests a panel makes (select nodes, show a status-bar message,
 open a design file, make a file the current weights, plot runs' curves) and one the editor makes
-(compare the open design with another). A panel never imports or reaches into the main window, and the window never
-reaches into a panel: both speak through the context, so a panel can be built and tested on its
-own with a bare `PanelContext()`. A panel's Weights field follows the current weights through a
-`WeightsField`.
+(compare the open design with another). A panel never imports or reaches into the main window,
+and the window never reaches into a panel: both speak through the context, so a panel can be
+built and tested on its own with a bare `PanelContext()`. A panel's Weights field follows the
+current weights through a `WeightsField`.
 
 Adding a panel is one module plus one line in `PANELS`. For example, a panel that shows the
 parameter count of the selected layers:
