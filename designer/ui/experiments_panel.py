@@ -90,7 +90,7 @@ class ExperimentsPanel(QWidget):
         self.plot_box = QVBoxLayout(top)
         self.plot_box.setContentsMargins(0, 0, 0, 0)
         self.plot_box.addWidget(self.cost_box)
-        top.setMinimumHeight(180)
+        top.setMinimumHeight(120)   # the table never squeezes the plot to nothing
         right.addWidget(top)
         right.addWidget(self.table)
         right.setStretchFactor(0, 3)

@@ -33,7 +33,7 @@ from .panel_registry import PANELS, PanelContext
 from .panels import IssuesPanel, SummaryPanel
 from .recovery import Recovery
 from .start import NewDesignDialog, ParamCounts, StartPage
-from .widgets import FigureText
+from .widgets import FigureText, scrolled
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
@@ -174,7 +174,9 @@ class MainWindow(QMainWindow):
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
         for panel in PANELS:
             widget = panel.create(self.context)
-            dock = self._dock(panel.title, widget, DOCK_AREAS[panel.area], panel.name)
+            # In a scroll area: a panel taller than its dock scrolls instead of holding every
+            # dock of its area (and the canvas's share of the window) to its own height.
+            dock = self._dock(panel.title, scrolled(widget), DOCK_AREAS[panel.area], panel.name)
             self.tabifyDockWidget(last[panel.area], dock)
             last[panel.area] = dock
             self.panels[panel.name] = widget
@@ -476,12 +478,13 @@ class MainWindow(QMainWindow):
                     pass   # unreadable settings are left at their defaults
 
     def showEvent(self, event):
-        """The first time the window shows without a saved workspace, the bottom docks take half
-        its height: the panels' forms and plots need the room, and the canvas fits the design to
-        what is left (before, this share came only from the tallest panel's minimum height)."""
+        """The first time the window shows without a saved workspace, the bottom docks (the
+        summary table in front) take a third of its height and the canvas the rest, enough to
+        draw a fitted preset with its shapes; a panel brought to the front gets more room
+        (`_give_room`), and every panel scrolls rather than holding the docks taller."""
         super().showEvent(event)
         if not self._sized_docks and not self._docks_restored:
-            self.resizeDocks([self.summary_dock], [self.height() // 2], Qt.Vertical)
+            self.resizeDocks([self.summary_dock], [self.height() // 3], Qt.Vertical)
         self._sized_docks = True
 
     def _give_room(self, dock, visible):
