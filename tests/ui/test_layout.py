@@ -4,6 +4,7 @@ block make room without moving what they need not, the dark theme reaches every 
 and the window's settings are saved as they change."""
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from designer.core.layout import NODE_HEIGHT
@@ -42,3 +43,37 @@ def test_at_its_first_size_the_window_draws_a_fitted_preset_with_its_shapes(qtbo
     line = _compact_fonts()[2].height()
     assert NODE_HEIGHT * window.view.zoom >= 2 * line + 4    # room for the type and the shape
     window.close()
+
+
+def _minimap_sees(window, node_id):
+    """The colour the minimap draws at the node's centre, or None when that lies outside it."""
+    minimap = window.view.minimap
+    item = window.scene.item(node_id)
+    point = minimap._transform.map(item.mapToScene(item._rect.center())).toPoint()
+    if not minimap.rect().adjusted(2, 2, -2, -2).contains(point):
+        return None
+    return QColor(minimap.grab().toImage().pixel(point))
+
+
+def _alike(one, two):
+    """Alike but for the shade the minimap lays over the part the view shows."""
+    return sum(abs(a - b) for a, b in zip(one.getRgb()[:3], two.getRgb()[:3])) < 70
+
+
+def test_the_minimap_follows_a_new_design_and_its_first_layers(window):
+    window.open_design("alexnet")
+    window.new_design("")                       # File ▸ New, empty
+    QApplication.processEvents()                # its deferred fit runs before any layer is added
+    window.view.set_zoom(1.0)
+    window.view.centerOn(2000, 1500)            # the new layers land far from AlexNet's place
+    first = window.editor.add_layer("Input")
+    second = window.editor.add_layer("Conv2d")   # joins below the selected Input
+    QApplication.processEvents()
+    for node_id in (first, second):
+        item = window.scene.item(node_id)
+        seen = _minimap_sees(window, node_id)
+        assert seen is not None and _alike(seen, item.colour), node_id
+    window.document.undo_stack.setClean()
+    window.new_design("lenet5")                  # and a preset after it
+    QApplication.processEvents()
+    assert all(_minimap_sees(window, n) is not None for n in window.document.graph.nodes)
