@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
-from designer.core.layout import NODE_HEIGHT
+from designer.core.layout import NODE_HEIGHT, NODE_WIDTH
 from designer.ui.items import _compact_fonts
 
 
@@ -77,3 +77,68 @@ def test_the_minimap_follows_a_new_design_and_its_first_layers(window):
     window.new_design("lenet5")                  # and a preset after it
     QApplication.processEvents()
     assert all(_minimap_sees(window, n) is not None for n in window.document.graph.nodes)
+
+
+def _overlaps(scene):
+    """Pairs of nodes whose drawings overlap."""
+    items = sorted(scene.node_items(), key=lambda i: i.sceneBoundingRect().top())
+    return [(a.node.id, b.node.id) for i, a in enumerate(items) for b in items[i + 1:]
+            if a.sceneBoundingRect().intersects(b.sceneBoundingRect())]
+
+
+def _positions(graph):
+    return {nid: node.pos for nid, node in graph.nodes.items()}
+
+
+def test_a_layer_dropped_on_a_wire_makes_room_below_it_and_moves_nothing_else(window):
+    from PySide6.QtCore import QMimeData, QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    from designer.ui.view import LAYER_MIME
+    window.open_design("alexnet")               # laid out in columns
+    graph = window.document.graph
+    before = _positions(graph)
+    window.view.set_zoom(1.0)
+    window.view.centerOn(window.scene.nodes_rect(["conv1", "relu1"]).center())
+    QApplication.processEvents()
+    edge = next(e for e in graph.edges if e.src == "conv1" and e.dst == "relu1")
+    # Dropped nearer relu1 than conv1: it would cover both halves of their neighbours.
+    wire = window.scene.edge_item(edge).path()
+    drop = window.view.mapFromScene(wire.pointAtPercent(0.7))
+    mime = QMimeData()
+    mime.setData(LAYER_MIME, b"BatchNorm")
+    viewport = window.view.viewport()
+    QApplication.sendEvent(viewport, QDragEnterEvent(drop, Qt.CopyAction, mime, Qt.LeftButton,
+                                                     Qt.NoModifier))
+    QApplication.sendEvent(viewport, QDropEvent(QPointF(drop), Qt.CopyAction, mime, Qt.LeftButton,
+                                                Qt.NoModifier))
+    QApplication.processEvents()
+    added = next(n for n in graph.nodes if graph.nodes[n].type == "BatchNorm")
+    assert graph.in_edge(added, "in").src == "conv1" and graph.in_edge("relu1", "in").src == added
+    assert _overlaps(window.scene) == []
+    x, y = graph.nodes[added].pos
+    assert x == before["conv1"][0] and before["conv1"][1] < y < graph.nodes["relu1"].pos[1]
+    column = before["conv1"][0]
+    moved = {n for n in before if graph.nodes[n].pos != before[n]}
+    assert moved and all(before[n][0] == column and before[n][1] > before["conv1"][1]
+                         for n in moved)            # only the first column, below conv1
+    window.document.undo_stack.undo()
+    assert _positions(graph) == before
+
+
+def test_explode_moves_only_the_nodes_in_the_way_of_the_layers(window):
+    window.open_design("resnet18")               # laid out in columns
+    graph = window.document.graph
+    blocks = [n for n in graph.nodes.values() if n.is_block]
+    block = blocks[len(blocks) // 2]
+    x, y = block.pos
+    before = _positions(graph)
+    window.scene.select_ids([block.id])
+    window.editor.explode_selection()
+    assert block.id not in graph.nodes
+    assert _overlaps(window.scene) == []
+    far = [n for n in before if n in graph.nodes and abs(before[n][0] - x) > NODE_WIDTH]
+    assert any(before[n][1] > y for n in far)    # other columns have nodes below the block
+    assert all(graph.nodes[n].pos == before[n] for n in far)
+    assert all(graph.nodes[n].pos == before[n] for n in before
+               if n in graph.nodes and before[n][1] < y)   # nor does anything above it
