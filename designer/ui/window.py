@@ -33,7 +33,7 @@ from .panel_registry import PANELS, PanelContext
 from .panels import IssuesPanel, SummaryPanel
 from .recovery import Recovery
 from .start import NewDesignDialog, ParamCounts, StartPage
-from .widgets import FigureText, scrolled
+from .widgets import FigureText, PanelArea
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
             widget = panel.create(self.context)
             # In a scroll area: a panel taller than its dock scrolls instead of holding every
             # dock of its area (and the canvas's share of the window) to its own height.
-            dock = self._dock(panel.title, scrolled(widget), DOCK_AREAS[panel.area], panel.name)
+            dock = self._dock(panel.title, PanelArea(widget), DOCK_AREAS[panel.area], panel.name)
             self.tabifyDockWidget(last[panel.area], dock)
             last[panel.area] = dock
             self.panels[panel.name] = widget
