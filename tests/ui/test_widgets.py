@@ -56,6 +56,7 @@ def test_a_panel_area_fills_its_dock_and_scrolls_only_below_the_panels_minimum(q
     """A docked panel (issue 21, item 9): a word-wrapped label made a QScrollArea lay the panel
     out at its preferred height, taller than the dock, with the bottom of it out of view."""
     from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout
+
     from designer.ui.widgets import PanelArea
     panel = QWidget()
     column = QVBoxLayout(panel)
