@@ -644,7 +644,8 @@ class MainWindow(QMainWindow):
         self.act_theme.setChecked(name == "dark")
         for action in self.findChildren(QAction):
             if getattr(action, "icon_name", None):
-                action.setIcon(themes.icon(action.icon_name, self.theme.text))
+                action.setIcon(themes.icon(action.icon_name, self.theme.text,
+                                               self.theme.blocked))
         self.editor.set_theme(self.theme)
         self.context.set_theme(self.theme)
         if self.document is not None:

@@ -142,3 +142,51 @@ def test_explode_moves_only_the_nodes_in_the_way_of_the_layers(window):
     assert all(graph.nodes[n].pos == before[n] for n in far)
     assert all(graph.nodes[n].pos == before[n] for n in before
                if n in graph.nodes and before[n][1] < y)   # nor does anything above it
+
+
+def _opaque_colours(pixmap):
+    image = pixmap.toImage()
+    return {QColor(image.pixel(x, y)).name() for x in range(image.width())
+            for y in range(image.height()) if QColor.fromRgba(image.pixel(x, y)).alpha() == 255}
+
+
+def _distance(one, two):
+    return sum(abs(a - b) for a, b in zip(QColor(one).getRgb()[:3], QColor(two).getRgb()[:3]))
+
+
+def test_the_dark_theme_reaches_plots_views_check_boxes_and_disabled_icons(window):
+    from PySide6.QtGui import QIcon, QPainter, QPixmap
+    from PySide6.QtWidgets import QStyle, QStyleOptionButton
+    window.open_design("alexnet")
+    experiments, compare = window.panels["experiments"], window.panels["compare"]
+    next(d for d in window.panel_docks if d.objectName() == "experiments").raise_()
+    QApplication.processEvents()                 # its plot is made when first shown
+    compare.compare_with("lenet5")
+    window.act_theme.trigger()
+    dark = window.theme
+    assert dark.name == "dark"
+    plot = experiments.plot
+    assert plot.backgroundBrush().color() == QColor(dark.base)
+    assert plot.getPlotItem().getAxis("left").textPen().color() == QColor(dark.text)
+    assert compare.view.backgroundBrush().color() == QColor(dark.canvas)
+    assert all(item.theme is dark for item in compare.scene.node_items())
+    status = next(compare.table.item(r, 1) for r in range(compare.table.rowCount())
+                  if compare.table.item(r, 1).text() == "removed")
+    assert _distance(status.foreground().color(), dark.base) > 200   # readable on the dark table
+    # An unticked check box (the runs to compare in the Train panel) has a visible outline.
+    runs = window.panels["train"].runs_list
+    assert runs.palette().base().color() == QColor(dark.base)
+    box = QPixmap(20, 20)
+    box.fill(QColor(dark.base))
+    option = QStyleOptionButton()
+    option.initFrom(runs)
+    option.rect = box.rect().adjusted(3, 3, -3, -3)
+    option.state = QStyle.State_Enabled | QStyle.State_Off
+    painter = QPainter(box)
+    QApplication.style().drawPrimitive(QStyle.PE_IndicatorCheckBox, option, painter, runs)
+    painter.end()
+    assert max(_distance(c, dark.base) for c in _opaque_colours(box)) > 60
+    # A disabled tool is drawn dimmer than an enabled one, not lighter (Qt's own greying).
+    assert not window.act_undo.isEnabled() and window.act_fit.isEnabled()
+    disabled = _opaque_colours(window.act_undo.icon().pixmap(24, QIcon.Disabled))
+    assert disabled and all(_distance(c, dark.blocked) < 60 for c in disabled)
