@@ -10,7 +10,7 @@ import atexit
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QStackedWidget)
@@ -36,6 +36,7 @@ from .start import NewDesignDialog, ParamCounts, StartPage
 from .widgets import FigureText, PanelArea
 
 AUTOSAVE_MS = 60_000
+WORKSPACE_SAVE_MS = 1000   # the workspace is saved this long after it last changed
 MAX_RECENT = 8
 FILE_FILTER = "CNN Designer designs (*.json);;All files (*)"
 DOCK_AREAS = {"bottom": Qt.BottomDockWidgetArea, "left": Qt.LeftDockWidgetArea,
@@ -92,6 +93,19 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.set_theme(theme)
         self._restore_workspace()
+        # The workspace (size, docks, theme, panel settings) is saved as it changes, once it
+        # has settled, so a crash or a killed session keeps it too (not only a normal Quit).
+        self.workspace_timer = QTimer(self)
+        self.workspace_timer.setSingleShot(True)
+        self.workspace_timer.setInterval(WORKSPACE_SAVE_MS)
+        self.workspace_timer.timeout.connect(self._save_workspace)
+        for dock in self.findChildren(QDockWidget):
+            dock.installEventFilter(self)   # moved, resized, shown or hidden
+            dock.dockLocationChanged.connect(self.workspace_changed)
+            dock.topLevelChanged.connect(self.workspace_changed)
+        for panel in self.panels.values():
+            if hasattr(panel, "state_changed"):
+                panel.state_changed.connect(self.workspace_changed)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -448,12 +462,33 @@ class MainWindow(QMainWindow):
                 if hasattr(panel, "shutdown"):
                     panel.shutdown()  # jobs must end before their QThreads die
             self.recovery.drop()
+            self.workspace_timer.stop()
             self._save_workspace()
             event.accept()
         else:
             event.ignore()
 
     # ---- what is remembered between sessions -------------------------------------------------
+    def workspace_changed(self, *_):
+        """Save the workspace in a moment (each change starts the wait again)."""
+        timer = getattr(self, "workspace_timer", None)   # None while the window is being built
+        if timer is not None and self.isVisible():
+            timer.start()
+
+    def eventFilter(self, watched, event):
+        if event.type() in (QEvent.Resize, QEvent.Move, QEvent.Show, QEvent.Hide) \
+                and isinstance(watched, QDockWidget):
+            self.workspace_changed()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.workspace_changed()
+
+    def moveEvent(self, event):
+        super().moveEvent(event)
+        self.workspace_changed()
+
     def _save_workspace(self):
         """Window size and place, docks, theme and each panel's settings (QSettings)."""
         self.settings.setValue("geometry", self.saveGeometry())
@@ -652,6 +687,7 @@ class MainWindow(QMainWindow):
             self.issues.set_source(self.document.analyzer, self.theme)
         self.palette.set_theme(self.theme)
         self.summary.set_theme(self.theme)
+        self.workspace_changed()
 
     def export_dialog(self):
         if self.document is not None:

@@ -190,3 +190,26 @@ def test_the_dark_theme_reaches_plots_views_check_boxes_and_disabled_icons(windo
     assert not window.act_undo.isEnabled() and window.act_fit.isEnabled()
     disabled = _opaque_colours(window.act_undo.icon().pixmap(24, QIcon.Disabled))
     assert disabled and all(_distance(c, dark.blocked) < 60 for c in disabled)
+
+
+def test_the_workspace_is_saved_a_moment_after_it_changes_not_only_on_quit(window, home):
+    from PySide6.QtCore import QSettings
+
+    def saved():
+        return QSettings(str(home / "settings.ini"), QSettings.IniFormat)   # read afresh
+
+    window.workspace_timer.stop()
+    window.act_theme.trigger()
+    window.inspector_dock.hide()
+    window.panels["train"].editors["epochs"].box.setValue(17)
+    window.resizeDocks([window.summary_dock], [180], Qt.Vertical)
+    QApplication.processEvents()
+    assert window.workspace_timer.isActive()          # waiting for the changes to settle
+    assert saved().value("theme") is None             # nothing written yet
+    window.workspace_timer.timeout.emit()             # the moment has passed
+    settings = saved()
+    assert settings.value("theme") == "dark"
+    assert settings.value("docks") == window.saveState()
+    assert settings.value("geometry") == window.saveGeometry()
+    assert '"epochs": 17' in settings.value("panels/train")
+    assert window.isVisible()                          # and the window was never closed
