@@ -9,6 +9,7 @@ each command in a QUndoCommand; nothing here knows about Qt (after orange-canvas
 """
 
 from .graph import Node, unique_id
+from .layout import make_room
 from .params import ParamValues
 
 
@@ -286,9 +287,18 @@ def selection_graph(graph, node_ids):
 
 
 def insert_on_edge(graph, edge, type_name, node_id, pos):
-    """One compound that adds a layer in the middle of `edge`: src → new layer → dst."""
+    """One compound that adds a layer in the middle of `edge`: src → new layer → dst. The layer
+    goes near `pos` (in line with a straight wire) and overlaps nothing: it settles below a layer
+    in its way above and the layers in its way below move down (`layout.make_room`)."""
+    src, dst = graph.node(edge.src), graph.node(edge.dst)
+    if abs(src.pos[0] - dst.pos[0]) < 1:      # a straight wire: in line with it
+        pos = (src.pos[0], pos[1])
+    moves = make_room({n.id: n.pos for n in graph.nodes.values()}, {node_id: pos}, fixed=False)
+    pos = moves.pop(node_id)
     command = Compound(graph, f"Insert {node_id}", [AddNode(graph, type_name, node_id, None, pos),
                                                       Disconnect(graph, edge)])
+    if moves:
+        command.add(MoveNodes(graph, moves))
     added = Node(node_id, type_name, None)
     added.params = added.spec.defaults()
     ins, outs = added.input_ports(), added.output_ports()

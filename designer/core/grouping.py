@@ -11,7 +11,7 @@ so module paths, and hence state_dict keys, stay the same. Both return one `Comp
 from .commands import AddNode, Compound, Connect, MoveNodes, RemoveNode
 from .errors import DesignError
 from .graph import Graph, unique_id
-from .layout import NODE_HEIGHT, layered_positions
+from .layout import layered_positions, make_room
 from .registry import Role
 
 NOT_GROUPABLE = (Role.INPUT, Role.OUTPUT, Role.BLOCK_INPUT)
@@ -125,28 +125,27 @@ def explode_command(graph, node_id, input_shapes=None):
             return (fed.src, fed.src_port) if fed else None
         return (names[edge.src], edge.src_port)
 
-    # Lay the inside out where the block was and push everything below it down to make room.
+    # Lay the inside out where the block was; the nodes in its way (and in turn the ones in
+    # theirs) move down to make room, and nothing else moves.
     positions = layered_positions(inner)
     kept = [nid for nid in names]
     top = min((positions[n][1] for n in kept), default=0.0)
     xs = [positions[n][0] for n in kept] or [0.0]
     centre = (min(xs) + max(xs)) / 2
-    height = max((positions[n][1] for n in kept), default=0.0) - top
     bx, by = node.pos
+    placed = {names[nid]: (bx + positions[nid][0] - centre, by + positions[nid][1] - top)
+              for nid in kept}
+    others = {nid: n.pos for nid, n in graph.nodes.items() if nid != node_id}
+    moves = {nid: p for nid, p in make_room(others, placed).items() if nid not in placed}
 
     command = Compound(graph, f"Explode {node_id}")
-    if height > 0:
-        below = {nid: (n.pos[0], n.pos[1] + height) for nid, n in graph.nodes.items()
-                 if nid != node_id and n.pos[1] > by + NODE_HEIGHT / 2}
-        if below:
-            command.add(MoveNodes(graph, below))
+    if moves:
+        command.add(MoveNodes(graph, moves))
     outgoing = graph.out_edges(node_id)
     command.add(RemoveNode(graph, node_id))
     for nid, new_id in names.items():
         inner_node = inner.nodes[nid]
-        x, y = positions[nid]
-        command.add(AddNode(graph, inner_node.type, new_id, inner_node.params,
-                            (bx + x - centre, by + y - top),
+        command.add(AddNode(graph, inner_node.type, new_id, inner_node.params, placed[new_id],
                             inner_node.subgraph.copy() if inner_node.subgraph is not None else None))
     outputs = {n.params["name"]: n.id for n in inner.nodes_of_role(Role.OUTPUT)}
     for e in inner.edges:

@@ -7,6 +7,7 @@ a long network wraps into side-by-side columns, cut only where the network narro
 and no shortcut crosses the cut (so every column reads top to bottom on its own).
 """
 
+import heapq
 import math
 
 NODE_WIDTH = 190.0
@@ -100,3 +101,69 @@ def layered_layout(graph):
     """Move every node of `graph` to its layered position (one batch of moves)."""
     for nid, pos in layered_positions(graph).items():
         graph.move(nid, pos)
+
+
+_REACH = (NODE_WIDTH + H_GAP / 2, NODE_HEIGHT + V_GAP / 2)
+
+
+def _clash(a, b):
+    """Two nodes (top-left corners) closer than half the layout's gaps: one is in the other's
+    way. Neighbours laid out by `layered_positions` never clash."""
+    return abs(a[0] - b[0]) < _REACH[0] and abs(a[1] - b[1]) < _REACH[1]
+
+
+def make_room(positions, placed, fixed=True):
+    """The moves that clear `placed` (node id -> (x, y): nodes added or moved there) of the
+    nodes in `positions` (node id -> (x, y), every node of the design) without moving any node
+    that need not move: a node in the way moves down below the one it clashes with, and in turn
+    so does a node in the way of one moved, so a column beside keeps its place and a chain below
+    shifts only as far as it must. `fixed`: the placed nodes stay where they are; otherwise a
+    placed node lower than one it clashes with moves below it instead (a layer dropped onto a
+    wire settles below the layer above it and pushes the ones below).
+
+    Returns {node id: (x, y)} for every node that moves, placed ones included."""
+    pos = {nid: (float(x), float(y)) for nid, (x, y) in positions.items()}
+    pos.update((nid, (float(x), float(y))) for nid, (x, y) in placed.items())
+    stays = set(placed) if fixed else set()
+    start = dict(pos)
+    cells = {}      # nodes by grid cell one clash distance wide: a clash is with a cell around
+
+    def cell(nid):
+        x, y = pos[nid]
+        return int(x // _REACH[0]), int(y // _REACH[1])
+
+    for nid in pos:
+        cells.setdefault(cell(nid), set()).add(nid)
+
+    def near(nid):
+        cx, cy = cell(nid)
+        return [other for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                for other in cells.get((cx + dx, cy + dy), ())]
+
+    def move(nid, y):
+        cells[cell(nid)].discard(nid)
+        pos[nid] = (pos[nid][0], y)
+        cells.setdefault(cell(nid), set()).add(nid)
+
+    def in_way(a):
+        return [b for b in sorted(near(a)) if b != a and _clash(pos[a], pos[b])
+                and not (a in stays and b in stays)]
+
+    queue = [(pos[nid][1], nid) for nid in placed]   # nodes placed or moved: only they push
+    heapq.heapify(queue)
+    budget = 20 * len(pos) + 100                      # every move is down: a guard, not a limit
+    while queue and budget:
+        y, a = heapq.heappop(queue)
+        if y != pos[a][1]:
+            continue        # moved again since: it is in the queue at its new place
+        while a not in stays and budget:   # first below what it must stay below, then push
+            above = [b for b in in_way(a) if b in stays or pos[b][1] < pos[a][1]]
+            if not above:
+                break
+            move(a, max(pos[b][1] for b in above) + NODE_HEIGHT + V_GAP)
+            budget -= 1
+        for b in in_way(a):
+            move(b, pos[a][1] + NODE_HEIGHT + V_GAP)
+            heapq.heappush(queue, (pos[b][1], b))
+            budget -= 1
+    return {nid: p for nid, p in pos.items() if p != start[nid] or nid in placed}

@@ -24,7 +24,10 @@ from .theme import THEMES
 from .view import GraphView
 
 COLUMNS = ("Node", "Status", "Shape A", "Shape B", "Params A", "Params B", "MACs A", "MACs B")
-STATUS_COLOURS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef6c00"}
+STATUS_COLOURS = {   # by theme: the light theme's deep colours are unreadable on a dark table
+    "light": {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef6c00"},
+    "dark": {"added": "#66bb6a", "removed": "#ef5350", "changed": "#ffa726"},
+}
 
 
 class ComparePanel(QWidget):
@@ -39,6 +42,10 @@ class ComparePanel(QWidget):
 
         self.source = QComboBox()
         self.source.setEditable(True)
+        # As wide as the dock allows, not as the longest preset name: the panel shares the
+        # right-hand dock area with the Inspector, which it would otherwise hold wide.
+        self.source.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(12)
         self.source.setToolTip("A preset name or a design file to compare the open design with")
         from designer.core.presets import preset_names
         self.source.addItems(preset_names())
@@ -117,11 +124,13 @@ class ComparePanel(QWidget):
         return size.width() / size.height() if size.height() >= 100 else 1.6
 
     def set_theme(self, theme):
-        """Design B's canvas in the editor's theme."""
+        """Design B's canvas and the table's status colours in the editor's theme."""
         self.theme = theme
         self.view.set_theme(theme)
         if self.scene is not None:
             self.scene.set_theme(theme)
+        if self.result is not None:
+            self._fill_table()
 
     def shutdown(self):
         """Let go of design B's scene (also called by the window when it closes)."""
@@ -165,7 +174,7 @@ class ComparePanel(QWidget):
                       human(a["macs"]) if a else "—", human(b["macs"]) if b else "—")
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
-                colour = STATUS_COLOURS.get(entry["status"])
+                colour = STATUS_COLOURS[self.theme.name].get(entry["status"])
                 if colour and column == 1:
                     item.setForeground(QColor(colour))
                 self.table.setItem(row, column, item)

@@ -26,6 +26,7 @@ from designer.speed.plot import COSTS, pareto_front, tradeoff_points
 from designer.speed.settings import SWEEP_SETTINGS
 from .forms import SettingsForm
 from .jobs import Job
+from .theme import THEMES
 from .widgets import settings_column, side_by_side
 
 DEFAULT_PARAMS = "lr=0.05,0.1\nwidth=0.5,1.0,2.0"
@@ -40,6 +41,7 @@ class ExperimentsPanel(QWidget):
         self.job = None
         self.trials = {}            # trial number -> record (as Sweep.result() lists them)
         self._build()
+        context.theme_changed.connect(self.set_theme)
 
     # -- widgets -----------------------------------------------------------------------------
     def _build(self):
@@ -75,6 +77,7 @@ class ExperimentsPanel(QWidget):
             self.cost_box.addItem(f"error vs {label}", key)
         self.cost_box.currentIndexChanged.connect(self.redraw)
         self.plot = None          # built when first shown: every window has this tab
+        self.trials_colour = THEMES["light"].edge
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
         self.table.verticalHeader().hide()
@@ -90,7 +93,7 @@ class ExperimentsPanel(QWidget):
         self.plot_box = QVBoxLayout(top)
         self.plot_box.setContentsMargins(0, 0, 0, 0)
         self.plot_box.addWidget(self.cost_box)
-        top.setMinimumHeight(180)
+        top.setMinimumHeight(120)   # the table never squeezes the plot to nothing
         right.addWidget(top)
         right.addWidget(self.table)
         right.setStretchFactor(0, 3)
@@ -100,17 +103,33 @@ class ExperimentsPanel(QWidget):
     def _ensure_plot(self):
         if self.plot is not None:
             return
-        self.plot = pg.PlotWidget(background=None)
+        self.plot = pg.PlotWidget()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("left", "validation top-1 error (%)")
-        self.scatter = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#8a93a3"), pen=None,
-                                          hoverable=True)
+        self.scatter = pg.ScatterPlotItem(size=9, pen=None, hoverable=True)
         self.scatter.sigClicked.connect(self._point_clicked)
-        self.front = pg.PlotDataItem(pen=pg.mkPen("#2f6fde", width=2), symbol="o", symbolSize=11,
-                                     symbolBrush="#2f6fde", symbolPen=None)
+        self.front = pg.PlotDataItem(symbol="o", symbolSize=11, symbolPen=None)
         self.plot.addItem(self.front)
         self.plot.addItem(self.scatter)
         self.plot_box.addWidget(self.plot, 1)
+        self.set_theme(self.context.theme)
+
+    def set_theme(self, theme):
+        """The plot in the editor's theme (None: light), as the Train panel's: background, axes,
+        points and the Pareto front."""
+        theme = theme or THEMES["light"]
+        self.trials_colour = theme.edge     # unfinished trials' rows and the points off the front
+        if self.plot is None:
+            return
+        self.plot.setBackground(theme.base)
+        for side in ("left", "bottom"):
+            axis = self.plot.getAxis(side)
+            axis.setPen(pg.mkPen(theme.text_dim))
+            axis.setTextPen(pg.mkPen(theme.text))
+        self.scatter.setBrush(pg.mkBrush(theme.edge))
+        self.front.setPen(pg.mkPen(theme.accent, width=2))
+        self.front.setSymbolBrush(theme.accent)
+        self.redraw()
 
     def showEvent(self, event):
         self._ensure_plot()
@@ -245,7 +264,7 @@ class ExperimentsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.UserRole, t["number"])
                 if t["state"] != "complete":
-                    item.setForeground(QColor("#8a93a3"))
+                    item.setForeground(QColor(self.trials_colour))
                     item.setToolTip(t.get("message") or "")
                 self.table.setItem(row, column, item)
 

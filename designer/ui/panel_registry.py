@@ -34,7 +34,9 @@ bottom (or on the side named by `area`), and lists it in the View menu. Long wor
 `designer.ui.jobs.Job`. Optional methods a panel may define: `close_question()` -> (title, text) to
 ask before the window closes while the panel has work running (None when idle); `shutdown()`,
 called once when the window closes (stop its jobs); `save_state()` -> a JSON-able value and
-`restore_state(value)`, what the window keeps of the panel between sessions.
+`restore_state(value)`, what the window keeps of the panel between sessions, with a
+`state_changed` signal emitted when that value changes (the window saves it a moment later, not
+only when it closes).
 """
 
 import importlib

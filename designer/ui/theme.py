@@ -9,6 +9,7 @@ from importlib.resources import files
 from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QProxyStyle, QStyle, QStyleFactory
 
 ICONS_DIR = files("designer") / "resources" / "icons"   # inside the package: wheels carry it
 
@@ -48,9 +49,32 @@ def category_colour(category):
     return QColor(category.colour)
 
 
+class ThemedStyle(QProxyStyle):
+    """Fusion, with check boxes outlined in the theme's border colour: Fusion outlines them a
+    shade darker than the window colour, which in the dark theme is no outline at all (the
+    unticked runs in the Train panel's list and every unticked check box vanished)."""
+
+    def __init__(self):
+        super().__init__(QStyleFactory.create("Fusion"))
+        self.theme = LIGHT
+
+    def drawPrimitive(self, element, option, painter, widget=None):
+        if element == QStyle.PE_IndicatorCheckBox:
+            option = type(option)(option)
+            palette = QPalette(option.palette)
+            # Fusion's outline is the window colour darker(140): this makes it the border.
+            palette.setColor(QPalette.Window, QColor(self.theme.node_border).lighter(140))
+            option.palette = palette
+        super().drawPrimitive(element, option, painter, widget)
+
+
 def apply(app, theme):
     """Set the application's palette and style sheet for `theme`."""
-    app.setStyle("Fusion")
+    style = getattr(app, "themed_style", None)   # app.style() is the style sheet's wrapper
+    if style is None:
+        style = app.themed_style = ThemedStyle()
+        app.setStyle(style)
+    style.theme = theme
     palette = QPalette()
     roles = {
         QPalette.Window: theme.window, QPalette.WindowText: theme.text, QPalette.Base: theme.base,
@@ -93,16 +117,21 @@ def _svg(name):
 
 
 @lru_cache(maxsize=256)
-def icon(name, colour="#1f2430"):
-    """An icon from the bundled set, tinted: the SVGs draw with `currentColor`."""
-    data = QByteArray(_svg(name).replace("currentColor", colour).encode("utf-8"))
-    renderer = QSvgRenderer(data)
+def icon(name, colour="#1f2430", disabled=None):
+    """An icon from the bundled set, tinted: the SVGs draw with `currentColor`. `disabled`: the
+    colour it has when disabled (Qt's own greying lightens a light icon on a dark theme, so a
+    disabled tool looked enabled); None leaves that to Qt."""
     result = QIcon()
-    for size in (16, 20, 24, 32, 48):
-        pixmap = QPixmap(size, size)
-        pixmap.fill(Qt.transparent)
-        painter = QPainter(pixmap)
-        renderer.render(painter, QRectF(0, 0, size, size))
-        painter.end()
-        result.addPixmap(pixmap)
+    for mode, tint in ((QIcon.Normal, colour), (QIcon.Disabled, disabled)):
+        if tint is None:
+            continue
+        renderer = QSvgRenderer(QByteArray(_svg(name).replace("currentColor", tint)
+                                           .encode("utf-8")))
+        for size in (16, 20, 24, 32, 48):
+            pixmap = QPixmap(size, size)
+            pixmap.fill(Qt.transparent)
+            painter = QPainter(pixmap)
+            renderer.render(painter, QRectF(0, 0, size, size))
+            painter.end()
+            result.addPixmap(pixmap, mode)
     return result

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget,
                                QListWidgetItem, QProgressBar, QPushButton, QVBoxLayout,
@@ -154,6 +154,8 @@ class TrainPanel(QWidget):
     """`TrainPanel(context, parent=None, runs_dir=None)`: trains the graph of `context.document`
     (a `PanelContext`, see `panel_registry`)."""
 
+    state_changed = Signal()    # a setting changed: what `save_state` gives is new
+
     def __init__(self, context, parent=None, runs_dir=None):
         super().__init__(parent)
         self.context = context
@@ -200,6 +202,7 @@ class TrainPanel(QWidget):
         """The form made from the training settings (designer.train.config.TRAIN_SETTINGS):
         every `designer train` setting, in the same groups, with the same help."""
         self.form = SettingsForm(TRAIN_SETTINGS, folded=FOLDED_GROUPS)
+        self.form.changed.connect(lambda name: self.state_changed.emit())
         self.editors = self.form.editors
 
     def _build_controls(self):

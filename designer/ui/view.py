@@ -231,6 +231,7 @@ class Minimap(QFrame):
         self.setCursor(Qt.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
         self._transform = QTransform()
+        self._shown = QRectF()
         self._nodes = None   # the nodes drawn once into a pixmap
 
     def set_scene(self, scene):
@@ -255,8 +256,15 @@ class Minimap(QFrame):
         self.move(parent.width() - self.width() - 12, parent.height() - self.height() - 12)
 
     def refit(self):
-        """Scale the whole design into the widget (kept until the next fit)."""
+        """Scale the whole design into the widget (kept until the next fit, or until a node
+        lies outside what it shows: see `paintEvent`)."""
+        self._fit_transform()
+        self.place()
+        self.redraw()
+
+    def _fit_transform(self):
         self._transform = QTransform()
+        self._shown = QRectF()      # the scene area the widget shows; empty: nothing to show
         if self.scene is not None:
             rect = self.scene.nodes_rect()
             if not rect.isEmpty():
@@ -266,8 +274,7 @@ class Minimap(QFrame):
                 self._transform = QTransform.fromTranslate(self.width() / 2, self.height() / 2)
                 self._transform.scale(scale, scale)
                 self._transform.translate(-centre.x(), -centre.y())
-        self.place()
-        self.redraw()
+                self._shown = self._transform.inverted()[0].mapRect(QRectF(self.rect()))
 
     def to_scene(self, point):
         return self._transform.inverted()[0].map(QPointF(point))
@@ -275,6 +282,10 @@ class Minimap(QFrame):
     def paintEvent(self, event):
         theme = self.main.theme
         if self._nodes is None or self._nodes.size() != self.size():
+            # A node beyond what the overview shows (the first layers of a new design, a node
+            # dragged far off): scale it again to the whole design, or it shows a stale part.
+            if self.scene is not None and not self._shown.contains(self.scene.nodes_rect()):
+                self._fit_transform()
             self._nodes = self._draw_nodes(theme)
         painter = QPainter(self)
         painter.drawPixmap(0, 0, self._nodes)

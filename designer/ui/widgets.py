@@ -28,6 +28,44 @@ def scrolled(widget):
     return area
 
 
+class PanelArea(QScrollArea):
+    """A docked panel that fills its dock and scrolls up and down only where the dock is shorter
+    than the panel's minimum height, so no panel holds every dock of its area (and the canvas's
+    share of the window) to its own height; its minimum width still holds. Unlike `scrolled`,
+    the panel is never made taller than the dock to suit its preferred height (a word-wrapped
+    label makes a QScrollArea do that)."""
+
+    def __init__(self, panel):
+        super().__init__()
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setWidgetResizable(False)
+        self.setWidget(panel)
+        panel.installEventFilter(self)
+        self._fit()
+
+    def eventFilter(self, watched, event):
+        if watched is self.widget() and event.type() == QEvent.LayoutRequest:
+            self._fit()     # its minimum size may have changed
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self):
+        panel = self.widget()
+        need = panel.minimumSizeHint().expandedTo(panel.minimumSize())
+        room = self.maximumViewportSize()
+        bar = self.verticalScrollBar().sizeHint().width()
+        tall = need.height() > room.height()
+        self.setMinimumWidth(need.width() + (bar if tall else 0))
+        size = QSize(max(need.width(), room.width() - (bar if tall else 0)),
+                     max(need.height(), room.height()))
+        if panel.size() != size:
+            panel.resize(size)
+
+
 def settings_column(form, *below):
     """A panel's settings side: its form, scrolling, over what acts on it (buttons, a progress
     bar, a status line: widgets or layouts), which stay in view."""

@@ -10,7 +10,7 @@ import atexit
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QStackedWidget)
@@ -33,9 +33,10 @@ from .panel_registry import PANELS, PanelContext
 from .panels import IssuesPanel, SummaryPanel
 from .recovery import Recovery
 from .start import NewDesignDialog, ParamCounts, StartPage
-from .widgets import FigureText
+from .widgets import FigureText, PanelArea
 
 AUTOSAVE_MS = 60_000
+WORKSPACE_SAVE_MS = 1000   # the workspace is saved this long after it last changed
 MAX_RECENT = 8
 FILE_FILTER = "CNN Designer designs (*.json);;All files (*)"
 DOCK_AREAS = {"bottom": Qt.BottomDockWidgetArea, "left": Qt.LeftDockWidgetArea,
@@ -92,6 +93,19 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.set_theme(theme)
         self._restore_workspace()
+        # The workspace (size, docks, theme, panel settings) is saved as it changes, once it
+        # has settled, so a crash or a killed session keeps it too (not only a normal Quit).
+        self.workspace_timer = QTimer(self)
+        self.workspace_timer.setSingleShot(True)
+        self.workspace_timer.setInterval(WORKSPACE_SAVE_MS)
+        self.workspace_timer.timeout.connect(self._save_workspace)
+        for dock in self.findChildren(QDockWidget):
+            dock.installEventFilter(self)   # moved, resized, shown or hidden
+            dock.dockLocationChanged.connect(self.workspace_changed)
+            dock.topLevelChanged.connect(self.workspace_changed)
+        for panel in self.panels.values():
+            if hasattr(panel, "state_changed"):
+                panel.state_changed.connect(self.workspace_changed)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -174,7 +188,9 @@ class MainWindow(QMainWindow):
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
         for panel in PANELS:
             widget = panel.create(self.context)
-            dock = self._dock(panel.title, widget, DOCK_AREAS[panel.area], panel.name)
+            # In a scroll area: a panel taller than its dock scrolls instead of holding every
+            # dock of its area (and the canvas's share of the window) to its own height.
+            dock = self._dock(panel.title, PanelArea(widget), DOCK_AREAS[panel.area], panel.name)
             self.tabifyDockWidget(last[panel.area], dock)
             last[panel.area] = dock
             self.panels[panel.name] = widget
@@ -446,12 +462,33 @@ class MainWindow(QMainWindow):
                 if hasattr(panel, "shutdown"):
                     panel.shutdown()  # jobs must end before their QThreads die
             self.recovery.drop()
+            self.workspace_timer.stop()
             self._save_workspace()
             event.accept()
         else:
             event.ignore()
 
     # ---- what is remembered between sessions -------------------------------------------------
+    def workspace_changed(self, *_):
+        """Save the workspace in a moment (each change starts the wait again)."""
+        timer = getattr(self, "workspace_timer", None)   # None while the window is being built
+        if timer is not None and self.isVisible():
+            timer.start()
+
+    def eventFilter(self, watched, event):
+        if event.type() in (QEvent.Resize, QEvent.Move, QEvent.Show, QEvent.Hide) \
+                and isinstance(watched, QDockWidget):
+            self.workspace_changed()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.workspace_changed()
+
+    def moveEvent(self, event):
+        super().moveEvent(event)
+        self.workspace_changed()
+
     def _save_workspace(self):
         """Window size and place, docks, theme and each panel's settings (QSettings)."""
         self.settings.setValue("geometry", self.saveGeometry())
@@ -476,12 +513,13 @@ class MainWindow(QMainWindow):
                     pass   # unreadable settings are left at their defaults
 
     def showEvent(self, event):
-        """The first time the window shows without a saved workspace, the bottom docks take half
-        its height: the panels' forms and plots need the room, and the canvas fits the design to
-        what is left (before, this share came only from the tallest panel's minimum height)."""
+        """The first time the window shows without a saved workspace, the bottom docks (the
+        summary table in front) take a third of its height and the canvas the rest, enough to
+        draw a fitted preset with its shapes; a panel brought to the front gets more room
+        (`_give_room`), and every panel scrolls rather than holding the docks taller."""
         super().showEvent(event)
         if not self._sized_docks and not self._docks_restored:
-            self.resizeDocks([self.summary_dock], [self.height() // 2], Qt.Vertical)
+            self.resizeDocks([self.summary_dock], [self.height() // 3], Qt.Vertical)
         self._sized_docks = True
 
     def _give_room(self, dock, visible):
@@ -641,13 +679,15 @@ class MainWindow(QMainWindow):
         self.act_theme.setChecked(name == "dark")
         for action in self.findChildren(QAction):
             if getattr(action, "icon_name", None):
-                action.setIcon(themes.icon(action.icon_name, self.theme.text))
+                action.setIcon(themes.icon(action.icon_name, self.theme.text,
+                                               self.theme.blocked))
         self.editor.set_theme(self.theme)
         self.context.set_theme(self.theme)
         if self.document is not None:
             self.issues.set_source(self.document.analyzer, self.theme)
         self.palette.set_theme(self.theme)
         self.summary.set_theme(self.theme)
+        self.workspace_changed()
 
     def export_dialog(self):
         if self.document is not None:

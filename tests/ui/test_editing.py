@@ -269,7 +269,9 @@ def test_kernel_and_stride_keep_square_until_unlocked(window):
 
 def test_a_short_inspector_scrolls_instead_of_crushing_its_fields(window):
     window.open_design("alexnet")
-    window.resize(1400, 900)                       # the inspector dock is shorter than conv1's form
+    window.resize(1400, 900)
+    # The bottom docks take half the height: the inspector is shorter than conv1's form.
+    window.resizeDocks([window.summary_dock], [450], Qt.Vertical)
     for node_id in ("input", "conv1"):
         window.editor.focus_node(node_id)
         QApplication.processEvents()               # the first frame after selecting the node

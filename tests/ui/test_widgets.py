@@ -50,3 +50,29 @@ def test_a_line_too_long_for_its_room_is_elided_with_the_whole_text_in_the_toolt
     figures.setText("1×1")
     assert figures.toolTip() == ""
     assert not figures.grab().isNull()
+
+
+def test_a_panel_area_fills_its_dock_and_scrolls_only_below_the_panels_minimum(qtbot):
+    """A docked panel (issue 21, item 9): a word-wrapped label made a QScrollArea lay the panel
+    out at its preferred height, taller than the dock, with the bottom of it out of view."""
+    from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout
+
+    from designer.ui.widgets import PanelArea
+    panel = QWidget()
+    column = QVBoxLayout(panel)
+    note = QLabel("a sentence long enough to wrap over more than one line in a narrow panel")
+    note.setWordWrap(True)
+    column.addWidget(note)
+    column.addWidget(QPlainTextEdit(), 1)           # prefers ~200 px, makes do with less
+    area = PanelArea(panel)
+    qtbot.addWidget(area)
+    area.resize(300, 160)
+    area.show()
+    QApplication.processEvents()
+    assert panel.height() == area.viewport().height() == 160
+    assert area.verticalScrollBar().maximum() == 0
+    area.resize(300, 40)                             # shorter than the panel can be
+    QApplication.processEvents()
+    assert panel.height() >= panel.minimumSizeHint().height() > 40
+    assert area.verticalScrollBar().maximum() > 0
+    assert area.minimumSizeHint().height() < 100     # the dock may be this short
