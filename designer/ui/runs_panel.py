@@ -20,11 +20,10 @@ import time
 
 from PySide6.QtCore import (QEvent, QFileSystemWatcher, QModelIndex, QPersistentModelIndex,
                             QSortFilterProxyModel, Qt, QTimer, QUrl, Signal)
-from PySide6.QtGui import (QColor, QDesktopServices, QKeySequence, QPalette, QStandardItem,
+from PySide6.QtGui import (QColor, QDesktopServices, QKeySequence, QStandardItem,
                            QStandardItemModel)
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu,
-                               QPushButton, QStyledItemDelegate, QTreeView, QVBoxLayout,
-                               QWidget)
+                               QPushButton, QTreeView, QVBoxLayout, QWidget)
 
 from designer import workspace
 from designer.core.errors import DesignError
@@ -39,21 +38,6 @@ FOLDER_ROLE = Qt.UserRole + 2    # on the name cell: the row's folder
 KIND_ROLE = Qt.UserRole + 3      # on the name cell: "run" or "variant"
 REFRESH_DELAY_MS = 300
 RUNNING_POLL_MS = 5000           # while a listed run is training
-
-
-class _Cells(QStyledItemDelegate):
-    """Cells whose tick boxes show in both themes: Fusion outlines a box in the palette's window
-    colour made darker, which on the dark theme's near-black is invisible."""
-
-    def __init__(self, panel):
-        super().__init__(panel)
-        self.panel = panel
-
-    def initStyleOption(self, option, index):
-        super().initStyleOption(option, index)
-        theme = self.panel.context.theme
-        option.palette.setColor(QPalette.Window, QColor(theme.text_dim if theme is not None
-                                                        else "#5f6878"))
 
 
 class RunsPanel(QWidget):
@@ -95,7 +79,6 @@ class RunsPanel(QWidget):
         self.proxy.setSortCaseSensitivity(Qt.CaseInsensitive)
         self.view = QTreeView()
         self.view.setModel(self.proxy)
-        self.view.setItemDelegate(_Cells(self))
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(DATE, Qt.DescendingOrder)
         self.view.setAlternatingRowColors(True)
