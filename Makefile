@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m designer
 
+# Two workers, one per core of the CI machine (tests/conftest.py gives each one torch thread).
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 presets: $(STAMP)
 	$(PY) presets/generate.py

@@ -10,6 +10,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("CNN_DESIGNER_HOME", tempfile.mkdtemp(prefix="cnn-designer-tests-"))
 
 
+def pytest_configure(config):
+    # `make test` runs two pytest-xdist workers, one per core of the CI machine: a worker's
+    # torch takes one thread, as two threads per worker would fight over the two cores.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+        torch.set_num_threads(1)
+
+
 @pytest.fixture
 def tiny_net():
     """A fresh copy of the smallest network that trains on the bundled digits."""
