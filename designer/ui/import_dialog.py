@@ -9,6 +9,7 @@ weights beside it), laid out in columns for the canvas as presets are, and `impo
 the window to open it: the weights beside a design become its current weights.
 """
 
+import re
 import time
 
 from PySide6.QtCore import Qt, Signal
@@ -35,12 +36,35 @@ SOURCE_SETTINGS = Settings([
 ])
 IMPORT_SETTINGS = Settings([
     Param("input", "shape", None, optional=True, title="Input", min=1, min_length=3,
-          max_length=3, none_text="the model's own, e.g. 3×224×224", help="The input shape to trace with (C×H×W); empty: the model's own, "
-                             "else 3×224×224"),
+          max_length=3, none_text="the model's own, e.g. 3×224×224",
+          help="The input shape to trace with (C×H×W); empty: the model's own, else 3×224×224"),
     Param("pretrained", "bool", False, title="Pretrained weights",
           help="torchvision and timm: start from their pretrained weights (downloads them)"),
 ])
 LIBRARY, NAME, PARAMS = 0, 1, 2
+
+
+def _natural(text):
+    """resnet18 before resnet101: digit runs compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text.lower())]
+
+
+class _ModelRow(QTreeWidgetItem):
+    """A row that sorts as a person reads it: torchvision's models first, names in natural
+    order, parameter counts as numbers (a model not counted yet last)."""
+
+    def __lt__(self, other):
+        column = self.treeWidget().sortColumn() if self.treeWidget() else LIBRARY
+        return self._key(column) < other._key(column)
+
+    def _key(self, column):
+        library, name = self.text(LIBRARY), _natural(self.text(NAME))
+        if column == PARAMS:
+            count = self.data(PARAMS, Qt.UserRole)
+            return (count is None, count or 0, name)
+        if column == NAME:
+            return (name, library)
+        return (library != "torchvision", library, name)
 
 
 class ImportDialog(QDialog):
@@ -62,6 +86,7 @@ class ImportDialog(QDialog):
         self.tree.setHeaderLabels(["Library", "Model", "Parameters"])
         self.tree.setRootIsDecorated(False)
         self.tree.setSortingEnabled(True)
+        self.tree.headerItem().setTextAlignment(PARAMS, Qt.AlignRight | Qt.AlignVCenter)
         self.tree.currentItemChanged.connect(self._chosen)
         self.tree.itemDoubleClicked.connect(lambda *_: self.start())
         zoo = QWidget()
@@ -109,13 +134,13 @@ class ImportDialog(QDialog):
         self.tree.setSortingEnabled(False)
         for model in models:
             library, _, name = model.source.partition(":")
-            item = QTreeWidgetItem([library, name, _count(model.params)])
+            item = _ModelRow([library, name, _count(model.params)])
             item.setData(NAME, Qt.UserRole, model.source)
             item.setData(PARAMS, Qt.UserRole, model.params)
             item.setTextAlignment(PARAMS, Qt.AlignRight | Qt.AlignVCenter)
             self.tree.addTopLevelItem(item)
         self.tree.setSortingEnabled(True)
-        self.tree.sortByColumn(LIBRARY, Qt.DescendingOrder)   # torchvision's first
+        self.tree.sortByColumn(LIBRARY, Qt.AscendingOrder)   # torchvision's first
         for column in range(3):
             self.tree.resizeColumnToContents(column)
         self.status.setText(f"{len(models):,} models; type to search, or choose a file.")
@@ -155,7 +180,8 @@ class ImportDialog(QDialog):
         """What to import, as `designer import` takes it, or None with the reason shown."""
         if self.tabs.currentIndex() == 0:
             item = self.tree.currentItem()
-            return item.data(NAME, Qt.UserRole) if item is not None and not item.isHidden() else None
+            chosen = item is not None and not item.isHidden()
+            return item.data(NAME, Qt.UserRole) if chosen else None
         values = self.sources.values()
         if values["onnx_file"]:
             return values["onnx_file"]

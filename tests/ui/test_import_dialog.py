@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from shiboken6 import isValid
 
@@ -76,6 +76,20 @@ def test_the_zoo_is_searched_and_timm_models_are_counted_when_chosen(dialog, qtb
     rect = dialog.tree.visualItemRect(timm_row)
     QTest.mouseClick(dialog.tree.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
     qtbot.waitUntil(lambda: timm_row.text(PARAMS) == "11.69M", timeout=30_000)
+
+
+def test_the_zoo_sorts_names_naturally_and_counts_as_numbers(dialog, qtbot):
+    QTest.keyClicks(dialog.search, "torchvision resnet")
+    names = [item.text(NAME) for item in visible(dialog)]
+    assert names[:5] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    header = dialog.tree.header()
+    x = header.sectionViewportPosition(PARAMS) + header.sectionSize(PARAMS) // 2
+    QTest.mouseClick(header.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     QPoint(x, header.height() // 2))
+    counts = [item.data(PARAMS, Qt.UserRole) for item in visible(dialog)]
+    assert header.sortIndicatorSection() == PARAMS
+    assert counts == sorted(counts) or counts == sorted(counts, reverse=True)
+    assert {counts[0], counts[-1]} == {min(counts), max(counts)}   # 126.89M is not below 21.8M
 
 
 def _choose_python(dialog, qtbot, path, name):
