@@ -274,7 +274,7 @@ def _shape_text(shape):
 def _with_layer_scale_aliases(module, state_dict):
     """A LayerScale's `scale` also loads from a bare parameter named after the layer, as
     torchvision's ConvNeXt blocks keep it (`features.1.0.layer_scale`)."""
-    from designer.core.layers.modern import LayerScale
+    from designer.core.modules import LayerScale
     renamed = dict(state_dict)
     for path, child in module.named_modules():
         key = f"{path}.scale"

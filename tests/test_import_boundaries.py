@@ -47,3 +47,20 @@ def test_the_whole_cli_parser_is_built_without_torch():
             "assert not heavy, heavy\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_summary_presets_and_diff_run_without_torch():
+    """The catalogue's specs name their torch modules lazily (designer/core/lazy.py): only
+    `build()` imports torch, so reading a design, its shapes, parameters and MACs, the preset list
+    and a diff never pay torch's seconds of import."""
+    code = ("import contextlib, io, sys\n"
+            "from designer.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "    assert main(['summary', 'lenet5']) == 0\n"
+            "    assert main(['presets']) == 0\n"
+            "    assert main(['diff', 'lenet5', 'alexnet']) == 0\n"
+            "assert 'Total parameters: 61,706' in out.getvalue(), out.getvalue()[:2000]\n"
+            "heavy = [m for m in ('torch', 'torchvision') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -26,7 +26,6 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from designer.core import modules as core_modules
 from designer.core.compile import compile_graph
-from designer.core.layers.blurpool import BlurPool2d
 from designer.weights import load_into
 from .measure import CompressError, input_shape
 from .rewrite import block_of, locate
@@ -38,7 +37,7 @@ _CHANNELWISE = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Har
                 nn.Hardsigmoid, nn.LeakyReLU, nn.ELU, nn.Softmax, nn.Identity, nn.Dropout,
                 nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
                 nn.LocalResponseNorm, core_modules.DropPath, core_modules.Scale,
-                core_modules.GlobalPool, BlurPool2d)
+                core_modules.GlobalPool, core_modules.BlurPool2d)
 
 
 @dataclass

@@ -20,7 +20,6 @@ from torch import nn
 
 from designer.core import modules
 from designer.core.atomic import atomic_path
-from designer.core.blocks.residual import ZeroPadShortcut
 from .measure import CompressError
 from .settings import WEIGHT_SCHEMES
 
@@ -71,7 +70,7 @@ def _opaque_modules():
     from torch.ao.quantization.fx.custom_config import PrepareCustomConfig
     return PrepareCustomConfig().set_non_traceable_module_classes(
         [modules.ChannelShuffle, modules.Multiply, modules.Split, modules.DropPath,
-         ZeroPadShortcut])
+         modules.ZeroPadShortcut])
 
 
 def qat_preparer(example):

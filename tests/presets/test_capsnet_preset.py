@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from designer.core.compile import compile_graph
 from designer.core.graph import validate_params
 from designer.core.infer import Analyzer
-from designer.core.layers.capsules import CapsuleRouting, Squashing
+from designer.core.modules import CapsuleRouting, Squashing
 from designer.core.presets import load_design
 from designer.core.registry import get_spec
 from designer.presetlib.capsnet import capsnet_graph

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from designer.core.blocks.residual import ZeroPadShortcut, survival_probability
+from designer.core.blocks.residual import survival_probability
+from designer.core.modules import ZeroPadShortcut
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 from designer.core.presets import load_design

@@ -6,12 +6,13 @@ of timm's SE-ResNets. SE-Inception (and SE-anything) is an SE block placed after
 recalibrates: it takes any C×H×W input and returns the same shape.
 """
 
-from torch import nn
-
 from ..builder import GraphBuilder
+from ..lazy import lazy_module
 from ..params import Param
 from ..registry import BlockSpec, NotImportable, class_name, register
 from ..shapes import require_image
+
+nn = lazy_module("torch.nn")
 
 
 def squeezed_channels(channels, reduction, divisor=1):

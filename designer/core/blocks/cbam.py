@@ -8,33 +8,16 @@ descriptors, which a graph of nodes cannot share weights for, so it is one layer
 one module (`ChannelAttn`) in timm.
 """
 
-import torch
-from torch import nn
-
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..lazy import lazy_module
 from ..params import Param
 from ..registry import BlockSpec, LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_image
 from .attention import DIVISOR, REDUCTION, gate_of, reduction_for, squeezed_channels
 
-
-class ChannelAttention(nn.Module):
-    """x · σ(MLP(avg-pool x) + MLP(max-pool x)), the MLP's two 1×1 convolutions shared."""
-
-    def __init__(self, channels: int, squeezed: int, mlp_bias: bool):
-        super().__init__()
-        # Kept so the module can be rebuilt from its attributes (the Python source export).
-        self.channels, self.squeezed, self.mlp_bias = channels, squeezed, mlp_bias
-        self.fc1 = nn.Conv2d(channels, squeezed, 1, bias=mlp_bias)
-        self.act = nn.ReLU(inplace=True)
-        self.fc2 = nn.Conv2d(squeezed, channels, 1, bias=mlp_bias)
-        self.gate = nn.Sigmoid()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        average = self.fc2(self.act(self.fc1(x.mean((2, 3), keepdim=True))))
-        peak = self.fc2(self.act(self.fc1(x.amax((2, 3), keepdim=True))))
-        return x * self.gate(average + peak)
+nn = lazy_module("torch.nn")
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _channel_attention_rule(p, shapes):
@@ -48,7 +31,7 @@ def _channel_attention_rule(p, shapes):
 
 def _build_channel_attention(p, shapes):
     c = shapes[0][0]
-    return ChannelAttention(c, squeezed_channels(c, p.reduction, p.divisor), p.bias)
+    return modules.ChannelAttention(c, squeezed_channels(c, p.reduction, p.divisor), p.bias)
 
 
 BIAS = Param("bias", "bool", False, "Biases in the shared MLP (timm's mlp_bias)")

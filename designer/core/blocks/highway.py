@@ -3,30 +3,16 @@ the gate convolution it needs, a convolution whose bias starts at a chosen negat
 every layer begins by carrying its input through.
 """
 
-import torch
-from torch import nn
-
 from ..categories import CONVOLUTION
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..lazy import lazy_module
 from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, LayerInfo, LayerSpec, register
 from ..shapes import require_image
 
-
-class GateConv2d(nn.Conv2d):
-    """A same-padded k×k convolution with a bias, initialised to the constant `bias_init`."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, bias_init: float = -1.0):
-        size = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
-        super().__init__(in_channels, out_channels, size, padding=size // 2)
-        self.bias_init = bias_init
-        with torch.no_grad():
-            self.bias.fill_(bias_init)
-
-    def extra_repr(self):
-        return super().extra_repr() + f", bias_init={self.bias_init}"
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _require_odd(kernel):
@@ -52,7 +38,7 @@ register(LayerSpec(
             Param("kernel", "int", 3, "Kernel size (odd)", min=1, max=31),
             Param("bias_init", "float", -1.0, "Initial value of every bias")),
     rule=_gate_rule,
-    build=lambda p, s: GateConv2d(s[0][0], p.out_channels, p.kernel, p.bias_init),
+    build=lambda p, s: modules.GateConv2d(s[0][0], p.out_channels, p.kernel, p.bias_init),
     summary=lambda p: f"{p.kernel}, {p.out_channels}, b={p.bias_init:g}",
 ))
 

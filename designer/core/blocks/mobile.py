@@ -7,13 +7,14 @@ residual like torchvision's `InvertedResidual` (`conv.0.0` ... `conv.3`), the IG
 pytorchcv's `InvResUnit` (`conv1.conv`, `conv1.bn`, ..., `conv3.bn`).
 """
 
-from torch import nn
-
 from ..builder import GraphBuilder
+from ..lazy import lazy_module
 from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, register
 from ..shapes import check_divides, require_image
+
+nn = lazy_module("torch.nn")
 
 ACTIVATIONS = {"relu": "ReLU", "relu6": "ReLU6"}
 

@@ -8,37 +8,16 @@ block node named `layer1.0` compiles to torchvision's state_dict keys. Each bloc
 shortcut from the input shape it is given, as torchvision's constructors do from `inplanes`.
 """
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 from ..categories import UTILITY
 from ..builder import GraphBuilder
 from ..errors import ShapeError
+from ..lazy import lazy_module
 from ..paramlib import out_channels
 from ..params import Param
 from ..registry import BlockSpec, LayerInfo, LayerSpec, register
 from ..shapes import require_image
 
-
-class ZeroPadShortcut(nn.Module):
-    """Option A shortcut: keep every stride-th position, append zero channels up to out_channels."""
-
-    def __init__(self, out_channels: int, stride: int = 1):
-        super().__init__()
-        self.out_channels = out_channels
-        self.stride = stride
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride > 1:
-            x = x[:, :, ::self.stride, ::self.stride]
-        extra = self.out_channels - x.shape[1]
-        if extra > 0:
-            x = F.pad(x, [0, 0, 0, 0, 0, extra])
-        return x
-
-    def extra_repr(self):
-        return f"out_channels={self.out_channels}, stride={self.stride}"
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _zero_pad_rule(p, shapes):
@@ -58,7 +37,7 @@ register(LayerSpec(
     params=(out_channels(64, "Channels after padding (at least the input's)"),
             Param("stride", "int", 1, "Keep every stride-th row and column", min=1, max=16)),
     rule=_zero_pad_rule,
-    build=lambda p, s: ZeroPadShortcut(p.out_channels, p.stride),
+    build=lambda p, s: modules.ZeroPadShortcut(p.out_channels, p.stride),
     summary=lambda p: f"→{p.out_channels}" + (f" /{p.stride}" if p.stride > 1 else ""),
 ))
 

@@ -1,10 +1,11 @@
 """Element-wise activations and softmax."""
 
-from torch import nn
-
 from ..categories import ACTIVATION
+from ..lazy import lazy_module
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, NotImportable, register
+
+nn = lazy_module("torch.nn")
 
 
 def _same(p, shapes):
@@ -24,20 +25,20 @@ def _import_gelu(m, shape):
     return {}
 
 
-_SIMPLE = {
-    "ReLU": (nn.ReLU, "max(0, x): the rectifier that made deep CNNs trainable (AlexNet)."),
-    "ReLU6": (nn.ReLU6, "min(max(0, x), 6): robust under low precision (MobileNet)."),
-    "GELU": (nn.GELU, "x·Φ(x), the Gaussian error linear unit."),
-    "SiLU": (nn.SiLU, "x·sigmoid(x) (Swish)."),
-    "Sigmoid": (nn.Sigmoid, "1 / (1 + e^−x); gates in SE and Highway blocks."),
-    "Tanh": (nn.Tanh, "Hyperbolic tangent (LeNet-era networks)."),
-    "Hardswish": (nn.Hardswish, "x·ReLU6(x+3)/6, a cheap Swish (MobileNetV3)."),
-    "Hardsigmoid": (nn.Hardsigmoid, "ReLU6(x+3)/6, a cheap sigmoid (MobileNetV3, GhostNet SE)."),
+_SIMPLE = {   # the torch.nn class of each type has the same name
+    "ReLU": "max(0, x): the rectifier that made deep CNNs trainable (AlexNet).",
+    "ReLU6": "min(max(0, x), 6): robust under low precision (MobileNet).",
+    "GELU": "x·Φ(x), the Gaussian error linear unit.",
+    "SiLU": "x·sigmoid(x) (Swish).",
+    "Sigmoid": "1 / (1 + e^−x); gates in SE and Highway blocks.",
+    "Tanh": "Hyperbolic tangent (LeNet-era networks).",
+    "Hardswish": "x·ReLU6(x+3)/6, a cheap Swish (MobileNetV3).",
+    "Hardsigmoid": "ReLU6(x+3)/6, a cheap sigmoid (MobileNetV3, GhostNet SE).",
 }
 
-for _name, (_cls, _help) in _SIMPLE.items():
+for _name, _help in _SIMPLE.items():
     register(LayerSpec(type=_name, category=ACTIVATION, help=_help, rule=_same,
-                       build=(lambda cls: lambda p, s: cls())(_cls),
+                       build=(lambda name: lambda p, s: getattr(nn, name)())(_name),
                        imports={TORCH + _name: _import_gelu if _name == "GELU" else _no_params}))
 
 register(LayerSpec(

@@ -9,55 +9,14 @@ parameters. Padding follows the paper's code: (k-1)//2 before and ceil((k-1)/2) 
 output is ceil(H / stride) × ceil(W / stride) for every filter size.
 """
 
-from typing import List
-
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 from ..categories import POOLING
 from ..errors import ShapeError
+from ..lazy import lazy_module
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, register
 from ..shapes import require_image
 
-
-class BlurPool2d(nn.Module):
-    """Blur each channel with the k×k binomial filter (outer product of row k-1 of Pascal's
-    triangle, normalised to sum 1), then keep every stride-th row and column."""
-
-    padding: List[int]
-
-    def __init__(self, channels: int, filter_size: int = 4, stride: int = 2,
-                 pad_mode: str = "reflect"):
-        super().__init__()
-        self.channels = channels
-        self.filter_size = filter_size
-        self.stride = stride
-        self.pad_mode = pad_mode
-        before = (filter_size - 1) // 2
-        after = filter_size - 1 - before
-        self.padding = [before, after, before, after]
-        row = [1.0]
-        for _ in range(filter_size - 1):
-            row = [a + b for a, b in zip(row + [0.0], [0.0] + row)]
-        taps = torch.tensor(row)
-        kernel = taps[:, None] * taps[None, :]
-        kernel = kernel / kernel.sum()
-        self.register_buffer("filt", kernel[None, None].repeat(channels, 1, 1, 1), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.filter_size == 1:
-            return x[:, :, ::self.stride, ::self.stride]
-        if self.pad_mode == "zero":
-            x = F.pad(x, self.padding)
-        else:
-            x = F.pad(x, self.padding, mode=self.pad_mode)
-        return F.conv2d(x, self.filt, stride=self.stride, groups=x.shape[1])
-
-    def extra_repr(self):
-        return (f"channels={self.channels}, filter_size={self.filter_size}, stride={self.stride}, "
-                f"pad_mode={self.pad_mode!r}")
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _blurpool_rule(p, shapes):
@@ -84,6 +43,6 @@ register(LayerSpec(
             Param("pad_mode", "choice", "reflect", "Border handling",
                   choices=("reflect", "replicate", "zero"))),
     rule=_blurpool_rule,
-    build=lambda p, s: BlurPool2d(s[0][0], p.filter_size, p.stride, p.pad_mode),
+    build=lambda p, s: modules.BlurPool2d(s[0][0], p.filter_size, p.stride, p.pad_mode),
     summary=lambda p: f"{p.filter_size}×{p.filter_size} /{p.stride}",
 ))

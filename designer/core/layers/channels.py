@@ -3,28 +3,14 @@ requested width), and gather channels by a stored index (CondenseNet's condensed
 convolutions, whose learned connectivity becomes an index of input channels).
 """
 
-import torch
-from torch import nn
-
 from ..categories import UTILITY
 from ..errors import ShapeError
+from ..lazy import lazy_module
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, register
 from ..shapes import require_image
 
-
-class ChannelSlice(nn.Module):
-    """The first `channels` channels of the input."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.channels = channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :self.channels]
-
-    def extra_repr(self):
-        return f"channels={self.channels}"
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _slice_rule(p, shapes):
@@ -39,28 +25,9 @@ register(LayerSpec(
     help="Keeps the first n channels and drops the rest (GhostNet trims the primary and cheap "
          "features to the requested width).",
     params=(Param("channels", "int", 16, "Channels to keep", min=1, max=65536),),
-    rule=_slice_rule, build=lambda p, s: ChannelSlice(p.channels),
+    rule=_slice_rule, build=lambda p, s: modules.ChannelSlice(p.channels),
     summary=lambda p: f"[:{p.channels}]",
 ))
-
-
-class ChannelGather(nn.Module):
-    """Selects input channels by a stored index (torch.index_select on dim 1). The index is a
-    buffer saved in the state_dict: it is learned (CondenseNet's condensation decides it during
-    training) and loads with the weights; until then it is 0, 1, 2, ... wrapping round the input
-    channels."""
-
-    def __init__(self, in_channels: int, channels: int):
-        super().__init__()
-        self.in_channels = in_channels
-        self.channels = channels
-        self.register_buffer("index", torch.arange(channels) % in_channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.index_select(x, 1, self.index)
-
-    def extra_repr(self):
-        return f"in_channels={self.in_channels}, channels={self.channels}"
 
 
 def _gather_rule(p, shapes):
@@ -76,6 +43,6 @@ register(LayerSpec(
          "routes to each group the input channels that training kept for it.",
     params=(Param("channels", "int", 16, "Channels selected (the index length)",
                   min=1, max=65536),),
-    rule=_gather_rule, build=lambda p, s: ChannelGather(s[0][0], p.channels),
+    rule=_gather_rule, build=lambda p, s: modules.ChannelGather(s[0][0], p.channels),
     summary=lambda p: f"{p.channels} by index",
 ))

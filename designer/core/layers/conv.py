@@ -3,14 +3,15 @@
 Input channels are never a parameter: they come from the incoming shape, as in Keras.
 """
 
-from torch import nn
-
 from ..categories import CONVOLUTION
-from .. import modules
+from ..lazy import lazy_module
 from ..paramlib import BIAS, DILATION, KERNEL, PADDING, STRIDE, out_channels
 from ..params import Param, format_pair, format_window
 from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import check_divides, require_image, resolve_padding, window_output
+
+nn = lazy_module("torch.nn")
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _window_summary(p, channels=None):

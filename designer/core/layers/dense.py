@@ -1,11 +1,12 @@
 """Fully connected layers."""
 
-from torch import nn
-
 from ..categories import HEAD
+from ..lazy import lazy_module
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_vector
+
+nn = lazy_module("torch.nn")
 
 
 def _linear_rule(p, shapes):

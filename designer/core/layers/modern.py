@@ -8,74 +8,15 @@ refer to the dimensions after the batch. Parameter names inside the built module
 """
 
 from math import prod
-from typing import List
-
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from ..errors import ShapeError
+from ..lazy import lazy_module
 from ..params import Param, format_shape
 from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_image
 
-
-class Permute(nn.Module):
-    """Reorders the dimensions after the batch (`dims` counts from 0 after the batch)."""
-
-    dims: List[int]
-    order: List[int]
-
-    def __init__(self, dims):
-        super().__init__()
-        self.dims = list(dims)
-        self.order = [0] + [d + 1 for d in dims]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.permute(self.order)
-
-    def extra_repr(self):
-        return f"dims={self.dims}"
-
-
-class Reshape(nn.Module):
-    """Reshapes each sample to `shape` (the batch is kept)."""
-
-    shape: List[int]
-
-    def __init__(self, shape):
-        super().__init__()
-        self.shape = list(shape)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape([x.shape[0]] + self.shape)
-
-    def extra_repr(self):
-        return f"shape={self.shape}"
-
-
-class LayerNorm2d(nn.LayerNorm):
-    """Layer norm over the channels of an N×C×H×W tensor at each position (ConvNeXt's
-    downsampling and stem norm); `weight` and `bias` are named as torchvision's LayerNorm2d."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.permute(0, 2, 3, 1)
-        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.permute(0, 3, 1, 2)
-
-
-class LayerScale(nn.Module):
-    """Multiplies each channel by a learned factor (CaiT, ConvNeXt): `scale` is C×1×1 on images
-    (channels first) and D on vectors or channels-last tensors."""
-
-    def __init__(self, shape, init: float):
-        super().__init__()
-        self.shape = list(shape)
-        self.init = init
-        self.scale = nn.Parameter(torch.full(shape, init))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale
+nn = lazy_module("torch.nn")
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _permute_rule(p, shapes):
@@ -93,7 +34,7 @@ register(LayerSpec(
          "[2, 0, 1] turns it back. Dimensions count from 0 after the batch.",
     params=(Param("dims", "ints", (1, 2, 0), "The new order of the dimensions", min=0, max=7,
                   min_length=1, max_length=7),),
-    rule=_permute_rule, build=lambda p, s: Permute(p.dims),
+    rule=_permute_rule, build=lambda p, s: modules.Permute(p.dims),
     summary=lambda p: "→" + ",".join(map(str, p.dims)),
     # torchvision's Permute counts the batch as dimension 0.
     imports={"torchvision.ops.misc.Permute":
@@ -114,7 +55,7 @@ register(LayerSpec(
          "e.g. C×H×W to G×C/G×H×W for a grouped operation.",
     params=(Param("shape", "shape", (64,), "The new shape after the batch", min=1,
                   min_length=1, max_length=6),),
-    rule=_reshape_rule, build=lambda p, s: Reshape(p.shape),
+    rule=_reshape_rule, build=lambda p, s: modules.Reshape(p.shape),
     summary=lambda p: format_shape(p.shape),
 ))
 
@@ -159,7 +100,7 @@ register(LayerSpec(
     params=(Param("eps", "float", 1e-6, "Added to the variance", min=0.0),
             Param("affine", "bool", True, "Learn scale and shift")),
     rule=_channel_norm_rule,
-    build=lambda p, s: LayerNorm2d(s[0][0], eps=p.eps, elementwise_affine=p.affine),
+    build=lambda p, s: modules.LayerNorm2d(s[0][0], eps=p.eps, elementwise_affine=p.affine),
     summary=lambda p: f"eps={p.eps:g}",
     imports={"torchvision.models.convnext.LayerNorm2d": _import_layer_norm_2d,
              "timm.layers.norm.LayerNorm2d": _import_layer_norm_2d},
@@ -210,7 +151,7 @@ register(LayerSpec(
     params=(Param("init", "float", 1e-6, "Initial value of every factor"),
             Param("channels_last", "bool", False, "Scale the last dimension (H×W×C tensors)")),
     rule=_layer_scale_rule,
-    build=lambda p, s: LayerScale((s[0][-1],) if p.channels_last or len(s[0]) != 3
+    build=lambda p, s: modules.LayerScale((s[0][-1],) if p.channels_last or len(s[0]) != 3
                                   else _scale_shape(s[0]), p.init),
     summary=lambda p: f"{p.init:g}",
 ))

@@ -1,11 +1,12 @@
 """Normalisation: batch norm and local response norm."""
 
-from torch import nn
-
 from ..categories import NORMALISATION
+from ..lazy import lazy_module
 from ..params import Param
 from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_image
+
+nn = lazy_module("torch.nn")
 
 
 def _bn_rule(p, shapes):

@@ -1,14 +1,14 @@
 """Pooling: max/average windows, global, adaptive, spatial pyramid, and over channels."""
 
-import torch
-from torch import nn
-
 from ..categories import POOLING
-from .. import modules
 from ..errors import ShapeError
+from ..lazy import lazy_module
 from ..params import Param, format_pair, format_window
 from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_image, window_output
+
+nn = lazy_module("torch.nn")
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _window_params(default_kernel=2):
@@ -108,15 +108,16 @@ def _import_adaptive(m, shape):
     return dict(output_size=tuple(n if n is not None else own for n, own in zip(size, shape[-2:])))
 
 
-for _mode, _cls in (("Avg", nn.AdaptiveAvgPool2d), ("Max", nn.AdaptiveMaxPool2d)):
+for _mode in ("Avg", "Max"):
+    _cls = f"Adaptive{_mode}Pool2d"   # the name of torch.nn's class
     register(LayerSpec(
         type=f"Adaptive{_mode}Pool2d", category=POOLING, title=f"Adaptive {_mode.lower()} pooling",
         help="Pools to a fixed output size whatever the input size (torchvision's 7×7 heads).",
         params=(Param("output_size", "pair", (1, 1), "Output height × width", min=1, max=1024),),
         rule=_adaptive_rule,
-        build=(lambda cls: lambda p, s: cls(p.output_size))(_cls),
+        build=(lambda cls: lambda p, s: getattr(nn, cls)(p.output_size))(_cls),
         summary=lambda p: f"→{format_pair(p.output_size)}",
-        imports={f"torch.nn.modules.pooling.{_cls.__name__}": _import_adaptive},
+        imports={f"torch.nn.modules.pooling.{_cls}": _import_adaptive},
     ))
 
 
@@ -137,14 +138,6 @@ register(LayerSpec(
 ))
 
 
-class ChannelPool(nn.Module):
-    """The mean and the max over the channels at each position, stacked: N×C×H×W to N×2×H×W
-    (the order of timm's CBAM SpatialAttn)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
-
-
 def _channel_pool_rule(p, shapes):
     _, h, w = require_image(shapes[0])
     return LayerInfo(((2, h, w),))
@@ -155,5 +148,5 @@ register(LayerSpec(
     help="Average and maximum over the channels at each position, stacked as two maps: C×H×W "
          "to 2×H×W. CBAM's spatial attention (Woo et al. 2018) convolves them into a map of "
          "where in the image to look.",
-    rule=_channel_pool_rule, build=lambda p, s: ChannelPool(),
+    rule=_channel_pool_rule, build=lambda p, s: modules.ChannelPool(),
 ))

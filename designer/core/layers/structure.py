@@ -2,14 +2,15 @@
 
 from math import prod
 
-from torch import nn
-
 from ..categories import BLOCKS, INPUT_OUTPUT, MERGE, REGULARISATION, UTILITY
-from .. import modules
 from ..errors import ShapeError
+from ..lazy import lazy_module
 from ..params import Param, format_shape
 from ..registry import BlockSpec, LayerInfo, LayerSpec, NotImportable, Role, register
 from ..shapes import require_image, same_shapes, check_divides
+
+nn = lazy_module("torch.nn")
+modules = lazy_module("designer.core.modules")   # imports torch
 
 
 def _identity_rule(p, shapes):

@@ -9,7 +9,7 @@ from timm.layers import BlurPool2d as TimmBlurPool
 
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
-from designer.core.layers.blurpool import BlurPool2d
+from designer.core.modules import BlurPool2d
 
 from ...helpers import one_block_design
 

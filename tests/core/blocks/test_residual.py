@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from designer.core.blocks.residual import ZeroPadShortcut, bottleneck_width, survival_probability
+from designer.core.blocks.residual import bottleneck_width, survival_probability
+from designer.core.modules import ZeroPadShortcut
 from designer.core.compile import compile_graph
 from designer.core.infer import Analyzer
 from designer.core.params import ParamValues
