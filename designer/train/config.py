@@ -131,9 +131,9 @@ class TrainConfig:
     threads: int | None = setting(None, "CPU threads", kind="int", min=1, group="Hardware",
                                   none_text="auto (1 for a small model on the CPU)",
                                   help="PyTorch's intra-op CPU threads for the run (restored "
-                                       "after); auto: 1 on the CPU for a model under 50 "
-                                       "million multiply-adds a sample, else "
-                                       "the physical cores, at most PyTorch's default")
+                                       "after); auto: 1 on the CPU for a model under 10 "
+                                       "million multiply-adds a sample, else the physical "
+                                       "cores not busy, at most PyTorch's default")
     workers: int = setting(0, "Loader workers", min=0, group="Hardware",
                            help="Data loader processes (0 reads in the training process)")
     fast_path: bool = setting(True, "Fast path", group="Hardware",

@@ -66,11 +66,13 @@ def test_old_settings_without_threads_load_at_auto():
 
 def test_auto_is_one_thread_for_lenet5_on_the_cpu():
     assert threads.auto_threads(macs("lenet5"), "cpu", current=2) == 1
+    cores = threads.physical_cores()
     big = macs("resnet18")
-    assert threads.auto_threads(big, "cpu", current=2) == min(threads.physical_cores(), 2)
-    assert threads.auto_threads(big, "cpu", current=1) == 1      # OMP_NUM_THREADS=1 honoured
+    assert threads.auto_threads(big, "cpu", current=2, busy=0) == min(cores, 2)
+    assert threads.auto_threads(big, "cpu", current=1, busy=0) == 1   # OMP_NUM_THREADS=1 kept
+    assert threads.auto_threads(big, "cpu", current=64, busy=cores) == 1   # a busy machine
     # On CUDA the threads serve the data path only: the model's size does not matter.
-    assert threads.auto_threads(macs("lenet5"), "cuda", current=64) == threads.physical_cores()
+    assert threads.auto_threads(macs("lenet5"), "cuda", current=64, busy=0) == cores
     note = threads.thread_note(1, None, macs("lenet5"), "cpu")
     assert note.startswith("threads: 1 (auto: a small model, 0.4 M multiply-adds")
 
