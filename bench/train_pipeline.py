@@ -14,7 +14,7 @@ first) and ends with the ratios (median over rounds of each round's ratio), `rat
 CPU thread: ≥ 0.98 with resnet18, fast path ≥ 1.5 with lenet5).
 
     python bench/train_pipeline.py [--model lenet5] [--device cuda] [--images 2000] [--epochs 3]
-        [--rounds 2] [--workers 8]
+        [--rounds 2] [--workers 8] [--threads 1]
 """
 
 import argparse
@@ -68,6 +68,7 @@ def engine_rates(root, args, device, fast_path):
     config = TrainConfig(dataset="imagefolder", data_dir=str(root), epochs=args.epochs,
                          batch_size=args.batch_size, lr=0.05, schedule="constant", crop="pad",
                          flip=True, device=device, workers=args.workers, fast_path=fast_path,
+                         threads=args.threads,
                          out=str(root / "runs" / time.strftime("%H%M%S%f")))
     rates = []
     for event in Trainer(preset_graph(args.model), config).run():
@@ -131,9 +132,10 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch's intra-op threads, for all three (default 1)")
     args = parser.parse_args()
-    if args.device == "cpu":
-        torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     if args.device == "cuda":
         torch.backends.cudnn.benchmark = True
     runs = {"plain": lambda root: plain_rates(root, args, args.device),
@@ -154,7 +156,8 @@ def main():
         load (other processes) cancels out."""
         return statistics.median(a / b for a, b in zip(rates[name], rates["plain"]))
 
-    print(f"device {args.device}, model {args.model}, {args.images} images 3×32×32, batch "
+    print(f"device {args.device}, {args.threads} thread(s), model {args.model}, {args.images} "
+          f"images 3×32×32, batch "
           f"{args.batch_size}, {args.workers} loader workers, {args.epochs} epochs × {args.rounds} "
           "interleaved rounds (medians; the first epoch of each run untimed)")
     print(f"plain script (torchvision DataLoader)  {median['plain']:8.1f} images/s")

@@ -438,6 +438,8 @@ class Sweep:
                   **self.train_settings}
         values.update({k: v for k, v in settings.items() if k != "width" and "." not in k})
         values["out"] = str(run_dir)
+        if self.threads:            # the sweep's --threads, not the trial's auto count
+            values.setdefault("threads", self.threads)
         return TrainConfig.from_dict(values).validate()
 
     # -- results -------------------------------------------------------------------------------

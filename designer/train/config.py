@@ -126,7 +126,14 @@ class TrainConfig:
     channels_last: bool = setting(True, "Channels last", group="Hardware",
                                   help="The channels-last memory format on CUDA")
     compile: bool = setting(False, "Compile", group="Hardware",
-                            help="torch.compile the model (slower to start, faster steps)")
+                            help="torch.compile the model (slower to start, faster steps; "
+                                 "seldom pays for a small model on the CPU)")
+    threads: int | None = setting(None, "CPU threads", kind="int", min=1, group="Hardware",
+                                  none_text="auto (1 for a small model on the CPU)",
+                                  help="PyTorch's intra-op CPU threads for the run (restored "
+                                       "after); auto: 1 on the CPU for a model under 10 "
+                                       "million multiply-adds a sample, else the physical "
+                                       "cores not busy, at most PyTorch's default")
     workers: int = setting(0, "Loader workers", min=0, group="Hardware",
                            help="Data loader processes (0 reads in the training process)")
     fast_path: bool = setting(True, "Fast path", group="Hardware",

@@ -44,12 +44,12 @@ from designer.core.atomic import atomic_path
 from designer.core.compile import compile_graph, output_nodes
 from designer.core.errors import CompileError, DesignError
 from designer.core.infer import Analyzer, input_state
-from designer.core.memory import check_fits, design_needs
+from designer.core.memory import check_fits
 from designer.core.registry import Role
 from designer.home import new_run_dir
 from designer.weights import load_into, load_weights_only, read_state_dict
 from .config import TrainConfig
-from . import fastpath, runs
+from . import fastpath, runs, threads
 from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .losses import MARGIN, RECONSTRUCTION, margin_loss, output_losses, reconstruction_loss
@@ -291,6 +291,7 @@ class Trainer:
         self.best = None               # best validation top-1 error
         self.train_loader = self.val_loader = self.tensorboard = None
         self.owns_process_group = False
+        self.threads_before = None     # torch's thread count before the run set its own
 
     # -- setup -----------------------------------------------------------------------------
     def _setup(self):
@@ -303,7 +304,14 @@ class Trainer:
         self.run_dir = self._run_folder()
         self.device = pick_device(config.device)
         # Refuse before allocating: one batch holds at least every activation of the model.
-        check_fits(*design_needs(self.graph), config.batch_size, "training", self.device)
+        totals = Analyzer(self.graph).totals
+        check_fits(totals.params, totals.memory, config.batch_size, "training", self.device)
+        self.notes = []
+        self._set_threads(totals.macs)
+        if config.compile:
+            note = threads.compile_note(totals.macs, self.device)
+            if note:
+                self.notes.append(note)
         if self.world > 1 and not torch.distributed.is_initialized():
             if self.device.type == "cuda":
                 torch.cuda.set_device(self.device)
@@ -334,7 +342,6 @@ class Trainer:
             model = compile_graph(self.graph)
         except CompileError as error:
             raise TrainingError(str(error)) from None
-        self.notes = []
         if self.weights:
             report = load_into(model, read_state_dict(self.weights))
             self.notes.append(f"weights from {self.weights}: {report}")
@@ -372,6 +379,15 @@ class Trainer:
         if self.rank == 0:
             self._start_folder()
         self.tensorboard = self._tensorboard()
+
+    def _set_threads(self, macs):
+        """torch's intra-op thread count for the run (`close` restores it: the Train panel
+        trains in the app's process); the count and why go in the run's messages."""
+        asked = self.config.threads
+        count = asked or threads.auto_threads(macs, self.device)
+        self.threads_before = torch.get_num_threads()
+        torch.set_num_threads(count)
+        self.notes.append(threads.thread_note(count, asked, macs, self.device))
 
     def _resume_checkpoint(self):
         """The checkpoint to resume (None for a new run), once it is known to be of this design
@@ -527,6 +543,9 @@ class Trainer:
         if self.owns_process_group and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
         self.owns_process_group = False
+        if self.threads_before is not None:
+            torch.set_num_threads(self.threads_before)
+            self.threads_before = None
         if self.tensorboard is not None:
             self._tensorboard_steps()
             self.tensorboard.close()

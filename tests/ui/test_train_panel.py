@@ -377,3 +377,11 @@ def test_compared_runs_of_different_lengths_are_all_in_view(qtbot, tmp_path, tin
         return True
     qtbot.waitUntil(all_in_view, timeout=5_000)
     panel.shutdown()
+
+
+def test_the_threads_row_shows_auto_and_sets_an_exact_count(panel):
+    editor = panel.editors["threads"]
+    assert editor.box.text() == "auto (1 for a small model on the CPU)"
+    assert panel.config().threads is None
+    editor.box.setValue(2)
+    assert panel.config().threads == 2

@@ -1,0 +1,89 @@
+"""How many CPU threads a run uses, and when `torch.compile` is unlikely to pay.
+
+PyTorch's default intra-op thread count is the machine's cores, which a busy machine does not
+have free: on 2 cores with one other busy process, lenet5 trained at 1,205 images/s on 2 threads
+against 5,416 on 1 (resnet20_cifar: 33–97 against 285), the threads spinning and waiting on each
+other. Idle, 2 threads were faster (lenet5 9,606 against 6,549: 1.47× for twice the CPU). So
+`threads` left at auto is 1 on the CPU for a model of fewer than `SMALL_MODEL_MACS`
+multiply-adds a sample (little to gain, much to lose), else the physical cores not already busy
+(by the 1-minute load average), never more than PyTorch's current count (which honours
+OMP_NUM_THREADS). On CUDA the model runs on the GPU and the CPU threads serve only the data path,
+so auto takes the larger count there whatever the model. README, "Training small models on CPU".
+"""
+
+import os
+
+import torch
+
+# Below this many multiply-adds per sample a run on the CPU takes one thread: lenet5 is 0.4 M
+# (1.47× from a second idle core), resnet20_cifar 41 M (up to 1.8×), resnet18 1.8 G.
+SMALL_MODEL_MACS = 10_000_000
+# torch.compile's speed against eager's, lenet5 on a 2-core CPU (issue 25): it does not pay.
+SMALL_COMPILE_SPEEDUP = 0.52
+
+
+def physical_cores():
+    """The physical cores this process may run on (hyper-threads counted once)."""
+    try:
+        allowed = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        allowed = set(range(os.cpu_count() or 1))
+    cores, cpu = set(), None
+    try:
+        with open("/proc/cpuinfo") as info:
+            fields = {}
+            for line in info:
+                key, _, value = line.partition(":")
+                key, value = key.strip(), value.strip()
+                if key == "processor":
+                    cpu = int(value)
+                fields[key] = value
+                if key == "core id" and cpu in allowed:
+                    cores.add((fields.get("physical id"), value))
+    except (OSError, ValueError):
+        cores = set()
+    return max(1, min(len(cores) or len(allowed), len(allowed)))
+
+
+def small_on_cpu(macs, device):
+    return torch.device(device).type == "cpu" and macs < SMALL_MODEL_MACS
+
+
+def busy_cores():
+    """The cores other processes keep busy: the 1-minute load average, rounded down."""
+    try:
+        return int(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return 0
+
+
+def auto_threads(macs, device, current=None, busy=None):
+    """The thread count `threads=None` (auto) means for a model of `macs` multiply-adds a sample
+    on `device`; `current` is PyTorch's count now and `busy` the cores other processes use (each
+    read when not given)."""
+    current = torch.get_num_threads() if current is None else current
+    if small_on_cpu(macs, device):
+        return 1
+    cores = physical_cores()
+    busy = busy_cores() if busy is None else busy
+    return max(1, min(cores - busy, current))
+
+
+def thread_note(threads, asked, macs, device):
+    """The run's message about its thread count."""
+    if asked is not None:
+        return f"threads: {threads} (as asked)"
+    why = (f"a small model, {macs / 1e6:.1f} M multiply-adds a sample, on the CPU"
+           if small_on_cpu(macs, device) else "the physical cores not busy")
+    return f"threads: {threads} (auto: {why}; --threads N sets it)"
+
+
+def compile_note(macs, device):
+    """A sentence when `torch.compile` is unlikely to pay (a small model on the CPU), else None.
+    Compiling is not refused."""
+    if not small_on_cpu(macs, device):
+        return None
+    return (f"compile: unlikely to pay for a small model on the CPU ({macs / 1e6:.1f} M "
+            f"multiply-adds a sample): lenet5 trained at {SMALL_COMPILE_SPEEDUP:.2f}× eager's "
+            "speed compiled; --no-compile trains it eagerly")
+
