@@ -103,11 +103,11 @@ class Check:
         self.rows = []
         self.folder = Path(tempfile.mkdtemp(prefix="gpu-check-"))
         self.data = self.folder / "data"
-        count = 80 if self.quick else 10000
+        count = 48 if self.quick else 10000
         self.images, self.labels = synthetic_images(count)
         write_image_folder(self.data, self.images, self.labels)
         self.batch = 16 if self.quick else (256 if self.cuda else 64)
-        self.epochs = 2 if self.quick else 3
+        self.epochs = 1 if self.quick else 3
         self.rates = {}            # (model, fast_path) -> images/s of the bf16 run (plain ratio)
         self.checkpoint = None     # the resnet20_cifar fast-path run's last.pt (insight, compress)
 
