@@ -134,6 +134,7 @@ class Graph:
         self.nodes = {}
         self._in_edges = {}     # (dst, dst_port) -> Edge
         self._out_edges = {}    # src -> {Edge: None} (an ordered set: O(1) removal)
+        self._successors = {}   # src -> tuple of successor ids, dropped when src's edges change
         self.version = 0        # bumped on every mutation; caches key on it
         self._batch = None
         self.node_added = Signal()      # (node)
@@ -172,7 +173,13 @@ class Graph:
         return [e.src for e in self.in_edges(node_id)]
 
     def successors(self, node_id):
-        return list(dict.fromkeys(e.dst for e in self._out_edges.get(node_id, ())))
+        """The nodes `node_id` feeds, each once, as a tuple: kept until an edge out of it changes
+        (an edit's re-flow asks for the successors of every node it visits)."""
+        found = self._successors.get(node_id)
+        if found is None:
+            found = self._successors[node_id] = tuple(
+                dict.fromkeys(e.dst for e in self._out_edges.get(node_id, ())))
+        return found
 
     def nodes_of_type(self, type_name):
         return [n for n in self.nodes.values() if n.type == type_name]
@@ -284,6 +291,7 @@ class Graph:
         edge = Edge(src, src_port, dst, dst_port)
         self._in_edges[(dst, dst_port)] = edge
         self._out_edges.setdefault(src, {})[edge] = None
+        self._successors.pop(src, None)
         self.edge_added.emit(edge)
         self._notify(Change({dst}, structure=True))
         return edge
@@ -293,6 +301,7 @@ class Graph:
             raise PortError(f"no edge {edge}")
         del self._in_edges[(edge.dst, edge.dst_port)]
         del self._out_edges[edge.src][edge]
+        self._successors.pop(edge.src, None)
         self.edge_removed.emit(edge)
         self._notify(Change({edge.dst} if edge.dst in self.nodes else set(), structure=True))
 
@@ -364,6 +373,7 @@ class Graph:
         self.nodes = {nid: self.nodes[nid] for nid in node_ids}
         self._in_edges = {(e.dst, e.dst_port): e for e in edges}
         self._out_edges = {}
+        self._successors = {}
         for e in edges:
             self._out_edges.setdefault(e.src, {})[e] = None
 

@@ -20,6 +20,12 @@ from .theme import category_colour
 HEADER = 22.0
 FULL_DETAIL = 0.62      # below this zoom nodes draw compactly: text would be too small to read
 COMPACT_TEXT_PX = 11
+
+
+def compact_text_shown(lod):
+    """Whether a node drawn at zoom `lod` shows any text; below that it is a bar whose colour
+    (its category, or the error colour) is all its result changes."""
+    return NODE_HEIGHT * lod >= COMPACT_TEXT_PX + 2 and NODE_WIDTH * lod >= 30
 PORT_RADIUS = 4.5
 PORT_HIT = 9.0
 
@@ -339,9 +345,9 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QPen(QColor(self.theme.accent), 3 / lod) if selected else _NO_PEN)
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, 5, 5)
-        width, height = NODE_WIDTH * lod, NODE_HEIGHT * lod   # on screen, in pixels
-        if height < COMPACT_TEXT_PX + 2 or width < 30:
+        if not compact_text_shown(lod):
             return
+        width, height = NODE_WIDTH * lod, NODE_HEIGHT * lod   # on screen, in pixels
         painter.save()
         painter.scale(1 / lod, 1 / lod)   # draw text in screen pixels from the node's corner
         bold, plain, metrics, _ = _compact_fonts()

@@ -11,7 +11,8 @@ import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QToolTip
+from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsScene, QStyleOptionGraphicsItem,
+                               QToolTip)
 
 from designer.core.commands import Connect, Disconnect, MoveNodes, move_connection
 from designer.core.errors import DesignError
@@ -19,7 +20,7 @@ from designer.core.infer import PortState, input_state
 from designer.core.layout import NODE_HEIGHT, NODE_WIDTH
 from designer.core.params import format_shape
 
-from .items import PORT_HIT, EdgeItem, NodeGrid, NodeItem, curve
+from .items import PORT_HIT, EdgeItem, NodeGrid, NodeItem, compact_text_shown, curve
 
 
 class StaticResults:
@@ -217,14 +218,20 @@ class GraphScene(QGraphicsScene):
         results = self.analysis.results
         recoloured = False
         left, top, right, bottom = self._on_screen()
+        # Zoomed out so far that nodes are bars without text (the whole design fitted), a
+        # node's pixels change only when it goes into or out of error: the rest need no repaint.
+        bars = not compact_text_shown(self._detail())
         for nid in changed:
             item = self._items.get(nid)
             if item is None:
                 continue
             was_error = item.result is not None and item.result.error is not None
+            result = results.get(nid)
+            flipped = was_error != (result is not None and result.error is not None)
             x, y = item.node.pos
-            item.set_result(results.get(nid), repaint=left < x < right and top < y < bottom)
-            recoloured |= was_error != (item.result is not None and item.result.error is not None)
+            item.set_result(result, repaint=(flipped or not bars)
+                            and left < x < right and top < y < bottom)
+            recoloured |= flipped
         if recoloured:   # the minimap shows errors only: most edits leave it as it is
             self.drawing_changed.emit()
 
@@ -239,6 +246,12 @@ class GraphScene(QGraphicsScene):
             return -math.inf, -math.inf, math.inf, math.inf
         return (shown.left() - NODE_WIDTH - PORT_HIT, shown.top() - NODE_HEIGHT - PORT_HIT,
                 shown.right() + PORT_HIT, shown.bottom() + PORT_HIT)
+
+    def _detail(self):
+        """The largest zoom (level of detail) at which a view shows the scene; 1 when none does."""
+        zooms = [QStyleOptionGraphicsItem.levelOfDetailFromTransform(view.transform())
+                 for view in self.views() if view.isVisible()]
+        return max(zooms) if zooms else 1.0
 
     def _update_rect(self):
         rect = self.itemsBoundingRect()

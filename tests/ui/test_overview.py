@@ -248,3 +248,36 @@ def test_an_edit_repaints_the_nodes_on_screen_and_the_rest_draw_fresh_when_shown
     expected = window.document.analyzer.results[last_conv].output_shape
     assert item._footer is not None and item._footer[0] == "×".join(map(str, expected))
     assert expected[1:] == (10, 10)               # 160 / 16 after four poolings
+
+
+def test_zoomed_out_to_bars_an_edit_repaints_only_the_nodes_that_turn_red_or_back(window,
+                                                                                 monkeypatch):
+    """With the whole design fitted so small that nodes are bars without text, a new input size
+    changes every node's shapes but no bar's pixels: only the edited node repaints, until an
+    input too small for the poolings puts later nodes in error, which repaints those red."""
+    from designer.ui.items import NodeItem, compact_text_shown
+    window.open_design("vgg16")
+    graph = window.document.graph
+    QApplication.processEvents()
+    window.view.set_zoom(0.1)
+    QApplication.processEvents()
+    assert not compact_text_shown(window.view.zoom)
+    repainted = []
+    real_update = NodeItem.update
+    monkeypatch.setattr(NodeItem, "update", lambda item, *args: (repainted.append(item.node.id),
+                                                                  real_update(item, *args)))
+    graph_errors = lambda: {n for n, r in window.document.analyzer.results.items()   # noqa: E731
+                            if r.error is not None}
+    window.scene.select_ids(["input"])
+    line = window.inspector.editors["shape"].line
+    QTest.keyClick(line, Qt.Key_A, Qt.ControlModifier)
+    QTest.keyClicks(line, "3×160×160")
+    QTest.keyClick(line, Qt.Key_Return)
+    assert graph.nodes["input"].params["shape"] == (3, 160, 160) and not graph_errors()
+    assert set(repainted) <= {"input"}           # the edited node itself, and no other
+    repainted.clear()
+    QTest.keyClick(line, Qt.Key_A, Qt.ControlModifier)
+    QTest.keyClicks(line, "3×8×8")                     # too small for five poolings
+    QTest.keyClick(line, Qt.Key_Return)
+    errors = graph_errors()
+    assert errors and set(repainted) - {"input"} == errors
