@@ -68,7 +68,7 @@ class Job(QThread):
         super().__init__(parent)
         self.work_honours_control = control is not None
         if control is None:
-            from designer.train.loop import TrainControl   # the engine's thread-safe switch
+            from designer.train.control import TrainControl   # the engine's thread-safe switch
             control = TrainControl()
         self.control = control
         self.batch = batch
