@@ -34,6 +34,7 @@ def freeze_startup_heap():
 def run(design=None, screenshot=None, theme=None, edits=(), select=None, size=(1600, 1000)):
     if screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
     from designer.core.commands import SetParams
     from .window import MainWindow, grab_window
@@ -67,6 +68,9 @@ def run(design=None, screenshot=None, theme=None, edits=(), select=None, size=(1
         return 0
     if not design:
         window.offer_recovery()
+    # The window is painted without torch; load it now, in the background, so it is warm by the
+    # time the person asks for work that needs it (that work waits for it until then).
+    QTimer.singleShot(0, window.warm_up_torch)
     code = app.exec()
     # The window has closed and saved what it must; Python's own teardown of torch, Qt and the
     # objects they hold took ~2.5 s more before the process ended. Run the exit handlers, then

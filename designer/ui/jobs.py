@@ -76,7 +76,10 @@ class Job(QThread):
         self._work = None
 
     def start(self, work, *args, **kwargs):
-        """Run `work(*args, **kwargs)` in the job's thread."""
+        """Run `work(*args, **kwargs)` in the job's thread. While PyTorch is still loading in
+        the background (`warmup`), the work waits for it and the status bar says so."""
+        from . import warmup
+        warmup.say_if_waiting()
         self._work = (work, args, kwargs)
         super().start()
 

@@ -594,6 +594,22 @@ class MainWindow(QMainWindow):
         return False
 
     # ---- status and actions --------------------------------------------------------------------
+    def warm_up_torch(self):
+        """Import torch and torchvision in the background (after the first paint); work asked
+        for meanwhile waits for them, with "loading PyTorch…" in the status bar."""
+        from . import warmup
+        warmup.start()
+        warmup.notifier.waiting.connect(self._say_loading)
+        warmup.notifier.loaded.connect(self._torch_loaded)
+
+    def _say_loading(self, text):
+        self.statusBar().showMessage(text)
+
+    def _torch_loaded(self):
+        from .warmup import LOADING_MESSAGE
+        if self.statusBar().currentMessage() == LOADING_MESSAGE:
+            self.statusBar().clearMessage()
+
     def rename(self):
         if len(self.editor.selected_ids()) == 1:
             self.inspector_dock.raise_()
