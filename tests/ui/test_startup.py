@@ -1,6 +1,7 @@
 """The window opens before PyTorch: building it with a preset open and painting it imports neither
-torch nor torchvision; they load afterwards in the background (designer/ui/warmup.py), and a job
-started meanwhile waits for them with "loading PyTorch…" in the status bar."""
+torch nor torchvision (nor pyqtgraph: the app builds the panels just after the first paint); they
+load afterwards, torch in the background (designer/ui/warmup.py), and a job started meanwhile
+waits for it with "loading PyTorch…" in the status bar."""
 
 import os
 import subprocess
@@ -14,14 +15,20 @@ from designer.ui import warmup
 from designer.ui.jobs import Job
 
 app = QApplication([])
-window = MainWindow()
+window = MainWindow(defer_panels=True)
 assert window.open_design("lenet5", ask=False)
 window.show()
 app.processEvents()
 window.grab()                      # paints every widget, the canvas with the design among them
 assert len(window.scene.items()) > 10
-heavy = [m for m in ("torch", "torchvision") if m in sys.modules]
+heavy = [m for m in ("torch", "torchvision", "pyqtgraph") if m in sys.modules]
 assert not heavy, f"imported while the window was built and painted: {heavy}"
+assert window.panels == {}
+
+window.build_panels()              # what the app does next: the panels, up to date
+assert set(window.panels) >= {"train", "insight", "compress", "speed"}, set(window.panels)
+assert window.panels["insight"].graph is window.document.graph
+assert "torch" not in sys.modules
 
 def needs_torch():
     import torch
