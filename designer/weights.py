@@ -12,15 +12,14 @@ was saved with. `torchvision_state_dict` fetches (on request only) the
 pretrained weights of the torchvision model a preset reproduces.
 
 A leaf beside the core (it imports `designer.core`, torch and torchvision only): training,
-compression, insight, export and the ui all read weights, so it belongs to none of them.
+compression, insight, export and the ui all read weights, so it belongs to none of them. torch
+is imported inside the functions that use it, so the editor window opens without it.
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
 import re
 import zipfile
-
-import torch
 
 from designer.core import fileformat
 from designer.core import atomic
@@ -44,6 +43,7 @@ def load_weights_only(path, error_class):
     kind = atomic.not_a_file(path)
     if kind is not None:
         raise error_class(f"{path} is {kind}, not a weights file")
+    import torch
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a file it cannot unpickle
@@ -62,6 +62,7 @@ def load_weights_only(path, error_class):
 
 
 def _is_state_dict(value):
+    import torch
     return isinstance(value, dict) and bool(value) and all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items())
 
@@ -88,6 +89,7 @@ def _state_dict_in(data):
 def not_finite(state):
     """[(name, "NaN" or "Inf")] of the floating-point tensors of `state` holding a NaN or an
     infinite value, in the state_dict's order."""
+    import torch
     found = []
     for name, tensor in state.items():
         if not isinstance(tensor, torch.Tensor) or not (tensor.is_floating_point()
@@ -149,6 +151,7 @@ def weights_beside(design_path):
     path = Path(design_path).with_suffix(".pt")
     if not path.is_file() or _is_torchscript(path):
         return None
+    import torch
     try:
         data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # an old-format file, anything else torch cannot map: not to adopt
@@ -368,6 +371,7 @@ def save_design_with_weights(graph, state, design_path):
     """Write a design and its state_dict beside it as one unit: both files are written and
     flushed before either replaces its old version, so a failed or killed save leaves the old
     pair as it was (the weights load with torch.load(weights_only=True))."""
+    import torch
     design_path = Path(design_path)
     with atomic_paths(weights_path_for(design_path), design_path) as (weights_tmp, design_tmp):
         torch.save({k: v.detach().cpu().contiguous() for k, v in state.items()}, weights_tmp)

@@ -10,7 +10,6 @@ name.
 """
 
 from designer.core.builder import GraphBuilder
-from designer.interop.pytorch import import_model
 from . import preset
 
 # ConvNeXt-T: (channels, blocks) per stage; stochastic depth 0.1 at the last block.
@@ -59,6 +58,7 @@ def convnext_tiny():
 def imported_torchvision(name, title, description):
     """torchvision's `name` imported as a design (on the meta device: structure only)."""
     import torchvision
+    from designer.interop.pytorch import import_model  # torch: only when a preset is generated
     model = torchvision.models.get_model(name, weights=None)
     graph = import_model(model, (3, 224, 224), title, description, device="meta").graph
     return graph

@@ -30,7 +30,6 @@ import json
 import math
 import os
 from pathlib import Path
-import threading
 import time
 import warnings
 
@@ -49,6 +48,7 @@ from designer.core.registry import Role
 from designer.home import new_run_dir
 from designer.weights import load_into, load_weights_only, read_state_dict
 from .config import TrainConfig
+from .control import TrainControl  # noqa: F401  (here too: its old home)
 from . import fastpath, runs, threads
 from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
@@ -62,37 +62,6 @@ CHECKPOINT_FORMAT = "cnn-designer-checkpoint"
 
 class TrainingError(DesignError):
     """A design, dataset or setting that cannot start training; the sentence says why."""
-
-
-class TrainControl:
-    """Pause, resume and stop a running `Trainer` from another thread (checked between steps)."""
-
-    def __init__(self):
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def stop(self):
-        self._stop.set()
-        self._running.set()     # a paused run must wake up to stop
-
-    def pause(self):
-        if not self._stop.is_set():
-            self._running.clear()
-
-    def resume(self):
-        self._running.set()
-
-    @property
-    def stopped(self):
-        return self._stop.is_set()
-
-    @property
-    def paused(self):
-        return not self._running.is_set()
-
-    def wait_while_paused(self):
-        self._running.wait()
 
 
 def check_design(graph):

@@ -15,12 +15,33 @@ def _parse_edit(text):
     return parse_edit(text)
 
 
+class GuiThreadCollector:
+    """Python's cyclic collector, run from a GUI-thread timer (as pyqtgraph's GarbageCollector,
+    whose import costs pyqtgraph's 0.4 s before the window): automatic collection is off, and
+    every `interval` seconds the generations whose counts passed their thresholds are
+    collected."""
+
+    def __init__(self, interval=1.0):
+        from PySide6.QtCore import QTimer
+        self.threshold = gc.get_threshold()
+        gc.disable()
+        self.timer = QTimer()
+        self.timer.timeout.connect(self.check)
+        self.timer.start(int(interval * 1000))
+
+    def check(self):
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > self.threshold[generation]:
+                gc.collect(generation)
+                return
+
+
 def collect_in_gui_thread(app):
     """Qt widgets must be destroyed in the GUI thread, but Python's cyclic collector runs in
     whichever thread happens to allocate: a worker thread once destroyed a collected QMenu and
-    deadlocked on the GIL. Collect from a GUI-thread timer instead (pyqtgraph's helper)."""
-    from pyqtgraph.util.garbage_collector import GarbageCollector
-    app.garbage_collector = GarbageCollector(interval=1.0)
+    deadlocked on the GIL. Collect from a GUI-thread timer instead."""
+    app.garbage_collector = GuiThreadCollector(interval=1.0)
 
 
 def freeze_startup_heap():
@@ -34,6 +55,7 @@ def freeze_startup_heap():
 def run(design=None, screenshot=None, theme=None, edits=(), select=None, size=(1600, 1000)):
     if screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
     from designer.core.commands import SetParams
     from .window import MainWindow, grab_window
@@ -42,8 +64,9 @@ def run(design=None, screenshot=None, theme=None, edits=(), select=None, size=(1
     collect_in_gui_thread(app)
     app.setApplicationName("CNN Designer")
     app.setOrganizationName("cnn-designer")
-    window = MainWindow(theme=theme)
-    freeze_startup_heap()
+    # The panels (Train, Runs, Compress, Insight, Compare, Speed, Experiments) are built just
+    # after the first paint; a screenshot shows them, so it waits for them.
+    window = MainWindow(theme=theme, defer_panels=not screenshot)
     if screenshot:
         window.resize(*size)
     if design:
@@ -60,11 +83,18 @@ def run(design=None, screenshot=None, theme=None, edits=(), select=None, size=(1
     if select and window.scene is not None:
         window.editor.focus_node(select)
     if screenshot:
+        freeze_startup_heap()
         grab_window(window, screenshot)
         print(f"wrote {screenshot}")
         window.document and window.document.undo_stack.setClean()
         window.close()
         return 0
+    # The window is painted without its panels and without torch: build them now, and load
+    # torch in the background, so it is warm by the time the person asks for work that needs it
+    # (that work waits for it until then).
+    QTimer.singleShot(0, window.build_panels)
+    QTimer.singleShot(0, window.warm_up_torch)
+    QTimer.singleShot(0, freeze_startup_heap)
     if not design:
         window.offer_recovery()
     code = app.exec()

@@ -186,7 +186,7 @@ class CompressPanel(QWidget):
 
     def _start(self, work, on_done, text):
         """Run `work(technique, graph, weights, options, control, on_event)` in a job."""
-        from designer.train.loop import TrainControl
+        from designer.train.control import TrainControl
         graph = self.context.graph
         if graph is None:
             self._fail("Open a design first.")

@@ -68,7 +68,7 @@ class Job(QThread):
         super().__init__(parent)
         self.work_honours_control = control is not None
         if control is None:
-            from designer.train.loop import TrainControl   # the engine's thread-safe switch
+            from designer.train.control import TrainControl   # the engine's thread-safe switch
             control = TrainControl()
         self.control = control
         self.batch = batch
@@ -76,7 +76,10 @@ class Job(QThread):
         self._work = None
 
     def start(self, work, *args, **kwargs):
-        """Run `work(*args, **kwargs)` in the job's thread."""
+        """Run `work(*args, **kwargs)` in the job's thread. While PyTorch is still loading in
+        the background (`warmup`), the work waits for it and the status bar says so."""
+        from . import warmup
+        warmup.say_if_waiting()
         self._work = (work, args, kwargs)
         super().start()
 

@@ -325,7 +325,7 @@ class TrainPanel(QWidget):
         self._launch(run, config, weights=self.form.values()["weights"])
 
     def _launch(self, run, config, weights=None, resume=None):
-        from designer.train.loop import TrainControl
+        from designer.train.control import TrainControl
         self.current = run
         run.document = self.context.document
         self.result = None

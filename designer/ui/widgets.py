@@ -40,6 +40,10 @@ class PanelArea(QScrollArea):
         self.setFrameShape(QFrame.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setWidgetResizable(False)
+        self.set_panel(panel)
+
+    def set_panel(self, panel):
+        """Show `panel` (in place of the one shown, which is deleted)."""
         self.setWidget(panel)
         panel.installEventFilter(self)
         self._fit()

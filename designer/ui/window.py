@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QStackedWidget)
+                               QMessageBox, QStackedWidget, QWidget)
 
 from designer.core import fileformat
 from designer.core.commands import SetMetadata
@@ -76,9 +76,12 @@ def recent_labels(paths):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, theme=None, home=None):
-        """`theme` "light" or "dark"; None: the one used last."""
+    def __init__(self, theme=None, home=None, defer_panels=False):
+        """`theme` "light" or "dark"; None: the one used last. `defer_panels`: the registered
+        panels' docks are made, but the panels in them are built by `build_panels()` (the app
+        calls it after the window's first paint: their plots cost a third of start-up)."""
         super().__init__()
+        self._defer_panels = defer_panels
         self.home = Path(home) if home else app_home()
         self.settings = QSettings(str(self.home / "settings.ini"), QSettings.IniFormat)
         theme = theme or self.settings.value("theme", "light")
@@ -103,9 +106,7 @@ class MainWindow(QMainWindow):
             dock.installEventFilter(self)   # moved, resized, shown or hidden
             dock.dockLocationChanged.connect(self.workspace_changed)
             dock.topLevelChanged.connect(self.workspace_changed)
-        for panel in self.panels.values():
-            if hasattr(panel, "state_changed"):
-                panel.state_changed.connect(self.workspace_changed)
+        self._watch_panel_states()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -186,16 +187,44 @@ class MainWindow(QMainWindow):
         self._docks_restored = False
         self._sized_docks = False
         last = {"bottom": self.issues_dock, "left": self.palette_dock, "right": self.inspector_dock}
+        self._panel_areas = {}
         for panel in PANELS:
-            widget = panel.create(self.context)
+            widget = QWidget() if self._defer_panels else panel.create(self.context)
             # In a scroll area: a panel taller than its dock scrolls instead of holding every
             # dock of its area (and the canvas's share of the window) to its own height.
-            dock = self._dock(panel.title, PanelArea(widget), DOCK_AREAS[panel.area], panel.name)
+            area = PanelArea(widget)
+            dock = self._dock(panel.title, area, DOCK_AREAS[panel.area], panel.name)
             self.tabifyDockWidget(last[panel.area], dock)
             last[panel.area] = dock
-            self.panels[panel.name] = widget
+            if not self._defer_panels:
+                self.panels[panel.name] = widget
+            self._panel_areas[panel.name] = area
             self.panel_docks.append(dock)
             dock.visibilityChanged.connect(lambda visible, d=dock: self._give_room(d, visible))
+
+    def build_panels(self):
+        """Build the panels a `defer_panels` window left out (once), and bring them up to date:
+        the open document, its selection and the theme, and their saved settings."""
+        if not self._defer_panels:
+            return
+        self._defer_panels = False
+        for panel in PANELS:
+            widget = panel.create(self.context)
+            self.panels[panel.name] = widget
+            self._panel_areas[panel.name].set_panel(widget)
+        selection = list(self.context.selection)
+        if self.context.theme is not None:
+            self.context.set_theme(self.context.theme)
+        if self.context.document is not None:
+            self.context.set_document(self.context.document)
+            self.context.set_selection(selection)
+        self._restore_panel_states()
+        self._watch_panel_states()
+
+    def _watch_panel_states(self):
+        for panel in self.panels.values():
+            if hasattr(panel, "state_changed"):
+                panel.state_changed.connect(self.workspace_changed)
 
     def _dock(self, title, widget, area, name):
         dock = QDockWidget(title, self)
@@ -348,6 +377,7 @@ class MainWindow(QMainWindow):
         text, ok = QInputDialog.getItem(self, "Compare with", "Preset name or design file:",
                                         preset_names(), 0, True)
         if ok and text:
+            self.build_panels()
             dock = next(d for d in self.panel_docks if d.objectName() == "compare")
             dock.show()
             dock.raise_()
@@ -504,6 +534,9 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self._docks_restored = docks is not None and self.restoreState(docks)
+        self._restore_panel_states()
+
+    def _restore_panel_states(self):
         for name, panel in self.panels.items():
             saved = self.settings.value(f"panels/{name}")
             if saved and hasattr(panel, "restore_state"):
@@ -594,6 +627,22 @@ class MainWindow(QMainWindow):
         return False
 
     # ---- status and actions --------------------------------------------------------------------
+    def warm_up_torch(self):
+        """Import torch and torchvision in the background (after the first paint); work asked
+        for meanwhile waits for them, with "loading PyTorch…" in the status bar."""
+        from . import warmup
+        warmup.start()
+        warmup.notifier.waiting.connect(self._say_loading)
+        warmup.notifier.loaded.connect(self._torch_loaded)
+
+    def _say_loading(self, text):
+        self.statusBar().showMessage(text)
+
+    def _torch_loaded(self):
+        from .warmup import LOADING_MESSAGE
+        if self.statusBar().currentMessage() == LOADING_MESSAGE:
+            self.statusBar().clearMessage()
+
     def rename(self):
         if len(self.editor.selected_ids()) == 1:
             self.inspector_dock.raise_()

@@ -200,7 +200,6 @@ class InsightPanel(QWidget):
 
     def load_weights(self):
         """(Re)load the design with the chosen weights; a sentence in the status line on failure."""
-        from designer.insight.subject import load_subject, weights_path
         self.stop_job()
         text = self.weights_box.currentText().strip()
         self.subject, self.subject_error = None, None
@@ -208,6 +207,8 @@ class InsightPanel(QWidget):
             self.say(NO_WEIGHTS)
             self.refresh_views()
             return
+        # torch and torchvision: only once there are weights to load (not while the window opens).
+        from designer.insight.subject import load_subject, weights_path
         path = weights_path(text)
         try:
             # What still fits after an edit loads; the status line names the nodes that lost it.
