@@ -22,14 +22,19 @@ def shape_of(analyzer, node_id, port="out"):
 
 
 @contextmanager
-def single_thread():
-    """Small models on a shared two-core machine run fastest (by far) on one torch thread."""
+def torch_threads(count):
+    """torch at `count` intra-op threads inside the block, its count before restored after."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(count)
     try:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def single_thread():
+    """Small models on a shared two-core machine run fastest (by far) on one torch thread."""
+    return torch_threads(1)
 
 
 def tiny_digits_net(aux=False):

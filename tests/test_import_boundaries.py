@@ -30,10 +30,14 @@ assert not qt, qt
 """
 
 
-def test_every_module_but_the_ui_imports_without_qt_or_the_extras():
-    result = subprocess.run([sys.executable, "-c", IMPORT_ALL_BUT_THE_UI], capture_output=True,
-                            text=True)
+def run_in_a_fresh_process(code):
+    """Run `code` in a new interpreter (nothing imported yet); its assertions fail the test."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_every_module_but_the_ui_imports_without_qt_or_the_extras():
+    run_in_a_fresh_process(IMPORT_ALL_BUT_THE_UI)
 
 
 def test_the_whole_cli_parser_is_built_without_torch():
@@ -45,8 +49,7 @@ def test_the_whole_cli_parser_is_built_without_torch():
             "build_parser().format_help()\n"
             "heavy = [m for m in ('torch', 'torchvision', 'PySide6') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_in_a_fresh_process(code)
 
 
 def test_summary_presets_and_diff_run_without_torch():
@@ -62,5 +65,4 @@ def test_summary_presets_and_diff_run_without_torch():
             "assert 'Total parameters: 61,706' in out.getvalue(), out.getvalue()[:2000]\n"
             "heavy = [m for m in ('torch', 'torchvision') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_in_a_fresh_process(code)

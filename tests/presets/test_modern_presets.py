@@ -17,16 +17,14 @@ from designer.core.infer import Analyzer
 from designer.core.presets import load_design
 
 from ..helpers import compiled_with_reference_weights, max_output_difference
-from ..helpers import param_count, randomise_batch_norms
+from ..helpers import param_count, randomise_batch_norms, single_thread
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     # Two threads on a shared two-core machine are many times slower than one for these sizes.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with single_thread():
+        yield
 
 
 def _convnext_keys(state_dict):

@@ -13,16 +13,14 @@ from designer.train import threads
 from designer.train.config import TrainConfig, TrainConfigError
 from designer.train.loop import Trainer
 
-from ..helpers import tiny_digits_net
+from ..helpers import tiny_digits_net, torch_threads
 
 
 @pytest.fixture
 def two_threads():
     """torch at 2 threads (the test workers run at 1), restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(2):
+        yield
 
 
 def macs(name):
