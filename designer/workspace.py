@@ -33,6 +33,7 @@ from designer.core import atomic, fileformat
 from designer.core.errors import DesignError
 from designer.home import app_home, runs_root
 from designer.train import runs
+from designer.weights import run_weights
 
 VARIANTS_DIR = "variants"
 VARIANT_FILE = "variant.json"
@@ -108,10 +109,8 @@ class Run:
     @property
     def weights(self):
         """best.pt, else last.pt, else None: what selecting the run makes current."""
-        for name in CHECKPOINTS:
-            if (self.folder / name).is_file():
-                return self.folder / name
-        return None
+        path = run_weights(self.folder)
+        return path if path.is_file() else None
 
     @property
     def hashes(self):

@@ -132,7 +132,7 @@ def load_subject(graph, weights=None, dataset=None, data_dir=None, partial=False
     edit; weights of which nothing fits are refused either way."""
     shape = input_shape_of(graph)
     if isinstance(weights, (str, Path)):
-        weights = weights_path(weights)
+        weights = run_weights(weights)
     checkpoint = _read_checkpoint(weights) if isinstance(weights, Path) else None
     config = TrainConfig()
     classes = []
@@ -162,11 +162,6 @@ def load_subject(graph, weights=None, dataset=None, data_dir=None, partial=False
     model = main_output_view(full).eval()
     return Subject(graph, model, config, shape, classes, weights_note=note,
                    weights_report=report)
-
-
-def weights_path(path):
-    """A weights file; a training run folder means its best.pt (else last.pt)."""
-    return run_weights(path)
 
 
 def _saved_settings(checkpoint, path):

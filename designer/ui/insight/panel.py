@@ -208,8 +208,9 @@ class InsightPanel(QWidget):
             self.refresh_views()
             return
         # torch and torchvision: only once there are weights to load (not while the window opens).
-        from designer.insight.subject import load_subject, weights_path
-        path = weights_path(text)
+        from designer.insight.subject import load_subject
+        from designer.weights import run_weights
+        path = run_weights(text)
         try:
             # What still fits after an edit loads; the status line names the nodes that lost it.
             self.subject = load_subject(self.graph, path, partial=True)
