@@ -42,6 +42,11 @@ def temp_name(path):
     return f".{Path(path).name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
 
 
+def _kind(mode):
+    """What a file of `mode` is, when it is no regular file ("a folder", "a FIFO (named pipe)")."""
+    return next((text for test, text in _KINDS if test(mode)), "not a regular file")
+
+
 def not_a_file(path):
     """What `path` is when it exists but is no regular file (through a symlink), e.g. "a FIFO
     (named pipe)"; None for a regular file or nothing. Readers ask before opening: reading a
@@ -50,9 +55,7 @@ def not_a_file(path):
         mode = os.stat(path).st_mode
     except OSError:
         return None
-    if stat.S_ISREG(mode):
-        return None
-    return next((text for test, text in _KINDS if test(mode)), "not a regular file")
+    return None if stat.S_ISREG(mode) else _kind(mode)
 
 
 def writable_target(path):
@@ -68,9 +71,8 @@ def writable_target(path):
         raise WriteTargetError(f"{path}: cannot be written ({error.strerror or error})") from None
     if stat.S_ISREG(mode):
         return target
-    kind = next((text for test, text in _KINDS if test(mode)), "not a regular file")
     shown = f"{path} (a link to {target})" if target != path else str(path)
-    raise WriteTargetError(f"{shown} is {kind}; give a file name to write")
+    raise WriteTargetError(f"{shown} is {_kind(mode)}; give a file name to write")
 
 
 def make_folder(path):
