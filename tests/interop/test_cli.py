@@ -166,7 +166,8 @@ def test_diff_text_lists_added_and_removed(capsys):
     from designer.core import presets
     from designer.core.memory import format_bytes
     from designer.core.summary import summarize
-    a, b = (summarize(presets.load_design(n))["activation_memory_bytes"] for n in ("resnet18", "resnet34"))
+    a, b = (summarize(presets.load_design(name))["activation_memory_bytes"]
+            for name in ("resnet18", "resnet34"))
     assert a < b and line.split()[2:6] == [*format_bytes(a).split(), *format_bytes(b).split()]
 
 
