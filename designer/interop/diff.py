@@ -7,6 +7,7 @@ same position in the two networks. A stage is the first part of a name (`layer2`
 itself when its name has no dot.
 """
 
+from designer.core.memory import format_bytes
 from designer.core.params import format_shape
 from designer.core.summary import human, summarize
 
@@ -110,7 +111,11 @@ def format_diff(result):
     lines = [f"A: {result['a']}    B: {result['b']}", ""]
     for key, label in (("params", "Parameters"), ("macs", "Multiply-adds")):
         r = f"×{ratio[key]:.3f}" if ratio[key] is not None else "—"
-        lines.append(f"{label:<14} {ta[key]:>16,}  {tb[key]:>16,}  {r}")
+        lines.append(f"{label:<17} {ta[key]:>16,}  {tb[key]:>16,}  {r}")
+    key = "activation_memory_bytes"
+    r = f"×{ratio[key]:.3f}" if ratio[key] is not None else "—"
+    lines.append(f"{'Activation memory':<17} {format_bytes(ta[key]):>16}  "
+                 f"{format_bytes(tb[key]):>16}  {r}")
     lines += ["", f"{'Stage':<20} {'params A':>10} {'params B':>10} {'MACs A':>10} {'MACs B':>10}  "
                   f"output A → B"]
     for s in result["stages"]:

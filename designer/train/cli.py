@@ -1,6 +1,6 @@
 """The `designer train` verb: train a design or preset headless, with a progress bar on a terminal
 or one JSON object per epoch (`--json`). Under `torchrun --nproc_per_node=N -m designer train ...`
-every process trains its share (DistributedDataParallel) and rank 0 prints and writes the run folder.
+every process trains its share (DistributedDataParallel); rank 0 prints and writes the run folder.
 `--resume RUN_DIR` continues a run with its saved settings (options given again override them);
 with `--epochs N` above the epochs it has trained it extends a finished run to N in total. `--out`
 naming a folder that holds another run is refused unless `--force`.
@@ -66,9 +66,11 @@ def _run(args):
     # torch is imported here, not at module import, so `designer --help` stays quick.
     from designer.arguments import load_for_cli
     from designer.train.events import Epoch, Finished, Message, Start, Step
+    from designer.train.config import TrainConfig
     from designer.train.loop import Trainer
     graph = load_for_cli(args.design, args.input)
     config = _config(args)
+    given = TrainConfig.SETTINGS.given(args)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     from designer.compress.distill import distillation_from
     from designer.train.config import START_SETTINGS
@@ -83,12 +85,17 @@ def _run(args):
                 finished = event if isinstance(event, Finished) else finished
                 continue
             if isinstance(event, Start):
-                if not args.json:
+                # A design named for MNIST still trains on digits unless told otherwise.
+                default = (" (the default; --dataset picks another)"
+                           if not args.resume and "dataset" not in given else "")
+                if args.json and default:
+                    print(f"dataset: {event.dataset}{default}", file=sys.stderr, flush=True)
+                elif not args.json:
                     resumed = (f", resuming after epoch {event.resumed_epoch}"
                                if event.resumed_epoch else "")
-                    print(f"training {graph.name} on {event.dataset} ({event.train_size:,} "
-                          f"train / {event.val_size:,} val images, {event.classes} classes) "
-                          f"on {event.device}"
+                    print(f"training {graph.name} on {event.dataset}{default} "
+                          f"({event.train_size:,} train / {event.val_size:,} val images, "
+                          f"{event.classes} classes) on {event.device}"
                           f"{' ×' + str(event.world_size) if event.world_size > 1 else ''}"
                           f"{resumed}; run folder {event.run_dir}", flush=True)
             elif isinstance(event, Message):

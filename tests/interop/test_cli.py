@@ -161,6 +161,14 @@ def test_diff_text_lists_added_and_removed(capsys):
     assert main(["diff", "resnet18", "resnet34"]) == 0
     text = capsys.readouterr().out
     assert "+ layer1.2" in text and "removed" in text
+    # The activation-memory total the README promises, with resnet34's larger figure second.
+    line = next(x for x in text.splitlines() if x.startswith("Activation memory"))
+    from designer.core import presets
+    from designer.core.memory import format_bytes
+    from designer.core.summary import summarize
+    a, b = (summarize(presets.load_design(name))["activation_memory_bytes"]
+            for name in ("resnet18", "resnet34"))
+    assert a < b and line.split()[2:6] == [*format_bytes(a).split(), *format_bytes(b).split()]
 
 
 @pytest.mark.parametrize("factory, block", [("with_se", "SEBlock"), ("with_cbam", "CBAM")])

@@ -48,7 +48,8 @@ def test_out_into_an_existing_run_is_refused_unless_force(tmp_path, capsys):
     common = ["train", "reactor_digits", "--batch-size", "256", "--device", "cpu", "--json",
               "--out", str(tmp_path)]
     assert main(common + ["--epochs", "2"]) == 0
-    capsys.readouterr()
+    # No --dataset given: the first line says the digits are the default, not the design's name.
+    assert "dataset: UCI digits (the default; --dataset picks another)" in capsys.readouterr().err
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     assert main(common + ["--epochs", "1"]) == 2
     err = capsys.readouterr().err
