@@ -2,8 +2,10 @@
 or one JSON object per epoch (`--json`). Under `torchrun --nproc_per_node=N -m designer train ...`
 every process trains its share (DistributedDataParallel); rank 0 prints and writes the run folder.
 `--resume RUN_DIR` continues a run with its saved settings (options given again override them);
-with `--epochs N` above the epochs it has trained it extends a finished run to N in total. `--out`
-naming a folder that holds another run is refused unless `--force`.
+with `--epochs N` above the epochs it has trained it extends a finished run to N in total;
+`--resume auto` continues the run folder's last checkpoint when there is one and starts fresh
+otherwise (what `torchrun --max-restarts=N` needs). `--out` naming a folder that holds another run
+is refused unless `--force`. `--dist-timeout S` bounds each collective under torchrun.
 """
 
 import json
@@ -12,18 +14,39 @@ import sys
 import time
 
 
-def _config(args):
+AUTO = "auto"
+
+
+def _resume_target(args, graph):
+    """What `--resume` continues: the run folder or checkpoint given; for `auto` the run folder
+    when it holds a last.pt (the --out folder, or without --out the newest unfinished run of this
+    design and dataset in the runs folder), else None: a fresh run."""
+    from pathlib import Path
+    from designer.core.fileformat import design_hash
+    from designer.home import runs_root
+    from designer.train.config import TrainConfig
+    from designer.train.runs import latest_unfinished
+    if args.resume != AUTO:
+        return args.resume
+    if getattr(args, "out", None) is not None:
+        return args.out if (Path(args.out) / "last.pt").is_file() else None
+    dataset = TrainConfig.SETTINGS.given(args).get("dataset", TrainConfig().dataset)
+    found = latest_unfinished(runs_root(), design_hash(graph), dataset)
+    return str(found) if found else None
+
+
+def _config(args, resume):
     """The run's TrainConfig: a resumed run's saved settings (or the defaults), then every
     setting given on the command line."""
     from designer.train.config import TrainConfig
     from designer.train.loop import load_checkpoint
     from designer.train.runs import checkpoint_folder
     values = {}
-    if args.resume:
-        checkpoint = load_checkpoint(args.resume)
+    if resume:
+        checkpoint = load_checkpoint(resume)
         values = dict(checkpoint["config"])
         if getattr(args, "out", None) is None:
-            values["out"] = str(checkpoint_folder(args.resume))
+            values["out"] = str(checkpoint_folder(resume))
     values.update(TrainConfig.SETTINGS.given(args))
     return TrainConfig.from_dict(values).validate()
 
@@ -69,25 +92,33 @@ def _run(args):
     from designer.train.config import TrainConfig
     from designer.train.loop import Trainer
     graph = load_for_cli(args.design, args.input)
-    config = _config(args)
+    resume = _resume_target(args, graph)
+    config = _config(args, resume)
     given = TrainConfig.SETTINGS.given(args)
-    rank0 = int(os.environ.get("RANK", "0")) == 0
+    rank = int(os.environ.get("RANK", "0"))
+    # `--resume auto` with nothing to resume starts afresh, over a run that died before its
+    # first checkpoint (its curves and settings only) when --out holds one.
+    overwrite = args.force or (args.resume == AUTO and resume is None)
     from designer.compress.distill import distillation_from
     from designer.train.config import START_SETTINGS
     start = START_SETTINGS.check(START_SETTINGS.given(args))
-    trainer = Trainer(graph, config, weights=start.weights, resume=args.resume,
-                      loss=distillation_from(graph, start), overwrite=args.force)
+    trainer = Trainer(graph, config, weights=start.weights, resume=resume,
+                      loss=distillation_from(graph, start), overwrite=overwrite,
+                      dist_timeout=args.dist_timeout)
     bar = ProgressBar()
     finished = None
     try:
         for event in trainer.run():
-            if not rank0:
-                finished = event if isinstance(event, Finished) else finished
+            if rank != 0:      # rank 0 prints; another rank only why it failed (rank 0 lost)
+                if isinstance(event, Finished):
+                    finished = event
+                    if event.status == "failed":
+                        print(f"rank {rank}: {event.message}", file=sys.stderr, flush=True)
                 continue
             if isinstance(event, Start):
                 # A design named for MNIST still trains on digits unless told otherwise.
                 default = (" (the default; --dataset picks another)"
-                           if not args.resume and "dataset" not in given else "")
+                           if resume is None and "dataset" not in given else "")
                 if args.json and default:
                     print(f"dataset: {event.dataset}{default}", file=sys.stderr, flush=True)
                 elif not args.json:
@@ -128,7 +159,18 @@ def _run(args):
 # The arguments of `designer train` that are not settings (the Train panel has none of them:
 # the design is the open one, its input is edited on the canvas, a run resumes from the runs
 # list and the panel plots what --json prints).
-RUN_ARGUMENTS = ("design", "--input", "--resume", "--force", "--json")
+RUN_ARGUMENTS = ("design", "--input", "--resume", "--force", "--json", "--dist-timeout")
+
+
+def _seconds(text):
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def add_parser(subparsers):
@@ -150,12 +192,19 @@ def add_parser(subparsers):
                         "extend it (a finished run too) to N epochs in total, its metrics.csv "
                         "and steps.csv continuing. An extended cosine or one-cycle schedule "
                         "follows a run planned for N epochs: the learning rate jumps to that "
-                        "schedule's value at the epoch reached and decays to the new end")
+                        "schedule's value at the epoch reached and decays to the new end. "
+                        "'auto': continue the run folder (--out, or the newest unfinished run "
+                        "of this design and dataset) from its last.pt when it has one, else "
+                        "start afresh (what a job torchrun restarts needs)")
     p.add_argument("--force", action="store_true",
                    help="when --out names a folder that holds another run, replace that run "
                         "(its checkpoints, curves and settings are removed first) instead of "
                         "refusing")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch")
+    p.add_argument("--dist-timeout", type=_seconds, metavar="S",
+                   help="under torchrun: seconds a process waits for the others in each "
+                        "collective before the run fails with a sentence naming the lost rank "
+                        "(torch's default: 30 minutes on gloo, 10 on nccl)")
     TRAIN_SETTINGS.add_arguments(p)
     p.set_defaults(run=_run)
     return p

@@ -20,16 +20,21 @@ budget, else from DataLoaders; the first "message" event says which. Both give u
 are augmented and normalised on the device (augment.py), drawn from a generator seeded per epoch.
 
 Under `torchrun` (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel, samplers are
-distributed, metrics are all-reduced and only rank 0 writes files.
+distributed, metrics are all-reduced and only rank 0 writes files (and downloads a dataset, the
+others waiting at a barrier). Validation is sharded without padding, so its figures equal one
+process's. A peer lost mid-run (its process killed, or silent past `dist_timeout` seconds) ends
+the run "failed" with a sentence naming the rank, the checkpoint kept and the command resuming it.
 """
 
 import logging
 from contextlib import nullcontext
 import csv
+from datetime import timedelta
 import json
 import math
 import os
 from pathlib import Path
+import shlex
 import time
 import warnings
 
@@ -47,7 +52,7 @@ from designer.core.memory import check_fits
 from designer.core.registry import Role
 from designer.home import new_run_dir
 from designer.weights import load_into, load_weights_only, read_state_dict
-from .config import TrainConfig
+from .config import DOWNLOADED, TrainConfig
 from .control import TrainControl  # noqa: F401  (here too: its old home)
 from . import fastpath, runs, threads
 from .data import build_data, data_stats
@@ -216,6 +221,16 @@ def load_checkpoint(path):
     return data
 
 
+def lost_peer(error):
+    """Whether `error`, raised inside a collective, means another process of the run is gone:
+    gloo's transport errors (connection reset or closed, a read or write failed) and timeouts."""
+    if isinstance(error, torch.distributed.DistError):
+        return True
+    text = str(error)
+    return "gloo" in text or any(sign in text.lower() for sign in (
+        "connection reset", "connection closed", "connection refused", "timed out"))
+
+
 def _topk_correct(logits, labels, k):
     k = min(k, logits.shape[1])
     top = logits.topk(k, dim=1).indices
@@ -234,15 +249,17 @@ class Trainer:
     A resumed run must be of the same design (`designer.core.fileformat.design_hash`) and be
     asked for more epochs than it has trained (a finished run is extended so). A run folder
     (`config.out`) that already holds another run is refused unless `overwrite`, which clears
-    it first. `name` is the new run's name (kept in its run.json; `runs.run_name` by default)."""
+    it first. `name` is the new run's name (kept in its run.json; `runs.run_name` by default).
+    `dist_timeout` (seconds) bounds each collective under torchrun (torch's default otherwise)."""
 
     # Every duration (throughput, epoch time, pauses, ETA) is read from this clock; a test can
     # give an instance a fake one to make step times exact.
     clock = staticmethod(time.perf_counter)
 
     def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None,
-                 prepare=None, name=None, overwrite=False):
+                 prepare=None, name=None, overwrite=False, dist_timeout=None):
         self.graph = graph.copy()
+        self.dist_timeout = dist_timeout
         self.name = name
         self.overwrite = overwrite
         self.status_recorded = True     # until the run folder is set up there is none to record
@@ -282,10 +299,7 @@ class Trainer:
             if note:
                 self.notes.append(note)
         if self.world > 1 and not torch.distributed.is_initialized():
-            if self.device.type == "cuda":
-                torch.cuda.set_device(self.device)
-            torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-            self.owns_process_group = True
+            self._init_distributed()
         self.cuda = self.device.type == "cuda"
         if config.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
@@ -293,7 +307,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = not config.deterministic
             torch.backends.cudnn.deterministic = config.deterministic
 
-        self.data = build_data(config, input_shape)
+        self.data = self._build_data(input_shape)
         shapes = output_shapes(self.graph)
         self.output_losses = output_losses(self.graph, input_shape, shapes)
         self.pixel_stats = data_stats(config.dataset, input_shape[0])
@@ -348,6 +362,58 @@ class Trainer:
         if self.rank == 0:
             self._start_folder()
         self.tensorboard = self._tensorboard()
+
+    def _init_distributed(self):
+        """Join the process group (nccl on CUDA, gloo on the CPU), each collective bounded by
+        `dist_timeout`; a run without --out takes rank 0's new run folder (each rank named its
+        own from the clock, which may have ticked between them)."""
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        timeout = {} if self.dist_timeout is None else {
+            "timeout": timedelta(seconds=self.dist_timeout)}
+        torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo",
+                                             **timeout, **self._restart_store(timeout))
+        self.owns_process_group = True
+        if not self.config.out:
+            folder = [str(self.run_dir)]
+            torch.distributed.broadcast_object_list(folder, src=0)
+            self.run_dir = Path(folder[0])
+
+    def _restart_store(self, timeout):
+        """After torchrun restarts the job (--max-restarts), the process group's store with
+        this attempt's own key prefix: the agent's store still held the previous attempt's
+        addresses, and the new processes connected to the killed one's ("Gloo connectFullMesh
+        failed ... Connection refused") in 5 restarts of 6 tried here with torch 2.14. Empty (the
+        default env:// rendezvous) outside torchrun."""
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT")
+        if attempt is None:
+            return {}
+        store, rank, world = next(torch.distributed.rendezvous(
+            "env://", timeout=timeout.get("timeout", torch.distributed.default_pg_timeout)))
+        return {"store": torch.distributed.PrefixStore(f"designer/attempt_{attempt}", store),
+                "rank": rank, "world_size": world}
+
+    def _build_data(self, input_shape):
+        """The dataset; under torchrun a dataset to download is fetched once, by rank 0, while
+        the others wait at a barrier and then read its files (never downloading themselves, so
+        two processes never write the same file). Every rank reaches the barrier, a failed
+        download too: rank 0 then reports why, the others that the files are missing."""
+        config = self.config
+        if self.world == 1 or config.dataset not in DOWNLOADED or not config.download:
+            return build_data(config, input_shape)
+        data = failure = None
+        if self.rank == 0:
+            try:
+                data = build_data(config, input_shape)
+            except DesignError as error:
+                failure = error
+        torch.distributed.barrier()
+        if failure is not None:
+            raise failure
+        if data is None:
+            data = build_data(TrainConfig.from_dict({**config.to_dict(), "download": False}),
+                              input_shape)
+        return data
 
     def _set_threads(self, macs):
         """torch's intra-op thread count for the run (`close` restores it: the Train panel
@@ -436,7 +502,9 @@ class Trainer:
         if self.world > 1:
             from torch.utils.data.distributed import DistributedSampler
             train_sampler = DistributedSampler(self.data.train, seed=config.seed, drop_last=True)
-            val_sampler = DistributedSampler(self.data.val, shuffle=False)
+            # Every rank's share of the validation set, without DistributedSampler's padding
+            # (which counted 360 images of 359): the all-reduced sums are exactly one process's.
+            val_sampler = range(self.rank, len(self.data.val), self.world)
         # BatchNorm cannot train on a batch of one, so drop a short last batch when there is a
         # full one to train on.
         drop_last = len(self.data.train) // max(1, self.world) > config.batch_size
@@ -549,6 +617,10 @@ class Trainer:
                                  f"validation top-1 error {self.best:.2%}")
         except torch.OutOfMemoryError:
             yield self._out_of_memory()
+        except RuntimeError as error:
+            if not (self.world > 1 and lost_peer(error)):
+                raise
+            yield self._lost_peer(error)
 
     def _loss(self, kind, output, labels, images):
         if kind == MARGIN:
@@ -804,6 +876,40 @@ class Trainer:
         if self.epoch == 0:
             return "No epoch had finished, so there is no checkpoint."
         return f"The checkpoint of epoch {self.epoch} is kept in {self.run_dir / 'last.pt'}."
+
+    def _lost_peer(self, error):
+        """The "failed" event when another process of the run is gone: which one (with two
+        processes it can only be the other), the checkpoint kept and the command resuming it."""
+        timed_out = "timed out" in str(error).lower() or "timeout" in str(error).lower()
+        who = (f"rank {1 - self.rank} of 2" if self.world == 2
+               else f"a peer of rank {self.rank} (one of {self.world} processes)")
+        what = (f"{who} stopped answering for {self._timeout_words()}" if timed_out
+                else f"{who} was lost (its process ended or its connection broke)")
+        return self._finished("failed", f"distributed training stopped at step {self.step + 1} "
+                              f"(epoch {self.epoch + 1}): {what}. {self._kept_sentence()} "
+                              f"{self._resume_sentence()}")
+
+    def _timeout_words(self):
+        if self.dist_timeout is None:
+            return "torch's default timeout (--dist-timeout S sets it)"
+        return f"{self.dist_timeout:g} s (--dist-timeout)"
+
+    def _resume_sentence(self):
+        """The command that continues this run with as many processes, from its last
+        checkpoint (or starts it again in its folder when it has none)."""
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world))
+        nodes = max(1, self.world // max(1, local))
+        launch = f"torchrun --nproc_per_node={local}"
+        if nodes > 1:
+            launch += f" --nnodes={nodes}"
+        folder = shlex.quote(str(self.run_dir))
+        design = shlex.quote(str(self.run_dir / DESIGN_FILE))
+        where = f" (on each of the {nodes} nodes, with the same rendezvous)" if nodes > 1 else ""
+        if self.epoch == 0:
+            command = f"{launch} -m designer train {design} --out {folder} --resume auto"
+            return f"Start it again with: {command}{where}"
+        command = f"{launch} -m designer train {design} --resume {folder}"
+        return f"Continue it with: {command}{where}"
 
     def _out_of_memory(self):
         if self.cuda:

@@ -41,6 +41,23 @@ def holds_run(folder):
     return any((folder / name).exists() for name in TRAINING_FILES)
 
 
+def latest_unfinished(root, design_hash, dataset):
+    """The newest run folder in `root` of this design (by `fileformat.design_hash`) and dataset
+    that has a last.pt and did not complete (`designer train --resume auto` without --out), or
+    None."""
+    root = Path(root)
+    found = []
+    for folder in (root.iterdir() if root.is_dir() else ()):
+        last = folder / "last.pt"
+        if not last.is_file():
+            continue
+        info = read_info(folder)
+        if (info["design_hash"] == design_hash and info["dataset"] == dataset
+                and info["status"] != "completed"):
+            found.append((last.stat().st_mtime, folder.name, folder))
+    return max(found)[2] if found else None
+
+
 def clear_run(folder):
     """Remove an old run's files from `folder` (`designer train --force`), so a new run written
     there is never mixed with the old one's checkpoints or curves. Other files stay."""

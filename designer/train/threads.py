@@ -9,6 +9,12 @@ multiply-adds a sample (little to gain, much to lose), else the physical cores n
 (by the 1-minute load average), never more than PyTorch's current count (which honours
 OMP_NUM_THREADS). On CUDA the model runs on the GPU and the CPU threads serve only the data path,
 so auto takes the larger count there whatever the model. README, "Training small models on CPU".
+
+Under torchrun the processes of one node share its cores: each takes its share of the free ones
+(LOCAL_WORLD_SIZE). With one process per node torchrun leaves OMP_NUM_THREADS unset, so PyTorch's
+count is the machine's and auto gives that process the free cores (the issue measured 99 images/s
+on the 1 thread it ran on before against ~1,100); with several torchrun sets OMP_NUM_THREADS=1,
+which auto keeps.
 """
 
 import os
@@ -57,24 +63,35 @@ def busy_cores():
         return 0
 
 
-def auto_threads(macs, device, current=None, busy=None):
+def local_processes():
+    """The training processes on this machine: torchrun's LOCAL_WORLD_SIZE, else 1."""
+    try:
+        return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
+def auto_threads(macs, device, current=None, busy=None, local=None):
     """The thread count `threads=None` (auto) means for a model of `macs` multiply-adds a sample
-    on `device`; `current` is PyTorch's count now and `busy` the cores other processes use (each
-    read when not given)."""
+    on `device`; `current` is PyTorch's count now, `busy` the cores other processes use and
+    `local` the run's processes on this machine (each read when not given)."""
     current = torch.get_num_threads() if current is None else current
     if small_on_cpu(macs, device):
         return 1
     cores = physical_cores()
     busy = busy_cores() if busy is None else busy
-    return max(1, min(cores - busy, current))
+    local = local_processes() if local is None else local
+    return max(1, min((cores - busy) // local, current))
 
 
 def thread_note(threads, asked, macs, device):
     """The run's message about its thread count."""
     if asked is not None:
         return f"threads: {threads} (as asked)"
+    local = local_processes()
+    shared = f", shared by this machine's {local} training processes" if local > 1 else ""
     why = (f"a small model, {macs / 1e6:.1f} M multiply-adds a sample, on the CPU"
-           if small_on_cpu(macs, device) else "the physical cores not busy")
+           if small_on_cpu(macs, device) else f"the physical cores not busy{shared}")
     return f"threads: {threads} (auto: {why}; --threads N sets it)"
 
 

@@ -76,16 +76,19 @@ def test_missing_dataset_message(tmp_path, capsys):
 
 
 def test_ddp_two_cpu_processes_with_gloo(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    # Without --out: the ranks take the new run folder rank 0 names (broadcast); it alone writes.
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT),
+               CNN_DESIGNER_RUNS=str(tmp_path))
     run = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          "-m", "designer", "train", "reactor_digits", "--dataset", "digits", "--epochs", "1",
-         "--batch-size", "64", "--device", "cpu", "--json", "--out", str(tmp_path)],
+         "--batch-size", "64", "--device", "cpu", "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-3000:]
     rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     assert [r["epoch"] for r in rows] == [1]           # rank 0 prints, rank 1 stays quiet
     assert 0 <= rows[0]["val_top1_error"] <= 1
+    (run_dir,) = tmp_path.iterdir()
     # Each process trains half of the 1,438 images: 719 // 64 = 11 steps, not 22.
-    steps = (tmp_path / "steps.csv").read_text().strip().splitlines()[1:]
+    steps = (run_dir / "steps.csv").read_text().strip().splitlines()[1:]
     assert len(steps) == 11

@@ -75,6 +75,30 @@ def test_auto_is_one_thread_for_lenet5_on_the_cpu():
     assert note.startswith("threads: 1 (auto: a small model, 0.4 M multiply-adds")
 
 
+def test_under_torchrun_each_process_on_a_machine_takes_its_share(monkeypatch):
+    # torchrun leaves OMP_NUM_THREADS unset with one process per node: PyTorch's count is then
+    # the machine's (here 8 cores), and auto gives that process all the free cores.
+    monkeypatch.setattr(threads, "physical_cores", lambda: 8)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    big = macs("resnet18")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
+    assert threads.auto_threads(big, "cpu", current=8, busy=0) == 8
+    assert threads.auto_threads(big, "cpu", current=8, busy=3) == 5
+    assert threads.thread_note(8, None, big, "cpu") == (
+        "threads: 8 (auto: the physical cores not busy; --threads N sets it)")
+    # Two processes on the machine split the free cores ...
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert threads.auto_threads(big, "cpu", current=8, busy=0) == 4
+    assert threads.auto_threads(big, "cuda", current=8, busy=2) == 3
+    assert "shared by this machine's 2 training processes" in threads.thread_note(
+        4, None, big, "cpu")
+    # ... and keep the OMP_NUM_THREADS=1 torchrun sets for them; a small model stays at 1.
+    assert threads.auto_threads(big, "cpu", current=1, busy=0) == 1
+    assert threads.auto_threads(macs("lenet5"), "cpu", current=8, busy=0) == 1
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")
+    assert threads.auto_threads(big, "cpu", current=8, busy=4) == 1    # never 0
+
+
 def test_compile_on_the_cpu_says_it_is_unlikely_to_pay_for_a_small_model(tmp_path, monkeypatch):
     note = threads.compile_note(macs("lenet5"), "cpu")
     assert "unlikely to pay" in note and "0.52×" in note
