@@ -19,7 +19,7 @@ class DataChoice:
 
     @classmethod
     def from_settings(cls, values, default=None):
-        """The choice in a dict of settings (a form's values); settings it lacks keep `default`'s."""
+        """The choice in a dict of settings (a form's values); those it lacks keep `default`'s."""
         base = (default or cls()).settings()
         base.update({name: values[name] for name in CHOICE_SETTINGS if name in values})
         return cls(**base)

@@ -13,6 +13,12 @@ def _run(args):
         graph = load_for_cli(args.design, args.input)
         input_shape = _design_input(graph)
     report = describe(args.dataset, args.data_dir, args.val_fraction, input_shape)
+    if args.write:
+        from designer.data.report import write_folder
+        count = write_folder(report, args.write)
+        print(f"wrote {count:,} PNG files of {report.title} into {args.write}/train and "
+              f"{args.write}/val, one folder per class")
+        return 0
     if args.json:
         print(json.dumps(report.to_json()))
     else:
@@ -55,5 +61,8 @@ def add_parser(subparsers):
     p.add_argument("--input", type=parse_shape, metavar="CxHxW",
                    help="the input shape to compare with (overrides the design's)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--write", metavar="DIR",
+                   help="write a built-in dataset's images as PNG files into DIR/train/<class>/ "
+                        "and DIR/val/<class>/ (an image folder to try the folder path on)")
     p.set_defaults(run=_run)
     return p

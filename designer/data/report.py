@@ -115,7 +115,8 @@ class DataReport:
         width = max([len(name) for name in self.classes] + [5])
         lines.append(f"  {'class':<{width}}  {'train':>7}  {'val':>7}")
         for name in self.classes:
-            lines.append(f"  {name:<{width}}  {counts['train'][name]:>7,}  {counts['val'][name]:>7,}")
+            train, val = counts["train"][name], counts["val"][name]
+            lines.append(f"  {name:<{width}}  {train:>7,}  {val:>7,}")
         for split in SPLITS:
             sizes = self.sizes()[split]
             shown = ", ".join(f"{size} ×{n:,}" for size, n in list(sizes.items())[:4])
@@ -220,9 +221,10 @@ def find_problems(report):
     readable = [item for item in report.items if item.channels]
     for item in report.items:
         if not item.channels:
+            reason = item.digest.removeprefix("unreadable: ")
             problems.append(Problem("unreadable", item.name,
-                                    f"cannot be decoded ({item.digest.removeprefix('unreadable: ')})"
-                                    "; training refuses the dataset until it is removed",
+                                    f"cannot be decoded ({reason}); training refuses the "
+                                    "dataset until it is removed",
                                     [item.name]))
     train_by_digest = {}
     for item in readable:
@@ -328,6 +330,25 @@ def _size_problems(report, readable):
     return [_group("mixed_sizes", stretched,
                    f"{len(stretched):,} image(s) ({examples}) have an aspect ratio off "
                    f"{target}: the resize stretches them; crop or pad them to its shape")]
+
+
+def write_folder(report, out):
+    """Write a built-in dataset's images as PNG files in class folders, `out/train/<class>/` and
+    `out/val/<class>/` (its split as training makes it): an image folder to try the folder
+    path on. Refuses a folder that already holds files. Returns the number of files written."""
+    from PIL import Image
+    out = Path(out).expanduser()
+    if report.layout != "builtin":
+        raise DatasetError("only a built-in dataset can be written out as image files")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DatasetError(f"{out} already exists and is not an empty folder; name a new one")
+    for item in report.items:
+        folder = out / item.split / report.classes[item.label]
+        folder.mkdir(parents=True, exist_ok=True)
+        array = sample_image(report, item)
+        image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+        image.save(folder / f"{item.index:05d}.png")
+    return len(report.items)
 
 
 # -- images for display ------------------------------------------------------------------------

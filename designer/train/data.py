@@ -4,7 +4,8 @@
 digits (bundled in `designer/resources/data/`, no download), torchvision's MNIST, Fashion-MNIST, CIFAR-10 and
 CIFAR-100 (downloaded when allowed and online, otherwise read from the data folder), or any
 image folder (class sub-folders, optionally under train/ and val/) or CSV of path,label rows
-(images.py lists them and reads each file as stored: a grey PNG stays one channel). Items are uint8 images converted to the design's channel count and resized to its
+(images.py lists them and reads each file as stored: a grey PNG stays one channel).
+Items are uint8 images converted to the design's channel count and resized to its
 height and width (validation images to 1/0.875 of it where a crop is taken); the bundle's
 `augment` and `evaluate` then turn whole batches on the training device into normalised floats,
 augmented as configured (pad-and-crop or random-resized crop, horizontal flip, scale jitter, AlexNet

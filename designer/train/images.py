@@ -172,7 +172,9 @@ def read_image(path, header_only=False):
         raise UnreadableImage(path, "no such file") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
             Image.DecompressionBombError) as error:
-        raise UnreadableImage(path, str(error) or type(error).__name__) from None
+        # PIL's message names the file again ("cannot identify image file '…'"): once is enough
+        reason = str(error).replace(f"'{path}'", "").replace(str(path), "").strip(" :")
+        raise UnreadableImage(path, reason or type(error).__name__) from None
 
 
 def _as_stored(image):

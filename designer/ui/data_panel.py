@@ -103,7 +103,7 @@ class DataPanel(QWidget):
         self.chart.setMouseEnabled(x=False, y=False)
         self.chart.setMenuEnabled(False)
         self.chart.setLabel("left", "images")
-        self.chart.addLegend(offset=(-10, 10))
+        self.chart.addLegend(offset=(10, 2), colCount=2)   # above the bars: room kept below
         self.chart.scene().sigMouseClicked.connect(self._chart_clicked)
         self.chart.setMinimumHeight(140)
 
@@ -142,7 +142,7 @@ class DataPanel(QWidget):
         self.problems = QTreeWidget(columnCount=2, headerLabels=["Problem", "Detail"])
         self.problems.setObjectName("problems")
         self.problems.itemClicked.connect(self._problem_clicked)
-        self.problems.setColumnWidth(0, 260)
+        self.problems.setColumnWidth(0, 300)
 
         top = QSplitter(Qt.Horizontal)
         top.addWidget(self.chart)
@@ -279,7 +279,7 @@ class DataPanel(QWidget):
             f"{report.title}: {len(report.classes)} classes, {train:,} train / {val:,} val "
             f"images; sizes {size_text or 'none'}"
             + (f"; design input {'×'.join(map(str, shape))}" if shape else "")
-            + f"; {len(report.problems) or 'no'} problem(s)")
+            + f"; {len(report.problems) or 'no'} problem{'' if len(report.problems) == 1 else 's'}")
         self.label = min(self.label, max(0, len(report.classes) - 1))
         self.draw_counts()
         self.show_problems()
@@ -308,7 +308,7 @@ class DataPanel(QWidget):
         self.highlight.setOpts(height=[tallest * 1.04])
         self.chart.addItem(self.highlight)
         self.chart.setXRange(-0.6, len(classes) - 0.4, padding=0)
-        self.chart.setYRange(0, tallest * 1.08, padding=0)
+        self.chart.setYRange(0, tallest * 1.18, padding=0)   # the legend's row on top
 
     def _chart_clicked(self, event):
         if self.report is None or not self.report.classes:
@@ -397,8 +397,11 @@ class DataPanel(QWidget):
     # -- problems ------------------------------------------------------------------------------
     def show_problems(self):
         self.problems.clear()
+        if not self.report.problems:
+            self.problems.addTopLevelItem(QTreeWidgetItem(["No problems found", ""]))
         for problem in self.report.problems:
             row = QTreeWidgetItem([f"{problem.kind}: {problem.path}", problem.detail])
+            row.setToolTip(0, problem.path)
             row.setToolTip(1, problem.detail)
             row.setData(0, Qt.UserRole, problem)
             for file in problem.files:

@@ -185,3 +185,16 @@ def test_cli_wrong_folder_is_a_sentence(tmp_path, capsys):
     assert "not an image folder" in capsys.readouterr().err
     assert main(["data", "--dataset", "imagefolder"]) == 2
     assert "needs its folder" in capsys.readouterr().err
+
+
+def test_write_digits_as_a_folder_reads_back_the_same(tmp_path, capsys):
+    out = tmp_path / "digits_png"
+    assert main(["data", "--dataset", "digits", "--write", str(out)]) == 0
+    assert "wrote 1,797 PNG files" in capsys.readouterr().out
+    builtin, folder = describe("digits"), describe("imagefolder", out)
+    assert folder.layout == "folders" and folder.counts() == builtin.counts()
+    item = folder.of("val", 4)[0]
+    expected = builtin.tensors["val"][int(item.path.stem)].permute(1, 2, 0).numpy()
+    assert np.array_equal(sample_image(folder, item), expected)       # grey, pixel for pixel
+    assert main(["data", "--dataset", "digits", "--write", str(out)]) == 2   # not over files
+    assert "already exists" in capsys.readouterr().err
