@@ -78,7 +78,11 @@ class DataPanel(QWidget):
         self.preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self.preview_timer.timeout.connect(self.refresh_preview)
         context.data_changed.connect(self._choice_changed)
-        context.document_changed.connect(lambda _: self._show_input())
+        self.graph = None
+        self.input_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
+        self.input_timer.timeout.connect(self._show_input)
+        context.document_changed.connect(self._on_document)
+        self._on_document(context.document)
         context.theme_changed.connect(self.set_theme)
         self.set_theme(context.theme)
 
@@ -184,8 +188,19 @@ class DataPanel(QWidget):
         shape = tuple(inputs[0].params["shape"]) if len(inputs) == 1 else ()
         return shape if len(shape) == 3 else None
 
+    def _on_document(self, document):
+        if self.graph is not None:
+            self.graph.changed.disconnect(self._graph_changed)
+        self.graph = document.graph if document is not None else None
+        if self.graph is not None:    # an edit of the input shape: the report follows it
+            self.graph.changed.connect(self._graph_changed)
+        self._show_input()
+
+    def _graph_changed(self, change):
+        self.input_timer.start()
+
     def _show_input(self):
-        """A new design: its input against the report's images."""
+        """The design's input (a new design, or an edit) against the report's images."""
         if self.report is not None and self.report.input_shape != self.input_shape():
             from designer.data.report import find_problems
             self.report.input_shape = self.input_shape()
@@ -419,10 +434,20 @@ class DataPanel(QWidget):
                 return
 
     # -- window hooks --------------------------------------------------------------------------
+    def save_state(self):
+        """The form's values (the window keeps them between sessions)."""
+        return self.form.values()
+
+    def restore_state(self, state):
+        self.form.set_values(state)
+
     def close_question(self):
         return None      # a scan is only reading: stopped without asking
 
     def shutdown(self):
+        if self.graph is not None:
+            self.graph.changed.disconnect(self._graph_changed)
+            self.graph = None
         for job in (self.scan_job, self.preview_job):
             if job is not None:
                 job.stop()

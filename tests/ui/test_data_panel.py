@@ -162,3 +162,18 @@ def test_a_new_document_keeps_the_choice(context, tiny_net):
     context.set_data_choice(DataChoice("cifar10"))
     context.set_document(Document(tiny_net))
     assert context.data_choice == DataChoice("cifar10")
+
+
+def test_an_edit_of_the_input_rechecks_the_channels(panel, qtbot, tmp_path, context):
+    """Grey images and the tiny net's 1-channel input agree; made RGB, the design's input no
+    longer matches them and the problems list says so."""
+    _choose_folder(panel, qtbot, _folder(tmp_path / "pics"))
+    assert "channels" not in {p.kind for p in panel.report.problems}
+    from designer.core.commands import SetParams
+    graph = context.graph
+    input_id = next(n.id for n in graph.nodes.values() if n.params.get("shape"))
+    context.document.push(SetParams(graph, input_id, shape=(3, 8, 8)))
+    qtbot.waitUntil(lambda: panel.report.input_shape == (3, 8, 8), timeout=5_000)
+    assert "channels" in {p.kind for p in panel.report.problems}
+    assert any(panel.problems.topLevelItem(i).text(0).startswith("channels")
+               for i in range(panel.problems.topLevelItemCount()))
