@@ -34,7 +34,14 @@ class DatasetError(DesignError):
 class UnreadableImage(DatasetError):
     """One image file that cannot be decoded; `path` names it, `reason` says why."""
 
-    def __init__(self, path, reason):
+    def __init__(self, path, reason=None):
+        if reason is None:
+            # Re-raised from a DataLoader worker, which passes its traceback text as the one
+            # argument: keep the sentence, the text after the last line's class name.
+            sentence = str(path).rstrip().splitlines()[-1].partition(": ")[2] or str(path)
+            super().__init__(sentence)
+            self.path, self.reason = None, sentence
+            return
         super().__init__(f"{path}: not an image that can be read ({reason})")
         self.path, self.reason = Path(path), reason
 

@@ -198,3 +198,34 @@ def test_write_digits_as_a_folder_reads_back_the_same(tmp_path, capsys):
     assert np.array_equal(sample_image(folder, item), expected)       # grey, pixel for pixel
     assert main(["data", "--dataset", "digits", "--write", str(out)]) == 2   # not over files
     assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_file_broken_past_its_header_is_a_sentence_mid_epoch(tmp_path, workers):
+    """A PNG cut short passes the header check; decoding it in a loader (its worker process
+    too) raises the sentence naming it, not a decoder's traceback."""
+    from torch.utils.data import DataLoader
+    for split in ("train", "val"):
+        for i in range(2):
+            _save(tmp_path / split / "a" / f"{i}.png", _noise(i, (32, 32)), "L")
+    cut = tmp_path / "train" / "a" / "1.png"
+    cut.write_bytes(cut.read_bytes()[:80])
+    bundle = build_data(TrainConfig(dataset="imagefolder", data_dir=str(tmp_path)), (1, 32, 32))
+    with pytest.raises(DatasetError) as info:
+        list(DataLoader(bundle.train, batch_size=2, num_workers=workers))
+    assert str(info.value).startswith(f"{cut}: not an image that can be read")
+    assert "Traceback" not in str(info.value)
+
+
+def test_sixteen_bit_and_palette_grey_stay_one_channel(tmp_path):
+    from designer.train.images import read_image
+    deep = np.arange(0, 65536, 256, dtype=np.uint16).reshape(16, 16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    image = read_image(tmp_path / "deep.png")
+    assert image.mode == "L"
+    assert np.array_equal(np.asarray(image), np.round(deep * (255 / 65535)).astype(np.uint8))
+    grey = Image.fromarray(_noise(3, (8, 8)).astype(np.uint8), "L")
+    grey.convert("P").save(tmp_path / "palette.png")
+    assert read_image(tmp_path / "palette.png").mode == "L"
+    Image.fromarray(_noise(4, (8, 8, 3)).astype(np.uint8)).convert("P").save(tmp_path / "c.png")
+    assert read_image(tmp_path / "c.png").mode == "RGB"
