@@ -16,6 +16,7 @@ VERB_MODULES = [
     "designer.cli",           # summary, presets
     "designer.ui.cli",        # open (the editor)
     "designer.train.cli",     # train
+    "designer.data.cli",      # data
     "designer.export.cli",    # export
     "designer.interop.cli",   # import (PyTorch, ONNX), diff
     "designer.compress.cli",  # prune, quantize, factorize, compress-report

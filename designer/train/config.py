@@ -47,7 +47,9 @@ class TrainConfig:
                                 "from the data folder (downloaded there when allowed)")
     data_dir: str | None = setting(None, "Data folder", kind="folder", group="Data",
                                    none_text="no folder", applies={"dataset": FROM_FOLDER},
-                                   help="Where the dataset's files are, or go")
+                                   help="Where the dataset's files are, or go; for "
+                                        "ImageFolder a folder of class sub-folders (optionally "
+                                        "under train/ and val/) or a CSV file of path,label rows")
     download: bool = setting(True, "Download", group="Data", applies={"dataset": DOWNLOADED},
                              help="Download the dataset into the data folder when it is missing")
     val_fraction: float = setting(0.2, "Validation share", above=0, below=1, decimals=2,

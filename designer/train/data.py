@@ -3,7 +3,9 @@
 `build_data(config, input_shape)` returns the training and validation sets for the built-in UCI
 digits (bundled in `designer/resources/data/`, no download), torchvision's MNIST, Fashion-MNIST, CIFAR-10 and
 CIFAR-100 (downloaded when allowed and online, otherwise read from the data folder), or any
-ImageFolder tree. Items are uint8 images converted to the design's channel count and resized to its
+image folder (class sub-folders, optionally under train/ and val/) or CSV of path,label rows
+(images.py lists them and reads each file as stored: a grey PNG stays one channel).
+Items are uint8 images converted to the design's channel count and resized to its
 height and width (validation images to 1/0.875 of it where a crop is taken); the bundle's
 `augment` and `evaluate` then turn whole batches on the training device into normalised floats,
 augmented as configured (pad-and-crop or random-resized crop, horizontal flip, scale jitter, AlexNet
@@ -21,9 +23,9 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
-from designer.core.errors import DesignError
 from .augment import BatchAugment, BatchEval
 from .config import DATASETS
+from .images import DatasetError, check_readable, list_images, read_image
 
 DIGITS_FILE = files("designer") / "resources" / "data" / "digits.npz"   # inside the package
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "cnn-designer" / "datasets"
@@ -51,10 +53,6 @@ EXPECTED_FILES = {
 NATURAL_IMAGES = {"cifar10", "cifar100", "imagefolder"}
 # Datasets decoded once at construction when their uint8 images at the design's size are this small.
 CACHE_LIMIT_BYTES = 256 * 2 ** 20
-
-
-class DatasetError(DesignError):
-    """A dataset that cannot be read or does not fit the design."""
 
 
 @dataclass
@@ -151,18 +149,21 @@ class FinishedBatches:
             yield self.transform(images), labels
 
 
-class TransformedSubset(Dataset):
-    """Items `indices` of a dataset of PIL images, with their own transform (train or val)."""
+class FileImages(Dataset):
+    """(path, label) items read as stored (`images.read_image`) and decoded by `transform` to
+    the design's channels and size. A file that fails to decode raises a DatasetError naming
+    it, never a decoder's traceback."""
 
-    def __init__(self, dataset, indices, transform):
-        self.dataset, self.indices, self.transform = dataset, list(indices), transform
+    def __init__(self, items, transform):
+        self.items, self.transform = list(items), transform
+        self.labels = torch.tensor([label for _, label in self.items], dtype=torch.long)
 
     def __len__(self):
-        return len(self.indices)
+        return len(self.items)
 
     def __getitem__(self, index):
-        image, label = self.dataset[self.indices[index]]
-        return self.transform(image), label
+        path, label = self.items[index]
+        return self.transform(read_image(path)), label
 
 
 def resolve_crop(config, dataset):
@@ -260,29 +261,13 @@ def _missing_message(dataset, root, error):
 
 
 def _image_folder(config, shape):
-    from torchvision.datasets import ImageFolder
-    root = data_root(config)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: no such folder; an ImageFolder tree has one sub-folder per "
-                           "class (optionally under train/ and val/)")
-    split_dirs = [root / "train", next((root / n for n in ("val", "validation")
-                                        if (root / n).is_dir()), None)]
-    train_tf = Decode(shape[0], shape[1:])
-    val_tf = Decode(shape[0], eval_size(config, "imagefolder", shape))
-    try:
-        if split_dirs[0].is_dir() and split_dirs[1] is not None:
-            train = ImageFolder(str(split_dirs[0]), transform=train_tf)
-            val = ImageFolder(str(split_dirs[1]), transform=val_tf)
-            if val.classes != train.classes:
-                raise DatasetError(f"{root}: train/ and {split_dirs[1].name}/ hold different class "
-                                   "folders; they must list the same classes")
-            return train, val, train.classes
-        full = ImageFolder(str(root))   # PIL images; each split decodes its own way
-    except (FileNotFoundError, RuntimeError) as error:
-        raise DatasetError(f"{root}: not an ImageFolder tree ({error})") from None
-    train_idx, val_idx = split_indices(len(full), config.val_fraction)
-    return (TransformedSubset(full, train_idx, train_tf), TransformedSubset(full, val_idx, val_tf),
-            full.classes)
+    """Train and val `FileImages` of the folder tree or CSV file at the data folder; refused
+    with a sentence naming them when files cannot be opened."""
+    listing = list_images(data_root(config), config.val_fraction)
+    check_readable([path for path, _ in listing.train + listing.val])
+    train = FileImages(listing.train, Decode(shape[0], shape[1:]))
+    val = FileImages(listing.val, Decode(shape[0], eval_size(config, "imagefolder", shape)))
+    return train, val, listing.classes
 
 
 def build_data(config, input_shape):

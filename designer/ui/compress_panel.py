@@ -29,7 +29,7 @@ from designer import workspace
 from designer.home import app_home, new_run_dir, runs_root
 from .forms import SettingsForm
 from .jobs import Job
-from .panel_registry import WeightsField
+from .panel_registry import DataField, WeightsField
 from .widgets import settings_column, side_by_side
 
 _TRAINING = ("finetune_epochs", "lr", "batch_size", "seed")
@@ -88,6 +88,7 @@ class CompressPanel(QWidget):
                                           lambda text: weights.set_value(text or None))
         context.weights_changed.connect(self._current_weights_changed)
         self.weights_field.follow()
+        self.data_field = DataField(context, self.form)    # the document's one dataset
         # Live preview: settings that change the design re-run Preview once they settle.
         self.preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self.preview_timer.timeout.connect(self._auto_preview)

@@ -9,6 +9,10 @@ The current weights are the trained weights every panel starts from (Export, Com
 the best.pt of the run just trained, or the weights a design file was saved with (design.pt
 beside design.json, as Compress writes its results). Edits leave them in place: panels load what
 still fits and say which nodes lost theirs.
+
+The data choice (`designer.data.choice.DataChoice`, or None until one is made) is the dataset the
+design trains on, chosen once (the Data panel, or a Dataset row of any panel's form) and read by
+Train, Insight, Compress and Sweep.
 """
 
 from pathlib import Path
@@ -54,6 +58,7 @@ class Document(QObject):
     modified_changed = Signal(bool)
     path_changed = Signal(object)
     weights_changed = Signal(object)    # the new current weights: a Path, or None
+    data_changed = Signal(object)       # the new data choice: a DataChoice
 
     def __init__(self, graph=None, path=None, parent=None):
         super().__init__(parent)
@@ -62,6 +67,7 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.path = Path(path) if path else None
         self.current_weights = weights_beside(self.path) if self.path else None
+        self.data_choice = None
         self._recovered = False
         # A slot of this QObject (not a lambda): Qt drops the connection when the document is
         # destroyed, before the stack, whose destructor signals cleanChanged as it empties itself.
@@ -85,6 +91,11 @@ class Document(QObject):
         if path != self.current_weights:
             self.current_weights = path
             self.weights_changed.emit(path)
+
+    def set_data_choice(self, choice):
+        if choice != self.data_choice:
+            self.data_choice = choice
+            self.data_changed.emit(choice)
 
     @property
     def title(self):

@@ -152,6 +152,8 @@ class ExperimentsPanel(QWidget):
             params = [parse_param(line.strip()) for line in self.params_edit.toPlainText().splitlines()
                       if line.strip()]
             fixed = dict(self._fixed_setting(text) for text in self.fixed_edit.text().split())
+            choice = self.context.data_choice     # the document's dataset, unless fixed here
+            fixed = {**(choice.settings() if choice else {}), **fixed}
             settings = SWEEP_SETTINGS.check(self.form.values())
         except (ValueError, DesignError) as error:       # a malformed line: its sentence
             return self._show_error(str(error))

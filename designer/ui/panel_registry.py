@@ -7,7 +7,8 @@ open a design file, make a file the current weights, plot runs' curves) and one 
 (compare the open design with another). A panel never imports or reaches into the main window,
 and the window never reaches into a panel: both speak through the context, so a panel can be
 built and tested on its own with a bare `PanelContext()`. A panel's Weights field follows the
-current weights through a `WeightsField`.
+current weights through a `WeightsField`; a form's Dataset and Data folder rows follow the
+document's one data choice through a `DataField`.
 
 Adding a panel is one module plus one line in `PANELS`. For example, a panel that shows the
 parameter count of the selected layers:
@@ -44,6 +45,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from designer.data.choice import CHOICE_SETTINGS, DataChoice
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -58,6 +61,7 @@ class Panel:
 
 
 PANELS = (
+    Panel("Data", "data", "designer.ui.data_panel:DataPanel"),
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
     Panel("Runs", "runs", "designer.ui.runs_panel:RunsPanel"),
     Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
@@ -83,6 +87,8 @@ class PanelContext(QObject):
                                         # new document (after `document_changed`)
     runs_plot_requested = Signal(list)  # a panel asks for these run folders' curves (the Train
                                         # panel plots them, the others hidden)
+    data_changed = Signal(object)       # the document's data choice (a DataChoice, or None
+                                        # before one is made): changed, or a new document
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -106,6 +112,16 @@ class PanelContext(QObject):
         if self.document is not None:
             self.document.set_current_weights(path)
 
+    @property
+    def data_choice(self):
+        """The open document's dataset (a `DataChoice`), or None until one is chosen."""
+        return self.document.data_choice if self.document is not None else None
+
+    def set_data_choice(self, choice):
+        """Make `choice` the dataset the open document trains on (every panel follows)."""
+        if self.document is not None:
+            self.document.set_data_choice(choice)
+
     def select(self, node_ids):
         self.select_requested.emit(list(node_ids))
 
@@ -128,17 +144,27 @@ class PanelContext(QObject):
 
     # -- kept current by the window ---------------------------------------------------------
     def set_document(self, document):
+        previous = self.data_choice
         self.document = document
         self.selection = []
         if document is not None:
+            if document.data_choice is None:   # a new document trains on the data chosen last
+                document.data_choice = previous
             document.weights_changed.connect(self._document_weights_changed, Qt.UniqueConnection)
+            document.data_changed.connect(self._document_data_changed, Qt.UniqueConnection)
         self.document_changed.emit(document)
         self.weights_changed.emit(self.current_weights)
+        self.data_changed.emit(self.data_choice)
 
     @Slot(object)
     def _document_weights_changed(self, path):
         if self.sender() is self.document:   # not a document this context has let go of
             self.weights_changed.emit(path)
+
+    @Slot(object)
+    def _document_data_changed(self, choice):
+        if self.sender() is self.document:
+            self.data_changed.emit(choice)
 
     def set_selection(self, node_ids):
         self.selection = list(node_ids)
@@ -169,3 +195,26 @@ class WeightsField:
         self.document, self.filled = self.context.document, "" if path is None else str(path)
         self.write(self.filled)
         return True
+
+
+class DataField:
+    """Keeps a settings form's data rows (dataset, data folder, validation share: those it has)
+    on the document's data choice, both ways: the rows show the choice each time it changes, and
+    editing one of them makes the form's data the choice, which every other panel then shows."""
+
+    def __init__(self, context, form):
+        self.context, self.form = context, form
+        self.names = [name for name in CHOICE_SETTINGS if name in form.editors]
+        form.changed.connect(self._edited)
+        context.data_changed.connect(self.show)
+        self.show(context.data_choice)
+
+    def show(self, choice):
+        if choice is not None:    # no choice yet: the form keeps its own values
+            values = choice.settings()
+            self.form.set_values({name: values[name] for name in self.names})
+
+    def _edited(self, name):
+        if name in self.names:
+            self.context.set_data_choice(DataChoice.from_settings(self.form.values(),
+                                                                  self.context.data_choice))

@@ -33,6 +33,7 @@ from designer.train import runs as run_files
 from designer.train.config import START_SETTINGS, TRAIN_SETTINGS, TrainConfig
 from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .forms import SettingsForm
+from .panel_registry import DataField
 from .jobs import Job
 from .widgets import scrolled, side_by_side
 
@@ -166,6 +167,7 @@ class TrainPanel(QWidget):
         self.current = None
 
         self._build_form()
+        self.data_field = DataField(context, self.form)   # the document's one dataset
         self._build_controls()
         self._build_plots()
 

@@ -111,5 +111,5 @@ def test_image_folder_errors(tmp_path):
     with pytest.raises(DatasetError, match="no such folder"):
         build_data(TrainConfig(dataset="imagefolder", data_dir=str(tmp_path / "nope")), (3, 8, 8))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="not an ImageFolder tree"):
+    with pytest.raises(DatasetError, match="not an image folder"):
         build_data(TrainConfig(dataset="imagefolder", data_dir=str(tmp_path / "empty")), (3, 8, 8))

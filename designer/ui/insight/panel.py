@@ -71,6 +71,7 @@ class InsightPanel(QWidget):
                                           self.weights_box.setEditText)
         context.document_changed.connect(self._on_document)
         context.weights_changed.connect(self._current_weights_changed)
+        context.data_changed.connect(self._data_changed)
         context.selection_changed.connect(self._on_selection)
         if context.document is not None:
             self._on_document(context.document)
@@ -158,6 +159,11 @@ class InsightPanel(QWidget):
         if self.weights_field.follow():
             self.load_weights()
 
+    def _data_changed(self, choice):
+        """Another dataset chosen for the document: the loaded weights are looked at on it."""
+        if self.subject is not None or self.subject_error is not None:
+            self.load_weights()
+
     def _on_graph_changed(self, change):
         if self.subject is not None or self.subject_error:
             self.reload_timer.start()   # debounced: a drag of edits reloads once
@@ -213,7 +219,10 @@ class InsightPanel(QWidget):
         path = run_weights(text)
         try:
             # What still fits after an edit loads; the status line names the nodes that lost it.
-            self.subject = load_subject(self.graph, path, partial=True)
+            # The document's data choice, when made, over the dataset the checkpoint names.
+            choice = self.context.data_choice
+            data = dict(dataset=choice.dataset, data_dir=choice.data_dir) if choice else {}
+            self.subject = load_subject(self.graph, path, partial=True, **data)
             self.subject.dataset          # the validation set, loaded once here
         except DesignError as error:
             self.subject = None
