@@ -56,8 +56,8 @@ SWEEP_SETTINGS = Settings([
                "or journal:PATH (a log file, no server); workers given the same one share the "
                "study"),
     Param("heartbeat", "int", 10, title="Heartbeat (s)", min=1, metavar="S", group="Study",
-          help="A running trial's heartbeat interval; a trial silent for 4 beats (its worker was "
-               "killed) is failed as lost and run again once"),
+          help="Seconds between a running trial's heartbeats; a trial silent for 4 beats (its "
+               "worker was killed) is failed as lost and run again once"),
     Param("study", "str", "sweep", title="Study name", group="Study",
           help="The study's name in the storage"),
     Param("prune", "bool", True, title="Prune trials", group="Study",

@@ -20,6 +20,7 @@ several workers on one machine or on a shared NFS folder). Either way:
 """
 
 import copy
+import datetime
 import functools
 import random
 import re
@@ -35,6 +36,8 @@ JOURNAL_PREFIX = "journal:"
 GRACE_BEATS = 4           # heartbeats a running trial may miss before it is failed as lost
 MAX_RETRY = 1             # a lost trial is run again once; lost twice, it stays failed
 HEARTBEAT_ATTR = "heartbeat"   # the journal's last-beat time (a trial system attribute)
+BEATING_ATTR = "heartbeat_s"   # set as a trial starts beating: a running trial without it is
+                               # from a sweep before heartbeats (or was killed before its first)
 CREATE_TRIES = 6          # workers started together race to create the database's tables
 
 # SQLAlchemy's driver name -> what to pip install
@@ -216,18 +219,37 @@ class _RetryLostTrial:
     def __call__(self, study, trial):
         trial = copy.deepcopy(trial)
         trial.user_attrs = {}
-        trial.system_attrs = {k: v for k, v in trial.system_attrs.items() if k != HEARTBEAT_ATTR}
+        trial.system_attrs = {k: v for k, v in trial.system_attrs.items()
+                              if k not in (HEARTBEAT_ATTR, BEATING_ATTR)}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._retry(study, trial)
 
 
 def fail_lost_trials(study):
-    """Fail the running trials whose worker stopped beating (and queue their retries)."""
+    """Fail the running trials whose worker stopped beating (and queue their retries), and those
+    that never beat and started more than the grace period ago: a sweep killed before heartbeats
+    existed left them running for ever."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.storages import fail_stale_trials
+    from optuna.trial import TrialState
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fail_stale_trials(study)
+    storage = study._storage
+    grace = GRACE_BEATS * storage.get_heartbeat_interval()
+    now = datetime.datetime.now()          # Optuna keeps start times in local time, naive
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if BEATING_ATTR in trial.system_attrs or trial.datetime_start is None or \
+                (now - trial.datetime_start).total_seconds() <= grace:
+            continue
+        try:
+            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                continue
+        except UpdateFinishedTrialError:   # another worker failed it first
+            continue
+        storage.get_heartbeat_stale_trial_callback()(
+            study, copy.deepcopy(storage.get_trial(trial._trial_id)))
 
 
 class Heartbeat:
@@ -240,6 +262,7 @@ class Heartbeat:
         self._interval = storage.get_heartbeat_interval()
         self._done = threading.Event()
         storage.record_heartbeat(trial_id)
+        storage.set_trial_system_attr(trial_id, BEATING_ATTR, self._interval)
         self._thread = threading.Thread(target=self._beat, daemon=True, name="sweep-heartbeat")
         self._thread.start()
 

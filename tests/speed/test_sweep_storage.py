@@ -90,3 +90,24 @@ def test_a_journal_study_resumes_and_a_folder_is_refused(tmp_path, capsys):
     assert log.stat().st_size > 0
     code = main([*SWEEP, "--storage", f"journal:{tmp_path}", "--out", str(tmp_path / "c")])
     assert code == 2 and "is a folder; give a file name" in capsys.readouterr().err
+
+
+def test_a_trial_left_running_before_heartbeats_is_failed_and_run_again(tmp_path):
+    """A sweep killed before this version left its trial RUNNING with no heartbeat at all: once
+    it is older than the grace period, the next worker fails it as lost and re-runs its point
+    (before, a grid worker counting running trials would have waited on it for ever)."""
+    import time
+    common = dict(design="reactor_digits", dataset="digits", params=[parse_param("lr=0.05,0.1")],
+                  out=tmp_path, epochs=1, threads=1, latency=False, heartbeat=1,
+                  train_settings={"batch_size": 128})
+    old = Sweep(**common)
+    with pytest.warns(UserWarning, match="Heartbeat"):     # ask() outside optimize()
+        left = old.study.ask()              # as an old worker did, then it was killed
+    old.params[0].suggest(left)
+    time.sleep(4 * 1 + 0.5)
+    sweep = Sweep(**common)
+    list(sweep.run())
+    records = sweep.records()
+    assert records[0]["state"] == "failed" and "run again as trial 1" in records[0]["message"]
+    assert records[1]["retry_of"] == 0 and records[1]["settings"] == records[0]["settings"]
+    assert sorted(r["settings"]["lr"] for r in records if r["state"] == "complete") == [0.05, 0.1]
