@@ -17,8 +17,9 @@ file (or to nothing yet) is written through, so the link stays and its target ge
 content, as editors do.
 
 `remove_stale_temps(folder)` deletes leftovers of writes that were killed (our own temporary
-names only): at once when the process that wrote one has ended, else once older than a day; it
-runs before each write and when a design is opened.
+names only): at once when the process that wrote one has ended, or when the process now holding
+its pid started after the file was last written (the pid was reused: that process did not write
+it), else once older than a day; it runs before every atomic write and when a design is opened.
 """
 
 from contextlib import contextmanager
@@ -196,13 +197,38 @@ def remove_stale_temps(folder, older_than_s=STALE_AFTER_S):
             if not entry.is_file(follow_symlinks=False):
                 continue
             writer = int(match.group(1)) if match.group(1) else None
-            if (writer is not None and not _alive(writer)) or \
-                    entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            written = entry.stat(follow_symlinks=False).st_mtime
+            if written < cutoff or (writer is not None and _ended(writer, written)):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
         except OSError:
             pass
     return removed
+
+
+def _ended(pid, written):
+    """Whether the process `pid` that wrote a temporary file last modified at `written` has
+    ended: no process has that pid, or the one that has it started after that write."""
+    if not _alive(pid):
+        return True
+    started = _started_at(pid)
+    return started is not None and written < started - PID_CLOCK_SLACK_S
+
+
+PID_CLOCK_SLACK_S = 2.0   # /proc's start time is in clock ticks from a boot time in whole seconds
+
+
+def _started_at(pid):
+    """When process `pid` started (seconds since the epoch), where /proc tells (Linux); else
+    None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()   # the name may hold spaces
+        with open("/proc/stat", "rb") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith(b"btime"))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")   # field 22: starttime
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _alive(pid):

@@ -57,4 +57,4 @@ def write_tradeoff_png(trials, path, title="Sweep"):
     failed = sum(t["state"] != "complete" for t in trials)
     figure.suptitle(f"{title}: {len(trials)} trials"
                     + (f" ({failed} failed or pruned, not shown)" if failed else ""))
-    figure.savefig(path)
+    figure.savefig(path, format="png")    # the path may be an atomic write's .tmp name

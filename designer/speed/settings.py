@@ -52,7 +52,12 @@ SWEEP_SETTINGS = Settings([
           help="Training epochs of each trial"),
     Param("storage", "str", None, optional=True, title="Storage", metavar="URL",
           none_text="sqlite:///OUT/study.db", group="Study",
-          help="Optuna storage; point several machines at one database to share a study"),
+          help="Optuna storage: a database URL (sqlite:///..., postgresql+psycopg2://user@host/db) "
+               "or journal:PATH (a log file, no server); workers given the same one share the "
+               "study"),
+    Param("heartbeat", "int", 10, title="Heartbeat (s)", min=1, metavar="S", group="Study",
+          help="Seconds between a running trial's heartbeats; a trial silent for 4 beats (its "
+               "worker was killed) is failed as lost and run again once"),
     Param("study", "str", "sweep", title="Study name", group="Study",
           help="The study's name in the storage"),
     Param("prune", "bool", True, title="Prune trials", group="Study",

@@ -6,10 +6,13 @@ syntax of `designer open --set` (`conv1.out_channels=4:16:4`, a range start:stop
 and `width`, a multiplier on every `out_channels` and the other width parameters (`planes`,
 `growth_rate`, ...; rounded to a multiple of the layer's groups so the design stays valid).
 Optuna provides the samplers (grid, random, TPE), the median pruner (a trial whose validation
-error after an epoch trails the median of earlier trials at that epoch is stopped) and the storage: by default `sqlite:///OUT/study.db`, so running the same command again
-resumes the study. Pointing `--storage` at a database server (postgresql://..., mysql://...) lets
-workers on several machines share one study: each runs `designer sweep ... --storage URL` and
-takes the next trial; trials.csv and tradeoff.png list every worker's trials.
+error after an epoch trails the median of earlier trials at that epoch is stopped) and the storage
+(designer/speed/storage.py): by default `sqlite:///OUT/study.db`, so running the same command again
+resumes the study. Several workers share one study: processes on one machine given the same
+`--out` (or `--storage journal:PATH`, a log file), workers on several machines a database server
+(`--storage postgresql+psycopg2://...`); each takes a trial no other worker has (see `_claim`), and
+trials.csv and tradeoff.png list every worker's trials. A running trial beats a heartbeat; one
+whose worker was killed is failed as lost and run again once, by whichever worker comes next.
 
 With a MAC budget (`--max-macs`, as Neural Network Console searches structures under one), a trial
 whose design needs more multiply-adds is pruned before training. A trial whose loss turns NaN, or
@@ -23,8 +26,9 @@ import csv
 import itertools
 import json
 import math
-import os
 from pathlib import Path
+import time
+import warnings
 
 from designer.core import fileformat
 from designer.core.atomic import atomic_path, make_folder
@@ -39,6 +43,7 @@ from designer.train.loop import TrainControl, Trainer
 from .plot import pareto_front, tradeoff_points, write_tradeoff_png
 from .profile import measure, num_threads
 from .settings import SweepError
+from . import storage as storages
 
 DEFAULT_TRIALS = 10      # random and TPE, when --trials is not given
 MAX_GRID = 100_000       # combinations a grid sweep may list (optuna lists every one)
@@ -197,6 +202,15 @@ def _grid_sampler(search_space, seed):
         def after_trial(self, study, trial, state, values):
             pass
 
+        def point(self, trial):
+            """The settings of the grid point a trial was given when created (before it
+            suggests them), or None for a point of another grid."""
+            grid_id = trial.system_attrs.get("grid_id")
+            space = trial.system_attrs.get("search_space")
+            if grid_id is None or space is None or not self._same_search_space(space):
+                return None
+            return dict(zip(self._param_names, self._all_grids[grid_id]))
+
     return AskTellGridSampler(search_space, seed=seed)
 
 
@@ -205,7 +219,7 @@ class Sweep:
 
     def __init__(self, design, dataset, params, out, epochs=5, trials=None, sampler="grid",
                  storage=None, study_name="sweep", prune=True, prune_startup=5, seed=0,
-                 train_settings=None, latency=True, threads=None, max_macs=None):
+                 train_settings=None, latency=True, threads=None, max_macs=None, heartbeat=10):
         if not params:
             raise SweepError("a sweep needs at least one --param")
         names = [p.name for p in params]
@@ -250,6 +264,7 @@ class Sweep:
         make_folder(self.out)
         self.storage = storage or f"sqlite:///{(self.out / 'study.db').resolve()}"
         self.study_name = study_name
+        self.heartbeat = heartbeat
         self._stopped = False
         self._control = None
         self.study = self._open_study()
@@ -286,14 +301,28 @@ class Sweep:
             sampler = optuna.samplers.TPESampler(seed=self.seed)
         pruner = (optuna.pruners.MedianPruner(n_startup_trials=self.prune_startup)
                   if self.prune else optuna.pruners.NopPruner())
-        try:
-            return optuna.create_study(study_name=self.study_name, storage=self.storage,
-                                       sampler=sampler, pruner=pruner, direction="minimize",
-                                       load_if_exists=True)
-        except Exception as error:  # noqa: BLE001 - bad URL, missing driver, unreachable server
-            text = str(error).strip()
-            reason = text.splitlines()[0] if text else type(error).__name__
-            raise SweepError(f"cannot open the study storage {self.storage!r}: {reason}") from None
+        return self._create_study(dict(study_name=self.study_name, sampler=sampler, pruner=pruner,
+                                       direction="minimize", load_if_exists=True))
+
+    def _create_study(self, study_settings):
+        """Open the storage and create (or load) the study in it. Workers started together on a
+        new database race to create its tables: the loser's error is retried, with a growing
+        pause, until the winner's tables are there to load."""
+        import optuna
+        for attempt in range(storages.CREATE_TRIES):
+            try:
+                storage = storages.open_storage(self.storage, self.heartbeat)
+                return optuna.create_study(storage=storage, **study_settings)
+            except SweepError:
+                raise
+            except Exception as error:  # noqa: BLE001 - bad URL, unreachable server, a race
+                if attempt + 1 < storages.CREATE_TRIES and storages.is_creation_race(error):
+                    time.sleep(storages.creation_pause(attempt))
+                    continue
+                text = storages.redact_text(str(error).strip(), self.storage)
+                reason = text.splitlines()[0] if text else type(error).__name__
+                raise SweepError(f"cannot open the study storage "
+                                 f"{storages.redact(self.storage)!r}: {reason}") from None
 
     def stop(self):
         """End the sweep: the running trial stops (recorded as failed, "stopped")."""
@@ -303,10 +332,90 @@ class Sweep:
 
     # -- counting and resuming -----------------------------------------------------------------
     def _finished(self):
+        """The finished trials the sweep counts (see `_counted`)."""
+        return [t for t in self._counted(self.study.get_trials(deepcopy=False))
+                if t.state.is_finished()]
+
+    @staticmethod
+    def _counted(trials):
+        """The trials that count toward the sweep's total, every worker's: finished, running and
+        queued ones, but not a stopped one (it is re-run), a lost one that was queued again (its
+        retry counts instead) or a claim given up because another worker had its point."""
         from optuna.trial import TrialState
-        return [t for t in self.study.get_trials(deepcopy=False)
-                if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-                or (t.state == TrialState.FAIL and not t.user_attrs.get("stopped"))]
+        retried = {n for t in trials for n in t.system_attrs.get("retry_history", ())}
+        return [t for t in trials if "surplus" not in t.user_attrs
+                and (t.state != TrialState.FAIL
+                     or not (t.user_attrs.get("stopped") or t.number in retried))]
+
+    def _point(self, trial):
+        """The settings `trial` trains, as a key: its values once suggested, else the ones it was
+        queued with or its grid point; None while unknown."""
+        names = [p.name for p in self.params]
+        values = trial.params
+        if not all(name in values for name in names):
+            values = trial.system_attrs.get("fixed_params")
+            if values is None and self.sampler_name == "grid":
+                values = self.study.sampler.point(trial)
+        return None if values is None else tuple((name, values.get(name)) for name in names)
+
+    def _target(self):
+        """How many trials the sweep runs: --trials, and in a grid at most one per point."""
+        if self.sampler_name == "grid":
+            return min(self.trials, math.prod(p.count for p in self.params))
+        return self.trials
+
+    def _work_left(self, trials):
+        """Whether a worker should take another trial: one is queued (a retry, a stopped grid
+        point), or fewer than the target are finished or running. In a grid each point counts
+        once, so a worker stops when every point is complete or running elsewhere."""
+        from optuna.trial import TrialState
+        counted = self._counted(trials)
+        if any(t.state == TrialState.WAITING for t in counted):
+            return True
+        if self.sampler_name == "grid":
+            return len({self._point(t) for t in counted}) < self._target()
+        return len(counted) < self._target()
+
+    def _taken(self, trial, trials):
+        """Why `trial`, just created, must not run, or None: another trial has its grid point
+        (finished, or running and created first: two workers that took the same point at the same
+        moment), or the study already has its trials."""
+        from optuna.trial import TrialState
+        others = [t for t in self._counted(trials) if t.number != trial.number]
+        if self.sampler_name == "grid":
+            point = self._point(trial)
+            for t in others:
+                if self._point(t) == point and (t.state.is_finished() or (
+                        t.state == TrialState.RUNNING and t.number < trial.number)):
+                    return f"its settings are trial {t.number}'s"
+            return None
+        if len([t for t in others if t.number < trial.number]) >= self._target():
+            return f"the study has its {self._target()} trials"
+        return None
+
+    def _claim(self):
+        """(the next trial this worker runs, its heartbeat), or None when nothing is left.
+        Trials of workers that died are failed first (and queued again once). A trial Optuna
+        hands out whose point another worker runs is given up (told failed, marked "surplus",
+        left out of the results) and the next is asked for."""
+        from optuna.trial import TrialState
+        for _ in range(1000):          # each give-up is a race lost to another worker
+            storages.fail_lost_trials(self.study)
+            if not self._work_left(self.study.get_trials(deepcopy=False)):
+                return None
+            with warnings.catch_warnings():    # "heartbeat is meant for optimize()": ask/tell here
+                warnings.simplefilter("ignore")
+                trial = self.study.ask()
+            beat = storages.Heartbeat(self.study._storage, trial._trial_id)
+            for param in self.params:
+                param.suggest(trial)       # the values are in the storage for others to see
+            reason = self._taken(trial, self.study.get_trials(deepcopy=False))
+            if reason is None:
+                return trial, beat
+            beat.stop()
+            trial.set_user_attr("surplus", reason)
+            self.study.tell(trial, state=TrialState.FAIL)
+        return None
 
     def _requeue_stopped(self):
         """A grid sweep re-runs the settings of trials that were stopped (not yet re-run)."""
@@ -331,10 +440,19 @@ class Sweep:
             yield from self._run()
 
     def _run(self):
+        from optuna.exceptions import UpdateFinishedTrialError
         self._requeue_stopped()
-        while not self._stopped and len(self._finished()) < self.trials:
-            trial = self.study.ask()
-            record = yield from self._run_trial(trial)
+        while not self._stopped:
+            claim = self._claim()
+            if claim is None:
+                break
+            trial, beat = claim
+            try:
+                record = yield from self._run_trial(trial)
+            except UpdateFinishedTrialError:    # this worker beat too late: another failed the
+                record = self._record_of(trial.number)   # trial as lost and queued it again
+            finally:
+                beat.stop()
             self.write_outputs()
             yield {"kind": "trial", "trial": record}
         self.write_outputs()
@@ -412,8 +530,7 @@ class Sweep:
             self.study.tell(trial, best)
         else:
             self.study.tell(trial, state=state)
-        return next(self._record(t) for t in self.study.get_trials(deepcopy=False)
-                    if t.number == trial.number)
+        return self._record_of(trial.number)
 
     def _trial_graph(self, settings):
         graph = load_design(self.design)
@@ -445,7 +562,8 @@ class Sweep:
     # -- results -------------------------------------------------------------------------------
     @staticmethod
     def _record(t):
-        state = {"COMPLETE": "complete", "PRUNED": "pruned"}.get(t.state.name, "failed")
+        state = {"COMPLETE": "complete", "PRUNED": "pruned", "RUNNING": "running",
+                 "WAITING": "waiting"}.get(t.state.name, "failed")
         attrs = t.user_attrs
         return {"number": t.number, "state": state, "settings": dict(t.params),
                 "total_params": attrs.get("total_params"), "total_macs": attrs.get("total_macs"),
@@ -454,16 +572,41 @@ class Sweep:
                 "design": attrs.get("design")}
 
     def records(self):
-        """Every finished trial in the study (all workers'), by number."""
-        return [self._record(t) for t in self.study.get_trials(deepcopy=False)
-                if t.state.is_finished()]
+        """Every trial in the study (all workers'), by number: finished ones, and those running
+        or queued now ("running", "waiting"), but not claims given up (see `_claim`). A trial
+        lost with its worker says so and names its retry; the retry names the trial it re-runs."""
+        from optuna.trial import TrialState
+        trials = [t for t in self.study.get_trials(deepcopy=False) if "surplus" not in t.user_attrs]
+        retried_as = {}
+        for t in trials:
+            for number in t.system_attrs.get("retry_history", ()):
+                retried_as.setdefault(number, t.number)
+        records = []
+        for t in trials:
+            record = self._record(t)
+            if t.state == TrialState.FAIL and record["message"] is None:
+                record["message"] = (f"lost: its worker stopped (no heartbeat for "
+                                     f"{storages.GRACE_BEATS * self.heartbeat} s)")
+                if t.number in retried_as:
+                    record["message"] += f"; run again as trial {retried_as[t.number]}"
+            history = t.system_attrs.get("retry_history")
+            if history:
+                record["retry_of"] = history[-1]
+                record["message"] = f"retry of trial {history[-1]}" + (
+                    f"; {record['message']}" if record["message"] else "")
+            records.append(record)
+        return records
+
+    def _record_of(self, number):
+        return next(r for r in self.records() if r["number"] == number)
 
     def result(self):
         """The `designer sweep --json` object."""
         trials = self.records()
         numbers, points = tradeoff_points(trials, "total_macs")
         return {"trials": trials, "pareto": [numbers[i] for i in pareto_front(points)],
-                "storage": self.storage, "study": self.study_name, "out": str(self.out)}
+                "storage": storages.redact(self.storage), "study": self.study_name,
+                "out": str(self.out)}
 
     def write_outputs(self):
         """trials.csv and tradeoff.png in the sweep folder (atomic replaces)."""
@@ -480,6 +623,6 @@ class Sweep:
                                  "" if t["latency_ms"] is None else f"{t['latency_ms']:.4f}",
                                  "" if t["val_top1_error"] is None else f"{t['val_top1_error']:.6f}",
                                  t["run_dir"], t["message"] or ""])
-        tmp_png = self.out / "tradeoff.tmp.png"   # matplotlib picks the format from the suffix
-        write_tradeoff_png(trials, tmp_png, title=f"Sweep of {Path(self.design).stem}")
-        os.replace(tmp_png, self.out / "tradeoff.png")
+        finished = [t for t in trials if t["state"] not in ("running", "waiting")]
+        with atomic_path(self.out / "tradeoff.png") as tmp:
+            write_tradeoff_png(finished, tmp, title=f"Sweep of {Path(self.design).stem}")

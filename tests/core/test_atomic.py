@@ -124,6 +124,20 @@ def test_stale_temps_older_than_a_day_are_removed(tmp_path):
     assert young.exists() and foreign.exists()
 
 
+@pytest.mark.skipif(atomic._started_at(os.getpid()) is None, reason="no /proc start times")
+def test_a_temp_older_than_the_process_now_holding_its_pid_is_swept(tmp_path):
+    """Issue 24, item 14: a killed writer's pid may be reused by a live process; a temporary file
+    last written before that process started cannot be its, so it goes (a day need not pass)."""
+    reused = tmp_path / atomic.temp_name(tmp_path / "net.json")      # this process's pid
+    ours = tmp_path / atomic.temp_name(tmp_path / "net.pt")
+    for p in (reused, ours):
+        p.write_text("x")
+    before_start = atomic._started_at(os.getpid()) - 60
+    os.utime(reused, (before_start, before_start))
+    assert atomic.remove_stale_temps(tmp_path) == [reused]
+    assert ours.exists()            # written by this live process: a save may be under way
+
+
 def test_opening_a_design_sweeps_its_folder(tmp_path):
     path = tmp_path / "net.json"
     fileformat.save(_design(), path)
