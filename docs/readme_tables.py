@@ -60,7 +60,9 @@ class CommandFailed(Exception):
 def run_block(body, folder):
     """Run each command as printed; {command: its stdout and stderr}. Raises on a failure."""
     env, outputs = environment(folder), {}
-    for command in commands(body):
+    # Commands sent to the background (`&` ... `wait`) run together, as one script.
+    together = any(c.rstrip().endswith("&") for c in commands(body))
+    for command in ["set -e\n" + body] if together else commands(body):
         done = subprocess.run(["bash", "-c", command], cwd=folder, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if done.returncode:
