@@ -74,7 +74,8 @@ def _run(args):
     from designer.train.config import START_SETTINGS
     start = START_SETTINGS.check(START_SETTINGS.given(args))
     trainer = Trainer(graph, config, weights=start.weights, resume=args.resume,
-                      loss=distillation_from(graph, start), overwrite=args.force)
+                      loss=distillation_from(graph, start), overwrite=args.force,
+                      pretrained=start.pretrained, design=args.design)
     bar = ProgressBar()
     finished = None
     try:

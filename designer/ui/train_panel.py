@@ -322,9 +322,10 @@ class TrainPanel(QWidget):
                   RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
         run.epochs = config.epochs
         self._add_run(run)
-        self._launch(run, config, weights=self.form.values()["weights"])
+        self._launch(run, config, weights=self.form.values()["weights"],
+                     pretrained=self.form.values()["pretrained"])
 
-    def _launch(self, run, config, weights=None, resume=None):
+    def _launch(self, run, config, weights=None, resume=None, pretrained=False):
         from designer.train.control import TrainControl
         self.current = run
         run.document = self.context.document
@@ -339,7 +340,8 @@ class TrainPanel(QWidget):
         self._set_state("running")
         # A frozen copy of the design: editing it cannot race the run.
         self.job.start(training, self.context.graph.copy(), config, self.job.control, weights,
-                       resume, self.distillation() if resume is None else None, run.name)
+                       resume, self.distillation() if resume is None else None, run.name,
+                       pretrained)
         self.timer.start()
 
     def pause(self):
@@ -657,16 +659,18 @@ class TrainPanel(QWidget):
         self.status_label.setText(text)
 
 
-def training(graph, config, control, weights=None, resume=None, distill=None, name=None):
+def training(graph, config, control, weights=None, resume=None, distill=None, name=None,
+             pretrained=False):
     """The engine's events for one run, in the job's thread; returns its `Finished` event.
-    `distill` is (teacher, teacher weights, temperature, alpha) or None; `name` the run's."""
+    `distill` is (teacher, teacher weights, temperature, alpha) or None; `name` the run's;
+    `pretrained` starts from the published weights of the model the design reproduces."""
     from designer.train.loop import Trainer
     loss = None
     if distill is not None:
         from designer.compress.distill import distillation_for
         loss = distillation_for(graph, *distill)
     trainer = Trainer(graph, config, control=control, weights=weights, resume=resume, loss=loss,
-                      name=name)
+                      name=name, pretrained=pretrained)
     finished = None
     for event in trainer.run():
         if isinstance(event, Finished):
