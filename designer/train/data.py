@@ -306,6 +306,25 @@ def class_selection(spec, classes):
     return chosen
 
 
+# The class counts of the built-in datasets, known without reading their files.
+CLASS_COUNTS = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10, "cifar100": 100}
+
+
+def dataset_classes(config):
+    """The class names a run of `config` trains on (its --classes kept), read without loading
+    images: the built-ins' counts (their classes named by index), an image folder's class
+    folders. For sizing a new head before training ("Adapt to dataset")."""
+    if config.dataset == "imagefolder":
+        root = data_root(config)
+        tree = root / "train" if (root / "train").is_dir() else root
+        if not tree.is_dir():
+            raise DatasetError(f"{root}: no such folder; an ImageFolder tree has one sub-folder "
+                               "per class (optionally under train/ and val/)")
+        return sorted(d.name for d in tree.iterdir() if d.is_dir() and not d.name.startswith("."))
+    names = [str(i) for i in range(CLASS_COUNTS[config.dataset])]
+    return [names[i] for i in class_selection(config.classes, names)] if config.classes else names
+
+
 def _only_classes(parts, spec):
     """(train images, labels, val images, labels, classes) kept to the classes `spec` names,
     their labels renumbered 0.. in its order."""

@@ -214,10 +214,17 @@ class TrainPanel(QWidget):
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
         self.stop_button.clicked.connect(self.stop)
+        self.adapt_button = QPushButton("Adapt to dataset")
+        self.adapt_button.setToolTip("Give the design's classifier (the last fully connected "
+                                     "layer or 1×1 convolution) one output per class of the "
+                                     "chosen dataset, as one undoable edit; --new-head does "
+                                     "this for one run")
+        self.adapt_button.clicked.connect(self.adapt_to_dataset)
         self.buttons_row = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
             self.buttons_row.addWidget(button)
         self.buttons_row.addStretch(1)
+        self.buttons_row.addWidget(self.adapt_button)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("idle")
@@ -289,6 +296,30 @@ class TrainPanel(QWidget):
         """The TrainConfig the form describes (without a run folder, one is made at Start)."""
         values = self.form.values()
         return TrainConfig(**{name: values[name] for name in TrainConfig.SETTINGS.by_name})
+
+    def adapt_to_dataset(self):
+        """Set the open design's classifier to the dataset's class count: one edit on the
+        document's undo stack. False when nothing changed (the sentence says why)."""
+        from designer.core.heads import new_head_command
+        from designer.train.data import dataset_classes
+        document = self.context.document
+        if document is None:
+            self._show_error("Open or create a design first.")
+            return False
+        try:
+            config = self.config().validate()
+            classes = len(dataset_classes(config))
+            command, head = new_head_command(document.graph, classes)
+        except DesignError as error:
+            self._show_error(str(error))
+            return False
+        if command is None:
+            self._show_info(f"{head.node_id} already gives {classes} outputs, one per class.")
+            return False
+        document.push(command)
+        self._show_info(f"{head.node_id} now gives {classes} outputs (it gave {head.outputs}); "
+                        "its weights start new.")
+        return True
 
     # -- run control -----------------------------------------------------------------------
     @property
