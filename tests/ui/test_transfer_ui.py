@@ -47,30 +47,36 @@ def test_frozen_tick_and_lr_factor_are_undoable_edits_drawn_and_counted(window, 
     saved = fileformat.load(tmp_path / "marked.json")
     assert saved.nodes["conv1"].frozen and saved.nodes["conv1"].lr_factor == 2.5
 
-
-def test_freezing_several_selected_nodes_is_one_step(window):
-    window.open_design("reactor_digits", ask=False)
-    graph = window.document.graph
+    # A multi-selection's tick freezes all its nodes in one step.
     window.scene.select_ids(["conv1", "conv2"])
+    tick = window.inspector.marks["frozen"].box
+    assert not tick.isChecked()            # conv2 is not frozen yet
     before = window.document.undo_stack.count()
-    _click(window.inspector.marks["frozen"].box)
+    _click(tick)
     assert graph.frozen_nodes() == ["conv1", "conv2"]
     assert window.document.undo_stack.count() == before + 1
     window.document.undo_stack.undo()
-    assert graph.frozen_nodes() == []
+    assert graph.frozen_nodes() == ["conv1"]
 
 
-def test_adapt_to_dataset_sets_the_head_as_one_undoable_edit(window):
-    window.open_design("reactor_digits", ask=False)
-    panel = window.panels["train"]
-    graph = window.document.graph
+def test_adapt_to_dataset_sets_the_head_as_one_undoable_edit(qtbot, tmp_path):
+    from designer.core.presets import load_design
+    from designer.ui.document import Document
+    from designer.ui.panel_registry import PanelContext
+    from designer.ui.train_panel import TrainPanel
+    context = PanelContext()
+    document = Document(load_design("reactor_digits"))
+    context.set_document(document)
+    panel = TrainPanel(context, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(panel)
+    graph = document.graph
     panel.form.editors["classes"].set_value("0-4")
-    before = window.document.undo_stack.count()
     _click(panel.adapt_button)
     assert graph.nodes["fc2"].params["out_features"] == 5
-    assert window.document.undo_stack.count() == before + 1
+    assert document.undo_stack.count() == 1
+    assert document.undo_stack.text(0) == "Adapt to dataset: fc2 gives 5 outputs"
     assert "fc2 now gives 5 outputs (it gave 10)" in panel.status_label.text()
-    window.document.undo_stack.undo()
+    document.undo_stack.undo()
     assert graph.nodes["fc2"].params["out_features"] == 10
     panel.form.editors["classes"].set_value(None)
     assert not panel.adapt_to_dataset()      # already 10, one per class of the digits
