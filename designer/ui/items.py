@@ -22,7 +22,7 @@ FULL_DETAIL = 0.62      # below this zoom nodes draw compactly: text would be to
 COMPACT_TEXT_PX = 11
 
 
-FROZEN_OPACITY = 0.55
+FROZEN_OPACITY = 0.6
 
 
 def compact_text_shown(lod):
@@ -165,7 +165,7 @@ class NodeItem(QGraphicsItem):
             self.result = result
         node = self.node
         # A frozen node (transfer learning: training leaves it as it is) is drawn greyed.
-        self.colour = (QColor(self.theme.blocked) if node.frozen
+        self.colour = (QColor(self.theme.text_dim) if node.frozen
                        else category_colour(node.spec.category))
         self.setOpacity(FROZEN_OPACITY if node.frozen else 1.0)
         self.in_ports = node.input_ports()
@@ -223,7 +223,7 @@ class NodeItem(QGraphicsItem):
     def set_theme(self, theme):
         self.theme = theme
         if self.node.frozen:
-            self.colour = QColor(theme.blocked)
+            self.colour = QColor(theme.text_dim)
         self.update()
 
     def set_heat(self, heat):
