@@ -240,8 +240,11 @@ def _topk_correct(logits, labels, k):
 class Trainer:
     """Train `graph` (left untouched: a copy is compiled) with `config`.
 
-    `weights` is a state_dict file or checkpoint to start from; `resume` a checkpoint or run
-    folder to continue (its history is replayed in the "start" event). `loss`, when given, is
+    `weights` is a state_dict file or checkpoint to start from, `pretrained` True (or a
+    torchvision:/timm: source) to start from the published weights of the model the design
+    reproduces, from the hub cache (`design`, the preset name a verb was given, helps find it);
+    `config.new_head`, `freeze` and `lr_factor` adapt the run (transfer.py). `resume` a
+    checkpoint or run folder to continue (its history is replayed in the "start" event). `loss`, when given, is
     called as loss(outputs, images, labels) in place of the weighted cross-entropy (knowledge
     distillation uses it); `prepare`, when given, turns the compiled model (weights loaded) into
     the one to train (quantisation-aware training inserts fake quantisation with it).
@@ -312,6 +315,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = not config.deterministic
             torch.backends.cudnn.deterministic = config.deterministic
 
+        start_weights = self._read_start_weights()     # a missing file is refused before the data
         self.data = build_data(config, input_shape)
         head = None
         if config.new_head:
@@ -336,7 +340,8 @@ class Trainer:
             model = compile_graph(self.graph)
         except CompileError as error:
             raise TrainingError(str(error)) from None
-        self._load_start_weights(model, head)
+        if start_weights is not None:
+            self._load_start_weights(model, head, *start_weights)
         if self.prepare is not None:
             model = self.prepare(model)
         self.frozen_norms = transfer.freeze(model, frozen)
@@ -380,10 +385,9 @@ class Trainer:
             self._start_folder()
         self.tensorboard = self._tensorboard()
 
-    def _load_start_weights(self, model, head):
-        """Load the weights the run starts from (a file, or the published weights of the
-        design's model), every tensor whose name and shape match; the new head's are left
-        new. What did not load is reported in a message, with names and shapes."""
+    def _read_start_weights(self):
+        """(state_dict, where it came from) of the weights the run starts from: a file, or the
+        published weights of the design's model; None when it starts from its own."""
         if self.weights and self.pretrained:
             raise TrainingError("start from a weights file or from the published weights, not "
                                 "both")
@@ -402,7 +406,12 @@ class Trainer:
         elif self.weights:
             state, where = read_state_dict(self.weights), f"weights from {self.weights}"
         else:
-            return
+            return None
+        return state, where
+
+    def _load_start_weights(self, model, head, state, where):
+        """Load every tensor of `state` whose name and shape match; the new head's are left
+        new. What did not load is reported in a message, with names and shapes."""
         report = load_into(model, state, renew=[head.node_id] if head else ())
         self.weights_report = {"source": where, **report.to_dict()}
         details = report.details()

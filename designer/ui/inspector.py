@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QFormLayout, QFrame,
 from designer.core.commands import Rename, SetParams, SetTraining
 from designer.core.errors import DesignError
 from designer.core.params import Param, format_shape
+from designer.core.registry import Role
 from designer.core.summary import human
 
 from .forms import EDITORS, tooltip
@@ -229,8 +230,9 @@ class Inspector(QScrollArea):
             label.setToolTip(editor.toolTip())
             form.addRow(label, editor)
             self.editors[param.name] = editor
-        for mark in TRAINING_MARKS:
-            self._add_mark(form, mark, getattr(node, mark.name))
+        if node.role not in (Role.INPUT, Role.OUTPUT):     # the layers that can hold weights
+            for mark in TRAINING_MARKS:
+                self._add_mark(form, mark, getattr(node, mark.name))
         layout.addLayout(form)
         self.problem = QLabel()
         self.problem.setObjectName("error")
