@@ -164,6 +164,7 @@ class TrainPanel(QWidget):
         self.result = None          # the last run's `Finished` event; None while it runs
         self.runs = []
         self.current = None
+        self.run_messages = []      # the running run's messages, shown on hover
 
         self._build_form()
         self._build_controls()
@@ -430,10 +431,15 @@ class TrainPanel(QWidget):
         elif isinstance(event, Resumed):
             self._on_resumed()
         elif isinstance(event, Message):
+            # Each message in turn, and all of the run's on hover (what the weights did not
+            # load, what is frozen), since the next one replaces the text.
+            self.run_messages.append(event.text)
             self._show_info(event.text)
+            self.status_label.setToolTip("\n".join(self.run_messages))
 
     def _on_start(self, event):
         run = self.current
+        self.run_messages = []
         run.clear()
         run.epochs = event.epochs
         run.epochs_done = len(event.history)
@@ -447,9 +453,12 @@ class TrainPanel(QWidget):
         for row in event.history:
             run.add_epoch(row)
             run.add("throughput", row["epoch"], row["images_per_s"])
+        frozen = event.parameters - (event.trainable_parameters or event.parameters)
+        counted = (f"{event.parameters:,} parameters ({frozen:,} frozen)" if frozen
+                   else f"{event.parameters:,} parameters")
         self._show_info(f"Training on {event.device}: {event.train_size:,} training and "
                         f"{event.val_size:,} validation images of {event.dataset}, "
-                        f"{event.parameters:,} parameters. Run folder: {event.run_dir}")
+                        f"{counted}. Run folder: {event.run_dir}")
 
     def _on_paused(self):
         self._set_state("paused")

@@ -76,6 +76,20 @@ def test_adapt_to_dataset_sets_the_head_as_one_undoable_edit(qtbot, tmp_path):
     assert document.undo_stack.count() == 1
     assert document.undo_stack.text(0) == "Adapt to dataset: fc2 gives 5 outputs"
     assert "fc2 now gives 5 outputs (it gave 10)" in panel.status_label.text()
+    # Trained so, with conv1 frozen: the run's messages (on hover) say what is frozen.
+    panel.editors["freeze"].line.setText("conv1")
+    panel.editors["freeze"].line.editingFinished.emit()
+    panel.editors["epochs"].box.setValue(1)
+    panel.editors["batch_size"].box.setValue(512)
+    panel.editors["out"].line.setText(str(tmp_path / "run"))
+    panel.editors["out"].line.editingFinished.emit()
+    _click(panel.start_button)
+    with qtbot.waitSignal(panel.job.returned, timeout=60_000) as blocker:
+        pass
+    assert blocker.args[0].status == "completed"
+    assert "frozen: conv1 (40 parameters get no gradient" in panel.status_label.toolTip()
+    assert fileformat.load(tmp_path / "run" / "design.json").nodes["fc2"].params[
+        "out_features"] == 5
     document.undo_stack.undo()
     assert graph.nodes["fc2"].params["out_features"] == 10
     panel.form.editors["classes"].set_value(None)
