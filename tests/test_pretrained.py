@@ -109,3 +109,19 @@ def test_import_with_pretrained_weights_reads_the_cache(hub, monkeypatch):
     torch.save(state, hub / "squeezenet1_1-b8a52dc0.pth")
     model = load_source("torchvision:squeezenet1_1", pretrained=True)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+
+
+def test_timm_import_with_pretrained_weights_reads_a_cached_file(hub, tmp_path, monkeypatch):
+    timm = pytest.importorskip("timm")
+    from designer.interop import ModelLoadError
+    from designer.interop.pytorch import load_source
+    cached = []
+    monkeypatch.setattr("designer.weights._huggingface_cached", lambda *args: cached)
+    with pytest.raises(ModelLoadError, match="download model.safetensors from "
+                       "https://huggingface.co/timm/test_resnet.r160_in1k"):
+        load_source("timm:test_resnet", pretrained=True)
+    state = timm.create_model("test_resnet").state_dict()
+    torch.save(state, tmp_path / "pytorch_model.pth")
+    cached.append(tmp_path / "pytorch_model.pth")      # as the Hugging Face cache would hold it
+    model = load_source("timm:test_resnet", pretrained=True)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
