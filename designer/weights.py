@@ -8,8 +8,9 @@ copies a tensor of the wrong shape. Its report also says, per node of the design
 not fit (`by_node`) in a sentence for panels (`untrained_sentence`): after an edit, the nodes whose
 id and shapes are unchanged keep their weights. Engines that must refuse weights which do not fit
 (training, compression) check `report.complete`. `weights_beside` finds the weights a design file
-was saved with. `torchvision_state_dict` fetches (on request only) the
-pretrained weights of the torchvision model a preset reproduces.
+was saved with. `published_weights` finds the published weights of a torchvision or timm model
+in PyTorch's hub cache (never downloading them) and `published_source` names the model a design
+reproduces.
 
 A leaf beside the core (it imports `designer.core`, torch and torchvision only): training,
 compression, insight, export and the ui all read weights, so it belongs to none of them. torch
@@ -177,6 +178,29 @@ class WeightsReport:
     missing: list = field(default_factory=list)
     unexpected: list = field(default_factory=list)
     mismatched: list = field(default_factory=list)
+    renewed: list = field(default_factory=list)     # left out on purpose (a new head)
+    shapes: dict = field(default_factory=dict)      # name -> shape of the missing, unexpected
+
+    def to_dict(self):
+        """What did not load, as JSON (a run's events): names with their shapes."""
+        def shaped(names):
+            return [[name, list(self.shapes.get(name, ()))] for name in names]
+        return {"loaded": len(self.loaded), "total": self.total,
+                "mismatched": [[name, list(model), list(file)]
+                               for name, model, file in self.mismatched],
+                "missing": shaped(self.missing), "unexpected": shaped(self.unexpected),
+                "renewed": shaped(self.renewed)}
+
+    def details(self):
+        """Every tensor that did not load, one line each with its shape (the CLI prints it)."""
+        lines = [f"  {name}: {_shape_text(model)} in the design, {_shape_text(file)} in the file "
+                 "(not loaded)" for name, model, file in self.mismatched]
+        for names, why in ((self.missing, "missing from the file (left as initialised)"),
+                           (self.unexpected, "in the file only (ignored)"),
+                           (self.renewed, "new head (initialised afresh)")):
+            lines += [f"  {name}: {_shape_text(self.shapes.get(name, ()))} {why}"
+                      for name in names]
+        return "\n".join(lines)
 
     @property
     def complete(self):
@@ -190,7 +214,7 @@ class WeightsReport:
     @property
     def total(self):
         """The model's tensors."""
-        return len(self.loaded) + len(self.missing) + len(self.mismatched)
+        return len(self.loaded) + len(self.missing) + len(self.mismatched) + len(self.renewed)
 
     def __str__(self):
         lines = [f"loaded {len(self.loaded)} of {self.total} tensors"]
@@ -207,6 +231,8 @@ class WeightsReport:
             lines.append("missing from the file (left as initialised): " + listed(self.missing))
         if self.unexpected:
             lines.append("in the file but not in the design (ignored): " + listed(self.unexpected))
+        if self.renewed:
+            lines.append("new head, initialised afresh: " + listed(self.renewed))
         return "; ".join(lines)
 
     def by_node(self, node_ids):
@@ -286,29 +312,35 @@ def _with_layer_scale_aliases(module, state_dict):
     return renamed
 
 
-def match(module, state_dict):
+def match(module, state_dict, renew=()):
     """(the `WeightsReport` loading `state_dict` into `module` would give, the tensors it would
-    load), loading nothing: a module built on the meta device tells what fits without memory."""
+    load), loading nothing: a module built on the meta device tells what fits without memory.
+    Tensors under the module paths `renew` (a new head) are left as initialised."""
     own = module.state_dict()
     report = WeightsReport()
     usable = {}
     state_dict = _with_layer_scale_aliases(module, state_dict)
     for name, tensor in own.items():
-        if name not in state_dict:
+        if any(name == p or name.startswith(p + ".") for p in renew):
+            report.renewed.append(name)
+            report.shapes[name] = tuple(tensor.shape)
+        elif name not in state_dict:
             report.missing.append(name)
+            report.shapes[name] = tuple(tensor.shape)
         elif tuple(state_dict[name].shape) != tuple(tensor.shape):
             report.mismatched.append((name, tuple(tensor.shape), tuple(state_dict[name].shape)))
         else:
             usable[name] = state_dict[name]
             report.loaded.append(name)
     report.unexpected = [name for name in state_dict if name not in own]
+    report.shapes.update((name, tuple(state_dict[name].shape)) for name in report.unexpected)
     return report, usable
 
 
-def load_into(module, state_dict):
-    """Load the tensors of `state_dict` whose names and shapes match `module`; a `WeightsReport`
-    (`by_node` says which nodes kept their initial weights)."""
-    report, usable = match(module, state_dict)
+def load_into(module, state_dict, renew=()):
+    """Load the tensors of `state_dict` whose names and shapes match `module`, except those
+    under `renew`; a `WeightsReport` (`by_node` says which nodes kept their initial weights)."""
+    report, usable = match(module, state_dict, renew)
     module.load_state_dict(usable, strict=False)
     return report
 
@@ -335,24 +367,133 @@ def torchvision_model_for_preset(preset):
     return torchvision_builder_name(preset)
 
 
-def torchvision_state_dict(name, weights="DEFAULT"):
-    """The pretrained state_dict of torchvision model `name` (downloaded to torch's cache on first
-    use). `weights` names an entry of the model's weights enum, e.g. "IMAGENET1K_V1"."""
+def hub_checkpoints():
+    """Where PyTorch keeps downloaded weights: torch.hub.get_dir()/checkpoints, under the file
+    name of their URL (torchvision's and timm's `load_state_dict_from_url` look there first)."""
+    import torch
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _torchvision_weights(name, weights="DEFAULT"):
     import torchvision
     if torchvision_builder_name(name) is None:
         raise WeightsError(f"torchvision has no model named {name!r}")
     enum = torchvision.models.get_model_weights(name)
     try:
-        chosen = enum[weights] if weights != "DEFAULT" else enum.DEFAULT
+        return enum[weights] if weights != "DEFAULT" else enum.DEFAULT
     except KeyError:
         choices = ", ".join(w.name for w in enum)
         raise WeightsError(f"{name} has no weights {weights!r}; choose one of {choices}") from None
-    return chosen.get_state_dict(progress=False)
+
+
+def published_weights(source, weights="DEFAULT"):
+    """The file holding the published weights of `source` (torchvision:NAME or timm:NAME) on this
+    machine: in PyTorch's hub cache under the name torchvision or timm would give it (timm's
+    also in the Hugging Face cache). Nothing is downloaded: when the file is absent,
+    WeightsError says where to put it."""
+    kind, _, name = source.partition(":")
+    hub_url, hub_page, cached = None, None, []    # torch hub's URL; Hugging Face's repository
+    if kind == "torchvision":
+        hub_url = _torchvision_weights(name, weights).url
+    elif kind == "timm":
+        try:
+            from timm.models import get_pretrained_cfg
+        except ImportError:
+            raise WeightsError("timm is not installed (pip install 'cnn-designer[interop]'), "
+                               f"so the weights of {source} cannot be read") from None
+        cfg = get_pretrained_cfg(name)
+        if cfg is None or not (cfg.url or cfg.hf_hub_id):
+            raise WeightsError(f"timm publishes no weights for {name!r}")
+        hub_url = cfg.url or None
+        if cfg.hf_hub_id:
+            hub_page = f"https://huggingface.co/{cfg.hf_hub_id}"
+            cached = _huggingface_cached(cfg.hf_hub_id, cfg.hf_hub_filename)
+    else:
+        raise WeightsError(f"{source!r}: published weights come from torchvision:NAME or "
+                           "timm:NAME")
+    folder = hub_checkpoints()
+    file_name = Path(hub_url.split("?", 1)[0]).name if hub_url else None
+    for candidate in ([folder / file_name] if file_name else []) + cached:
+        if candidate.is_file():
+            return candidate
+    where = (f"put {file_name} (from {hub_url}) in {folder}" if file_name
+             else f"download model.safetensors from {hub_page}")
+    raise WeightsError(f"the published weights of {source} are not on this machine, and they "
+                       f"are never downloaded here: {where}, or give the file with --weights "
+                       "PATH")
+
+
+def _huggingface_cached(repo_id, filename=None):
+    """The files of `repo_id` already in the Hugging Face cache (looked up, never fetched)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return []
+    found = []
+    for name in filter(None, (filename, "model.safetensors", "pytorch_model.bin")):
+        path = try_to_load_from_cache(repo_id, name)
+        if isinstance(path, str):
+            found.append(Path(path))
+    return found
+
+
+def published_state_dict(source, weights="DEFAULT"):
+    """The published state_dict of `source` (torchvision:NAME or timm:NAME) read from this
+    machine's caches (`published_weights`), with timm's own key conversions applied."""
+    path = published_weights(source, weights)
+    kind, _, name = source.partition(":")
+    if kind == "timm":
+        import timm
+        try:
+            model = timm.create_model(name, pretrained=True,
+                                      pretrained_cfg_overlay={"file": str(path)})
+        except Exception as error:  # timm raises many kinds for a file that does not fit
+            raise WeightsError(f"{path}: timm could not load it into {name} "
+                               f"({type(error).__name__}: {error})") from None
+        return model.state_dict()
+    return read_state_dict(path)
+
+
+def torchvision_state_dict(name, weights="DEFAULT"):
+    """The pretrained state_dict of torchvision model `name` from PyTorch's hub cache (never
+    downloaded; `published_weights` says where the file goes). `weights` names an entry of the
+    model's weights enum, e.g. "IMAGENET1K_V1"."""
+    return published_state_dict(f"torchvision:{name}", weights)
+
+
+_IMPORTED = re.compile(r"Imported from ((?:torchvision|timm):[\w.\-]+)")
+
+
+def published_source(graph, design=None):
+    """The torchvision:NAME or timm:NAME whose published weights `graph` reproduces, or None:
+    a preset named like a torchvision model (`design`, as given to a verb, or a design keeping a
+    preset's name), or a design `designer import` made from torchvision or timm."""
+    from designer.core.presets import preset_names
+    if design and Path(design).suffix != ".json" and design in preset_names():
+        model = torchvision_model_for_preset(design)
+        return f"torchvision:{model}" if model else None
+    found = _IMPORTED.search(graph.description or "")
+    if found:
+        return found.group(1)
+    return _preset_sources().get(graph.name)
+
+
+def _preset_sources():
+    """{preset title: torchvision:NAME} of the presets reproducing a torchvision model."""
+    import json
+    from designer.core.presets import preset_names, preset_path
+    titles = {}
+    for preset in preset_names():
+        model = torchvision_model_for_preset(preset)
+        if model:
+            with open(preset_path(preset), encoding="utf-8") as handle:
+                titles[json.load(handle).get("name")] = f"torchvision:{model}"
+    return titles
 
 
 def load_torchvision(module, name, weights="DEFAULT", state_dict=None):
     """Load torchvision's `name` weights into `module` (a compiled preset reproducing that model).
-    `state_dict` skips the download (tests pass `builder(weights=None).state_dict()`)."""
+    `state_dict` skips the hub cache (tests pass `builder(weights=None).state_dict()`)."""
     if state_dict is None:
         state_dict = torchvision_state_dict(name, weights)
     report = load_into(module, state_dict)

@@ -117,6 +117,7 @@ class RemoveNode(Command):
         graph = self.graph
         graph.add_node(node.type, node.id, None, node.pos, node.subgraph)
         graph.restore_params(node.id, node.params)
+        graph.set_training(node.id, frozen=node.frozen, lr_factor=node.lr_factor)
         for e in self._edges:
             graph.connect(e.src, e.src_port, e.dst, e.dst_port)
 
@@ -197,6 +198,33 @@ class SetParams(Command):
             return False
         self.values = other.values
         return True
+
+
+class SetTraining(Command):
+    """Freezes or thaws nodes, or sets their learning-rate factor, as one step (`Graph.
+    set_training`); undo restores each node's earlier state."""
+
+    def __init__(self, graph, node_ids, frozen=None, lr_factor=None):
+        super().__init__(graph)
+        self.node_ids = list(node_ids)
+        self.frozen, self.lr_factor = frozen, lr_factor
+        names = self.node_ids[0] if len(self.node_ids) == 1 else f"{len(self.node_ids)} nodes"
+        if frozen is not None:
+            self.text = f"{'Freeze' if frozen else 'Unfreeze'} {names}"
+        else:
+            self.text = f"Learning-rate factor of {names}"
+        self._old = {}
+
+    def _redo(self):
+        graph = self.graph
+        self._old = {nid: (graph.node(nid).frozen, graph.node(nid).lr_factor)
+                     for nid in self.node_ids}
+        for nid in self.node_ids:
+            graph.set_training(nid, frozen=self.frozen, lr_factor=self.lr_factor)
+
+    def _undo(self):
+        for nid, (frozen, lr_factor) in self._old.items():
+            self.graph.set_training(nid, frozen=frozen, lr_factor=lr_factor)
 
 
 class MoveNodes(Command):

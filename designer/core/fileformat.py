@@ -15,7 +15,7 @@ import stat
 
 from . import atomic
 from .errors import DesignFileError, DesignError, ParamError, PortError, UnknownLayerError
-from .graph import Graph, Node, NODE_ID
+from .graph import Graph, Node, NODE_ID, check_lr_factor
 from .params import ParamValues
 from .registry import Role, get_spec
 
@@ -34,6 +34,11 @@ def graph_to_dict(graph):
             "params": {p.name: p.to_json(node.params[p.name]) for p in spec.params},
             "pos": [round(node.pos[0], 2), round(node.pos[1], 2)],
         }
+        # Written only when set, so files of designs that train every node stay as they were.
+        if node.frozen:
+            record["frozen"] = True
+        if node.lr_factor != 1.0:
+            record["lr_factor"] = node.lr_factor
         if node.subgraph is not None:
             record["subgraph"] = _body(node.subgraph)
         nodes.append(record)
@@ -189,7 +194,12 @@ def _parse_body(doc, where, depth=0):
             "pos": _expect(raw.get("pos", [0, 0]), list, f"{at}.pos"),
             "subgraph": None,
             "where": at,
+            "frozen": raw.get("frozen", False),
+            "lr_factor": _expect(raw.get("lr_factor", 1.0), float, f"{at}.lr_factor"),
         }
+        if not isinstance(record["frozen"], bool):
+            raise DesignFileError(f"{at}.frozen: expected true or false, got "
+                                  f"{_sample(record['frozen'])}")
         if len(record["pos"]) != 2:
             raise DesignFileError(f"{at}.pos: expected [x, y]")
         for j, v in enumerate(record["pos"]):
@@ -263,6 +273,11 @@ def _resolve(parsed):
                 _check_group(subgraph, at, repr(node_id))
             # Out-of-range values load as they are; inference reports them on the node.
             node = Node(node_id, spec.type, params, tuple(float(v) for v in record["pos"]), subgraph)
+            node.frozen = record["frozen"]
+            try:
+                node.lr_factor = check_lr_factor(record["lr_factor"], node_id)
+            except ParamError as error:
+                raise DesignFileError(f"{at}.lr_factor: {error}") from None
             graph.nodes[node_id] = node
             graph.node_added.emit(node)
         for record in edge_records:

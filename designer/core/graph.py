@@ -45,7 +45,8 @@ class Change:
 
 
 class Node:
-    __slots__ = ("id", "type", "spec", "params", "pos", "subgraph", "_ports")
+    __slots__ = ("id", "type", "spec", "params", "pos", "subgraph", "_ports", "frozen",
+                 "lr_factor")
 
     def __init__(self, node_id, type_name, params, pos=(0.0, 0.0), subgraph=None):
         self.id = node_id
@@ -55,6 +56,11 @@ class Node:
         self.pos = pos
         self.subgraph = subgraph
         self._ports = None   # (the params they follow, (input ports, output ports))
+        # How training treats the node's tensors (transfer learning): frozen ones get no
+        # gradient and their batch norms keep their statistics; the learning rate of the others
+        # is scaled by lr_factor. Not part of what the design computes (`design_hash`).
+        self.frozen = False
+        self.lr_factor = 1.0
 
     @property
     def is_block(self):
@@ -112,6 +118,19 @@ def unique_id(wanted, taken, counters=None):
     if counters is not None:
         counters[base] = i + 1
     return f"{base}{i}"
+
+
+def check_lr_factor(value, node_id):
+    """A node's learning-rate factor as a float above 0 and finite, else ParamError."""
+    try:
+        factor = float(value)
+    except (TypeError, ValueError):
+        raise ParamError(f"{node_id}: the learning-rate factor must be a number, not "
+                         f"{value!r}") from None
+    if not (0 < factor < float("inf")):
+        raise ParamError(f"{node_id}: the learning-rate factor must be above 0 (freeze the node "
+                         f"to stop it learning); got {value!r}")
+    return factor
 
 
 def validate_params(spec, values, base=None):
@@ -359,6 +378,24 @@ class Graph:
                              new_id if e.dst == node_id else e.dst, e.dst_port)
             self._notify(Change({new_id}, structure=True))
 
+    def set_training(self, node_id, frozen=None, lr_factor=None):
+        """Set how training treats a node's tensors: `frozen` (no gradient, batch norms kept in
+        eval mode) and `lr_factor` (its learning rate is the run's times this, above 0)."""
+        node = self.node(node_id)
+        if lr_factor is not None:
+            lr_factor = check_lr_factor(lr_factor, node_id)
+        new = (node.frozen if frozen is None else bool(frozen),
+               node.lr_factor if lr_factor is None else lr_factor)
+        if new == (node.frozen, node.lr_factor):
+            return
+        node.frozen, node.lr_factor = new
+        self.version += 1
+        self.node_changed.emit(node, "training")
+        self._notify(Change({node_id}))
+
+    def frozen_nodes(self):
+        return [nid for nid, node in self.nodes.items() if node.frozen]
+
     def set_metadata(self, name=None, description=None):
         if name is not None:
             self.name = name
@@ -383,7 +420,8 @@ class Graph:
         other = Graph(self.name, self.description)
         for n in self.nodes.values():
             sub = n.subgraph.copy() if n.subgraph is not None else None
-            other.nodes[n.id] = Node(n.id, n.type, ParamValues(n.params), n.pos, sub)
+            copied = other.nodes[n.id] = Node(n.id, n.type, ParamValues(n.params), n.pos, sub)
+            copied.frozen, copied.lr_factor = n.frozen, n.lr_factor
         for e in self._in_edges.values():
             other._in_edges[(e.dst, e.dst_port)] = e
             other._out_edges.setdefault(e.src, {})[e] = None

@@ -28,11 +28,13 @@ def summarize(graph):
         if len(result.outputs) > 1:
             record["output_shapes"] = {port: list(s.shape) for port, s in result.outputs.items()}
         nodes.append(record)
+    frozen = frozen_params(graph, analyzer.results, analyzer.unused)
     return {
         "name": graph.name,
         "input_shape": list(inputs[0].params["shape"]) if inputs else None,
         "total_params": totals.params,
-        "trainable_params": totals.params,
+        "trainable_params": totals.params - frozen,
+        "frozen_params": frozen,
         "total_macs": totals.macs,
         "activation_memory_bytes": totals.memory,
         "errors": totals.errors,
@@ -41,6 +43,12 @@ def summarize(graph):
         "problems": graph_problems(graph),
         "nodes": nodes,
     }
+
+
+def frozen_params(graph, results, unused=()):
+    """The parameters of the nodes marked frozen (that reach an output, as the totals count)."""
+    return sum(results[nid].params for nid in graph.frozen_nodes()
+               if nid in results and nid not in unused)
 
 
 def human(n):
@@ -71,6 +79,9 @@ def format_table(summary):
     out.append("-" * len(line(header)))
     out.append(f"{summary['name']}: input {format_shape(summary['input_shape'])}")
     out.append(f"Total parameters: {summary['total_params']:,}")
+    if summary["frozen_params"]:
+        out.append(f"Trainable:        {summary['trainable_params']:,} "
+                   f"({summary['frozen_params']:,} frozen)")
     out.append(f"Multiply-adds:    {summary['total_macs']:,} ({human(summary['total_macs'])})")
     out.append(f"Activations:      {summary['activation_memory_bytes'] / 2**20:.2f} MiB per sample (fp32)")
     if summary["unused_nodes"]:

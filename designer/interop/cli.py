@@ -46,7 +46,8 @@ def add_parser(subparsers):
     p.add_argument("--input", type=parse_shape, metavar="CxHxW",
                    help="input shape to trace with (default: the model's own, else 3x224x224)")
     p.add_argument("--pretrained", action="store_true",
-                   help="torchvision/timm: start from the pretrained weights (downloads them)")
+                   help="torchvision/timm: start from the published weights, read from PyTorch's "
+                        "hub cache (never downloaded; the message says where to put the file)")
     p.add_argument("--force", action="store_true",
                    help="overwrite OUT.json and OUT.pt when they exist")
     p.set_defaults(run=_run_import)

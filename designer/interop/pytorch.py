@@ -54,14 +54,17 @@ def load_source(source, pretrained=False):
             builder = torchvision.models.get_model_builder(rest)
         except ValueError:
             raise ModelLoadError(f"torchvision has no model named {rest!r}") from None
+        if pretrained:   # read from the hub cache by torchvision itself; never downloaded
+            _published(source)
         kwargs = {"weights": "DEFAULT" if pretrained else None}
         if rest in ("googlenet", "inception_v3") and not pretrained:
             kwargs.update(aux_logits=False, init_weights=False)
         return builder(**kwargs)
     if kind == "timm" and rest:
         import timm
+        overlay = {"file": str(_published(source))} if pretrained else None
         try:
-            return timm.create_model(rest, pretrained=pretrained)
+            return timm.create_model(rest, pretrained=pretrained, pretrained_cfg_overlay=overlay)
         except RuntimeError as error:
             raise ModelLoadError(f"timm: {error}") from None
     if kind == "module" and rest:
@@ -90,6 +93,15 @@ def load_source(source, pretrained=False):
         return model
     raise ModelLoadError(f"{source!r}: expected torchvision:NAME, timm:NAME, "
                          "module:path/to/file.py:ClassOrFactory or an .onnx file")
+
+
+def _published(source):
+    """The cached file of `source`'s published weights; ModelLoadError saying where to put it."""
+    from designer.weights import WeightsError, published_weights
+    try:
+        return published_weights(source)
+    except WeightsError as error:
+        raise ModelLoadError(str(error)) from None
 
 
 def default_input_shape(model, source=""):

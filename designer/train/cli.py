@@ -104,7 +104,8 @@ def _run(args):
     start = START_SETTINGS.check(START_SETTINGS.given(args))
     trainer = Trainer(graph, config, weights=start.weights, resume=resume,
                       loss=distillation_from(graph, start), overwrite=overwrite,
-                      dist_timeout=args.dist_timeout)
+                      dist_timeout=args.dist_timeout, pretrained=start.pretrained,
+                      design=args.design)
     bar = ProgressBar()
     finished = None
     try:

@@ -56,6 +56,27 @@ class TrainConfig:
                                   step=0.05, group="Data", applies={"dataset": SPLIT_HERE},
                                   help="The share of the images held out for validation, for "
                                        "datasets without a validation split of their own")
+    classes: str | None = setting(None, "Classes", none_text="all", metavar="CLASSES",
+                                  group="Data",
+                                  help="Train on these classes only, relabelled in this order: "
+                                       "names or index ranges, e.g. 0-4 or cat,dog")
+    # -- transfer learning -----------------------------------------------------------------
+    new_head: bool = setting(False, "New head", group="Transfer",
+                             help="Replace the classifier (the last fully connected layer or "
+                                  "1×1 convolution before the main output) with a new one "
+                                  "giving the dataset's class count; every other tensor is "
+                                  "kept from the weights")
+    freeze: tuple | None = setting(None, "Freeze", kind="names", none_text="none",
+                                   metavar="NODE[,NODE...]", group="Transfer",
+                                   help="Nodes whose parameters get no gradient and whose batch "
+                                        "norms keep their statistics: node ids or name prefixes "
+                                        "such as layer1 (beside the nodes the design marks "
+                                        "frozen)")
+    lr_factor: str | None = setting(None, "LR factors", none_text="none",
+                                    metavar="NODE=F[,...]", group="Transfer",
+                                    help="Scale the learning rate of these nodes' parameters "
+                                         "(node ids or name prefixes), e.g. fc=10,layer1=0.1; "
+                                         "beside the factors the design sets")
     # -- optimisation ----------------------------------------------------------------------
     epochs: int = setting(10, "Epochs", min=1, group="Optimisation",
                           help="Passes over the training set")
@@ -172,6 +193,7 @@ class TrainConfig:
              "Nesterov momentum needs a momentum above 0")
         need(self.dataset != "imagefolder" or self.data_dir,
              "the imagefolder dataset needs a data folder (--data-dir)")
+        parse_lr_factors(self.lr_factor)     # refuses a malformed NODE=F list here
         return self
 
     def to_dict(self):
@@ -187,6 +209,26 @@ class TrainConfig:
         return cls(**values)
 
 
+def parse_lr_factors(text):
+    """{node or prefix: factor} from "fc=10,layer1=0.1" (commas or spaces between); each factor
+    a number above 0. TrainConfigError for anything else."""
+    factors = {}
+    for item in (text or "").replace(",", " ").split():
+        name, equals, value = item.partition("=")
+        try:
+            factor = float(value)
+        except ValueError:
+            factor = None
+        if not equals or not name or factor is None:
+            raise TrainConfigError(f"LR factors: expected NODE=FACTOR items such as fc=10, got "
+                                   f"{item!r}")
+        if not 0 < factor < float("inf"):
+            raise TrainConfigError(f"LR factors: the factor of {name} must be above 0 (freeze "
+                                   f"the node to stop it learning); got {value}")
+        factors[name] = factor
+    return factors
+
+
 # What a run starts from besides its settings: weights, and a teacher to distil from. Not part of
 # TrainConfig (a checkpoint's config): they are read once, when the run starts.
 START_SETTINGS = Settings([
@@ -195,6 +237,11 @@ START_SETTINGS = Settings([
           pattern="PyTorch weights (*.pt *.pth *.ckpt)",
           help="Start from these weights (a state_dict or a checkpoint, e.g. torchvision's for "
                "a preset named like its model); the first message reports what loaded"),
+    Param("pretrained", "bool", False, title="Published weights", group="Start from",
+          help="Start from the published weights of the model the design reproduces (a preset "
+               "named like a torchvision model, or a design imported from torchvision or timm), "
+               "read from PyTorch's hub cache; never downloaded (the message says where to put "
+               "the file)"),
     Param("teacher", "path", None, optional=True, title="Distil from", group="Start from",
           none_text="no teacher", metavar="DESIGN", pattern="Designs (*.json)",
           help="Knowledge distillation: a trained design (.json) or preset whose soft targets "

@@ -270,12 +270,68 @@ def _image_folder(config, shape):
     return train, val, listing.classes
 
 
+def class_selection(spec, classes):
+    """The indices of the classes `spec` names, in its order: class names and index ranges
+    ("0-4", "7", "cat,dog"), separated by commas or spaces. DatasetError for a name the
+    dataset lacks."""
+    chosen = []
+    for item in spec.replace(",", " ").split():
+        low, dash, high = item.partition("-")
+        if item in classes:
+            chosen.append(classes.index(item))
+        elif low.isdigit() and (not dash or high.isdigit()) and \
+                int(high if dash else low) < len(classes):
+            chosen.extend(range(int(low), int(high if dash else low) + 1))
+        else:
+            raise DatasetError(f"Classes: {item!r} is neither a class of the dataset nor an "
+                               f"index range of its {len(classes)} classes (such as 0-4); its "
+                               f"classes are {', '.join(classes[:20])}")
+    if len(set(chosen)) != len(chosen) or not chosen:
+        raise DatasetError(f"Classes: {spec!r} must name each class once")
+    return chosen
+
+
+# The class counts of the built-in datasets, known without reading their files.
+CLASS_COUNTS = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "cifar10": 10, "cifar100": 100}
+
+
+def dataset_classes(config):
+    """The class names a run of `config` trains on (its --classes kept), read without loading
+    images: the built-ins' counts (their classes named by index), an image folder's class
+    folders. For sizing a new head before training ("Adapt to dataset")."""
+    if config.dataset == "imagefolder":
+        root = data_root(config)
+        tree = root / "train" if (root / "train").is_dir() else root
+        if not tree.is_dir():
+            raise DatasetError(f"{root}: no such folder; an ImageFolder tree has one sub-folder "
+                               "per class (optionally under train/ and val/)")
+        return sorted(d.name for d in tree.iterdir() if d.is_dir() and not d.name.startswith("."))
+    names = [str(i) for i in range(CLASS_COUNTS[config.dataset])]
+    return [names[i] for i in class_selection(config.classes, names)] if config.classes else names
+
+
+def _only_classes(parts, spec):
+    """(train images, labels, val images, labels, classes) kept to the classes `spec` names,
+    their labels renumbered 0.. in its order."""
+    chosen = class_selection(spec, parts[4])
+    relabel = torch.full((len(parts[4]),), -1, dtype=torch.long)
+    relabel[chosen] = torch.arange(len(chosen))
+    kept = []
+    for images, labels in ((parts[0], parts[1]), (parts[2], parts[3])):
+        new = relabel[labels.long()]
+        kept += [images[new >= 0], new[new >= 0]]
+    return (*kept, [parts[4][i] for i in chosen])
+
+
 def build_data(config, input_shape):
     """A `DataBundle` for `config.dataset` fitted to `input_shape` (C, H, W)."""
     if len(input_shape) != 3:
         raise DatasetError(f"the design's input is {input_shape}; image datasets need a C×H×W input")
     dataset = config.dataset
     if dataset == "imagefolder":
+        if config.classes:
+            raise DatasetError("Classes: an image folder trains on the class folders it holds; "
+                               "leave out the folders of the classes not wanted")
         train, val, classes = _image_folder(config, input_shape)
     else:
         if dataset == "digits":
@@ -285,6 +341,8 @@ def build_data(config, input_shape):
                      [str(d) for d in range(10)])
         else:
             parts = _torchvision_arrays(config, dataset)
+        if config.classes:
+            parts = _only_classes(parts, config.classes)
         train = TensorImages(parts[0], parts[1], Decode(input_shape[0], input_shape[1:]))
         val = TensorImages(parts[2], parts[3], Decode(input_shape[0],
                                                       eval_size(config, dataset, input_shape)))

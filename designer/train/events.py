@@ -45,6 +45,10 @@ class Start(Event):
     step_log: list = field(default_factory=list)    # (loss, lr) per finished step
     world_size: int = 1
     amp: str | None = None        # "bfloat16" or "float16" under mixed precision
+    trainable_parameters: int | None = None   # the rest are frozen
+    # What the starting weights loaded: source, loaded, total, and [name, shape...] lists of
+    # the tensors that did not (mismatched, missing, unexpected, renewed); None without weights.
+    weights: dict | None = None
 
 
 @dataclass

@@ -51,10 +51,11 @@ from designer.core.infer import Analyzer, input_state
 from designer.core.memory import check_fits
 from designer.core.registry import Role
 from designer.home import new_run_dir
-from designer.weights import load_into, load_weights_only, read_state_dict
+from designer.weights import (WeightsError, load_into, load_weights_only, published_source,
+                              published_state_dict, read_state_dict)
 from .config import DOWNLOADED, TrainConfig
 from .control import TrainControl  # noqa: F401  (here too: its old home)
-from . import fastpath, runs, threads
+from . import fastpath, runs, threads, transfer
 from .data import build_data, data_stats
 from .events import METRIC_FIELDS, Epoch, Finished, Message, Paused, Resumed, Start, Step
 from .losses import MARGIN, RECONSTRUCTION, margin_loss, output_losses, reconstruction_loss
@@ -117,15 +118,21 @@ def pick_device(name):
     return torch.device(name)
 
 
-def build_optimizer(model, config):
-    # Weight decay on convolution and linear weights only: biases and norm scales are not decayed.
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
+def build_optimizer(model, config, factors=None):
+    """The optimiser over the parameters that train (frozen ones have requires_grad off). Weight
+    decay on convolution and linear weights only: biases and norm scales are not decayed. Each
+    LR factor (`factors`: module path -> factor) gets groups of its own whose learning rate is
+    the run's times it; without factors there are the two groups, decayed and not."""
+    grouped = {}
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            factor = transfer.factor_of(name, factors or {})
+            grouped.setdefault((factor != 1.0, factor, parameter.ndim <= 1), []).append(parameter)
+    groups = [{"params": params, "weight_decay": 0.0 if no_decay else config.weight_decay,
+               "lr": config.lr * factor, "lr_factor": factor}
+              for (_, factor, no_decay), params in sorted(grouped.items())]
     if not groups:
-        raise TrainingError("the design has no trainable parameters")
+        raise TrainingError("the design has no trainable parameters (are all its nodes frozen?)")
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
                                nesterov=config.nesterov)
@@ -152,7 +159,9 @@ class Schedule:
         if kind == "onecycle":
             pct = config.warmup_epochs / config.epochs if config.warmup_epochs else 0.3
             self.per_step = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=config.lr, total_steps=self.total, pct_start=min(pct, 0.99))
+                optimizer, max_lr=[config.lr * g.get("lr_factor", 1.0)
+                                   for g in optimizer.param_groups],
+                total_steps=self.total, pct_start=min(pct, 0.99))
         else:
             self.per_step = torch.optim.lr_scheduler.LambdaLR(optimizer, self._factor)
             if kind == "plateau":
@@ -203,6 +212,12 @@ class Schedule:
             self.per_step.step()
 
 
+def base_lr(optimizer):
+    """The run's learning rate, whatever LR factor its first parameter group has."""
+    group = optimizer.param_groups[0]
+    return group["lr"] / group.get("lr_factor", 1.0)
+
+
 def atomic_save(obj, path):
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
@@ -240,8 +255,11 @@ def _topk_correct(logits, labels, k):
 class Trainer:
     """Train `graph` (left untouched: a copy is compiled) with `config`.
 
-    `weights` is a state_dict file or checkpoint to start from; `resume` a checkpoint or run
-    folder to continue (its history is replayed in the "start" event). `loss`, when given, is
+    `weights` is a state_dict file or checkpoint to start from, `pretrained` True (or a
+    torchvision:/timm: source) to start from the published weights of the model the design
+    reproduces, from the hub cache (`design`, the preset name a verb was given, helps find it);
+    `config.new_head`, `freeze` and `lr_factor` adapt the run (transfer.py). `resume` a
+    checkpoint or run folder to continue (its history is replayed in the "start" event). `loss`, when given, is
     called as loss(outputs, images, labels) in place of the weighted cross-entropy (knowledge
     distillation uses it); `prepare`, when given, turns the compiled model (weights loaded) into
     the one to train (quantisation-aware training inserts fake quantisation with it).
@@ -257,9 +275,12 @@ class Trainer:
     clock = staticmethod(time.perf_counter)
 
     def __init__(self, graph, config=None, control=None, weights=None, resume=None, loss=None,
-                 prepare=None, name=None, overwrite=False, dist_timeout=None):
+                 prepare=None, name=None, overwrite=False, dist_timeout=None, pretrained=False,
+                 design=None):
         self.graph = graph.copy()
         self.dist_timeout = dist_timeout
+        self.pretrained = pretrained     # start from the published weights of the design's model
+        self.design = design             # how the design was named (a preset name, a file)
         self.name = name
         self.overwrite = overwrite
         self.status_recorded = True     # until the run folder is set up there is none to record
@@ -275,6 +296,8 @@ class Trainer:
         self.history = []              # one METRIC_FIELDS dict per epoch
         self.step_log = []             # (loss, lr) per step
         self.best = None               # best validation top-1 error
+        self.weights_report = None     # what loaded from `weights` (WeightsReport.to_dict)
+        self.frozen_norms = []         # batch norms of frozen nodes, kept in eval mode
         self.train_loader = self.val_loader = self.tensorboard = None
         self.owns_process_group = False
         self.threads_before = None     # torch's thread count before the run set its own
@@ -307,7 +330,14 @@ class Trainer:
             torch.backends.cudnn.benchmark = not config.deterministic
             torch.backends.cudnn.deterministic = config.deterministic
 
+        start_weights = self._read_start_weights()     # a missing file is refused before the data
         self.data = self._build_data(input_shape)
+        head = None
+        if config.new_head:
+            head = transfer.new_head(self.graph, self.data.num_classes)
+            self.notes.append(f"new head: {head.node_id} gives {self.data.num_classes} outputs "
+                              f"(it gave {head.outputs}), with new weights")
+        frozen, factors = transfer.resolve(self.graph, config)
         shapes = output_shapes(self.graph)
         self.output_losses = output_losses(self.graph, input_shape, shapes)
         self.pixel_stats = data_stats(config.dataset, input_shape[0])
@@ -325,11 +355,18 @@ class Trainer:
             model = compile_graph(self.graph)
         except CompileError as error:
             raise TrainingError(str(error)) from None
-        if self.weights:
-            report = load_into(model, read_state_dict(self.weights))
-            self.notes.append(f"weights from {self.weights}: {report}")
+        if start_weights is not None:
+            self._load_start_weights(model, head, *start_weights)
         if self.prepare is not None:
             model = self.prepare(model)
+        self.frozen_norms = transfer.freeze(model, frozen)
+        trainable, frozen_count = transfer.parameter_counts(model)
+        if frozen:
+            self.notes.append(f"frozen: {', '.join(frozen)} ({frozen_count:,} parameters get no "
+                              f"gradient; {trainable:,} train)")
+        if factors:
+            self.notes.append("learning-rate factors: " + ", ".join(
+                f"{name} ×{factor:g}" for name, factor in factors.items()))
         self.memory_format = (torch.channels_last if self.cuda and config.channels_last
                               else torch.contiguous_format)
         self.model = model.to(self.device, memory_format=self.memory_format)
@@ -349,7 +386,7 @@ class Trainer:
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.accumulate_steps)
         if self.steps_per_epoch == 0:
             raise TrainingError("the training set is empty")
-        self.optimizer = build_optimizer(self.model, config)
+        self.optimizer = build_optimizer(self.model, config, factors)
         self.schedule = Schedule(self.optimizer, config, self.steps_per_epoch)
         self.amp_dtype = None
         if self.cuda and config.amp:
@@ -415,6 +452,38 @@ class Trainer:
                               input_shape)
         return data
 
+    def _read_start_weights(self):
+        """(state_dict, where it came from) of the weights the run starts from: a file, or the
+        published weights of the design's model; None when it starts from its own."""
+        if self.weights and self.pretrained:
+            raise TrainingError("start from a weights file or from the published weights, not "
+                                "both")
+        if self.pretrained:
+            source = (self.pretrained if isinstance(self.pretrained, str)
+                      else published_source(self.graph, self.design))
+            if source is None:
+                raise TrainingError(
+                    "the design reproduces no model with published weights (presets named like "
+                    "a torchvision model and designs imported from torchvision or timm do); "
+                    "give a weights file instead")
+            try:
+                state, where = published_state_dict(source), f"the published weights of {source}"
+            except WeightsError as error:
+                raise TrainingError(str(error)) from None
+        elif self.weights:
+            state, where = read_state_dict(self.weights), f"weights from {self.weights}"
+        else:
+            return None
+        return state, where
+
+    def _load_start_weights(self, model, head, state, where):
+        """Load every tensor of `state` whose name and shape match; the new head's are left
+        new. What did not load is reported in a message, with names and shapes."""
+        report = load_into(model, state, renew=[head.node_id] if head else ())
+        self.weights_report = {"source": where, **report.to_dict()}
+        details = report.details()
+        self.notes.append(f"{where}: {report}" + (f"\n{details}" if details else ""))
+
     def _set_threads(self, macs):
         """torch's intra-op thread count for the run (`close` restores it: the Train panel
         trains in the app's process); the count and why go in the run's messages."""
@@ -435,6 +504,8 @@ class Trainer:
             trained = fileformat.loads(checkpoint["design"])
         except (KeyError, TypeError, DesignError):
             trained = None    # unreadable here: the weights' fit is checked when they load
+        if self.config.new_head and checkpoint.get("classes"):
+            transfer.new_head(self.graph, len(checkpoint["classes"]))   # as the run trained it
         if trained is not None:
             refusal = runs.other_design(trained, self.graph, f"the run in {folder}")
             if refusal:
@@ -597,6 +668,9 @@ class Trainer:
                     train_size=len(self.data.train), val_size=len(self.data.val),
                     classes=self.data.num_classes,
                     parameters=sum(p.numel() for p in self.model.parameters()),
+                    trainable_parameters=sum(p.numel() for p in self.model.parameters()
+                                             if p.requires_grad),
+                    weights=self.weights_report,
                     resumed_epoch=self.epoch, history=list(self.history),
                     step_log=list(self.step_log), world_size=self.world,
                     amp=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else None)
@@ -648,6 +722,7 @@ class Trainer:
         config = self.config
         self._seed_epoch(self.epoch)
         self.model.train()
+        transfer.keep_frozen_norms(self.frozen_norms)
         sync_every = config.log_every or (20 if self.cuda else 1)
         if self.cuda:
             torch.cuda.reset_peak_memory_stats(self.device)
@@ -674,7 +749,7 @@ class Trainer:
                                        self.augment_generator)
             images = images.contiguous(memory_format=self.memory_format)
             labels = labels.to(self.device, non_blocking=True)
-            lr = self.optimizer.param_groups[0]["lr"]
+            lr = base_lr(self.optimizer)
             last_of_step = (index + 1) % accumulate == 0 or index + 1 == self.batches_per_epoch
             # DistributedDataParallel averages gradients across processes on every backward;
             # the batches before a step's last only add to the local gradients.
@@ -822,7 +897,7 @@ class Trainer:
     def _end_epoch(self, val):
         self.epoch += 1
         row = {"epoch": self.epoch, **self.epoch_train, **val,
-               "lr": self.optimizer.param_groups[0]["lr"],
+               "lr": base_lr(self.optimizer),
                "peak_memory_mb": (torch.cuda.max_memory_allocated(self.device) / 2 ** 20
                                   if self.cuda else None)}
         row = {name: row[name] for name in METRIC_FIELDS}

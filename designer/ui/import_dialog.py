@@ -39,7 +39,8 @@ IMPORT_SETTINGS = Settings([
           max_length=3, none_text="the model's own, e.g. 3×224×224",
           help="The input shape to trace with (C×H×W); empty: the model's own, else 3×224×224"),
     Param("pretrained", "bool", False, title="Pretrained weights",
-          help="torchvision and timm: start from their pretrained weights (downloads them)"),
+          help="torchvision and timm: start from their published weights, read from "
+               "PyTorch's hub cache (never downloaded)"),
 ])
 LIBRARY, NAME, PARAMS = 0, 1, 2
 

@@ -14,13 +14,25 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QFormLayout, QFrame,
                                QLabel, QLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget)
 
-from designer.core.commands import Rename, SetParams
+from designer.core.commands import Rename, SetParams, SetTraining
 from designer.core.errors import DesignError
-from designer.core.params import format_shape
+from designer.core.params import Param, format_shape
+from designer.core.registry import Role
 from designer.core.summary import human
 
 from .forms import EDITORS, tooltip
 from .widgets import FigureText
+
+
+# How training treats a node (transfer learning), edited like its parameters; stored on the node.
+TRAINING_MARKS = (
+    Param("frozen", "bool", False, "Training leaves this node's parameters as they are (no "
+          "gradient) and its batch norms keep their statistics; drawn greyed",
+          title="Frozen"),
+    Param("lr_factor", "float", 1.0, "This node's learning rate is the run's times this "
+          "factor (MATLAB's learn-rate factor)", title="LR factor", above=0, decimals=3,
+          step=0.1),
+)
 
 
 class DesignUndoKeys(QObject):
@@ -93,6 +105,7 @@ class Inspector(QScrollArea):
         self.read_only = False
         self.node_id = None
         self.editors = {}
+        self.marks = {}        # name in TRAINING_MARKS -> its editor
         self._body = None
         self._undo_keys = DesignUndoKeys(self)
         self.show_nodes([])
@@ -128,6 +141,7 @@ class Inspector(QScrollArea):
         self.setWidget(body)
         self._body = body
         self.editors = {}
+        self.marks = {}
         return layout
 
     def show_nodes(self, node_ids):
@@ -181,6 +195,15 @@ class Inspector(QScrollArea):
         self._heading(layout, f"{len(node_ids)} nodes selected",
                       f"{params:,} parameters · {human(macs)} multiply-adds")
         self.readout = None
+        self._shown_ids = [n for n in node_ids if n in self.graph.nodes]
+        form = QFormLayout()
+        self._add_mark(form, TRAINING_MARKS[0],
+                       all(self.graph.nodes[n].frozen for n in self._shown_ids))
+        layout.addLayout(form)
+        self.problem = QLabel()
+        self.problem.setObjectName("error")
+        self.problem.hide()
+        layout.addWidget(self.problem)
 
     def _build_node(self, layout, node):
         spec = node.spec
@@ -207,6 +230,9 @@ class Inspector(QScrollArea):
             label.setToolTip(editor.toolTip())
             form.addRow(label, editor)
             self.editors[param.name] = editor
+        if node.role not in (Role.INPUT, Role.OUTPUT):     # the layers that can hold weights
+            for mark in TRAINING_MARKS:
+                self._add_mark(form, mark, getattr(node, mark.name))
         layout.addLayout(form)
         self.problem = QLabel()
         self.problem.setObjectName("error")
@@ -216,6 +242,42 @@ class Inspector(QScrollArea):
         self.readout = Readout()
         layout.addWidget(self.readout)
         self._update_readout()
+
+    def _add_mark(self, form, mark, value):
+        editor = EDITORS[mark.kind](mark)
+        editor.set_value(value)
+        editor.setToolTip(tooltip(mark))
+        editor.setEnabled(not self.read_only)
+        editor.edited.connect(lambda value, name=mark.name: self._mark(name, value))
+        label = QLabel(mark.label)
+        label.setToolTip(editor.toolTip())
+        form.addRow(label, editor)
+        self.marks[mark.name] = editor
+
+    def _marked_ids(self):
+        return [self.node_id] if self.node_id is not None else list(self._shown_ids)
+
+    def _mark(self, name, value):
+        """A Frozen tick or an LR factor typed: one `SetTraining` edit of the node(s) shown."""
+        if self.read_only or not self._marked_ids():
+            return
+        try:
+            self.document.push(SetTraining(self.graph, self._marked_ids(), **{name: value}))
+        except DesignError as error:
+            self.problem.setText(str(error))
+            self.problem.show()
+            self._show_marks()
+            return
+        self.problem.hide()
+
+    def _show_marks(self):
+        nodes = [self.graph.nodes[n] for n in self._marked_ids() if n in self.graph.nodes]
+        if not nodes:
+            return
+        values = {"frozen": all(n.frozen for n in nodes), "lr_factor": nodes[0].lr_factor}
+        for name, editor in self.marks.items():
+            if editor.value() != values[name]:
+                editor.set_value(values[name])
 
     def _update_readout(self):
         if getattr(self, "readout", None) is None:
@@ -276,6 +338,9 @@ class Inspector(QScrollArea):
             if self.graph.nodes.get(node.id) is node:
                 self.node_id = node.id
                 self.name_edit.setText(node.id)
+            return
+        if aspect == "training" and node.id in self._marked_ids():
+            self._show_marks()
             return
         if node.id != self.node_id or aspect != "params":
             return

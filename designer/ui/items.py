@@ -22,6 +22,9 @@ FULL_DETAIL = 0.62      # below this zoom nodes draw compactly: text would be to
 COMPACT_TEXT_PX = 11
 
 
+FROZEN_OPACITY = 0.6
+
+
 def compact_text_shown(lod):
     """Whether a node drawn at zoom `lod` shows any text; below that it is a bar whose colour
     (its category, or the error colour) is all its result changes."""
@@ -161,7 +164,10 @@ class NodeItem(QGraphicsItem):
         if result is not None:
             self.result = result
         node = self.node
-        self.colour = category_colour(node.spec.category)
+        # A frozen node (transfer learning: training leaves it as it is) is drawn greyed.
+        self.colour = (QColor(self.theme.text_dim) if node.frozen
+                       else category_colour(node.spec.category))
+        self.setOpacity(FROZEN_OPACITY if node.frozen else 1.0)
         self.in_ports = node.input_ports()
         self.out_ports = node.output_ports()
         self._describe = node.spec.describe(node.params)
@@ -216,6 +222,8 @@ class NodeItem(QGraphicsItem):
 
     def set_theme(self, theme):
         self.theme = theme
+        if self.node.frozen:
+            self.colour = QColor(theme.text_dim)
         self.update()
 
     def set_heat(self, heat):

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
 
 from designer.core.params import format_shape
 from designer.core.registry import Role
-from designer.core.summary import human
+from designer.core.summary import frozen_params, human
 from designer.speed.hints import design_problems
 
 from .theme import icon
@@ -254,6 +254,7 @@ class SummaryPanel(QWidget):
     def _on_changed(self, change):
         if change.structure:
             self.model.refresh_structure()
+        self._update_totals()        # a node frozen or thawed changes no result, only the counts
         if self.model.latency and self.model.latency_stale:
             self.model.refresh_latency()        # grey: measured before this edit
             self.latency_label.setText("edited since measured")
@@ -331,8 +332,13 @@ class SummaryPanel(QWidget):
                          if nid in self.graph.nodes and self.graph.nodes[nid].role is not Role.OUTPUT)
             errors = sum(1 for r in results.values() if r.error)
         error = [" · ", (str(errors), True, ERROR), (" in error", False, ERROR)] if errors else []
+        frozen = frozen_params(self.graph, self.analysis.results,
+                               getattr(self.analysis, "unused", ()))
+        trainable = ([" (", _bold(f"{params - frozen:,}"), " trainable, ", _bold(f"{frozen:,}"),
+                      " frozen)"] if frozen else [])
         self.totals.set_segments([_bold(len(self.graph.nodes)), " layers · ", _bold(f"{params:,}"),
-                                  " parameters · ", _bold(human(macs)), " multiply-adds · ",
+                                  " parameters"] + trainable + [" · ", _bold(human(macs)),
+                                  " multiply-adds · ",
                                   _bold(f"{memory / 2**20:.2f} MiB"),
                                   " activations per sample (fp32)"] + error)
 

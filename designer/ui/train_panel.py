@@ -165,6 +165,7 @@ class TrainPanel(QWidget):
         self.result = None          # the last run's `Finished` event; None while it runs
         self.runs = []
         self.current = None
+        self.run_messages = []      # the running run's messages, shown on hover
 
         self._build_form()
         self.data_field = DataField(context, self.form)   # the document's one dataset
@@ -216,10 +217,17 @@ class TrainPanel(QWidget):
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
         self.stop_button.clicked.connect(self.stop)
+        self.adapt_button = QPushButton("Adapt to dataset")
+        self.adapt_button.setToolTip("Give the design's classifier (the last fully connected "
+                                     "layer or 1×1 convolution) one output per class of the "
+                                     "chosen dataset, as one undoable edit; --new-head does "
+                                     "this for one run")
+        self.adapt_button.clicked.connect(self.adapt_to_dataset)
         self.buttons_row = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
             self.buttons_row.addWidget(button)
         self.buttons_row.addStretch(1)
+        self.buttons_row.addWidget(self.adapt_button)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("idle")
@@ -292,6 +300,30 @@ class TrainPanel(QWidget):
         values = self.form.values()
         return TrainConfig(**{name: values[name] for name in TrainConfig.SETTINGS.by_name})
 
+    def adapt_to_dataset(self):
+        """Set the open design's classifier to the dataset's class count: one edit on the
+        document's undo stack. False when nothing changed (the sentence says why)."""
+        from designer.core.heads import new_head_command
+        from designer.train.data import dataset_classes
+        document = self.context.document
+        if document is None:
+            self._show_error("Open or create a design first.")
+            return False
+        try:
+            config = self.config().validate()
+            classes = len(dataset_classes(config))
+            command, head = new_head_command(document.graph, classes)
+        except DesignError as error:
+            self._show_error(str(error))
+            return False
+        if command is None:
+            self._show_info(f"{head.node_id} already gives {classes} outputs, one per class.")
+            return False
+        document.push(command)
+        self._show_info(f"{head.node_id} now gives {classes} outputs (it gave {head.outputs}); "
+                        "its weights start new.")
+        return True
+
     # -- run control -----------------------------------------------------------------------
     @property
     def is_running(self):
@@ -324,9 +356,10 @@ class TrainPanel(QWidget):
                   RUN_COLOURS[len(self.runs) % len(RUN_COLOURS)])
         run.epochs = config.epochs
         self._add_run(run)
-        self._launch(run, config, weights=self.form.values()["weights"])
+        self._launch(run, config, weights=self.form.values()["weights"],
+                     pretrained=self.form.values()["pretrained"])
 
-    def _launch(self, run, config, weights=None, resume=None):
+    def _launch(self, run, config, weights=None, resume=None, pretrained=False):
         from designer.train.control import TrainControl
         self.current = run
         run.document = self.context.document
@@ -341,7 +374,8 @@ class TrainPanel(QWidget):
         self._set_state("running")
         # A frozen copy of the design: editing it cannot race the run.
         self.job.start(training, self.context.graph.copy(), config, self.job.control, weights,
-                       resume, self.distillation() if resume is None else None, run.name)
+                       resume, self.distillation() if resume is None else None, run.name,
+                       pretrained)
         self.timer.start()
 
     def pause(self):
@@ -399,10 +433,15 @@ class TrainPanel(QWidget):
         elif isinstance(event, Resumed):
             self._on_resumed()
         elif isinstance(event, Message):
+            # Each message in turn, and all of the run's on hover (what the weights did not
+            # load, what is frozen), since the next one replaces the text.
+            self.run_messages.append(event.text)
             self._show_info(event.text)
+            self.status_label.setToolTip("\n".join(self.run_messages))
 
     def _on_start(self, event):
         run = self.current
+        self.run_messages = []
         run.clear()
         run.epochs = event.epochs
         run.epochs_done = len(event.history)
@@ -416,9 +455,12 @@ class TrainPanel(QWidget):
         for row in event.history:
             run.add_epoch(row)
             run.add("throughput", row["epoch"], row["images_per_s"])
+        frozen = event.parameters - (event.trainable_parameters or event.parameters)
+        counted = (f"{event.parameters:,} parameters ({frozen:,} frozen)" if frozen
+                   else f"{event.parameters:,} parameters")
         self._show_info(f"Training on {event.device}: {event.train_size:,} training and "
                         f"{event.val_size:,} validation images of {event.dataset}, "
-                        f"{event.parameters:,} parameters. Run folder: {event.run_dir}")
+                        f"{counted}. Run folder: {event.run_dir}")
 
     def _on_paused(self):
         self._set_state("paused")
@@ -659,16 +701,18 @@ class TrainPanel(QWidget):
         self.status_label.setText(text)
 
 
-def training(graph, config, control, weights=None, resume=None, distill=None, name=None):
+def training(graph, config, control, weights=None, resume=None, distill=None, name=None,
+             pretrained=False):
     """The engine's events for one run, in the job's thread; returns its `Finished` event.
-    `distill` is (teacher, teacher weights, temperature, alpha) or None; `name` the run's."""
+    `distill` is (teacher, teacher weights, temperature, alpha) or None; `name` the run's;
+    `pretrained` starts from the published weights of the model the design reproduces."""
     from designer.train.loop import Trainer
     loss = None
     if distill is not None:
         from designer.compress.distill import distillation_for
         loss = distillation_for(graph, *distill)
     trainer = Trainer(graph, config, control=control, weights=weights, resume=resume, loss=loss,
-                      name=name)
+                      name=name, pretrained=pretrained)
     finished = None
     for event in trainer.run():
         if isinstance(event, Finished):
