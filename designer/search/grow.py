@@ -17,7 +17,9 @@ trained one, so training goes on from where it was instead of from scratch.
   it adds nothing to its shortcut: the stage grows by one block.
 
 Each returns a `Growth`: the graph edit as one undoable core command (not yet done, for the
-editor's undo stack or `command.redo()`), the grown design's state_dict, and what was done. The
+editor's undo stack or `command.redo()`; `plan(graph)` makes it again for another copy of the
+same design, as the editor does after growing a copy in a worker), the grown design's
+state_dict, and what was done. The
 grown network is checked against the trained one on random inputs before anything is returned;
 an edit that would change the outputs is refused with its sentence. Only top-level nodes are
 edited (a layer inside a block is the block's: open it as a Group first).
@@ -65,6 +67,7 @@ class Growth:
     state: dict              # the grown design's state_dict
     text: str                # what was done, for a status line
     max_difference: float    # largest output difference measured on random inputs
+    plan: object             # plan(graph) -> the same edit planned on another copy of the design
 
 
 # ---- the graph edits -----------------------------------------------------------------------
@@ -406,7 +409,7 @@ def _finish(graph, state, new, edit, text, seed, adjust=None):
     if difference > TOLERANCE:
         raise GrowError(f"this edit would change the network's outputs (by up to "
                         f"{difference:.2g} relative to the largest); not applied")
-    return Growth(edit(graph), grown, text, difference)
+    return Growth(edit(graph), grown, text, difference, edit)
 
 
 def output_difference(graph_a, state_a, graph_b, state_b, seed=0, batch=4):
