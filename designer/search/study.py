@@ -132,9 +132,9 @@ class SearchSweep(Sweep):
         if wants_latency:
             record["latency_ms"] = self._latency(graph)
             trial.set_user_attr("latency_ms", record["latency_ms"])
-        self._set_constraints(trial, record)
         for c in self.constraints:
             if c.objective in COSTS and c.excess(record) is not None and c.excess(record) > 0:
+                self._set_constraints(trial, record)     # told once: here, or when complete
                 raise _OverBudget(f"{c.objective} {value_of(record, c.objective):,.4g} is over "
                                   f"{c.text}; not trained")
 

@@ -139,7 +139,7 @@ class ExperimentsPanel(QWidget):
         for band in self.bounds.values():
             band.setZValue(-10)
             band.hide()
-            self.plot.addItem(band)
+            self.plot.addItem(band)      # in the view: the bound shows with the points
         self.plot.addItem(self.front)
         self.plot.addItem(self.scatter)
         self.plot_box.addWidget(self.plot, 1)
@@ -312,8 +312,9 @@ class ExperimentsPanel(QWidget):
                       if c.objective == key]
             band = self.bounds[axis]
             band.setVisible(bool(bounds))
-            if bounds:
-                band.setRegion((0, min(bounds)))
+            if bounds:      # from the smallest point (or the bound) up to the bound
+                values = [p[0 if axis == "x" else 1] for p in points] + [min(bounds)]
+                band.setRegion((min(values), min(bounds)))
         self.table.setRowCount(len(records))
         for row, t in enumerate(records):
             error = t["val_top1_error"]

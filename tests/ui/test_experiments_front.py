@@ -46,7 +46,7 @@ def test_front_of_two_chosen_objectives_within_the_bounds(window, tmp_path):
     panel.editors["constraint"].set_value(["params<=1000", "latency<=3.5ms"])
     panel.redraw()
     assert sorted(panel.front_numbers) == [0, 1]
-    assert panel.bounds["x"].isVisible() and panel.bounds["x"].getRegion() == (0, 3.5)
+    assert panel.bounds["x"].isVisible() and panel.bounds["x"].getRegion() == (1.0, 3.5)
     assert not panel.bounds["y"].isVisible()
     # the table marks the front
     marks = {int(panel.table.item(r, 0).text()): panel.table.item(r, 7).text()
