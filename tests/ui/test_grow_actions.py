@@ -26,11 +26,17 @@ def _grow_from_menu(window, qtbot, node_id, entry):
     _show(window, [node_id])
     centre = _at(window, window.scene.item(node_id).sceneBoundingRect().center())
     titles = _right_click(window, centre, lambda menu: _menu_action(menu, entry).trigger())
-    job = window.grower.job
-    assert job is not None
-    with qtbot.waitSignal(job.finished, timeout=60_000):
-        pass
+    assert window.grower.job is not None
+    qtbot.waitUntil(lambda: window.grower.job is None, timeout=120_000)
     return titles
+
+
+def _settle(window, qtbot):
+    """New current weights start the Compress panel's live preview: let it end before the
+    window closes (its job must not outlive the window)."""
+    compress = window.panels["compress"]
+    compress.preview_timer.stop()
+    qtbot.waitUntil(lambda: not compress.is_running, timeout=120_000)
 
 
 def test_widen_keep_function_is_one_undo_step_with_the_grown_weights(window, qtbot, tmp_path,
@@ -54,6 +60,7 @@ def test_widen_keep_function_is_one_undo_step_with_the_grown_weights(window, qtb
     assert window.document.current_weights == tmp_path / "lenet.pt"
     window.document.undo_stack.redo()
     assert window.document.current_weights == grown
+    _settle(window, qtbot)
 
 
 def test_insert_layer_keep_function_adds_identity_layers(window, qtbot, tmp_path):
@@ -63,6 +70,7 @@ def test_insert_layer_keep_function_adds_identity_layers(window, qtbot, tmp_path
     assert graph.successors("relu1") == ("relu1_deep",)
     assert graph.successors("relu1_deep_relu") == ("s2",)
     assert "relu1_deep.weight" in read_state_dict(window.document.current_weights)
+    _settle(window, qtbot)
 
 
 def test_without_weights_the_entries_are_disabled(window):
