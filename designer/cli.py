@@ -22,6 +22,7 @@ VERB_MODULES = [
     "designer.compress.cli",  # prune, quantize, factorize, compress-report
     "designer.insight.cli",   # inspect
     "designer.speed.cli",     # profile, sweep
+    "designer.search.cli",    # grow
 ]
 
 

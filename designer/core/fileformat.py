@@ -13,15 +13,18 @@ import os
 from pathlib import Path
 import stat
 
-from . import atomic
+from . import atomic, space
 from .errors import DesignFileError, DesignError, ParamError, PortError, UnknownLayerError
 from .graph import Graph, Node, NODE_ID, check_lr_factor
 from .params import ParamValues
 from .registry import Role, get_spec
 
 FORMAT = "cnn-designer"
-VERSION = 1
-MIGRATIONS = {}  # version -> function(document) -> document of version + 1
+# 2: the search space, "search": {node id: {param: {"choices": [...]} | {"low", "high", "step"}}}
+# (designer.core.space). A design without one is still written as version 1, which it is, so
+# earlier versions of the app keep opening it (and the preset files stay as they are).
+VERSION = 2
+MIGRATIONS = {1: lambda doc: {**doc, "version": 2}}  # version -> document of version + 1
 
 
 def graph_to_dict(graph):
@@ -56,7 +59,31 @@ def _body(graph):
 
 
 def to_document(graph):
-    return {"format": FORMAT, "version": VERSION, **_body(graph)}
+    search = {}
+    for node_id, param, searchable in space.entries(graph):
+        search.setdefault(node_id, {})[param] = searchable.to_json()
+    document = {"format": FORMAT, "version": VERSION if search else 1, **_body(graph)}
+    if search:
+        document["search"] = search
+    return document
+
+
+def _resolve_search(graph, raw):
+    """The file's "search" into graph.search, each entry checked as the inspector checks it."""
+    _expect(raw, dict, "search")
+    for node_id, params in raw.items():
+        if node_id not in graph.nodes:
+            raise DesignFileError(f"search.{node_id}: no node named {node_id!r}")
+        _expect(params, dict, f"search.{node_id}")
+        for param, value in params.items():
+            where = f"search.{node_id}.{param}"
+            try:
+                searchable = space.checked(graph, node_id, param, space.from_json(value, where))
+            except DesignError as error:
+                text = str(error)
+                raise DesignFileError(text if text.startswith(where) else f"{where}: {text}") \
+                    from None
+            graph.search.setdefault(node_id, {})[param] = searchable
 
 
 def dumps(graph):
@@ -311,7 +338,9 @@ def from_document(doc):
             raise DesignFileError(f"version: unknown version {version}")
         doc = MIGRATIONS[version](doc)
         version += 1
-    return _resolve(_parse_body(doc, ""))
+    graph = _resolve(_parse_body(doc, ""))
+    _resolve_search(graph, doc.get("search", {}))
+    return graph
 
 
 def loads(text):

@@ -155,6 +155,7 @@ class Graph:
         self._out_edges = {}    # src -> {Edge: None} (an ordered set: O(1) removal)
         self._successors = {}   # src -> tuple of successor ids, dropped when src's edges change
         self.version = 0        # bumped on every mutation; caches key on it
+        self.search = {}        # node id -> {param: Searchable}: the search space (core/space.py)
         self._batch = None
         self.node_added = Signal()      # (node)
         self.node_removed = Signal()    # (node)
@@ -371,6 +372,8 @@ class Graph:
             for edge in edges:
                 self.disconnect(edge)
             self.nodes = {(new_id if k == node_id else k): v for k, v in self.nodes.items()}
+            if node_id in self.search:      # the search space follows the node
+                self.search[new_id] = self.search.pop(node_id)
             node.id = new_id
             self.node_changed.emit(node, "id")
             for e in edges:
@@ -395,6 +398,20 @@ class Graph:
 
     def frozen_nodes(self):
         return [nid for nid, node in self.nodes.items() if node.frozen]
+
+    def set_searchable(self, node_id, param, searchable):
+        """Mark `node_id`'s `param` as searched over `searchable` (a core.space.Searchable,
+        checked by the caller), or unmark it with None."""
+        self.node(node_id)
+        params = self.search.setdefault(node_id, {})
+        if searchable is None:
+            params.pop(param, None)
+            if not params:
+                del self.search[node_id]
+        else:
+            params[param] = searchable
+        self.version += 1
+        self.metadata_changed.emit()
 
     def set_metadata(self, name=None, description=None):
         if name is not None:
@@ -425,6 +442,7 @@ class Graph:
         for e in self._in_edges.values():
             other._in_edges[(e.dst, e.dst_port)] = e
             other._out_edges.setdefault(e.src, {})[e] = None
+        other.search = {nid: dict(params) for nid, params in self.search.items()}
         return other
 
     def topological_order(self):

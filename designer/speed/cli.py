@@ -70,13 +70,16 @@ def _profile(args):
 
 
 def _sweep(args):
+    from designer.search.settings import SEARCH_SETTINGS
+    from designer.search.study import make_sweep
     from .settings import SWEEP_SETTINGS
-    from .sweep import Sweep, parse_param
+    from .sweep import parse_param
     settings = SWEEP_SETTINGS.check(SWEEP_SETTINGS.given(args))
+    search = SEARCH_SETTINGS.check(SEARCH_SETTINGS.given(args))   # structure search (issue 26)
     study = settings.pop("study")
-    sweep = Sweep(args.design, params=[parse_param(text) for text in args.param],
-                  study_name=study, train_settings=dict(_train_setting(t) for t in args.train),
-                  **settings)
+    sweep = make_sweep(args.design, params=[parse_param(text) for text in args.param],
+                       study_name=study, train_settings=dict(_train_setting(t) for t in args.train),
+                       **settings, **search)
     try:
         for event in sweep.run():
             if not args.json and event["kind"] == "trial":
@@ -92,6 +95,10 @@ def _sweep(args):
         complete = [t for t in result["trials"] if t["state"] == "complete"]
         print(f"{len(result['trials'])} trial(s), {len(complete)} complete; Pareto front "
               f"(error vs MACs): trials {', '.join(str(n) for n in result['pareto']) or 'none'}")
+        if "front" in result:
+            print(f"Pareto front ({' vs '.join(result['objectives'])}"
+                  + (f", within {', '.join(result['constraints'])}" if result["constraints"]
+                     else "") + f"): trials {', '.join(map(str, result['front'])) or 'none'}")
         print(f"wrote {sweep.out / 'trials.csv'} and {sweep.out / 'tradeoff.png'}")
     failed = [t for t in result["trials"] if t["state"] == "failed"]
     if failed and len(failed) == len(result["trials"]):
@@ -142,4 +149,6 @@ def add_parser(subparsers):
                    help="a fixed training setting for every trial, e.g. batch_size=32")
     p.add_argument("--json", action="store_true", help="print one JSON object when done")
     SWEEP_SETTINGS.add_arguments(p, required=("dataset", "out"))
+    from designer.search.settings import SEARCH_SETTINGS
+    SEARCH_SETTINGS.add_arguments(p)
     p.set_defaults(run=_sweep)

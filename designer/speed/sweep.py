@@ -217,6 +217,10 @@ def _grid_sampler(search_space, seed):
 class Sweep:
     """A sweep over `params` (SweptParams); `run()` yields plain-dict events, `stop()` ends it."""
 
+    # Hooks for designer.search.study.SearchSweep (structure search): NODE.PARAM names that are
+    # not parameters (a block's `type`), and the four methods under "hooks" below.
+    DESIGN_PSEUDO_PARAMS = ()
+
     def __init__(self, design, dataset, params, out, epochs=5, trials=None, sampler="grid",
                  storage=None, study_name="sweep", prune=True, prune_startup=5, seed=0,
                  train_settings=None, latency=True, threads=None, max_macs=None, heartbeat=10):
@@ -243,7 +247,7 @@ class Sweep:
             node_id, _, name = param.name.rpartition(".")
             if node_id not in graph.nodes:
                 raise SweepError(f"--param {param.name!r}: no node {node_id!r} in the design")
-            if name not in graph.nodes[node_id].params:
+            if name not in graph.nodes[node_id].params and name not in self.DESIGN_PSEUDO_PARAMS:
                 raise SweepError(f"--param {param.name!r}: {node_id} ({graph.nodes[node_id].type}) "
                                  f"has no parameter {name!r}")
         unknown = set(self.train_settings) - config_fields
@@ -474,12 +478,7 @@ class Sweep:
             totals = Analyzer(graph).totals
             trial.set_user_attr("total_params", totals.params)
             trial.set_user_attr("total_macs", totals.macs)
-            if self.max_macs is not None and totals.macs > self.max_macs:
-                raise _OverBudget(f"{totals.macs:,} multiply-adds exceed the budget of "
-                                  f"{self.max_macs:,}; not trained")
-            if self.latency:
-                trial.set_user_attr("latency_ms", measure(graph, threads=1, repeats=10,
-                                                          warmup=2).end_to_end_ms)
+            self._before_training(trial, graph, totals)
             config = self._trial_config(settings, run_dir)
             self._control = TrainControl()
             if self._stopped:                 # Stop came while this trial was being set up
@@ -492,8 +491,7 @@ class Sweep:
                     best = error if best is None else min(best, error)
                     yield {"kind": "epoch", "number": trial.number, "epoch": epoch,
                            "val_top1_error": error}
-                    trial.report(error, epoch)
-                    if self.prune and trial.should_prune():
+                    if self._report(trial, error, epoch):
                         pruned = True
                         self._control.stop()
                 elif isinstance(event, Finished):
@@ -527,17 +525,38 @@ class Sweep:
         if message:
             trial.set_user_attr("message", message)
         if state == TrialState.COMPLETE:
-            self.study.tell(trial, best)
+            self._tell_complete(trial, best)
         else:
             self.study.tell(trial, state=state)
         return self._record_of(trial.number)
+
+    # -- hooks (designer.search.study overrides them) ------------------------------------------
+    def _set_design_value(self, graph, node_id, param, value):
+        graph.set_params(node_id, **{param: value})
+
+    def _before_training(self, trial, graph, totals):
+        """Costs known before training: over the MAC budget is pruned (_OverBudget)."""
+        if self.max_macs is not None and totals.macs > self.max_macs:
+            raise _OverBudget(f"{totals.macs:,} multiply-adds exceed the budget of "
+                              f"{self.max_macs:,}; not trained")
+        if self.latency:
+            trial.set_user_attr("latency_ms", measure(graph, threads=1, repeats=10,
+                                                      warmup=2).end_to_end_ms)
+
+    def _tell_complete(self, trial, best):
+        self.study.tell(trial, best)
+
+    def _report(self, trial, error, epoch):
+        """Report an epoch's validation error; True when the trial should be pruned."""
+        trial.report(error, epoch)
+        return self.prune and trial.should_prune()
 
     def _trial_graph(self, settings):
         graph = load_design(self.design)
         for name, value in settings.items():
             if "." in name:          # NODE.PARAM; training settings and width have no dot
                 node_id, param, _ = parse_edit(f"{name}=0", "--param")
-                graph.set_params(node_id, **{param: value})
+                self._set_design_value(graph, node_id, param, value)
         if "width" in settings:
             width = settings["width"]
             if isinstance(width, bool) or not isinstance(width, (int, float)) \

@@ -64,6 +64,7 @@ def build(window, scene_pos, item_kind, target):
                 action = menu.addAction(text)
                 action.setEnabled(count > 0)
                 action.triggered.connect(lambda checked=False, c=command: _push(editor, c))
+            _grow_entries(menu, window, node)
         menu.addSeparator()
         menu.addAction(actions.act_group)
         if node.is_block:
@@ -78,6 +79,23 @@ def build(window, scene_pos, item_kind, target):
     if editor.crumbs:
         menu.addAction(actions.act_close_block)
     return menu
+
+
+def _grow_entries(menu, window, node):
+    """Function-preserving edits (designer.ui.grow_actions), with the current weights."""
+    from .grow_actions import WIDENABLE, grower_of
+    grower = grower_of(window)
+    weights = window.editor.document.current_weights is not None and not grower.is_running
+    menu.addSeparator()
+    widen = menu.addAction("Widen, Keep Function…")
+    widen.setEnabled(weights and node.type in WIDENABLE)
+    widen.triggered.connect(lambda checked=False: grower.widen(node.id))
+    insert = menu.addAction("Insert Layer, Keep Function")
+    insert.setEnabled(weights and len(node.output_ports()) == 1)
+    insert.triggered.connect(lambda checked=False: grower.deepen(node.id))
+    tip = "" if weights else "needs trained weights (train the design, or open a run)"
+    for action in (widen, insert):
+        action.setToolTip(tip)
 
 
 def _push(editor, command):

@@ -7,6 +7,12 @@ tradeoff.png, resumable from its study.db). Each finished trial adds a point to 
 (validation error against multiply-adds, parameters or latency, the Pareto front joined) and a row
 to the table; clicking a point or double-clicking a row opens that trial's design in the editor.
 Stop ends the running trial; finished trials stay.
+
+A structure search (designer.search.study) runs from the same form: its Search rows vary the
+design's own search space, minimise several objectives (NSGA-II) under bounds and pick the
+pruner. The plot shows any two objectives (the X and Y boxes) with the 2-D Pareto front of the
+trials within every bound, and the region inside the bounds on those axes shaded; opening a
+point opens its trial's design with the trial's weights as the current weights.
 """
 
 import json
@@ -22,8 +28,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout,
 from designer.core.errors import DesignError
 from designer.core.summary import human
 from designer.home import runs_root
-from designer.speed.plot import COSTS, pareto_front, tradeoff_points
-from designer.speed.settings import SWEEP_SETTINGS
+from designer.core.settings import Settings
+from designer.search.objectives import feasible, pareto_front, parse_constraint, value_of
+from designer.search.settings import OBJECTIVES, SEARCH_SETTINGS
+from designer.speed.settings import SWEEP_SETTINGS, SweepError
 from .forms import SettingsForm
 from .jobs import Job
 from .theme import THEMES
@@ -31,7 +39,11 @@ from .widgets import settings_column, side_by_side
 
 DEFAULT_PARAMS = "lr=0.05,0.1\nwidth=0.5,1.0,2.0"
 TABLE_COLUMNS = ("Trial", "State", "Settings", "Parameters", "Multiply-adds", "Latency",
-                 "Val top-1 error")
+                 "Val top-1 error", "Front")
+# The form: the sweep's settings, then the structure search's (one check, one set of values).
+PANEL_SETTINGS = Settings(SWEEP_SETTINGS.params + SEARCH_SETTINGS.params, SweepError)
+# The X box lists the costs first (multiply-adds, parameters, latency), as it always has.
+AXES = ("macs", "params", "latency", "bytes", "error")
 
 
 class ExperimentsPanel(QWidget):
@@ -40,6 +52,7 @@ class ExperimentsPanel(QWidget):
         self.context = context
         self.job = None
         self.trials = {}            # trial number -> record (as Sweep.result() lists them)
+        self.front_numbers = []     # the trials on the shown front
         self._build()
         context.theme_changed.connect(self.set_theme)
 
@@ -56,7 +69,7 @@ class ExperimentsPanel(QWidget):
         self.fixed_edit = QLineEdit()
         self.fixed_edit.setPlaceholderText("e.g. batch_size=32 data_dir=/data")
         self.fixed_edit.setToolTip("Training settings every trial shares, NAME=VALUE, space-separated")
-        self.form = SettingsForm(SWEEP_SETTINGS, folded=("Hardware",))
+        self.form = SettingsForm(PANEL_SETTINGS, folded=("Hardware",))
         self.form.insert_row(0, "Parameters", self.params_edit)
         self.form.insert_row(1, "Fixed settings", self.fixed_edit)
         self.editors = self.form.editors
@@ -72,10 +85,21 @@ class ExperimentsPanel(QWidget):
         self.status.setWordWrap(True)
         left = settings_column(self.form, buttons, self.status)
 
-        self.cost_box = QComboBox()
-        for key, label in COSTS:
-            self.cost_box.addItem(f"error vs {label}", key)
+        self.cost_box = QComboBox()          # the X axis
+        self.y_box = QComboBox()
+        for key in AXES:
+            self.cost_box.addItem(OBJECTIVES[key], key)
+            self.y_box.addItem(OBJECTIVES[key], key)
+        self.y_box.setCurrentIndex(AXES.index("error"))
+        self.cost_box.setToolTip("The objective on the X axis")
+        self.y_box.setToolTip("The objective on the Y axis")
         self.cost_box.currentIndexChanged.connect(self.redraw)
+        self.y_box.currentIndexChanged.connect(self.redraw)
+        axes = QHBoxLayout()
+        axes.addWidget(QLabel("Y"))
+        axes.addWidget(self.y_box, 1)
+        axes.addWidget(QLabel("against X"))
+        axes.addWidget(self.cost_box, 1)
         self.plot = None          # built when first shown: every window has this tab
         self.trials_colour = THEMES["light"].edge
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
@@ -92,7 +116,7 @@ class ExperimentsPanel(QWidget):
         top = QWidget()
         self.plot_box = QVBoxLayout(top)
         self.plot_box.setContentsMargins(0, 0, 0, 0)
-        self.plot_box.addWidget(self.cost_box)
+        self.plot_box.addLayout(axes)
         top.setMinimumHeight(120)   # the table never squeezes the plot to nothing
         right.addWidget(top)
         right.addWidget(self.table)
@@ -109,6 +133,13 @@ class ExperimentsPanel(QWidget):
         self.scatter = pg.ScatterPlotItem(size=9, pen=None, hoverable=True)
         self.scatter.sigClicked.connect(self._point_clicked)
         self.front = pg.PlotDataItem(symbol="o", symbolSize=11, symbolPen=None)
+        # The region within the bounds on the shown axes (one band per bounded axis).
+        self.bounds = {"x": pg.LinearRegionItem(orientation="vertical", movable=False),
+                       "y": pg.LinearRegionItem(orientation="horizontal", movable=False)}
+        for band in self.bounds.values():
+            band.setZValue(-10)
+            band.hide()
+            self.plot.addItem(band)      # in the view: the bound shows with the points
         self.plot.addItem(self.front)
         self.plot.addItem(self.scatter)
         self.plot_box.addWidget(self.plot, 1)
@@ -127,6 +158,12 @@ class ExperimentsPanel(QWidget):
             axis.setPen(pg.mkPen(theme.text_dim))
             axis.setTextPen(pg.mkPen(theme.text))
         self.scatter.setBrush(pg.mkBrush(theme.edge))
+        shade = QColor(theme.accent)
+        shade.setAlpha(40)
+        for band in self.bounds.values():
+            band.setBrush(pg.mkBrush(shade))
+            for line in band.lines:
+                line.setPen(pg.mkPen(theme.accent, width=1, style=Qt.DashLine))
         self.front.setPen(pg.mkPen(theme.accent, width=2))
         self.front.setSymbolBrush(theme.accent)
         self.redraw()
@@ -154,7 +191,9 @@ class ExperimentsPanel(QWidget):
             fixed = dict(self._fixed_setting(text) for text in self.fixed_edit.text().split())
             choice = self.context.data_choice     # the document's dataset, unless fixed here
             fixed = {**(choice.settings() if choice else {}), **fixed}
-            settings = SWEEP_SETTINGS.check(self.form.values())
+            settings = PANEL_SETTINGS.check(self.form.values())
+            for text in settings["constraint"] or ():
+                parse_constraint(text)             # a bad bound is a sentence before starting
         except (ValueError, DesignError) as error:       # a malformed line: its sentence
             return self._show_error(str(error))
         folder = settings.out or str(runs_root() / f"sweep_{time.strftime('%Y%m%d-%H%M%S')}")
@@ -245,15 +284,39 @@ class ExperimentsPanel(QWidget):
         self.trials[record["number"]] = record
         self.redraw()
 
+    def constraints(self):
+        """The bounds the form gives (those that parse), as designer.search reads them."""
+        found = []
+        for text in self.form.values().get("constraint") or ():
+            try:
+                found.append(parse_constraint(text))
+            except DesignError:
+                pass
+        return found
+
     def redraw(self):
         self._ensure_plot()
         records = [self.trials[n] for n in sorted(self.trials)]
-        cost = self.cost_box.currentData()
-        self.plot.setLabel("bottom", dict(COSTS)[cost])
-        numbers, points = tradeoff_points(records, cost)
-        self.scatter.setData([{"pos": (x, y * 100), "data": n} for n, (x, y) in zip(numbers, points)])
-        front = pareto_front(points)
-        self.front.setData([points[i][0] for i in front], [points[i][1] * 100 for i in front])
+        x_key, y_key = self.cost_box.currentData(), self.y_box.currentData()
+        self.plot.setLabel("bottom", OBJECTIVES[x_key] + (" (%)" if x_key == "error" else ""))
+        self.plot.setLabel("left", OBJECTIVES[y_key] + (" (%)" if y_key == "error" else ""))
+        constraints = self.constraints()
+        shown = [t for t in records if t["state"] == "complete"
+                 and value_of(t, x_key) is not None and value_of(t, y_key) is not None]
+        points = [(_shown(t, x_key), _shown(t, y_key)) for t in shown]
+        self.scatter.setData([{"pos": p, "data": t["number"]} for t, p in zip(shown, points)])
+        within = [i for i, t in enumerate(shown) if feasible(t, constraints)]
+        front = [within[i] for i in pareto_front([points[i] for i in within])]
+        self.front.setData([points[i][0] for i in front], [points[i][1] for i in front])
+        self.front_numbers = [shown[i]["number"] for i in front]
+        for axis, key in (("x", x_key), ("y", y_key)):
+            bounds = [c.bound * (100 if key == "error" else 1) for c in constraints
+                      if c.objective == key]
+            band = self.bounds[axis]
+            band.setVisible(bool(bounds))
+            if bounds:      # from the smallest point (or the bound) up to the bound
+                values = [p[0 if axis == "x" else 1] for p in points] + [min(bounds)]
+                band.setRegion((min(values), min(bounds)))
         self.table.setRowCount(len(records))
         for row, t in enumerate(records):
             error = t["val_top1_error"]
@@ -261,7 +324,8 @@ class ExperimentsPanel(QWidget):
                      "" if t["total_params"] is None else f"{t['total_params']:,}",
                      "" if t["total_macs"] is None else human(t["total_macs"]),
                      "" if t["latency_ms"] is None else f"{t['latency_ms']:.3f} ms",
-                     "" if error is None else f"{error:.2%}")
+                     "" if error is None else f"{error:.2%}",
+                     "●" if t["number"] in self.front_numbers else "")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.UserRole, t["number"])
@@ -275,10 +339,14 @@ class ExperimentsPanel(QWidget):
             self.open_trial(points[0].data())
 
     def open_trial(self, number):
-        """Open trial `number`'s design in the editor."""
+        """Open trial `number`'s design in the editor, its trained weights the current ones."""
+        from designer.weights import run_weights
         record = self.trials.get(number)
         if record and record.get("design"):
             self.context.open_design(record["design"])
+            weights = run_weights(record["run_dir"]) if record.get("run_dir") else None
+            if weights is not None and weights.is_file():
+                self.context.set_current_weights(weights)
 
 
 class SweepControl:
@@ -301,15 +369,22 @@ class SweepControl:
 
 
 def sweeping(settings, control):
-    """The events of `Sweep(**settings)`, in the job's thread; a resumed study first lists the
-    trials it has."""
-    from designer.speed.sweep import Sweep
-    sweep = Sweep(**settings)
+    """The events of the sweep (`designer.search.study.make_sweep(**settings)`: a plain Sweep
+    unless a search setting asks for more), in the job's thread; a resumed study first lists
+    the trials it has."""
+    from designer.search.study import make_sweep
+    sweep = make_sweep(**settings)
     control.attach(sweep)
     for record in sweep.records():
         yield {"kind": "trial", "trial": record}
     yield from sweep.run()
 
+
+
+def _shown(record, key):
+    """The value plotted: errors in percent."""
+    value = value_of(record, key)
+    return value * 100 if key == "error" else value
 
 
 def _settings_text(settings):

@@ -14,10 +14,12 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QFormLayout, QFrame,
                                QLabel, QLayout, QLineEdit, QScrollArea, QVBoxLayout, QWidget)
 
+from designer.core import space
 from designer.core.commands import Rename, SetParams, SetTraining
 from designer.core.errors import DesignError
 from designer.core.params import Param, format_shape
 from designer.core.registry import Role
+from designer.core.space import SetSearchable
 from designer.core.summary import human
 
 from .forms import EDITORS, tooltip
@@ -33,6 +35,9 @@ TRAINING_MARKS = (
           "factor (MATLAB's learn-rate factor)", title="LR factor", above=0, decimals=3,
           step=0.1),
 )
+
+# Parameter kinds a search may vary (a number, a choice, a kernel or stride pair, a flag).
+SEARCHABLE_KINDS = ("int", "float", "count", "choice", "pair", "padding", "bool")
 
 
 class DesignUndoKeys(QObject):
@@ -234,6 +239,7 @@ class Inspector(QScrollArea):
             for mark in TRAINING_MARKS:
                 self._add_mark(form, mark, getattr(node, mark.name))
         layout.addLayout(form)
+        self._build_search(layout, node)
         self.problem = QLabel()
         self.problem.setObjectName("error")
         self.problem.setWordWrap(True)
@@ -278,6 +284,58 @@ class Inspector(QScrollArea):
         for name, editor in self.marks.items():
             if editor.value() != values[name]:
                 editor.set_value(values[name])
+
+    def _build_search(self, layout, node):
+        """The node's search space: one field per parameter a search may vary (values "3, 5, 7"
+        or a range "8:32:8"; empty: not searched), and the block type among compatible ones."""
+        self.search_fields = {}
+        names = [p.name for p in node.spec.params if p.kind in SEARCHABLE_KINDS]
+        if node.is_block and node.subgraph is None:
+            names.append(space.TYPE)
+        if not names or self.read_only:
+            return
+        title = QLabel("Search space")
+        title.setObjectName("heading")
+        title.setToolTip("What `designer sweep --space design` and the Experiments panel may "
+                         "vary; saved in the design file")
+        layout.addWidget(title)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignRight)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        for name in names:
+            field = QLineEdit()
+            field.setPlaceholderText("not searched (3, 5, 7 or 8:32:8)" if name != space.TYPE
+                                     else "not searched (BasicBlock, Bottleneck)")
+            field.setToolTip("Values separated by commas, or LOW:HIGH:STEP for a number; "
+                             "empty to keep the parameter fixed")
+            field.editingFinished.connect(lambda name=name: self._edit_search(name))
+            form.addRow(QLabel(name.replace("_", " ")), field)
+            self.search_fields[name] = field
+        layout.addLayout(form)
+        self._show_search()
+
+    def _show_search(self):
+        searched = self.graph.search.get(self.node_id, {})
+        for name, field in getattr(self, "search_fields", {}).items():
+            found = searched.get(name)
+            field.setText(found.text() if found else "")
+
+    def _edit_search(self, name):
+        if self.read_only or self.node_id is None:
+            return
+        text = self.search_fields[name].text().strip()
+        current = self.graph.search.get(self.node_id, {}).get(name)
+        try:
+            searchable = space.parse(text) if text else None
+            if searchable == current or (searchable is None and current is None):
+                return
+            self.document.push(SetSearchable(self.graph, self.node_id, name, searchable))
+        except DesignError as error:
+            self.problem.setText(str(error))
+            self.problem.show()
+            self._show_search()
+            return
+        self.problem.hide()
 
     def _update_readout(self):
         if getattr(self, "readout", None) is None:
@@ -351,6 +409,8 @@ class Inspector(QScrollArea):
     def _on_metadata(self):
         if not self._shown_ids:   # the whole design is shown: its name changed
             self.show_nodes([])
+        elif self.node_id is not None:      # the search space may have changed (undo...)
+            self._show_search()
 
     def _on_results(self, changed):
         if self.node_id is None or self.node_id in changed:
