@@ -201,15 +201,11 @@ class SearchSweep(Sweep):
                           min_resource=1, max_resource=self.epochs),
                       "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(
                           min_resource=1)}[self.pruner_name]()
-        try:
-            return optuna.create_study(study_name=self.study_name, storage=self.storage,
-                                       sampler=sampler, pruner=pruner,
+        # The sweep's own opening: heartbeats, retries of a creation race, a redacted URL.
+        return self._create_study(dict(study_name=self.study_name, sampler=sampler,
+                                       pruner=pruner,
                                        directions=["minimize"] * len(self.objectives),
-                                       load_if_exists=True)
-        except Exception as error:  # noqa: BLE001 - bad URL, missing driver, unreachable server
-            text = str(error).strip()
-            reason = text.splitlines()[0] if text else type(error).__name__
-            raise SweepError(f"cannot open the study storage {self.storage!r}: {reason}") from None
+                                       load_if_exists=True))
 
     # -- results -------------------------------------------------------------------------------
     def _record(self, t):
