@@ -19,6 +19,7 @@ is imported inside the functions that use it, so the editor window opens without
 
 from dataclasses import dataclass, field
 from pathlib import Path
+import pickletools
 import re
 import zipfile
 
@@ -147,17 +148,46 @@ def run_weights(path):
 
 def weights_beside(design_path):
     """The weights saved beside a design file under its name (design.pt next to design.json, as
-    Compress writes its results), or None. A TorchScript export of the same name is not weights;
-    the file is mapped, not read, to tell."""
+    Compress writes its results), or None. A TorchScript export of the same name is not weights.
+    Read without torch (a design opens before PyTorch has loaded): the file's pickle is scanned,
+    not run, for a dict holding tensors; the tensors are checked when the weights are loaded."""
     path = Path(design_path).with_suffix(".pt")
     if not path.is_file() or _is_torchscript(path):
         return None
-    import torch
+    return path if _pickles_tensor_dict(path) else None
+
+
+def _pickles_tensor_dict(path):
+    """True when `path` is a torch.save archive whose pickle is a dict (a state_dict or a
+    checkpoint) holding tensors. pickletools reads the opcodes without running any of them."""
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # an old-format file, anything else torch cannot map: not to adopt
-        return None
-    return path if _state_dict_in(data) is not None else None
+        with zipfile.ZipFile(path) as archive:
+            name = next((n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl"),
+                        None)
+            if name is None:
+                return False
+            data = archive.read(name)
+    except (zipfile.BadZipFile, OSError):
+        return False
+    first, tensors, strings = None, False, []
+    try:
+        for opcode, argument, _ in pickletools.genops(data):
+            if opcode.name in ("PROTO", "FRAME", "MARK", "MEMOIZE", "BINPUT", "LONG_BINPUT"):
+                continue
+            if opcode.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE"):
+                strings.append(argument)
+            if opcode.name in ("GLOBAL", "STACK_GLOBAL"):
+                found = argument.replace(" ", ".") if opcode.name == "GLOBAL" else \
+                    ".".join(strings[-2:])
+                tensors |= found.startswith("torch._utils._rebuild")
+                if first is None:
+                    first = found
+            elif first is None and opcode.name not in ("SHORT_BINUNICODE", "BINUNICODE",
+                                                       "UNICODE"):
+                first = opcode.name
+    except Exception:  # noqa: BLE001 - a damaged pickle is not weights to adopt
+        return False
+    return tensors and first in ("EMPTY_DICT", "collections.OrderedDict")
 
 
 def _is_torchscript(path):

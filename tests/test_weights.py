@@ -193,3 +193,14 @@ def test_torchvision_weights_load_and_export_reproduces_torchvision(tmp_path):
         want = reference(x)
         for got in (design(x), source(x), torch.jit.load(str(tmp_path / "resnet18.pt"))(x)):
             assert (got - want).abs().max().item() <= 1e-5
+
+
+def test_the_weights_beside_a_design_are_told_without_running_their_pickle(tmp_path, lenet):
+    torch.save(lenet.state_dict(), tmp_path / "bare.pt")               # an OrderedDict
+    assert weights_beside(tmp_path / "bare.json") == tmp_path / "bare.pt"
+    torch.save(lenet.state_dict(), tmp_path / "new.pt", pickle_protocol=4)
+    assert weights_beside(tmp_path / "new.json") == tmp_path / "new.pt"
+    torch.save(lenet, tmp_path / "module.pt")                           # a whole pickled model
+    assert weights_beside(tmp_path / "module.json") is None
+    torch.save({"epoch": 3, "notes": "no tensors"}, tmp_path / "plain.pt")
+    assert weights_beside(tmp_path / "plain.json") is None

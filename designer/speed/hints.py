@@ -25,6 +25,9 @@ G2_GROUPS = 4
 G3_BRANCHES = 3
 # G4: "add → ReLU" after a residual block is the minimum; three or more in a row is a chain.
 G4_CHAIN = 3
+# A G4 sentence names this many of the chain's nodes (a 20k-node chain named all of them in
+# 229,049 characters), then counts the rest.
+G4_NAMED = 5
 
 ELEMENTWISE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "PReLU", "GELU", "SiLU", "Sigmoid", "Tanh",
                "Hardswish", "Hardsigmoid", "Add", "Multiply", "Scale"}
@@ -100,7 +103,10 @@ def _g3(label, branches):
 
 
 def _g4(labels):
-    return (f"G4: {' → '.join(labels)} are {len(labels)} element-wise operations in a row; each "
+    named = " → ".join(labels[:G4_NAMED])
+    if len(labels) > G4_NAMED:
+        named += f" → … ({len(labels) - G4_NAMED:,} more)"
+    return (f"G4: {named} are {len(labels):,} element-wise operations in a row; each "
             f"costs few FLOPs but reads and writes the whole tensor, so fuse or drop the ones that "
             f"do not earn their keep.")
 
@@ -132,7 +138,9 @@ def _fragmentation(graph):
 
 
 def _elementwise_chains(graph):
-    """Chains of `G4_CHAIN` or more element-wise nodes, each feeding only the next."""
+    """Chains of `G4_CHAIN` or more element-wise nodes, each feeding only the next. Each node is
+    in one chain at most (a chain that runs into another's node ends there), so the walk is
+    linear in the graph's size."""
     def next_in_chain(nid):
         successors = {e.dst for e in graph.out_edges(nid)}
         if len(successors) == 1:
@@ -141,13 +149,15 @@ def _elementwise_chains(graph):
                 return succ
         return None
     continued = {next_in_chain(n) for n in graph.nodes if graph.nodes[n].type in ELEMENTWISE}
-    chains = []
+    chains, chained = [], set()
     for nid, node in graph.nodes.items():
         if node.type not in ELEMENTWISE or nid in continued:
             continue
         chain = [nid]
-        while (succ := next_in_chain(chain[-1])) is not None and succ not in chain:
+        chained.add(nid)
+        while (succ := next_in_chain(chain[-1])) is not None and succ not in chained:
             chain.append(succ)
+            chained.add(succ)
         if len(chain) >= G4_CHAIN:
             chains.append(chain)
     return chains

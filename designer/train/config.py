@@ -147,7 +147,8 @@ class TrainConfig:
     amp: bool = setting(True, "Mixed precision", group="Hardware",
                         help="Mixed precision on CUDA (bf16 when supported, else fp16)")
     channels_last: bool = setting(True, "Channels last", group="Hardware",
-                                  help="The channels-last memory format on CUDA")
+                                  help="The channels-last memory format (faster convolutions on "
+                                       "CUDA and on the CPU)")
     compile: bool = setting(False, "Compile", group="Hardware",
                             help="torch.compile the model (slower to start, faster steps; "
                                  "seldom pays for a small model on the CPU)")

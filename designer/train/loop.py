@@ -108,6 +108,17 @@ def main_output_view(model):
     return view
 
 
+def to_memory_format(model, memory_format):
+    """`model` with its 4-D parameters (convolution weights) in `memory_format`.
+    `Module.to(memory_format=...)` refuses a model that also holds a 5-D tensor (CapsNet's
+    routing weights), so the others stay as they are."""
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.dim() == 4:
+                param.data = param.data.contiguous(memory_format=memory_format)
+    return model
+
+
 def pick_device(name):
     if name == "cuda" and not torch.cuda.is_available():
         raise TrainingError("--device cuda was asked for but PyTorch sees no CUDA GPU")
@@ -367,9 +378,11 @@ class Trainer:
         if factors:
             self.notes.append("learning-rate factors: " + ", ".join(
                 f"{name} ×{factor:g}" for name, factor in factors.items()))
-        self.memory_format = (torch.channels_last if self.cuda and config.channels_last
+        # Channels-last on the CPU too: oneDNN's convolutions skip a reorder of every batch
+        # (1.1-1.5x the contiguous format's steps on lenet5, resnet20_cifar, mobilenet_v2 here).
+        self.memory_format = (torch.channels_last if config.channels_last
                               else torch.contiguous_format)
-        self.model = model.to(self.device, memory_format=self.memory_format)
+        self.model = to_memory_format(model.to(self.device), self.memory_format)
         self.eval_model = main_output_view(self.model)
         self.forward_train, self.forward_eval = self.model, self.eval_model
         if self.world > 1:

@@ -19,8 +19,6 @@ which auto keeps.
 
 import os
 
-import torch
-
 # Below this many multiply-adds per sample a run on the CPU takes one thread: lenet5 is 0.4 M
 # (1.47× from a second idle core), resnet20_cifar 41 M (up to 1.8×), resnet18 1.8 G.
 SMALL_MODEL_MACS = 10_000_000
@@ -52,7 +50,10 @@ def physical_cores():
 
 
 def small_on_cpu(macs, device):
-    return torch.device(device).type == "cpu" and macs < SMALL_MODEL_MACS
+    """A model under `SMALL_MODEL_MACS` on the CPU; `device` a torch.device or its name (torch
+    is not imported here: the Train panel asks before PyTorch has loaded)."""
+    kind = getattr(device, "type", None) or str(device).split(":")[0]
+    return kind == "cpu" and macs < SMALL_MODEL_MACS
 
 
 def busy_cores():
@@ -75,6 +76,7 @@ def auto_threads(macs, device, current=None, busy=None, local=None):
     """The thread count `threads=None` (auto) means for a model of `macs` multiply-adds a sample
     on `device`; `current` is PyTorch's count now, `busy` the cores other processes use and
     `local` the run's processes on this machine (each read when not given)."""
+    import torch
     current = torch.get_num_threads() if current is None else current
     if small_on_cpu(macs, device):
         return 1

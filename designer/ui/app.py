@@ -92,8 +92,10 @@ def run(design=None, screenshot=None, theme=None, edits=(), select=None, size=(1
     # The window is painted without its panels and without torch: build them now, and load
     # torch in the background, so it is warm by the time the person asks for work that needs it
     # (that work waits for it until then).
-    QTimer.singleShot(0, window.build_panels)
+    # torch's import starts first, so a panel built next that needs torch (Insight with the
+    # weights of the design) sees it loading and waits for it instead of importing it here.
     QTimer.singleShot(0, window.warm_up_torch)
+    QTimer.singleShot(0, window.build_panels)
     QTimer.singleShot(0, freeze_startup_heap)
     if not design:
         window.offer_recovery()

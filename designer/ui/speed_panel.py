@@ -1,7 +1,8 @@
 """The Speed panel: profile the open design (as `designer profile` does, with the same settings
 in its form) in a `Job` thread and show each layer on a roofline: arithmetic intensity
 (multiply-adds per byte moved) against the multiply-adds per second it achieved (GMAC/s), under
-this machine's roofs (copy bandwidth × intensity, and the matmul peak). Points left of the ridge are memory-bound. Clicking a point
+this machine's roofs (copy bandwidth × intensity, and the matmul peak). Points left of the ridge
+are memory-bound. Clicking a point
 selects its layer; its numbers and hints (ShuffleNet V2's guidelines) show below the plot.
 """
 
@@ -15,11 +16,19 @@ from designer.core.errors import DesignError
 from designer.core.summary import human
 from designer.speed.settings import PROFILE_SETTINGS
 
+from . import warmup
 from .forms import SettingsForm
 from .jobs import Job
 from .widgets import settings_column, side_by_side
 
 BOUND_COLOURS = {"memory": "#f97316", "compute": "#2f6fde"}
+PROFILING = "profiling…"
+
+
+def profiling(graph, **settings):
+    """The job's work, in its thread: the engine (and torch) imported there, not on a click."""
+    from designer.speed.profile import profile
+    return profile(graph, **settings)
 
 
 class SpeedPanel(QWidget):
@@ -77,8 +86,9 @@ class SpeedPanel(QWidget):
         return self.job is not None
 
     def start(self):
-        """Profile a frozen copy of the design (latency, memory access, roofline, hints)."""
-        from designer.speed.profile import profile
+        """Profile a frozen copy of the design (latency, memory access, roofline, hints). The
+        engine is imported in the job's thread: before PyTorch has loaded in the background
+        (`warmup`) the job waits for it, "loading PyTorch…" shown, and the window stays live."""
         graph = self.context.graph
         if graph is None or self.is_running:
             return False
@@ -92,9 +102,18 @@ class SpeedPanel(QWidget):
         self.job.errored.connect(self.summary.setText)
         self.job.finished.connect(self._done)
         self.profile_button.setEnabled(False)
-        self.summary.setText("profiling…")
-        self.job.start(profile, graph.copy(), **settings)
+        if warmup.waiting():
+            self.summary.setText(warmup.LOADING_MESSAGE)
+            warmup.notifier.loaded.connect(self._torch_loaded)
+        else:
+            self.summary.setText(PROFILING)
+        self.job.start(profiling, graph.copy(), **settings)
         return True
+
+    def _torch_loaded(self):
+        warmup.notifier.loaded.disconnect(self._torch_loaded)
+        if self.is_running and self.summary.text() == warmup.LOADING_MESSAGE:
+            self.summary.setText(PROFILING)
 
     def _done(self):
         self.job.deleteLater()

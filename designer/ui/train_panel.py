@@ -32,6 +32,7 @@ from designer.home import new_run_dir, runs_root
 from designer.train import runs as run_files
 from designer.train.config import START_SETTINGS, TRAIN_SETTINGS, TrainConfig
 from designer.train.events import Epoch, Finished, Message, Paused, Resumed, Start, Step
+from designer.train.threads import compile_note
 from .forms import SettingsForm
 from .panel_registry import DataField
 from .jobs import Job
@@ -176,6 +177,7 @@ class TrainPanel(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(scrolled(self.form), 5)
+        side_layout.addWidget(self.compile_note)
         side_layout.addWidget(QLabel("Runs (tick to compare)"))
         side_layout.addWidget(self.runs_list, 1)
         run_buttons = QHBoxLayout()
@@ -207,6 +209,21 @@ class TrainPanel(QWidget):
         self.form = SettingsForm(TRAIN_SETTINGS, folded=FOLDED_GROUPS)
         self.form.changed.connect(lambda name: self.state_changed.emit())
         self.editors = self.form.editors
+        # Said before a run starts, not only in its messages: compiling seldom pays for a small
+        # model on the CPU (designer.train.threads' measured rule).
+        self.compile_note = QLabel()
+        self.compile_note.setWordWrap(True)
+        self.compile_note.setVisible(False)
+        self.form.changed.connect(self._update_compile_note)
+        self.context.document_changed.connect(lambda _: self._update_compile_note())
+
+    def _update_compile_note(self, *_):
+        values, document = self.form.values(), self.context.document
+        note = None
+        if values["compile"] and values["device"] != "cuda" and document is not None:
+            note = compile_note(document.analyzer.totals.macs, "cpu")
+        self.compile_note.setText(note or "")
+        self.compile_note.setVisible(note is not None)
 
     def _build_controls(self):
         self.start_button = QPushButton("Start")

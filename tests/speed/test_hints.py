@@ -75,3 +75,28 @@ def test_hints_reach_the_analysis_problems_without_blocking():
     assert problems[0].text.startswith("G1:")
     graph.set_params("wide", kernel=3)     # a 3×3 is not G1's case: the hint goes away
     assert design_problems(analyzer) == []
+
+
+def _relu_chain(b, x, count, name="r"):
+    for i in range(count):
+        x = b.add("ReLU", f"{name}{i}", x)
+    return x
+
+
+def test_g4_names_the_first_five_of_a_long_chain_and_counts_the_rest():
+    hints = design_hints(_graph((1, 4, 4), lambda b, x: _relu_chain(b, x, 2000)))
+    (text,) = hints["r0"]
+    assert text.startswith("G4: r0 → r1 → r2 → r3 → r4 → … (1,995 more) are 2,000 element-wise")
+    assert "r5" not in text and len(text) < 300
+
+
+def test_g4_puts_each_node_in_one_chain_when_chains_merge():
+    def merged(b, x):
+        left = _relu_chain(b, x, 3, "a")
+        right = _relu_chain(b, x, 3, "b")
+        return _relu_chain(b, b.add("Add", "add", left, right), 3, "t")
+    hints = design_hints(_graph((1, 4, 4), merged))
+    # a0 → a1 → a2 → add → t0 → t1 → t2, then b0 → b1 → b2 ending where it runs into add
+    assert sorted(hints) == ["a0", "b0"]
+    assert " are 7 element-wise" in hints["a0"][0]
+    assert hints["b0"][0].startswith("G4: b0 → b1 → b2 are 3 element-wise")

@@ -385,3 +385,21 @@ def test_the_threads_row_shows_auto_and_sets_an_exact_count(panel):
     assert panel.config().threads is None
     editor.box.setValue(2)
     assert panel.config().threads == 2
+
+
+def test_ticking_compile_for_a_small_model_on_the_cpu_says_it_seldom_pays(panel, qtbot):
+    note = panel.compile_note
+    assert not note.isVisible()
+    panel.editors["compile"].box.click()               # the tiny digits net: far under 10 M MACs
+    assert note.isVisible() and "unlikely to pay" in note.text(), note.text()
+    device = panel.editors["device"].box
+    device.setCurrentIndex(device.findData("cuda"))
+    assert not note.isVisible()                        # on a GPU compiling is worth trying
+    device.setCurrentIndex(device.findData("cpu"))
+    assert note.isVisible()
+    panel.context.set_document(Document(load_design("resnet18")))   # 1.8 G multiply-adds
+    assert not note.isVisible()
+    panel.context.set_document(Document(load_design("lenet5")))
+    assert note.isVisible()
+    panel.editors["compile"].box.click()
+    assert not note.isVisible()                        # compile is off again

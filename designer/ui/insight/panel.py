@@ -24,12 +24,13 @@ selection and weights, which it reads from the panel.
 import copy
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QTimer
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from designer.core.errors import DesignError
 
+from .. import warmup
 from ..jobs import Job
 from ..panel_registry import WeightsField
 from .activations import ActivationsView
@@ -155,7 +156,19 @@ class InsightPanel(QWidget):
 
     def _current_weights_changed(self, path):
         """The document's current weights changed (or a design opened, with its own): load
-        them, unless the person chose other weights here."""
+        them, unless the person chose other weights here. While PyTorch still loads in the
+        background (`warmup`) they load once it has: loading here would wait for the whole
+        import in the GUI thread, the window frozen."""
+        if not self.weights_field.follow():
+            return
+        if warmup.waiting():
+            self.say(warmup.LOADING_MESSAGE)
+            warmup.notifier.loaded.connect(self._load_after_warmup, Qt.UniqueConnection)
+            return
+        self.load_weights()
+
+    def _load_after_warmup(self):
+        warmup.notifier.loaded.disconnect(self._load_after_warmup)
         if self.weights_field.follow():
             self.load_weights()
 
