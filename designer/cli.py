@@ -21,6 +21,7 @@ VERB_MODULES = [
     "designer.compress.cli",  # prune, quantize, factorize, compress-report
     "designer.insight.cli",   # inspect
     "designer.speed.cli",     # profile, sweep
+    "designer.deploy.cli",    # deploy
 ]
 
 
