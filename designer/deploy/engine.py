@@ -32,7 +32,7 @@ from .targets import DeployError, require, target as find_target
 
 REPORT_FIELDS = ("target", "path", "bytes", "latency_ms", "max_abs_difference", "val_top1_error",
                  "val_top1_error_reference")
-COMPARE_INPUTS = 4        # random batch-1 inputs every target is compared on
+COMPARE_INPUTS = 4        # batch-1 inputs (validation images, else random) compared on
 RANDOM_CALIBRATION = 4    # random batches an int8 target calibrates on without --dataset
 
 
@@ -73,11 +73,9 @@ def one_thread():
 
 
 def _executorch_pool():
-    import importlib.util
-    if importlib.util.find_spec("executorch") is None:
-        return None
-    from executorch.extension.pybindings import portable_lib
-    return portable_lib
+    """ExecuTorch's runtime module when a program has loaded it (else its pool is not there)."""
+    import sys
+    return sys.modules.get("executorch.extension.pybindings.portable_lib")
 
 
 # ---- where an operator came from ------------------------------------------------------------
@@ -198,12 +196,26 @@ def delegation(edge):
     return info.num_delegated_nodes, left
 
 
-def _executorch_program(path):
+def load_executorch(path):
+    """`run(x)` of a .pte file's forward method in the ExecuTorch runtime."""
     from executorch.runtime import Runtime
     method = Runtime.get().load_program(Path(path)).load_method("forward")
 
     def run(x):
         return method.execute([x.contiguous()])[0]
+    return run
+
+
+def load_onnx(path):
+    """`run(x)` of an ONNX file in onnxruntime's CPU provider, one thread."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+
+    def run(x):
+        return torch.from_numpy(session.run(None, {name: x.numpy()})[0])
     return run
 
 
@@ -218,12 +230,11 @@ def build_executorch(model, example, calibration, graph, tmp):
     notes = [f"{delegated} operator nodes run in the XNNPACK delegate"
              + (f"; outside it: {', '.join(f'{k} ×{v}' for k, v in left.items())}" if left
                 else ", none outside it")]
-    return Program(_executorch_program(tmp), batch=1, notes=notes)
+    return Program(load_executorch(tmp), batch=1, notes=notes)
 
 
 def build_onnx_int8(model, example, calibration, graph, tmp):
     import numpy as np
-    import onnxruntime as ort
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -252,15 +263,10 @@ def build_onnx_int8(model, example, calibration, graph, tmp):
             quantize_static(str(prepared), tmp, Batches(), quant_format=QuantFormat.QDQ,
                             per_channel=True, activation_type=QuantType.QInt8,
                             weight_type=QuantType.QInt8)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
     try:
-        session = ort.InferenceSession(tmp, options, providers=["CPUExecutionProvider"])
+        run = load_onnx(tmp)
     except Exception as error:
         raise DeployError(f"onnxruntime cannot load the int8 model: {_first_line(error)}") from None
-
-    def run(x):
-        return torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
     return Program(run, notes=["QDQ int8: per-channel int8 weights, int8 activations "
                                "(onnxruntime static quantisation)"])
 
@@ -393,6 +399,9 @@ def deploy(graph, weights, target, out, dataset=None, calibration_batches_count=
             notes.append("calibrated on random inputs (no --dataset): size and latency are "
                          "meaningful, accuracy is not")
     loader = validation_data(dataset, graph, data_dir) if dataset else None
+    if loader is not None:       # compare on real images: int8 is calibrated for them
+        images = next(iter(loader))[0][:COMPARE_INPUTS]
+        inputs = [image[None] for image in images]
     writer = _atomic_folder if t.suffix == ".mlpackage" else atomic_path
     with writer(path) as tmp:
         program = BUILDERS[t.name](model, inputs[0], calibration, graph, tmp)
