@@ -52,7 +52,8 @@ def add_parser(subparsers):
     p.add_argument("design", help="a design file (.json) or a preset name")
     p.add_argument("--weights", required=True, metavar="W",
                    help="the trained weights (a state_dict .pt, or a training run folder)")
-    p.add_argument("--target", required=True, choices=tuple(TARGETS), metavar="T",
+    # No argparse choices: a target asked for but not offered (tflite) gets the reason.
+    p.add_argument("--target", required=True, metavar="T",
                    help="; ".join(f"{t.name}: {t.help}" for t in TARGETS.values()))
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
     p.add_argument("--dataset", metavar="D",

@@ -166,7 +166,8 @@ def test_cli_json_contract_and_refusals(lenet, tmp_path):
     # An existing file, a wrong suffix: one sentence each, exit 2, the file untouched.
     before = out.read_bytes()
     for target_name, path, words in (("onnx-int8", out, "exists; pass --force"),
-                                     ("executorch", out, "writes a .pte file")):
+                                     ("executorch", out, "writes a .pte file"),
+                                     ("tflite", out, "litert-torch")):
         code, _, err = _cli("deploy", "lenet5", "--weights", str(weights), "--target",
                             target_name, "-o", str(path))
         assert code == 2 and words in err and "Traceback" not in err
