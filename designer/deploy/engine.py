@@ -25,6 +25,7 @@ import warnings
 
 import torch
 
+from designer.compress.quantize import xnnpack_quantizer
 from designer.compress.measure import (calibration_batches, input_shape, latency_ms, load_model,
                                        validation_data)
 from designer.core.atomic import atomic_path
@@ -118,20 +119,15 @@ def _export(model, example, graph):
                           f"{_first_line(error)}") from None
 
 
-def quantizer():
-    """XNNPACK's PT2E quantizer: int8 symmetric, per-channel weights, per-tensor activations."""
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer, get_symmetric_quantization_config)
-    return XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-
-
 def pt2e_int8(model, example, calibration, graph):
-    """The PT2E int8 model (quantize/dequantize around int8 weights) calibrated on `calibration`."""
+    """The PT2E int8 model (quantize/dequantize around int8 weights) calibrated on `calibration`,
+    captured at batch 1 (what the program runs); `designer quantize` captures with a free batch
+    dimension instead (compress.quantize.int8_static)."""
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
     captured = _export(model, example, graph).module()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prepared = prepare_pt2e(captured, quantizer())
+        prepared = prepare_pt2e(captured, xnnpack_quantizer(per_channel=True))
         with torch.no_grad():
             for batch in calibration:
                 for image in batch.split(1):        # exported at batch 1
