@@ -239,11 +239,22 @@ def _copy(model):
     return copy.deepcopy(model)
 
 
+def is_pt2e_int8(model):
+    """Whether `model` is a converted PT2E graph (int8 weights dequantized as it runs)."""
+    graph = getattr(model, "graph", None)
+    return graph is not None and any(
+        node.op == "call_function" and "quantized_decomposed" in str(node.target)
+        for node in graph.nodes)
+
+
 def to_torchscript(model, example, path):
-    """Save a quantised model as TorchScript (atomically)."""
+    """Save a quantised model as TorchScript (atomically). A PT2E model is not frozen, which would
+    fold its dequantized weights back into fp32 constants; loading it takes the quantize and
+    dequantize operators torchao registers (`import torchao.quantization.pt2e` first)."""
     with _known_deprecations():
         traced = torch.jit.trace(model, example, check_trace=False)
-    traced = torch.jit.freeze(traced.eval()) if hasattr(torch.jit, "freeze") else traced
+    if not is_pt2e_int8(model):
+        traced = torch.jit.freeze(traced.eval())
     with atomic_path(path) as tmp:
         torch.jit.save(traced, tmp)
     return traced
