@@ -58,25 +58,24 @@ def median_ms(run, repeats=30, warmup=5):
 
 @contextlib.contextmanager
 def one_thread():
-    """PyTorch's and ExecuTorch's thread pools at one thread, restored afterwards."""
+    """PyTorch at one thread, restored afterwards (ExecuTorch's pool is pinned once, in
+    `load_executorch`)."""
     threads = torch.get_num_threads()
-    pool = _executorch_pool()
-    pool_threads = pool._threadpool_get_thread_count() if pool else None
     torch.set_num_threads(1)
-    if pool:
-        pool._unsafe_reset_threadpool(1)
     try:
         yield
     finally:
         torch.set_num_threads(threads)
-        if pool and pool_threads:
-            pool._unsafe_reset_threadpool(pool_threads)
 
 
-def _executorch_pool():
-    """ExecuTorch's runtime module when a program has loaded it (else its pool is not there)."""
-    import sys
-    return sys.modules.get("executorch.extension.pybindings.portable_lib")
+def _pin_executorch_pool():
+    """ExecuTorch's thread pool at one thread, set once before the first program loads. The pool
+    is process-wide and starts with a thread per core; resetting it while programs are loaded
+    frees the pool their XNNPACK delegates hold (a segfault in libexecutorch_threadpool.so when
+    it was reset to one thread and back around each timing), so it is never changed again."""
+    from executorch.extension.pybindings import portable_lib
+    if portable_lib._threadpool_get_thread_count() != 1:
+        portable_lib._unsafe_reset_threadpool(1)
 
 
 # ---- where an operator came from ------------------------------------------------------------
@@ -193,8 +192,9 @@ def delegation(edge):
 
 
 def load_executorch(path):
-    """`run(x)` of a .pte file's forward method in the ExecuTorch runtime."""
+    """`run(x)` of a .pte file's forward method in the ExecuTorch runtime (one thread)."""
     from executorch.runtime import Runtime
+    _pin_executorch_pool()
     method = Runtime.get().load_program(Path(path)).load_method("forward")
 
     def run(x):
