@@ -23,6 +23,7 @@ VERB_MODULES = [
     "designer.insight.cli",   # inspect
     "designer.speed.cli",     # profile, sweep
     "designer.search.cli",    # grow
+    "designer.deploy.cli",    # deploy
 ]
 
 

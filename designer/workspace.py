@@ -74,11 +74,13 @@ class Variant:
 
     @property
     def model(self):
-        """The file the result is: its weights, else the first .pt / .onnx in its folder."""
+        """The file the result is: its weights, else the first model file in its folder (a
+        deployed .pte, .onnx or Core ML package among them)."""
         if self.weights is not None:
             return self.weights
         files = sorted(p for p in self.folder.iterdir()
-                       if p.suffix in (".pt", ".onnx", ".tflite") and p.is_file())
+                       if p.suffix in (".pt", ".onnx", ".tflite", ".pte", ".mlpackage")
+                       and (p.is_file() or p.suffix == ".mlpackage"))
         return files[0] if files else None
 
     @property

@@ -9,7 +9,7 @@ import sys
 # tensorboard): the engines import them inside the functions that need them, so each module must
 # import without them.
 OPTIONAL_EXTRAS = ("onnx", "onnxscript", "onnxruntime", "optuna", "matplotlib", "captum", "sklearn",
-                   "timm", "tensorboard")
+                   "timm", "tensorboard", "executorch", "torchao", "coremltools")
 
 IMPORT_ALL_BUT_THE_UI = f"""
 import importlib, pkgutil, sys

@@ -216,19 +216,23 @@ def quantize(graph, model, options, control=None, on_event=None, state=None):
             calibration = calibration_batches(options.dataset, graph,
                                               options.calibration_batches,
                                               options.data_dir)
-            after = quant.quantize_static(model, calibration, per_channel=True)
+            after, path = quant.int8_static(model, calibration, per_channel=True)
             notes.append(f"calibrated on {len(calibration)} batches of "
                          f"{options.dataset}; weights int8 per channel, activations "
                          "int8 per tensor")
+            notes.append(quant.fallback_note(path) or quant.PT2E_NOTE)
         elif kind == "int8-qat":
             if not options.dataset or not options.finetune_epochs:
                 raise CompressError("quantisation-aware training needs --dataset and "
                                     "--finetune-epochs N")
             full = state if state is not None else model.state_dict()
             example = torch.zeros(1, *input_shape(graph))
+            paths = []
             trained = train(graph, full, options, control, on_event,
-                            prepare=quant.qat_preparer(example))
+                            prepare=quant.qat_preparer(example, paths))
             after = quant.convert_trained(trained)
+            notes.append(quant.fallback_note(paths[0] if paths else quant.FX)
+                         or quant.PT2E_NOTE)
             notes.append(f"trained {options.finetune_epochs} epochs with int8 fake "
                          "quantisation (per-channel weights, per-tensor activations), then "
                          "converted")

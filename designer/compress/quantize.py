@@ -1,10 +1,16 @@
 """Quantisation.
 
-int8 through PyTorch's own stack (fx graph mode, `torch.ao.quantization.quantize_fx`: the PT2E
-quantizers are not in this torch build): static post-training quantisation with per-channel
-weights and per-tensor activations observed on calibration batches (convolution, BatchNorm and
-ReLU fused first), and dynamic quantisation of fully connected layers (weights int8, activations
-quantised on the fly). Both give a deployable TorchScript module.
+Static int8 and quantisation-aware training go through PT2E (torchao's prepare_pt2e /
+prepare_qat_pt2e / convert_pt2e with ExecuTorch's XNNPACKQuantizer: int8 symmetric, per-channel
+weights, per-tensor activations, BatchNorm folded into the convolution): the design is captured
+with torch.export (batch dimension dynamic), observed on calibration batches and converted to a
+graph of int8 weights between quantize and dequantize steps, the form `designer deploy` lowers to
+XNNPACK. In eager PyTorch that graph computes in float, so it is no faster there; it is deployed
+fast by ExecuTorch. A design torch.export cannot capture falls back to the deprecated fx graph
+mode (`torch.ao.quantization.quantize_fx`, which runs with int8 kernels on the CPU), and the
+result says so. Dynamic quantisation of fully connected layers (weights int8, activations
+quantised on the fly) stays on `torch.ao.quantization.quantize_dynamic`. All give a TorchScript
+module.
 
 Weight-only fake quantisation to any bit width with the reference notes' schemes: linear
 (symmetric, zero exactly representable), affine (asymmetric, a zero point), k-means weight sharing
@@ -13,6 +19,7 @@ tensor or per output channel. The weights are replaced by their quantised values
 they load anywhere) and each layer's signal-to-quantisation-noise ratio says how sensitive it is.
 """
 
+import contextlib
 import math
 
 import torch
@@ -48,20 +55,95 @@ def _qconfig_mapping(engine, per_channel):
     return get_default_qconfig_mapping(engine).set_global(qconfig)
 
 
-def quantize_static(model, calibration, per_channel=True):
-    """int8 static quantisation of an eval-mode fp32 `model`, calibrated on the list of input
-    batches `calibration`; the converted fx GraphModule."""
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+PT2E = "pt2e"
+FX = "fx"
+PT2E_NOTE = ("PT2E int8 (XNNPACK quantizer): eager PyTorch computes it in float, so its speed is "
+             "on a device runtime: designer deploy --target executorch-int8")
+
+
+def xnnpack_quantizer(per_channel=True, qat=False):
+    """ExecuTorch's XNNPACK quantizer: int8 symmetric weights (per channel) and activations."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer, get_symmetric_quantization_config)
+    return XNNPACKQuantizer().set_global(
+        get_symmetric_quantization_config(is_per_channel=per_channel, is_qat=qat))
+
+
+def _capture(model, example):
+    """`model` as an exported GraphModule whose batch dimension is free, or None when
+    torch.export cannot capture it (the caller falls back to fx)."""
+    import warnings
+    example = example[:2] if example.shape[0] >= 2 else torch.cat([example, example])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            batch = torch.export.Dim("batch", min=1)
+            return torch.export.export(model, (example,), dynamic_shapes=({0: batch},)).module()
+    except Exception:
+        return None
+
+
+def _drop_unused_tensors(module):
+    """Remove the fp32 weights conversion replaced by int8 copies, so the module's state_dict
+    (and its bytes) holds only what it computes with."""
+    used = {node.target for node in module.graph.nodes if node.op == "get_attr"}
+    for name, _ in list(module.named_parameters()) + list(module.named_buffers()):
+        if name not in used:
+            owner, _, leaf = name.rpartition(".")
+            delattr(module.get_submodule(owner) if owner else module, leaf)
+    return module
+
+
+def _pt2e_available():
+    import importlib.util
+    return all(importlib.util.find_spec(m) for m in ("torchao", "executorch"))
+
+
+def int8_static(model, calibration, per_channel=True):
+    """(the int8 model, which path made it: PT2E, or FX when the design cannot be captured or
+    torchao/ExecuTorch are not installed) of an eval-mode fp32 `model`, calibrated on the list
+    of input batches `calibration`."""
     if not calibration:
         raise CompressError("static quantisation needs calibration batches (give --dataset)")
+    captured = _capture(_copy(model).eval(), calibration[0]) if _pt2e_available() else None
+    if captured is None:
+        return _quantize_static_fx(model, calibration, per_channel), FX
+    import warnings
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare_pt2e(captured, xnnpack_quantizer(per_channel))
+        with torch.no_grad():
+            for batch in calibration:
+                prepared(batch)
+        return _drop_unused_tensors(convert_pt2e(prepared)), PT2E
+
+
+def quantize_static(model, calibration, per_channel=True):
+    """The int8 model of `int8_static`."""
+    return int8_static(model, calibration, per_channel)[0]
+
+
+def fallback_note(path):
+    """What the report says when the fx path was used."""
+    if path != FX:
+        return None
+    why = ("torchao and executorch are not installed (pip install 'cnn-designer[deploy]')"
+           if not _pt2e_available() else "torch.export cannot capture this design")
+    return f"quantised with the deprecated fx graph mode because {why}"
+
+
+def _quantize_static_fx(model, calibration, per_channel=True):
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
     engine = quantized_engine()
     torch.backends.quantized.engine = engine
-    prepared = prepare_fx(_copy(model).eval(), _qconfig_mapping(engine, per_channel),
-                          (calibration[0][:1],), prepare_custom_config=_opaque_modules())
-    with torch.inference_mode():
-        for batch in calibration:
-            prepared(batch)
-    return convert_fx(prepared)
+    with _known_deprecations():
+        prepared = prepare_fx(_copy(model).eval(), _qconfig_mapping(engine, per_channel),
+                              (calibration[0][:1],), prepare_custom_config=_opaque_modules())
+        with torch.inference_mode():
+            for batch in calibration:
+                prepared(batch)
+        return convert_fx(prepared)
 
 
 def _opaque_modules():
@@ -73,24 +155,56 @@ def _opaque_modules():
          modules.ZeroPadShortcut])
 
 
-def qat_preparer(example):
-    """The Trainer's `prepare` hook for quantisation-aware training: fuse and insert int8 fake
-    quantisation (per-channel weights, per-tensor activations) into the compiled model."""
+def qat_preparer(example, paths=None):
+    """The Trainer's `prepare` hook for quantisation-aware training: insert int8 fake
+    quantisation (per-channel weights, per-tensor activations) into the compiled model, through
+    PT2E (its .train() and .eval() kept working) or, when it cannot be captured, fx; the path
+    taken is appended to the list `paths`."""
+    def prepare(model):
+        captured = _capture(model.train(), example) if _pt2e_available() else None
+        if captured is None:
+            if paths is not None:
+                paths.append(FX)
+            return _prepare_qat_fx(model, example)
+        import warnings
+        from torchao.quantization.pt2e import allow_exported_model_train_eval
+        from torchao.quantization.pt2e.quantize_pt2e import prepare_qat_pt2e
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prepared = prepare_qat_pt2e(captured, xnnpack_quantizer(qat=True))
+        if paths is not None:
+            paths.append(PT2E)
+        return allow_exported_model_train_eval(prepared)
+    return prepare
+
+
+def _prepare_qat_fx(model, example):
     from torch.ao.quantization import get_default_qat_qconfig_mapping
     from torch.ao.quantization.quantize_fx import prepare_qat_fx
     engine = quantized_engine()
     torch.backends.quantized.engine = engine
-
-    def prepare(model):
-        return prepare_qat_fx(model.train(), get_default_qat_qconfig_mapping(engine), (example,),
-                              prepare_custom_config=_opaque_modules())
-    return prepare
+    with _known_deprecations():
+        return prepare_qat_fx(model.train(), get_default_qat_qconfig_mapping(engine),
+                              (example,), prepare_custom_config=_opaque_modules())
 
 
 def convert_trained(model):
-    """The int8 model from a QAT-trained one."""
+    """The int8 model from a QAT-trained one (PT2E or fx, as it was prepared)."""
+    import warnings
+    model = _copy(model).cpu().eval()
+    if _is_pt2e(model):
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _drop_unused_tensors(convert_pt2e(model))
     from torch.ao.quantization.quantize_fx import convert_fx
-    return convert_fx(_copy(model).cpu().eval())
+    with _known_deprecations():
+        return convert_fx(model)
+
+
+def _is_pt2e(model):
+    from torchao.quantization.pt2e.export_utils import model_is_exported
+    return _pt2e_available() and model_is_exported(model)
 
 
 def quantize_dynamic(model, per_channel=True):
@@ -102,7 +216,22 @@ def quantize_dynamic(model, per_channel=True):
                             "has none")
     torch.backends.quantized.engine = quantized_engine()
     qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
-    return torch_quantize_dynamic(_copy(model).eval(), {nn.Linear: qconfig}, dtype=torch.qint8)
+    with _known_deprecations():
+        return torch_quantize_dynamic(_copy(model).eval(), {nn.Linear: qconfig},
+                                      dtype=torch.qint8)
+
+
+@contextlib.contextmanager
+def _known_deprecations():
+    """torch.ao.quantization's deprecation notices, said once in the module docstring instead:
+    dynamic quantisation (and the fx fallback) have no PT2E replacement that runs int8 kernels
+    in eager PyTorch; tracing the int8 graph warns of its shape checks, fixed at batch 1."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "torch.ao.quantization is deprecated", DeprecationWarning)
+        warnings.filterwarnings("ignore", ".*quantized tensor creation functions", UserWarning)
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        yield
 
 
 def _copy(model):
@@ -110,10 +239,22 @@ def _copy(model):
     return copy.deepcopy(model)
 
 
+def is_pt2e_int8(model):
+    """Whether `model` is a converted PT2E graph (int8 weights dequantized as it runs)."""
+    graph = getattr(model, "graph", None)
+    return graph is not None and any(
+        node.op == "call_function" and "quantized_decomposed" in str(node.target)
+        for node in graph.nodes)
+
+
 def to_torchscript(model, example, path):
-    """Save a quantised model as TorchScript (atomically)."""
-    traced = torch.jit.trace(model, example, check_trace=False)
-    traced = torch.jit.freeze(traced.eval()) if hasattr(torch.jit, "freeze") else traced
+    """Save a quantised model as TorchScript (atomically). A PT2E model is not frozen, which would
+    fold its dequantized weights back into fp32 constants; loading it takes the quantize and
+    dequantize operators torchao registers (`import torchao.quantization.pt2e` first)."""
+    with _known_deprecations():
+        traced = torch.jit.trace(model, example, check_trace=False)
+    if not is_pt2e_int8(model):
+        traced = torch.jit.freeze(traced.eval())
     with atomic_path(path) as tmp:
         torch.jit.save(traced, tmp)
     return traced

@@ -65,6 +65,7 @@ PANELS = (
     Panel("Train", "train", "designer.ui.train_panel:TrainPanel"),
     Panel("Runs", "runs", "designer.ui.runs_panel:RunsPanel"),
     Panel("Compress", "compress", "designer.ui.compress_panel:CompressPanel"),
+    Panel("Deploy", "deploy", "designer.ui.deploy_panel:DeployPanel"),
     Panel("Insight", "insight", "designer.ui.insight.panel:InsightPanel"),
     Panel("Compare", "compare", "designer.ui.compare_panel:ComparePanel", area="right"),
     Panel("Speed", "speed", "designer.ui.speed_panel:SpeedPanel"),

@@ -221,6 +221,7 @@ def test_quantisation_aware_training(trained_lenet5, tmp_path, capsys):
     report = json.loads(stdout)
     assert report["bytes_before"] >= 3.5 * report["bytes_after"]
     assert report["val_top1_error_after"] <= report["val_top1_error_before"] + 0.01
+    assert any("PT2E" in note for note in report["notes"])       # no fx fallback for LeNet-5
     module = torch.jit.load(str(out))
     assert module(torch.zeros(1, 1, 32, 32)).shape == (1, 10)
     code, _, stderr = run(capsys, "quantize", "lenet5", "--weights", str(weights), "--scheme",
