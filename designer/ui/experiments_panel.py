@@ -130,6 +130,8 @@ class ExperimentsPanel(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("left", "validation top-1 error (%)")
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).enableAutoSIPrefix(False)   # "latency (ms)", never "(x0.001)"
         self.scatter = pg.ScatterPlotItem(size=9, pen=None, hoverable=True)
         self.scatter.sigClicked.connect(self._point_clicked)
         self.front = pg.PlotDataItem(symbol="o", symbolSize=11, symbolPen=None)
