@@ -17,8 +17,11 @@ big to run, where tensors have shapes but no data).
 """
 
 from dataclasses import dataclass, field
+import contextlib
 import importlib.util
 import inspect
+import io
+import logging
 from pathlib import Path
 import sys
 
@@ -209,13 +212,37 @@ class _Recorder(fx.Interpreter):
             return None
         path = ".".join(p for p in (self.path, n.target) if p)
         try:
-            gm = self.importer.trace(sub, path, len(args))
+            gm = self.importer.trace(sub, path, args)
         except ModelLoadError:
             raise _Retrace(sub) from None
         child = _Recorder(gm, self.importer, path)
         value = child.run(*args)
         self.children[n] = (gm, child)
         return value
+
+
+def _export(module, inputs):
+    """torch.export's graph of `module` on `inputs` as an fx GraphModule, or None when it cannot
+    export it either (data-dependent control flow, meta tensors it cannot run)."""
+    if not all(isinstance(x, torch.Tensor) and not x.is_meta for x in inputs):
+        return None
+    disabled = logging.root.manager.disable
+    logging.disable(logging.ERROR)   # export logs and prints pages where it fails; we say why
+    try:
+        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            program = torch.export.export(module, tuple(inputs), strict=False)
+        gm = program.module()
+    except Exception:
+        return None
+    finally:
+        logging.disable(disabled)
+    for node in list(gm.graph.nodes):   # export's guard check: not part of the network
+        if node.op == "call_module" and str(node.target).startswith("_guards_fn") and \
+                not node.users:
+            gm.graph.erase_node(node)
+    gm.recompile()
+    return gm
 
 
 def _mutable(value):
@@ -336,13 +363,18 @@ class _Importer:
                     self.inline.add(id(retrace.module))
                 traced = None
 
-    def trace(self, module, path, count=1):
-        """fx's graph of `module` called with `count` positional tensors."""
+    def trace(self, module, path, inputs):
+        """fx's graph of `module` called with the positional tensors `inputs`; where fx cannot
+        trace it (a loop over a split's sections, a branch on a shape), torch.export's graph of
+        it, specialised to these inputs (one flat graph of ATen ops, mapped as fx's are)."""
         try:
-            concrete = _unpassed_defaults(module, count)
+            concrete = _unpassed_defaults(module, len(inputs))
             return fx.GraphModule(module, _Tracer(self).trace(module, concrete_args=concrete))
         except Exception as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            exported = _export(module, inputs)
+            if exported is not None:
+                return exported
             why = f"torch.fx cannot trace {path or 'the model'} ({type(module).__name__}): " \
                   f"{first[:300]}"
             if "cannot be used as inputs to control flow" in first:
@@ -358,7 +390,7 @@ class _Importer:
 
     def _convert_once(self, module, path, inputs, graph_name, is_root, traced):
         if traced is None:
-            gm = self.trace(module, path, len(inputs))
+            gm = self.trace(module, path, inputs)
             recorder = _Recorder(gm, self, path)
             with torch.no_grad():
                 recorder.run(*inputs)
@@ -419,6 +451,20 @@ def _block_matches(kind, params, module, in_value, out_value):
     return mine.shape == out_value.shape and (mine - out_value).abs().max().item() <= 1e-5 * scale
 
 
+def _first_channels(index):
+    """n when `index` is x[:, :n] (with any trailing full slices), else None."""
+    if not isinstance(index, tuple) or len(index) < 2:
+        return None
+    whole = slice(None)
+    head, channels, rest = index[0], index[1], index[2:]
+    if head != whole or not all(r == whole or r is Ellipsis for r in rest):
+        return None
+    if isinstance(channels, slice) and not channels.start and channels.step in (None, 1) and \
+            isinstance(channels.stop, int) and channels.stop > 0:
+        return channels.stop
+    return None
+
+
 def _tensors(value):
     """A tensor, or a non-empty tuple or list of tensors (what a block may return)."""
     if isinstance(value, torch.Tensor):
@@ -432,7 +478,11 @@ def _pair(value):
 
 
 def _normalised_op(node):
-    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
+    if isinstance(node.target, torch._ops.OpOverload):    # torch.export's aten.conv2d.default
+        name = node.target.__name__.split(".")[0]
+        return "batch_norm_aten" if name == "batch_norm" else name.rstrip("_")
+    name = node.target if node.op == "call_method" else \
+        getattr(node.target, "__name__", str(node.target))
     if name in ("iadd", "imul", "isub", "itruediv"):
         name = name[1:]
     return name.rstrip("_") if name not in ("__getitem__",) else "getitem"
@@ -667,8 +717,32 @@ class _Level:
         ref = self.refs.get(source)
         if isinstance(ref, tuple) and isinstance(index, int):
             self.refs[node] = ref[index]
+        elif isinstance(ref, _Ref) and _first_channels(index) is not None:
+            self.channel_slice(node, ref, _first_channels(index))
         else:
             raise NotImportable("indexing a tensor")
+
+    def channel_slice(self, node, ref, stop):
+        channels = self.values[node.args[0]].shape[1]
+        if stop >= channels:
+            self.refs[node] = ref
+            return
+        created = self.add("ChannelSlice", node.name, [ref], {"channels": stop})
+        self.refs[node] = _Ref(created.id)
+
+    def op_slice(self, node, value):
+        """aten.slice (torch.export's x[:, :n]): the first n channels, else unsupported."""
+        dim, start, end = (list(node.args[1:4]) + [0, None, None])[:3]
+        step = node.args[4] if len(node.args) > 4 else 1
+        rank = self.values[node.args[0]].dim()
+        ref = self.refs.get(node.args[0])
+        if dim % rank == 0 and not start and step == 1 and (end is None or end >= 2 ** 62):
+            self.refs[node] = ref          # the whole batch
+        elif dim % rank == 1 and not start and step == 1 and isinstance(end, int) and \
+                isinstance(ref, _Ref):
+            self.channel_slice(node, ref, end)
+        else:
+            raise NotImportable("slicing other than the first channels")
 
     def op_contiguous(self, node, value):
         self.refs[node] = self.refs[node.args[0]]
@@ -765,6 +839,26 @@ class _Level:
         self.mark_used(attr)
         self.refs[node] = _Ref(created.id)
 
+    def op_linear(self, node, value):
+        """F.linear / aten.linear with the module's own weight: a Linear."""
+        x, weight = self.refs.get(node.args[0]), self.refs.get(self.arg(node, 1, "weight"))
+        bias_node = self.arg(node, 2, "bias")
+        bias = self.refs.get(bias_node) if isinstance(bias_node, fx.Node) else None
+        if not isinstance(x, _Ref) or not isinstance(weight, _Attr) or \
+                (bias_node is not None and not isinstance(bias, _Attr)):
+            raise NotImportable("a linear layer whose weight is computed from its input")
+        if self.values[node.args[0]].dim() != 2:
+            raise NotImportable("a linear layer on more than features")
+        hint = weight.target.rsplit(".", 1)[0] if "." in weight.target else node.name
+        created = self.add("Linear", hint, [x], dict(out_features=weight.value.shape[0],
+                                                      bias=bias is not None))
+        self.importer.state[self.design_key(created.id, "weight")] = weight.value.detach().clone()
+        self.mark_used(weight)
+        if bias is not None:
+            self.importer.state[self.design_key(created.id, "bias")] = bias.value.detach().clone()
+            self.mark_used(bias)
+        self.refs[node] = _Ref(created.id)
+
     def op_conv2d(self, node, value):
         """F.conv2d with a weight the module holds (or computes from its parameters alone, as
         NFNet's scaled weight standardisation does): a Conv2d with that weight."""
@@ -792,13 +886,22 @@ class _Level:
             self.mark_used(bias)
         self.refs[node] = _Ref(created.id)
 
-    def op_batch_norm(self, node, value):
+    def op_batch_norm_aten(self, node, value):
+        """aten.batch_norm (torch.export): input, weight, bias, mean, var, training, momentum,
+        eps; F.batch_norm's order is input, mean, var, weight, bias."""
+        x, weight, bias, mean, var = node.args[:5]
+        self.op_batch_norm(node, value, (mean, var, weight, bias), *node.args[5:8])
+
+    def op_batch_norm(self, node, value, tensors=None, training=None, momentum=None, eps=None):
         names = ("running_mean", "running_var", "weight", "bias")
-        attrs = [self.refs.get(self.arg(node, i, name)) for i, name in enumerate(names, 1)]
-        if not all(isinstance(a, _Attr) for a in attrs) or self.arg(node, 5, "training", False):
+        tensors = tensors or [self.arg(node, i, name) for i, name in enumerate(names, 1)]
+        attrs = [self.refs.get(t) for t in tensors]
+        training = self.arg(node, 5, "training", False) if training is None else training
+        if not all(isinstance(a, _Attr) for a in attrs) or training:
             raise NotImportable("batch norm whose statistics are not the module's own")
-        eps = float(self.arg(node, 7, "eps", 1e-5))
-        momentum = float(self.arg(node, 6, "momentum", 0.1) or 0.1)
+        eps = float(self.arg(node, 7, "eps", 1e-5) if eps is None else eps)
+        momentum = float((self.arg(node, 6, "momentum", 0.1) if momentum is None else momentum)
+                         or 0.1)
         hint = attrs[0].target.rsplit(".", 1)[0] if "." in attrs[0].target else node.name
         self.single("BatchNorm", node, {"eps": eps, "momentum": momentum}, hint=hint)
         node_id = self.refs[node].node
@@ -879,7 +982,7 @@ class _Level:
         created = self.add("Split", node.name, [self.refs[node.args[0]]], params)
         self.refs[node] = tuple(_Ref(created.id, port) for port in created.output_ports())
 
-    op_chunk = op_split
+    op_chunk = op_split_with_sizes = op_split
 
     def op_mean(self, node, value):
         dims = self.arg(node, 1, "dim")

@@ -197,6 +197,46 @@ class DataDependent(nn.Module):
         return self.body(x)
 
 
+class LoopedSplit(nn.Module):
+    """fx cannot iterate over a split's sections nor branch on a shape; torch.export can, so
+    this block is imported from torch.export's graph (ATen ops, mapped as fx's are)."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(2, 2, 5, padding=2),
+                                    nn.Conv2d(2, 2, 1)])
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        parts = x.split([4, 2, 2], 1)
+        y = torch.relu(self.bn(torch.cat([c(p) for c, p in zip(self.convs, parts)], 1)))
+        if y.shape[-1] > 4:
+            y = F.max_pool2d(y, 2)
+        return self.fc(y.mean((2, 3)))
+
+
+class ExportedInside(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(8, 8, 1)
+        self.mix = LoopedSplit()
+
+    def forward(self, x):
+        return self.mix(self.stem(x))
+
+
+class FirstChannels(nn.Module):
+    """GhostNet's trim: x[:, :n] is a ChannelSlice."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 12, 1)
+
+    def forward(self, x):
+        return self.conv(x)[:, :6]
+
+
 def _timm_blocks():
     """Real timm blocks of the five causes, at tiny sizes (name: factory, input shape)."""
     timm = pytest.importorskip("timm")
@@ -218,7 +258,8 @@ def _timm_blocks():
 IMPORT_EQUAL = {"split in a block": SplitUser, "unequal split": UnequalSplit,
                 "chunk scales": ChunkScales, "default argument": DefaultArgument,
                 "list mutation": ListMutation, "scaled gain": ScaledGain,
-                "scaled weight": ScaledWeight, "list fed": ListFed}
+                "scaled weight": ScaledWeight, "list fed": ListFed,
+                "fx cannot, torch.export can": ExportedInside, "first channels": FirstChannels}
 
 
 def _check_equal(model, shape):
@@ -253,6 +294,14 @@ def test_timm_blur_pool_becomes_the_catalogue_blur_pool():
     result = import_model(factory().eval(), shape)
     assert [n.type for n in result.graph.nodes.values()] == ["Input", "Conv2d", "BlurPool",
                                                             "Output"]
+
+
+def test_what_fx_cannot_trace_comes_from_torch_export():
+    torch.manual_seed(0)
+    result = import_model(ExportedInside().eval(), SHAPE)
+    group = result.graph.nodes["mix"]
+    inside = {n.type for n in group.subgraph.nodes.values()}
+    assert {"Split", "Conv2d", "BatchNorm", "MaxPool2d", "GlobalAvgPool2d", "Linear"} <= inside
 
 
 def test_data_dependent_module_is_one_sentence_naming_it(tmp_path, capsys):
