@@ -777,6 +777,13 @@ class _Level:
 
     def op_add(self, node, value):
         a, b = node.args[:2]
+        zero = [x for x in (a, b) if isinstance(x, (int, float)) and x == 0]
+        if zero and "alpha" not in node.kwargs:
+            # A sum started at 0 (MobileOne's `out = 0; out += branch(x)`): the other operand.
+            other = b if zero[0] is a else a
+            if isinstance(other, fx.Node) and isinstance(self.refs.get(other), _Ref):
+                self.refs[node] = self.refs[other]
+                return
         if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)) or "alpha" in node.kwargs:
             raise NotImportable("adding a constant")
         ra, rb = self.refs.get(a), self.refs.get(b)

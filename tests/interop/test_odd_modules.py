@@ -237,6 +237,20 @@ class FirstChannels(nn.Module):
         return self.conv(x)[:, :6]
 
 
+class SumFromZero(nn.Module):
+    """MobileOne's train-time block: a sum that starts at the number 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 1)])
+
+    def forward(self, x):
+        out = 0
+        for conv in self.convs:
+            out += conv(x)
+        return out + 0
+
+
 def _timm_blocks():
     """Real timm blocks of the five causes, at tiny sizes (name: factory, input shape)."""
     timm = pytest.importorskip("timm")
@@ -259,7 +273,8 @@ IMPORT_EQUAL = {"split in a block": SplitUser, "unequal split": UnequalSplit,
                 "chunk scales": ChunkScales, "default argument": DefaultArgument,
                 "list mutation": ListMutation, "scaled gain": ScaledGain,
                 "scaled weight": ScaledWeight, "list fed": ListFed,
-                "fx cannot, torch.export can": ExportedInside, "first channels": FirstChannels}
+                "fx cannot, torch.export can": ExportedInside, "first channels": FirstChannels,
+                "sum from zero": SumFromZero}
 
 
 def _check_equal(model, shape):
