@@ -12,7 +12,11 @@ sizes: linear work grows by the same factor as the size (10x for 1k -> 10k), qua
 square. The baseline is `copy`, a plain linear pass over the graph measured in the same run: on a
 busy machine even it grows faster than the size once the graph outgrows the CPU caches.
 
-    python bench/scale.py [--sizes 1000 10000 100000] [--repeat 3] [--no-window]
+Then the same for importing ONNX chains of N ReLU nodes (`onnx_import_scaling`): reading the
+file, mapping every node onto the catalogue, laying the design out (what `designer import`
+does before it writes).
+
+    python bench/scale.py [--sizes 1000 10000 100000] [--repeat 3] [--no-window] [--no-onnx]
 """
 
 import argparse
@@ -121,12 +125,36 @@ def print_growth(rows):
         print(f"  {n0:>7} -> {n1:<7} size x{n1 / n0:.0f}:  {ratios}")
 
 
+def onnx_import_scaling(sizes, repeat):
+    """Time importing ONNX ReLU chains of each size; print each time and the growth ratios."""
+    try:
+        import onnx  # noqa: F401  (an optional extra)
+    except ImportError:
+        print("onnx is not installed (pip install .[interop]): ONNX import not timed")
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from import_scaling import relu_chain
+    from designer.interop.onnx import import_onnx
+    rows = []
+    print()
+    print("ONNX import of a chain of N ReLU nodes:")
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            path = relu_chain(n, folder)
+            seconds, _ = timed(lambda: import_onnx(path), repeat)
+            rows.append((n, seconds))
+            print(f"{n:>8} nodes  import {seconds:8.3f} s", flush=True)
+    for (n0, t0), (n1, t1) in zip(rows, rows[1:]):
+        print(f"  {n0:>7} -> {n1:<7} size x{n1 / n0:.0f}:  import x{t1 / t0:6.1f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-window", action="store_true",
                         help="skip the editor window (no PySide6 needed)")
+    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX import timings")
     args = parser.parse_args()
     torch.set_num_threads(1)
     stages = ("copy", "load", "analyse", "compile", "layout")
@@ -151,6 +179,8 @@ def main():
         print()
         with tempfile.TemporaryDirectory() as folder:
             print_growth(window_times(args.sizes, folder))
+    if not args.no_onnx:
+        onnx_import_scaling(args.sizes, args.repeat)
 
 
 if __name__ == "__main__":

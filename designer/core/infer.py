@@ -281,12 +281,16 @@ def analyze(graph, block_inputs=None):
 @dataclass(frozen=True)
 class Totals:
     """Sums over the layers that reach an Output (the compiled model); `unused` counts the layers
-    that reach none, left out of the sums as they are left out of the model."""
+    that reach none, left out of the sums as they are left out of the model. `macs` are what eval
+    mode runs: the layers that reach a main Output. Auxiliary heads (GoogLeNet's, Inception v3's)
+    run only in training; their own multiply-adds are `train_only_macs`. Parameters count them
+    (the model holds and trains them)."""
     params: int
     macs: int
     memory: int
     errors: int
     unused: int = 0
+    train_only_macs: int = 0
 
 
 class Analyzer:
@@ -331,8 +335,13 @@ class Analyzer:
             return Totals(sum(r.params for _, r in results), sum(r.macs for _, r in results),
                           sum(r.memory for nid, r in results
                               if self.graph.nodes[nid].role not in _NOT_ACTIVATIONS), errors)
-        return Totals(*live_sums(self.graph, self.results, live=self._live), errors,
-                      len(self.unused))
+        params, macs, memory = live_sums(self.graph, self.results, live=self._live)
+        outputs = self.graph.nodes_of_role(Role.OUTPUT)
+        main = [n.id for n in outputs if n.params.get("role") != "auxiliary"]
+        eval_macs = macs
+        if main and len(main) < len(outputs):   # auxiliary heads: eval mode never runs them
+            eval_macs = live_sums(self.graph, self.results, outputs=main)[1]
+        return Totals(params, eval_macs, memory, errors, len(self.unused), macs - eval_macs)
 
     def problems(self):
         """(node id, sentence) for every node in error, then (None, sentence) for each problem

@@ -65,13 +65,19 @@ class ChannelShuffle(nn.Module):
 
 
 class Split(nn.Module):
-    """Split channels into equal sections (ShuffleNet v2's channel split)."""
+    """Split channels into equal sections (ShuffleNet v2's channel split), or into sections of
+    the given sizes."""
 
-    def __init__(self, sections: int):
+    sizes: List[int]      # declared: TorchScript cannot type an empty list by itself
+
+    def __init__(self, sections: int, sizes=()):
         super().__init__()
         self.sections = sections
+        self.sizes = [int(s) for s in sizes]
 
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        if self.sizes:
+            return list(torch.split(x, self.sizes, 1))
         return list(torch.chunk(x, self.sections, 1))
 
 

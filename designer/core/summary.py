@@ -36,6 +36,7 @@ def summarize(graph):
         "trainable_params": totals.params - frozen,
         "frozen_params": frozen,
         "total_macs": totals.macs,
+        "train_only_macs": totals.train_only_macs,
         "activation_memory_bytes": totals.memory,
         "errors": totals.errors,
         "unused_nodes": [n["id"] for n in nodes if not n["reaches_output"]],
@@ -82,7 +83,11 @@ def format_table(summary):
     if summary["frozen_params"]:
         out.append(f"Trainable:        {summary['trainable_params']:,} "
                    f"({summary['frozen_params']:,} frozen)")
-    out.append(f"Multiply-adds:    {summary['total_macs']:,} ({human(summary['total_macs'])})")
+    out.append(f"Multiply-adds:    {summary['total_macs']:,} ({human(summary['total_macs'])})"
+               + (" in eval mode" if summary["train_only_macs"] else ""))
+    if summary["train_only_macs"]:
+        out.append(f"Training only:    {summary['train_only_macs']:,} "
+                   f"({human(summary['train_only_macs'])}) in auxiliary heads eval mode skips")
     out.append(f"Activations:      {summary['activation_memory_bytes'] / 2**20:.2f} MiB per sample (fp32)")
     if summary["unused_nodes"]:
         out.append(f"Not counted:      {len(summary['unused_nodes'])} layer(s) reach no output "

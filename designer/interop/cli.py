@@ -5,6 +5,7 @@ import sys
 
 
 def _run_import(args):
+    from designer.core.errors import DesignError
     from designer.interop import UnsupportedOpsError
     from designer.interop.files import import_steps, run_to_end
     from designer.weights import weights_path_for
@@ -14,6 +15,13 @@ def _run_import(args):
     except UnsupportedOpsError as error:
         print(f"designer: {len(error.items)} operation(s) have no catalogue layer; nothing was "
               f"written:\n{error.report()}", file=sys.stderr)
+        return 2
+    except DesignError:
+        raise                  # main prints its sentence
+    except Exception as error:  # a failure the importers did not foresee: still one sentence
+        text = str(error).strip().splitlines()
+        print(f"designer: importing {args.source} failed ({type(error).__name__}"
+              f"{': ' + text[0][:300] if text else ''}); nothing was written", file=sys.stderr)
         return 2
     print(f"wrote {args.output} ({len(result.graph.nodes)} nodes) and "
           f"{weights_path_for(args.output)} ({len(result.state_dict)} tensors)")

@@ -30,7 +30,8 @@ def _attrs(node):
 def _scope_name(node):
     """A readable node id from an exporter's node name: '/layer1/layer1.0/conv1/Conv' ->
     'layer1.0.conv1'; a name without scopes gives the op type."""
-    parts = [p for p in node.name.split("/") if p][:-1] if "/" in node.name else []
+    name = _text(node.name)
+    parts = [p for p in name.split("/") if p][:-1] if "/" in name else []
     path = ""
     for part in parts:
         path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
@@ -88,9 +89,31 @@ def _tensor_array(tensor, where):
                              f"{str(error).splitlines()[0] if str(error) else error}") from None
 
 
+def _text(value):
+    """A name from the file as text: protobuf hands over a name that is not UTF-8 as bytes."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
 def _node_text(node):
-    return f"ONNX node {node.name!r} ({node.op_type})" if node.name else \
+    return f"ONNX node {_text(node.name)!r} ({node.op_type})" if node.name else \
         f"the ONNX {node.op_type} node"
+
+
+def _check_names(model):
+    """Every node's name and tensor names are text, as ONNX requires (protobuf hands over a
+    name that is not UTF-8 as bytes, which nothing downstream expects)."""
+    for index, node in enumerate(model.graph.node):
+        for value in [node.name, *node.input, *node.output]:
+            if isinstance(value, bytes):
+                raise ModelLoadError(f"ONNX node '{_text(node.name)}' (number {index + 1}, "
+                                     f"{node.op_type}) has a name that is not UTF-8 text "
+                                     f"('{_text(value)}'); the file is malformed")
+    for tensor in model.graph.initializer:
+        if isinstance(tensor.name, bytes):
+            raise ModelLoadError(f"the ONNX initializer {_text(tensor.name)!r} has a name that "
+                                 "is not UTF-8 text; the file is malformed")
 
 
 def _check_domains(model):
@@ -139,6 +162,7 @@ def _scalar(value, what):
 class _OnnxImporter:
     def __init__(self, model, input_shape=None):
         import onnx
+        _check_names(model)
         _check_domains(model)
         try:
             self.model = onnx.shape_inference.infer_shapes(model)
@@ -177,8 +201,24 @@ class _OnnxImporter:
         for port, ref in zip(created.input_ports(), inputs):
             self.graph.connect(ref[0], ref[1], node_id, port)
         for key, array in (weights or {}).items():
+            if np.asarray(array).dtype.kind not in "fiub":
+                raise ModelLoadError(f"{_node_text(node)} takes its {key} from a tensor of "
+                                     f"{np.asarray(array).dtype} values, not numbers")
             self.state[f"{node_id}.{key}"] = torch.from_numpy(np.array(array, dtype=np.float32))
         return created
+
+    def stand_in(self, node):
+        """Carry on past an unsupported node with an input of its output's shape, so the nodes
+        after it are checked too and every unsupported one is reported (the design is
+        discarded). Outputs of unknown shape stop the walk along that path."""
+        for name in node.output:
+            shape = self.shapes.get(name)
+            if shape and len(shape) >= 2 and all(d >= 1 for d in shape):
+                node_id = self.names.free(f"unsupported_{len(self.unsupported)}")
+                created = self.graph.add_node("Input", node_id, {"shape": tuple(shape[1:])})
+                self.refs[name] = (created.id, "out")
+            else:
+                self.bad.add(name)
 
     def ref(self, name):
         if name not in self.refs:
@@ -236,8 +276,8 @@ class _OnnxImporter:
             except _Unsupported as why:
                 text = str(why)
                 self.unsupported.append((f"{node.op_type} ({text})" if text else node.op_type,
-                                         node.name))
-                self.bad.update(node.output)
+                                         _text(node.name) or _node_text(node)))
+                self.stand_in(node)
         for i, output in enumerate(graph.output):
             if output.name in self.refs:
                 name = "output" if len(graph.output) == 1 else f"output{i}"
@@ -296,9 +336,19 @@ class _OnnxImporter:
                 or a.get("beta", 1.0) != 1.0:
             raise _Unsupported("only x·Wᵀ + b")
         weight = self.const(node.input[1])
+        features = self.shapes.get(node.input[0], ())
+        if weight.ndim != 2 or (len(features) == 2 and features[1] >= 1 and
+                                weight.shape[1] != features[1]):
+            raise ModelLoadError(f"{_node_text(node)} has a weight of shape "
+                                 f"{'×'.join(map(str, weight.shape))}, which does not take its "
+                                 f"input of {features[-1] if features else '?'} features")
         weights = {"weight": weight}
         if len(node.input) > 2:
             weights["bias"] = self.const(node.input[2])
+            if weights["bias"].size not in (1, weight.shape[0]):
+                raise ModelLoadError(f"{_node_text(node)} has a bias of "
+                                     f"{weights['bias'].size} values for "
+                                     f"{weight.shape[0]} outputs")
         self.emit("Linear", node, node.input[:1], dict(out_features=weight.shape[0],
                                                         bias=len(node.input) > 2), weights)
 
@@ -395,6 +445,18 @@ class _OnnxImporter:
     def op_GlobalAveragePool(self, node, a):
         self.emit("GlobalAvgPool2d", node, node.input[:1], {"flatten": False})
 
+    def op_ReduceMean(self, node, a):
+        """A mean over height and width (the dynamo exporter's global average pooling): axes
+        are an input from opset 18, an attribute before."""
+        if len(node.input) > 1 and node.input[1]:
+            axes = self.const(node.input[1]).reshape(-1).tolist()
+        else:
+            axes = list(a.get("axes", []))
+        rank = self.rank(node.input[0])
+        if rank != 4 or sorted(int(d) % rank for d in axes) != [2, 3]:
+            raise _Unsupported(f"a mean over axes {axes}, not height and width")
+        self.emit("GlobalAvgPool2d", node, node.input[:1], {"flatten": not a.get("keepdims", 1)})
+
     def op_GlobalMaxPool(self, node, a):
         self.emit("GlobalMaxPool2d", node, node.input[:1], {"flatten": False})
 
@@ -411,12 +473,33 @@ class _OnnxImporter:
     def op_Reshape(self, node, a):
         self.const(node.input[1])  # a computed target shape is not a fixed layer
         shape = self.shapes.get(node.output[0])
+        gather = self._only_user(node.output[0], "Gather")
+        if shape and len(shape) == 1 and gather and self._in_order(gather, shape[0]):
+            # as_strided as the dynamo exporter writes it: flatten everything, then gather
+            # every element in order: a reshape to the gather's shape.
+            self.absorbed.add(gather.output[0])
+            shape = self.shapes.get(gather.output[0])
+            if not shape or len(shape) < 2 or shape[0] != self.shapes.get(node.input[0], (0,))[0]:
+                raise _Unsupported("a strided view that mixes the batch with other dimensions")
+            if shape == self.shapes.get(node.input[0]):
+                self.refs[gather.output[0]] = self.ref(node.input[0])
+            else:
+                created = self.emit("Reshape", node, node.input[:1], {"shape": tuple(shape[1:])})
+                self.refs[gather.output[0]] = (created.id, "out")
+            return
         if not shape or any(d < 1 for d in shape[1:]):
             raise _Unsupported("a reshape whose output shape is unknown")
         if len(shape) == 2 and self.rank(node.input[0]) > 2:
             self.emit("Flatten", node, node.input[:1])
         else:
             self.emit("Reshape", node, node.input[:1], {"shape": tuple(shape[1:])})
+
+    def _in_order(self, gather, size):
+        """A Gather along axis 0 of constant indices 0, 1, …, size - 1 (every element of a
+        flat tensor of `size`, in order)."""
+        indices = self.constants.get(gather.input[1])
+        return _attrs(gather).get("axis", 0) == 0 and indices is not None and \
+            indices.size == size and np.array_equal(indices.reshape(-1), np.arange(size))
 
     def op_Transpose(self, node, a):
         # Without perm, ONNX reverses the axes (which moves the batch).
@@ -439,19 +522,32 @@ class _OnnxImporter:
             raise _Unsupported("dividing by a tensor")
         if not float(divisor.reshape(())) or not math.isfinite(float(divisor.reshape(()))):
             raise _Unsupported(f"dividing by {float(divisor.reshape(()))}")
-        # torch exports GELU as x · (erf(x / √2) + 1) · 0.5.
-        erf = self._only_user(node.output[0], "Erf")
-        add = erf and self._only_user(erf.output[0], "Add")
-        mul = add and self._constant_input(add, 1.0) and self._only_user(add.output[0], "Mul")
-        half = mul and node.input[0] in mul.input and self._only_user(mul.output[0], "Mul")
-        if abs(float(divisor.reshape(())) - 2 ** 0.5) < 1e-4 and half and \
-                self._constant_input(half, 0.5):
-            created = self.emit("GELU", node, node.input[:1])
-            for part in (erf, add, mul, half):
-                self.absorbed.add(part.output[0])
-            self.refs[half.output[0]] = (created.id, "out")
+        if abs(float(divisor.reshape(())) - 2 ** 0.5) < 1e-4 and self._gelu(node):
             return
         self.emit("Scale", node, node.input[:1], {"factor": 1.0 / float(divisor.reshape(()))})
+
+    def _gelu(self, div):
+        """torch's exact GELU, x · 0.5 · (erf(x / √2) + 1), from the Div on: the legacy exporter
+        multiplies by x first and 0.5 last, the dynamo exporter 0.5 first and x last. Emits
+        one GELU for the five nodes when they are that."""
+        x = div.input[0]
+        erf = self._only_user(div.output[0], "Erf")
+        add = erf and self._only_user(erf.output[0], "Add")
+        first = add and self._constant_input(add, 1.0) and self._only_user(add.output[0], "Mul")
+        second = first and self._only_user(first.output[0], "Mul")
+        if not second:
+            return False
+        others = [n for n in first.input if n != add.output[0]] + \
+                 [n for n in second.input if n != first.output[0]]
+        halves = [n for n in others if n in self.constants and self.constants[n].size == 1
+                  and abs(float(self.constants[n].reshape(())) - 0.5) < 1e-6]
+        if len(others) != 2 or len(halves) != 1 or [n for n in others if n not in halves] != [x]:
+            return False
+        created = self.emit("GELU", div, [x])
+        for part in (erf, add, first, second):
+            self.absorbed.add(part.output[0])
+        self.refs[second.output[0]] = (created.id, "out")
+        return True
 
     def op_Add(self, node, a):
         if any(n in self.constants for n in node.input):
@@ -485,6 +581,9 @@ class _OnnxImporter:
         self.emit("Multiply", node, inputs)
 
     def op_Concat(self, node, a):
+        if len(node.input) == 1:      # torchvision densenet's first layer: the tensor itself
+            self.refs[node.output[0]] = self.ref(node.input[0])
+            return
         if a.get("axis") not in (1, 1 - self.rank(node.input[0])):
             raise _Unsupported("concatenation along other than channels")
         self.emit("Concat", node, list(node.input), {"num_inputs": len(node.input)})

@@ -17,8 +17,11 @@ big to run, where tensors have shapes but no data).
 """
 
 from dataclasses import dataclass, field
+import contextlib
 import importlib.util
 import inspect
+import io
+import logging
 from pathlib import Path
 import sys
 
@@ -59,14 +62,18 @@ def load_source(source, pretrained=False):
         kwargs = {"weights": "DEFAULT" if pretrained else None}
         if rest in ("googlenet", "inception_v3") and not pretrained:
             kwargs.update(aux_logits=False, init_weights=False)
-        return builder(**kwargs)
+        try:
+            return builder(**kwargs)
+        except Exception as error:     # a download that failed, a checksum that did not match
+            raise ModelLoadError(f"torchvision cannot build {rest!r}: {_first_line(error)}") \
+                from None
     if kind == "timm" and rest:
         import timm
         overlay = {"file": str(_published(source))} if pretrained else None
         try:
             return timm.create_model(rest, pretrained=pretrained, pretrained_cfg_overlay=overlay)
-        except RuntimeError as error:
-            raise ModelLoadError(f"timm: {error}") from None
+        except Exception as error:     # an unknown name, a download that failed, a bad config
+            raise ModelLoadError(f"timm cannot build {rest!r}: {_first_line(error)}") from None
     if kind == "module" and rest:
         path, _, name = rest.rpartition(":")
         if not path or not name:
@@ -175,11 +182,20 @@ class _Recorder(fx.Interpreter):
         self.path = path
         self.values = {}
         self.children = {}
+        self.retrace = False       # a block here is to be traced into: trace this level again
 
     def run_node(self, n):
-        value = self._run_group(n) if n.op == "call_module" else None
-        if value is None:
-            value = super().run_node(n)
+        try:
+            value = self._run_group(n) if n.op == "call_module" else None
+            if value is None:
+                value = super().run_node(n)
+        except (_Retrace, _RunFailure, DesignError):
+            raise
+        except Exception as error:
+            # Say where: the node's own module path (fx keeps it for call_module nodes).
+            where = ".".join(p for p in (self.path, n.target if n.op == "call_module" else "")
+                             if p)
+            raise _RunFailure(where, error) from None
         # A copy: later in-place ops (ReLU(inplace=True)) must not change what was recorded.
         if isinstance(value, torch.Tensor):
             self.values[n] = value.clone()
@@ -190,22 +206,78 @@ class _Recorder(fx.Interpreter):
             self.values[n] = value
         return value
 
+    def call_module(self, target, args, kwargs):
+        # fx hands list arguments over as immutable lists; a module may change its list in place
+        # (HRNet's fuse layers assign x[i] = ...), as it may in eager mode.
+        return super().call_module(target, _mutable(args), _mutable(kwargs))
+
     def _run_group(self, n):
         sub = self.module.get_submodule(n.target)
         if not self.importer.becomes_group(sub):
             return None
         args, kwargs = self.fetch_args_kwargs_from_env(n)
         if kwargs or not all(isinstance(a, torch.Tensor) for a in args):
-            return None  # the mapping traces into it instead
+            # Called with a list or a flag: traced into. Marked now, so one retrace of this
+            # level takes in all such blocks (a DenseNet block has dozens) rather than one each.
+            self.importer.inline.add(id(sub))
+            self.retrace = True
+            return None
         path = ".".join(p for p in (self.path, n.target) if p)
         try:
-            gm = self.importer.trace(sub, path)
+            gm = self.importer.trace(sub, path, args)
         except ModelLoadError:
             raise _Retrace(sub) from None
         child = _Recorder(gm, self.importer, path)
         value = child.run(*args)
         self.children[n] = (gm, child)
         return value
+
+
+def _export(module, inputs):
+    """torch.export's graph of `module` on `inputs` as an fx GraphModule, or None when it cannot
+    export it either (data-dependent control flow, meta tensors it cannot run)."""
+    if not all(isinstance(x, torch.Tensor) and not x.is_meta for x in inputs):
+        return None
+    disabled = logging.root.manager.disable
+    logging.disable(logging.ERROR)   # export logs and prints pages where it fails; we say why
+    try:
+        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            program = torch.export.export(module, tuple(inputs), strict=False)
+        gm = program.module()
+    except Exception:
+        return None
+    finally:
+        logging.disable(disabled)
+    for node in list(gm.graph.nodes):   # export's guard check: not part of the network
+        if node.op == "call_module" and str(node.target).startswith("_guards_fn") and \
+                not node.users:
+            gm.graph.erase_node(node)
+    gm.recompile()
+    return gm
+
+
+def _mutable(value):
+    """`value` with fx's immutable lists and dicts replaced by plain copies."""
+    if isinstance(value, (list, tuple)):
+        copied = [_mutable(v) for v in value]
+        return copied if isinstance(value, list) else tuple(copied)
+    if isinstance(value, dict):
+        return {k: _mutable(v) for k, v in value.items()}
+    return value
+
+
+def _unpassed_defaults(module, count):
+    """forward's parameters after the first `count` that have defaults, as fx's concrete_args:
+    a block called as `block(x)` with `forward(x, shortcut=None)` is traced with shortcut None,
+    so `if shortcut is None` takes the branch the call takes."""
+    try:
+        parameters = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    concrete = {p.name: p.default for p in positional[count:] if p.default is not p.empty}
+    return concrete or None
 
 
 class _Bad:
@@ -224,13 +296,34 @@ class _Ref:
 
 @dataclass(frozen=True)
 class _Attr:
+    """A parameter or buffer, or a value computed from them alone (NFNet's standardised weight,
+    a gain times a number): a constant in eval mode, folded into the layer that uses it.
+    `sources` are the module's tensors it was computed from."""
     target: str
     value: object
+    sources: tuple = ()
+
+    def targets(self):
+        return self.sources or (self.target,)
 
 
 class _Retrace(Exception):
     def __init__(self, module):
         self.module = module
+
+
+class _RunFailure(Exception):
+    """Running the traced model failed at module path `where`."""
+
+    def __init__(self, where, error):
+        super().__init__(where, error)
+        self.where = where
+        self.error = error
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0][:300]}" if text else type(error).__name__
 
 
 def _clean_id(text):
@@ -249,6 +342,7 @@ class _Importer:
         self.state = {}              # design key -> tensor
         self.used = set()            # source keys carried over
         self.block_cache = {}
+        self.trace_failures = {}     # module path -> why fx cannot trace it
 
     # -- which modules are nodes -------------------------------------------------------------
     def is_layer(self, m):
@@ -277,23 +371,43 @@ class _Importer:
             try:
                 return self._convert_once(module, path, inputs, graph_name, is_root, traced)
             except _Retrace as retrace:
-                self.inline.add(id(retrace.module))
+                if retrace.module is not None:
+                    self.inline.add(id(retrace.module))
                 traced = None
 
-    def trace(self, module, path):
+    def trace(self, module, path, inputs):
+        """fx's graph of `module` called with the positional tensors `inputs`; where fx cannot
+        trace it (a loop over a split's sections, a branch on a shape), torch.export's graph of
+        it, specialised to these inputs (one flat graph of ATen ops, mapped as fx's are)."""
         try:
-            return fx.GraphModule(module, _Tracer(self).trace(module))
+            concrete = _unpassed_defaults(module, len(inputs))
+            return fx.GraphModule(module, _Tracer(self).trace(module, concrete_args=concrete))
         except Exception as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ModelLoadError(f"torch.fx cannot trace {path or 'the model'} "
-                                 f"({type(module).__name__}): {first[:300]}") from None
+            exported = _export(module, inputs)
+            if exported is not None:
+                return exported
+            why = f"torch.fx cannot trace {path or 'the model'} ({type(module).__name__}): " \
+                  f"{first[:300]}"
+            if "cannot be used as inputs to control flow" in first:
+                why = (f"{path or 'the model'} ({type(module).__name__}) branches on the values "
+                       f"of its tensors (data-dependent control flow), which a design cannot "
+                       f"hold: {first[:200]}")
+            self.trace_failures[path] = why
+            # Name the deepest module inside this one that failed: its parent, traced into it
+            # afterwards, fails for the same reason.
+            inside = [p for p in self.trace_failures
+                      if not path or p == path or p.startswith(path + ".")]
+            raise ModelLoadError(self.trace_failures[max(inside, key=len)]) from None
 
     def _convert_once(self, module, path, inputs, graph_name, is_root, traced):
         if traced is None:
-            gm = self.trace(module, path)
+            gm = self.trace(module, path, inputs)
             recorder = _Recorder(gm, self, path)
             with torch.no_grad():
                 recorder.run(*inputs)
+            if recorder.retrace:
+                raise _Retrace(None)
         else:
             gm, recorder = traced
         level = _Level(self, module, path, recorder, Graph(graph_name), is_root)
@@ -349,12 +463,38 @@ def _block_matches(kind, params, module, in_value, out_value):
     return mine.shape == out_value.shape and (mine - out_value).abs().max().item() <= 1e-5 * scale
 
 
+def _first_channels(index):
+    """n when `index` is x[:, :n] (with any trailing full slices), else None."""
+    if not isinstance(index, tuple) or len(index) < 2:
+        return None
+    whole = slice(None)
+    head, channels, rest = index[0], index[1], index[2:]
+    if head != whole or not all(r == whole or r is Ellipsis for r in rest):
+        return None
+    if isinstance(channels, slice) and not channels.start and channels.step in (None, 1) and \
+            isinstance(channels.stop, int) and channels.stop > 0:
+        return channels.stop
+    return None
+
+
+def _tensors(value):
+    """A tensor, or a non-empty tuple or list of tensors (what a block may return)."""
+    if isinstance(value, torch.Tensor):
+        return True
+    return isinstance(value, (tuple, list)) and bool(value) and \
+        all(isinstance(v, torch.Tensor) for v in value)
+
+
 def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def _normalised_op(node):
-    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
+    if isinstance(node.target, torch._ops.OpOverload):    # torch.export's aten.conv2d.default
+        name = node.target.__name__.split(".")[0]
+        return "batch_norm_aten" if name == "batch_norm" else name.rstrip("_")
+    name = node.target if node.op == "call_method" else \
+        getattr(node.target, "__name__", str(node.target))
     if name in ("iadd", "imul", "isub", "itruediv"):
         name = name[1:]
     return name.rstrip("_") if name not in ("__getitem__",) else "getitem"
@@ -435,6 +575,19 @@ class _Level:
 
     # -- visiting fx nodes ---------------------------------------------------------------------
     def visit(self, node):
+        try:
+            self._visit(node)
+        except (_Retrace, ModelLoadError, _RunFailure):
+            raise
+        except Exception as error:
+            # A module or op whose form the handlers did not foresee (or values the catalogue
+            # refuses): reported where it is, with the reason, like any unsupported op.
+            target = node.target if node.op == "call_module" else None
+            op = type(self.module.get_submodule(node.target)).__name__ \
+                if node.op == "call_module" else _normalised_op(node)
+            self.report(op, node, _first_line(error), target)
+
+    def _visit(self, node):
         value = self.values.get(node)
         if node.op == "placeholder":
             if not isinstance(value, torch.Tensor):
@@ -505,9 +658,13 @@ class _Level:
         if type(sub).__module__.startswith("torch.nn") and not isinstance(sub, _CONTAINERS):
             return self.report(f"nn.{type(sub).__name__}", node, target=target)
         # A block: a catalogue block if one matches, else a group of its own traced graph.
-        if node.kwargs or len(args) != len(refs) or not isinstance(value, torch.Tensor):
+        # One called with non-tensors (a list of features, a flag), or returning them, is
+        # traced into instead.
+        if node.kwargs or len(args) != len(refs) or \
+                not all(isinstance(a, torch.Tensor) for a in args) or not _tensors(value):
             raise _Retrace(sub)
-        folded = self.importer.fold(sub, args[0], value) if len(args) == 1 else None
+        folded = self.importer.fold(sub, args[0], value) \
+            if len(args) == 1 and isinstance(value, torch.Tensor) else None
         if folded:
             kind, params = folded
             created = self.add(kind, target, refs, params)
@@ -522,7 +679,13 @@ class _Level:
             created = self.add("Group", target, refs, {"label": type(sub).__name__}, subgraph=inner)
             if self.design_key(created.id, "") != source_prefix:
                 self._rekey(source_prefix, self.design_key(created.id, ""))
-        self.refs[node] = _Ref(created.id, created.output_ports()[0])
+        ports = created.output_ports()
+        if not ports:              # its output was behind an unsupported op, reported inside
+            self.refs[node] = _BAD
+        elif isinstance(value, torch.Tensor):
+            self.refs[node] = _Ref(created.id, ports[0])
+        else:                      # a block returning several tensors (a split's sections)
+            self.refs[node] = tuple(_Ref(created.id, port) for port in ports)
 
     def _rekey(self, old_prefix, new_prefix):
         state = self.importer.state
@@ -532,11 +695,14 @@ class _Level:
     # -- functions and methods -------------------------------------------------------------------
     def call_function(self, node, value):
         op = _normalised_op(node)
-        sources = [self.refs.get(n) for n in node.all_input_nodes]
-        if op in ("reshape", "view", "unsqueeze", "squeeze", "flatten") and len(sources) == 1 \
-                and isinstance(sources[0], _Attr):
-            # A view of a parameter (timm's gamma.reshape(1, -1, 1, 1)): still that parameter.
-            self.refs[node] = _Attr(sources[0].target, value)
+        sources = [self.refs.get(n, _SKIP) for n in node.all_input_nodes]
+        attrs = [r for r in sources if isinstance(r, _Attr)]
+        if attrs and isinstance(value, torch.Tensor) and \
+                all(r is _SKIP or isinstance(r, _Attr) for r in sources):
+            # Computed from parameters and numbers alone (timm's gamma.reshape(1, -1, 1, 1),
+            # NFNet's standardised weight, a gain times a number): a constant in eval mode.
+            targets = tuple(dict.fromkeys(t for a in attrs for t in a.targets()))
+            self.refs[node] = _Attr(attrs[0].target, value, targets)
             return
         handler = getattr(self, f"op_{op}", None)
         if handler is None:
@@ -563,8 +729,32 @@ class _Level:
         ref = self.refs.get(source)
         if isinstance(ref, tuple) and isinstance(index, int):
             self.refs[node] = ref[index]
+        elif isinstance(ref, _Ref) and _first_channels(index) is not None:
+            self.channel_slice(node, ref, _first_channels(index))
         else:
             raise NotImportable("indexing a tensor")
+
+    def channel_slice(self, node, ref, stop):
+        channels = self.values[node.args[0]].shape[1]
+        if stop >= channels:
+            self.refs[node] = ref
+            return
+        created = self.add("ChannelSlice", node.name, [ref], {"channels": stop})
+        self.refs[node] = _Ref(created.id)
+
+    def op_slice(self, node, value):
+        """aten.slice (torch.export's x[:, :n]): the first n channels, else unsupported."""
+        dim, start, end = (list(node.args[1:4]) + [0, None, None])[:3]
+        step = node.args[4] if len(node.args) > 4 else 1
+        rank = self.values[node.args[0]].dim()
+        ref = self.refs.get(node.args[0])
+        if dim % rank == 0 and not start and step == 1 and (end is None or end >= 2 ** 62):
+            self.refs[node] = ref          # the whole batch
+        elif dim % rank == 1 and not start and step == 1 and isinstance(end, int) and \
+                isinstance(ref, _Ref):
+            self.channel_slice(node, ref, end)
+        else:
+            raise NotImportable("slicing other than the first channels")
 
     def op_contiguous(self, node, value):
         self.refs[node] = self.refs[node.args[0]]
@@ -599,6 +789,13 @@ class _Level:
 
     def op_add(self, node, value):
         a, b = node.args[:2]
+        zero = [x for x in (a, b) if isinstance(x, (int, float)) and x == 0]
+        if zero and "alpha" not in node.kwargs:
+            # A sum started at 0 (MobileOne's `out = 0; out += branch(x)`): the other operand.
+            other = b if zero[0] is a else a
+            if isinstance(other, fx.Node) and isinstance(self.refs.get(other), _Ref):
+                self.refs[node] = self.refs[other]
+                return
         if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)) or "alpha" in node.kwargs:
             raise NotImportable("adding a constant")
         ra, rb = self.refs.get(a), self.refs.get(b)
@@ -633,8 +830,20 @@ class _Level:
         created = self.add("Multiply", node.name, [ra, rb])
         self.refs[node] = _Ref(created.id)
 
+    def mark_used(self, attr):
+        for target in attr.targets():
+            self.importer.used.add(".".join(p for p in (self.path, target) if p))
+
     def layer_scale(self, node, attr, x):
         tensor = attr.value
+        if not isinstance(x, _Ref):
+            raise NotImportable("multiplying a parameter by a computed non-tensor")
+        if tensor.numel() == 1 and not tensor.is_meta:
+            # A scalar gain (NFNet's skipinit): a Scale by its eval-mode value.
+            created = self.add("Scale", attr.target, [x], {"factor": float(tensor.reshape(()))})
+            self.mark_used(attr)
+            self.refs[node] = _Ref(created.id)
+            return
         if tensor.dim() == 4 and tensor.shape[0] == 1:
             tensor = tensor[0]
         shape = tuple(self.values[next(n for n in node.all_input_nodes if n.op != "get_attr")].shape[1:])
@@ -645,23 +854,79 @@ class _Level:
         else:
             raise NotImportable(f"multiplying by a parameter of shape {tuple(tensor.shape)}")
         created = self.add("LayerScale", attr.target, [x], {"channels_last": channels_last})
-        self.importer.state[self.design_key(created.id, "scale")] = tensor.detach()
-        self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
+        self.importer.state[self.design_key(created.id, "scale")] = tensor.detach().clone()
+        self.mark_used(attr)
         self.refs[node] = _Ref(created.id)
 
-    def op_batch_norm(self, node, value):
+    def op_linear(self, node, value):
+        """F.linear / aten.linear with the module's own weight: a Linear."""
+        x, weight = self.refs.get(node.args[0]), self.refs.get(self.arg(node, 1, "weight"))
+        bias_node = self.arg(node, 2, "bias")
+        bias = self.refs.get(bias_node) if isinstance(bias_node, fx.Node) else None
+        if not isinstance(x, _Ref) or not isinstance(weight, _Attr) or \
+                (bias_node is not None and not isinstance(bias, _Attr)):
+            raise NotImportable("a linear layer whose weight is computed from its input")
+        if self.values[node.args[0]].dim() != 2:
+            raise NotImportable("a linear layer on more than features")
+        hint = weight.target.rsplit(".", 1)[0] if "." in weight.target else node.name
+        created = self.add("Linear", hint, [x], dict(out_features=weight.value.shape[0],
+                                                      bias=bias is not None))
+        self.importer.state[self.design_key(created.id, "weight")] = weight.value.detach().clone()
+        self.mark_used(weight)
+        if bias is not None:
+            self.importer.state[self.design_key(created.id, "bias")] = bias.value.detach().clone()
+            self.mark_used(bias)
+        self.refs[node] = _Ref(created.id)
+
+    def op_conv2d(self, node, value):
+        """F.conv2d with a weight the module holds (or computes from its parameters alone, as
+        NFNet's scaled weight standardisation does): a Conv2d with that weight."""
+        x = self.refs.get(node.args[0])
+        weight = self.refs.get(self.arg(node, 1, "weight"))
+        bias_node = self.arg(node, 2, "bias")
+        bias = self.refs.get(bias_node) if isinstance(bias_node, fx.Node) else None
+        if not isinstance(x, _Ref) or not isinstance(weight, _Attr) or \
+                (bias_node is not None and not isinstance(bias, _Attr)):
+            raise NotImportable("a convolution whose weight is computed from its input")
+        padding = self.arg(node, 4, "padding", 0)
+        if isinstance(padding, str):
+            raise NotImportable(f"padding {padding!r}")
+        kernel = tuple(weight.value.shape[2:])
+        hint = weight.target.rsplit(".", 1)[0] if "." in weight.target else node.name
+        created = self.add("Conv2d", hint, [x], dict(
+            out_channels=weight.value.shape[0], kernel=kernel,
+            stride=_pair(self.arg(node, 3, "stride", 1)), padding=_pair(padding),
+            dilation=_pair(self.arg(node, 5, "dilation", 1)),
+            groups=int(self.arg(node, 6, "groups", 1)), bias=bias is not None))
+        self.importer.state[self.design_key(created.id, "weight")] = weight.value.detach().clone()
+        self.mark_used(weight)
+        if bias is not None:
+            self.importer.state[self.design_key(created.id, "bias")] = bias.value.detach().clone()
+            self.mark_used(bias)
+        self.refs[node] = _Ref(created.id)
+
+    def op_batch_norm_aten(self, node, value):
+        """aten.batch_norm (torch.export): input, weight, bias, mean, var, training, momentum,
+        eps; F.batch_norm's order is input, mean, var, weight, bias."""
+        x, weight, bias, mean, var = node.args[:5]
+        self.op_batch_norm(node, value, (mean, var, weight, bias), *node.args[5:8])
+
+    def op_batch_norm(self, node, value, tensors=None, training=None, momentum=None, eps=None):
         names = ("running_mean", "running_var", "weight", "bias")
-        attrs = [self.refs.get(self.arg(node, i, name)) for i, name in enumerate(names, 1)]
-        if not all(isinstance(a, _Attr) for a in attrs) or self.arg(node, 5, "training", False):
+        tensors = tensors or [self.arg(node, i, name) for i, name in enumerate(names, 1)]
+        attrs = [self.refs.get(t) for t in tensors]
+        training = self.arg(node, 5, "training", False) if training is None else training
+        if not all(isinstance(a, _Attr) for a in attrs) or training:
             raise NotImportable("batch norm whose statistics are not the module's own")
-        eps = float(self.arg(node, 7, "eps", 1e-5))
-        momentum = float(self.arg(node, 6, "momentum", 0.1) or 0.1)
+        eps = float(self.arg(node, 7, "eps", 1e-5) if eps is None else eps)
+        momentum = float((self.arg(node, 6, "momentum", 0.1) if momentum is None else momentum)
+                         or 0.1)
         hint = attrs[0].target.rsplit(".", 1)[0] if "." in attrs[0].target else node.name
         self.single("BatchNorm", node, {"eps": eps, "momentum": momentum}, hint=hint)
         node_id = self.refs[node].node
         for name, attr in zip(names, attrs):
             self.importer.state[self.design_key(node_id, name)] = attr.value
-            self.importer.used.add(".".join(p for p in (self.path, attr.target) if p))
+            self.mark_used(attr)
         counter = attrs[0].target.rsplit("running_mean", 1)[0] + "num_batches_tracked"
         source = dict(self.module.named_buffers()).get(counter, torch.tensor(0))
         self.importer.state[self.design_key(node_id, "num_batches_tracked")] = source
@@ -683,6 +948,9 @@ class _Level:
         refs = [self.refs.get(t) for t in tensors]
         if not all(isinstance(r, _Ref) for r in refs):
             raise NotImportable("concatenating non-tensors")
+        if len(refs) == 1:        # torch.cat of one tensor (densenet's first layer): itself
+            self.refs[node] = refs[0]
+            return
         created = self.add("Concat", node.name, refs, {"num_inputs": len(refs)})
         self.refs[node] = _Ref(created.id)
 
@@ -718,13 +986,22 @@ class _Level:
         dims[a], dims[b] = dims[b], dims[a]
         self.single("Permute", node, {"dims": tuple(d - 1 for d in dims[1:])})
 
-    def op_chunk(self, node, value):
-        chunks, dim = self.arg(node, 1, "chunks"), self.arg(node, 2, "dim", 0)
+    def op_split(self, node, value):
+        """torch.split, Tensor.split and chunk along the channels: a Split into the sections
+        the call made (equal, or of the sizes it gave)."""
+        dim = self.arg(node, 2, "dim", 0)
         source = self.values[node.args[0]]
-        if dim % source.dim() != 1 or source.shape[1] % chunks:
-            raise NotImportable("a split other than equal channel sections")
-        created = self.add("Split", node.name, [self.refs[node.args[0]]], {"sections": chunks})
+        if dim % source.dim() != 1:
+            raise NotImportable(f"a split along dimension {dim}")
+        sizes = [v.shape[1] for v in value]
+        params = {"sections": len(sizes)} if len(set(sizes)) == 1 else {"sizes": tuple(sizes)}
+        if len(sizes) == 1:        # one section: the tensor itself
+            self.refs[node] = (self.refs[node.args[0]],)
+            return
+        created = self.add("Split", node.name, [self.refs[node.args[0]]], params)
         self.refs[node] = tuple(_Ref(created.id, port) for port in created.output_ports())
+
+    op_chunk = op_split_with_sizes = op_split
 
     def op_mean(self, node, value):
         dims = self.arg(node, 1, "dim")
@@ -785,9 +1062,14 @@ def import_model(model, input_shape, name="imported", description="", device=Non
                              f"({', '.join(wanted) or 'none'}); a design takes one image batch")
     try:
         graph = importer.convert(model, "", [example], name, is_root=True)
-    except (RuntimeError, TypeError, ValueError, IndexError) as error:
-        raise ModelLoadError(f"the model cannot run on a {shape} input (give --input the "
-                             f"shape it takes): {str(error).splitlines()[0]}") from None
+    except _RunFailure as failure:
+        where = f" (at {failure.where})" if failure.where else ""
+        raise ModelLoadError(f"the model cannot run on a {shape} input{where}; give --input the "
+                             f"shape it takes ({_first_line(failure.error)})") from None
+    except (ModelLoadError, UnsupportedOpsError):
+        raise
+    except Exception as error:   # never a traceback: say what failed, in one sentence
+        raise ModelLoadError(f"importing the model failed: {_first_line(error)}") from None
     if importer.unsupported:
         raise UnsupportedOpsError(importer.unsupported)
     graph.set_metadata(name=name, description=description)

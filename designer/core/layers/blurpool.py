@@ -13,7 +13,7 @@ from ..categories import POOLING
 from ..errors import ShapeError
 from ..lazy import lazy_module
 from ..params import Param
-from ..registry import LayerInfo, LayerSpec, register
+from ..registry import LayerInfo, LayerSpec, NotImportable, register
 from ..shapes import require_image
 
 modules = lazy_module("designer.core.modules")   # imports torch
@@ -31,6 +31,22 @@ def _blurpool_rule(p, shapes):
     return LayerInfo(((c, oh, ow),), 0, macs, (k, k), (s, s))
 
 
+_TIMM_PAD_MODES = {"reflect": "reflect", "replicate": "replicate", "constant": "zero"}
+
+
+def _import_timm_blur_pool(m, shape):
+    """timm's BlurPool2d: the same binomial filter; it pads ((s-1) + (k-1)) // 2 on every side,
+    which is this layer's (k-1)//2 before and ceil((k-1)/2) after only when those agree."""
+    k, s = m.filt_size, m.stride
+    if m.pad_mode not in _TIMM_PAD_MODES:
+        raise NotImportable(f"pad mode {m.pad_mode!r}")
+    if list(m.padding) != [(k - 1) // 2, k - 1 - (k - 1) // 2] * 2:
+        raise NotImportable(f"padding {m.padding} for a {k}×{k} filter")
+    if m.channels is not None and shape and m.channels != shape[0]:
+        raise NotImportable(f"a filter for {m.channels} channels on {shape[0]}")
+    return dict(filter_size=k, stride=s, pad_mode=_TIMM_PAD_MODES[m.pad_mode])
+
+
 register(LayerSpec(
     type="BlurPool", category=POOLING, title="Blur pool",
     help="Anti-aliased downsampling (Zhang 2019): blurs each channel with a fixed binomial filter "
@@ -45,4 +61,5 @@ register(LayerSpec(
     rule=_blurpool_rule,
     build=lambda p, s: modules.BlurPool2d(s[0][0], p.filter_size, p.stride, p.pad_mode),
     summary=lambda p: f"{p.filter_size}×{p.filter_size} /{p.stride}",
+    imports={"timm.layers.blur_pool.BlurPool2d": _import_timm_blur_pool},
 ))

@@ -164,20 +164,33 @@ register(LayerSpec(
 ))
 
 
-def _split_rule(p, shapes):
-    c = require_image(shapes[0])[0]
+def _split_sizes(p, c):
+    """The channel count of each section: `sizes` when given, else `sections` equal ones."""
+    if p.sizes:
+        if sum(p.sizes) != c:
+            raise ShapeError(f"sections of {'+'.join(map(str, p.sizes))} = {sum(p.sizes)} "
+                             f"channels do not make the input's {c}")
+        return tuple(p.sizes)
     if c % p.sections:
         raise ShapeError(f"{c} channels do not split into {p.sections} equal sections")
-    return LayerInfo(tuple((c // p.sections,) + shapes[0][1:] for _ in range(p.sections)))
+    return (c // p.sections,) * p.sections
+
+
+def _split_rule(p, shapes):
+    c = require_image(shapes[0])[0]
+    return LayerInfo(tuple((size,) + shapes[0][1:] for size in _split_sizes(p, c)))
 
 
 register(LayerSpec(
     type="Split", category=UTILITY, title="Channel split",
-    help="Splits channels into equal sections (ShuffleNet v2's channel split).",
-    params=(Param("sections", "int", 2, "Number of sections", min=2, max=16),),
-    outputs=lambda p: [f"out{i}" for i in range(p.sections)],
-    rule=_split_rule, build=lambda p, s: modules.Split(p.sections),
-    summary=lambda p: f"{p.sections} ways",
+    help="Splits channels into equal sections (ShuffleNet v2's channel split), or into sections "
+         "of the given sizes (MixNet's mixed kernels, Res2Net's scales).",
+    params=(Param("sections", "int", 2, "Number of equal sections", min=2, max=16),
+            Param("sizes", "ints", (), "Channels of each section, instead of equal ones "
+                  "(empty: equal)", min=1, min_length=0, max_length=64)),
+    outputs=lambda p: [f"out{i}" for i in range(len(p.sizes) or p.sections)],
+    rule=_split_rule, build=lambda p, s: modules.Split(p.sections, p.sizes),
+    summary=lambda p: "+".join(map(str, p.sizes)) if p.sizes else f"{p.sections} ways",
 ))
 
 
