@@ -871,6 +871,10 @@ class _Level:
         hint = weight.target.rsplit(".", 1)[0] if "." in weight.target else node.name
         created = self.add("Linear", hint, [x], dict(out_features=weight.value.shape[0],
                                                       bias=bias is not None))
+        self._adopt(node, created, weight, bias)
+
+    def _adopt(self, node, created, weight, bias):
+        """The layer made for `node` takes the module's weight (and bias) tensors as its own."""
         self.importer.state[self.design_key(created.id, "weight")] = weight.value.detach().clone()
         self.mark_used(weight)
         if bias is not None:
@@ -898,12 +902,7 @@ class _Level:
             stride=_pair(self.arg(node, 3, "stride", 1)), padding=_pair(padding),
             dilation=_pair(self.arg(node, 5, "dilation", 1)),
             groups=int(self.arg(node, 6, "groups", 1)), bias=bias is not None))
-        self.importer.state[self.design_key(created.id, "weight")] = weight.value.detach().clone()
-        self.mark_used(weight)
-        if bias is not None:
-            self.importer.state[self.design_key(created.id, "bias")] = bias.value.detach().clone()
-            self.mark_used(bias)
-        self.refs[node] = _Ref(created.id)
+        self._adopt(node, created, weight, bias)
 
     def op_batch_norm_aten(self, node, value):
         """aten.batch_norm (torch.export): input, weight, bias, mean, var, training, momentum,

@@ -267,14 +267,8 @@ class Inspector(QScrollArea):
         """A Frozen tick or an LR factor typed: one `SetTraining` edit of the node(s) shown."""
         if self.read_only or not self._marked_ids():
             return
-        try:
-            self.document.push(SetTraining(self.graph, self._marked_ids(), **{name: value}))
-        except DesignError as error:
-            self.problem.setText(str(error))
-            self.problem.show()
-            self._show_marks()
-            return
-        self.problem.hide()
+        self._push(lambda: SetTraining(self.graph, self._marked_ids(), **{name: value}),
+                   self._show_marks)
 
     def _show_marks(self):
         nodes = [self.graph.nodes[n] for n in self._marked_ids() if n in self.graph.nodes]
@@ -327,15 +321,13 @@ class Inspector(QScrollArea):
         current = self.graph.search.get(self.node_id, {}).get(name)
         try:
             searchable = space.parse(text) if text else None
-            if searchable == current or (searchable is None and current is None):
-                return
-            self.document.push(SetSearchable(self.graph, self.node_id, name, searchable))
         except DesignError as error:
-            self.problem.setText(str(error))
-            self.problem.show()
-            self._show_search()
+            self._refuse(error, self._show_search)
             return
-        self.problem.hide()
+        if searchable == current or (searchable is None and current is None):
+            return
+        self._push(lambda: SetSearchable(self.graph, self.node_id, name, searchable),
+                   self._show_search)
 
     def _update_readout(self):
         if getattr(self, "readout", None) is None:
@@ -367,28 +359,33 @@ class Inspector(QScrollArea):
     def _edit(self, name, value):
         if self.read_only or self.node_id is None:
             return
+        self._push(lambda: SetParams(self.graph, self.node_id, **{name: value}),
+                   lambda: self.editors[name].set_value(
+                       self.graph.nodes[self.node_id].params[name]))
+
+    def _push(self, make_command, restore):
+        """Push the edit `make_command()` builds; a refused one shows its sentence and
+        `restore()` puts the field back. True when the edit was made."""
         try:
-            self.document.push(SetParams(self.graph, self.node_id, **{name: value}))
+            self.document.push(make_command())
         except DesignError as error:
-            self.problem.setText(str(error))
-            self.problem.show()
-            self.editors[name].set_value(self.graph.nodes[self.node_id].params[name])
-            return
+            self._refuse(error, restore)
+            return False
         self.problem.hide()
+        return True
+
+    def _refuse(self, error, restore):
+        self.problem.setText(str(error))
+        self.problem.show()
+        restore()
 
     def _rename(self):
         new = self.name_edit.text().strip()
         if self.read_only or self.node_id is None or new == self.node_id:
             return
-        try:
-            self.document.push(Rename(self.graph, self.node_id, new))
-        except DesignError as error:
-            self.problem.setText(str(error))
-            self.problem.show()
-            self.name_edit.setText(self.node_id)
-            return
-        self.node_id = new
-        self.problem.hide()
+        if self._push(lambda: Rename(self.graph, self.node_id, new),
+                      lambda: self.name_edit.setText(self.node_id)):
+            self.node_id = new
 
     # ---- following the graph -------------------------------------------------------------------
     def _on_node_changed(self, node, aspect):
