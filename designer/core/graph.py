@@ -396,8 +396,20 @@ class Graph:
         self.node_changed.emit(node, "training")
         self._notify(Change({node_id}))
 
+    def training_marks(self):
+        """{module path: (frozen, lr_factor)} of every node not trained as usual, the layers
+        inside a Group included (they are its module's children: `group.conv1`)."""
+        marks = {}
+        for nid, node in self.nodes.items():
+            if node.frozen or node.lr_factor != 1.0:
+                marks[nid] = (node.frozen, node.lr_factor)
+            if node.subgraph is not None:
+                marks.update({f"{nid}.{path}": mark
+                              for path, mark in node.subgraph.training_marks().items()})
+        return marks
+
     def frozen_nodes(self):
-        return [nid for nid, node in self.nodes.items() if node.frozen]
+        return [path for path, (frozen, _) in self.training_marks().items() if frozen]
 
     def set_searchable(self, node_id, param, searchable):
         """Mark `node_id`'s `param` as searched over `searchable` (a core.space.Searchable,

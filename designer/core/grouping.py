@@ -5,10 +5,11 @@
 distinct result used outside. `explode_command` does the reverse for a Group or for any catalogue
 block (its expansion for the current input shapes): the inside becomes ordinary editable layers
 wired to the block's neighbours. A catalogue block node `layer1.0` explodes into `layer1.0.conv1`...
-so module paths, and hence state_dict keys, stay the same. Both return one `Compound` command.
+so module paths, and hence state_dict keys, stay the same. Frozen marks and learning-rate factors
+go with the layers both ways. Both return one `Compound` command.
 """
 
-from .commands import AddNode, Compound, Connect, MoveNodes, RemoveNode
+from .commands import AddNode, Compound, Connect, MoveNodes, RemoveNode, SetTraining
 from .errors import DesignError
 from .graph import Graph, unique_id
 from .layout import layered_positions, make_room
@@ -54,6 +55,7 @@ def group_command(graph, node_ids, group_id=None, label=""):
             sub.add_node(node.type, nid, None, node.pos,
                          node.subgraph.copy() if node.subgraph is not None else None)
             sub.restore_params(nid, node.params)
+            sub.set_training(nid, frozen=node.frozen, lr_factor=node.lr_factor)
         for e in edges:
             if e.src in inside and e.dst in inside:
                 sub.connect(e.src, e.src_port, e.dst, e.dst_port)
@@ -147,6 +149,17 @@ def explode_command(graph, node_id, input_shapes=None):
         inner_node = inner.nodes[nid]
         command.add(AddNode(graph, inner_node.type, new_id, inner_node.params, placed[new_id],
                             inner_node.subgraph.copy() if inner_node.subgraph is not None else None))
+    # The layers keep their own training marks; a frozen block's are all frozen, and its
+    # learning-rate factor is theirs where they had none of their own.
+    marks = {}
+    for nid, new_id in names.items():
+        inner_node = inner.nodes[nid]
+        mark = (inner_node.frozen or node.frozen,
+                inner_node.lr_factor if inner_node.lr_factor != 1.0 else node.lr_factor)
+        if mark != (False, 1.0):
+            marks.setdefault(mark, []).append(new_id)
+    for (frozen, lr_factor), new_ids in marks.items():
+        command.add(SetTraining(graph, new_ids, frozen=frozen, lr_factor=lr_factor))
     outputs = {n.params["name"]: n.id for n in inner.nodes_of_role(Role.OUTPUT)}
     for e in inner.edges:
         if e.dst in names:

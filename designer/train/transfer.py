@@ -39,7 +39,8 @@ def resolve(graph, config):
     """The run's freeze list and LR factors with the design's marks added, written back into
     `config` (so a checkpoint keeps them); each entry must select a node of the design."""
     freeze = list(dict.fromkeys(graph.frozen_nodes() + list(config.freeze or ())))
-    factors = {nid: node.lr_factor for nid, node in graph.nodes.items() if node.lr_factor != 1.0}
+    factors = {path: factor for path, (_, factor) in graph.training_marks().items()
+               if factor != 1.0}
     factors.update(parse_lr_factors(config.lr_factor))
     for flag, names in (("--freeze", freeze), ("--lr-factor", list(factors))):
         for name in names:

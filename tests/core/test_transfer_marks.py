@@ -103,3 +103,31 @@ def test_new_head_command_is_one_undoable_edit():
     command.undo()
     assert graph.nodes["fc2"].params["out_features"] == 10
     assert new_head_command(graph, 10)[0] is None
+
+
+def test_grouping_and_exploding_keep_the_marks_and_training_reads_them_inside_groups():
+    from designer.core.compile import compile_graph
+    from designer.core.grouping import explode_command, group_command
+    from designer.train.config import TrainConfig
+    from designer.train.transfer import freeze, resolve
+    graph = tiny_digits_net()
+    graph.set_training("conv", frozen=True)
+    graph.set_training("fc", lr_factor=0.5)
+    group_command(graph, ["conv", "relu"], group_id="stem").redo()
+    assert graph.frozen_nodes() == ["stem.conv"]
+    config = TrainConfig()
+    frozen, factors = resolve(graph, config)
+    assert frozen == ["stem.conv"] and factors == {"fc": 0.5}
+    model = compile_graph(graph)
+    freeze(model, frozen)
+    assert [n for n, p in model.named_parameters() if not p.requires_grad] == \
+        ["stem.conv.weight", "stem.conv.bias"]
+    # Exploding a frozen block freezes all its layers; a layer's own factor stays its own.
+    graph.set_training("stem", frozen=True, lr_factor=2)
+    graph.nodes["stem"].subgraph.set_training("relu", lr_factor=3)
+    explode = explode_command(graph, "stem")
+    explode.redo()
+    assert sorted(graph.frozen_nodes()) == ["conv", "relu"]
+    assert (graph.nodes["conv"].lr_factor, graph.nodes["relu"].lr_factor) == (2.0, 3.0)
+    explode.undo()
+    assert graph.frozen_nodes() == ["stem", "stem.conv"]
