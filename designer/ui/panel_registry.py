@@ -96,6 +96,9 @@ class PanelContext(QObject):
         self.document = None
         self.selection = []
         self.theme = None                # None until the window sets one: a panel draws light
+        # The data chosen last (the window keeps it between sessions): a new document starts
+        # with it, so the dataset is chosen once, not once per design or per session.
+        self.last_data_choice = None
 
     @property
     def graph(self):
@@ -145,7 +148,7 @@ class PanelContext(QObject):
 
     # -- kept current by the window ---------------------------------------------------------
     def set_document(self, document):
-        previous = self.data_choice
+        previous = self.data_choice or self.last_data_choice
         self.document = document
         self.selection = []
         if document is not None:
@@ -165,6 +168,8 @@ class PanelContext(QObject):
     @Slot(object)
     def _document_data_changed(self, choice):
         if self.sender() is self.document:
+            if choice is not None:
+                self.last_data_choice = choice
             self.data_changed.emit(choice)
 
     def set_selection(self, node_ids):

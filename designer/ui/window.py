@@ -54,6 +54,16 @@ def _unique(sequences):
     return seen
 
 
+def _saved_data_choice(text):
+    """The data choice kept by the last session, or None when there is none or it is unreadable
+    (an edited settings file is left at the default, not a crash)."""
+    from designer.data.choice import DataChoice
+    try:
+        return DataChoice.from_settings(json.loads(text)) if text else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
 def recent_labels(paths):
     """File ▸ Open Recent's labels: each file's name, and for names that more than one path
     shares (two "design.json"), as much of the folder as tells them apart:
@@ -175,6 +185,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.weights_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.context.weights_changed.connect(self._show_weights)
+        self.context.data_changed.connect(self.workspace_changed)
         self._show_weights(None)
 
     def _build_panels(self):
@@ -524,6 +535,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("docks", self.saveState())
         self.settings.setValue("theme", self.theme.name)
+        choice = self.context.data_choice or self.context.last_data_choice
+        if choice is not None:
+            self.settings.setValue("data_choice", json.dumps(choice.settings()))
         for name, panel in self.panels.items():
             if hasattr(panel, "save_state"):
                 self.settings.setValue(f"panels/{name}", json.dumps(panel.save_state()))
@@ -534,6 +548,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self._docks_restored = docks is not None and self.restoreState(docks)
+        self.context.last_data_choice = _saved_data_choice(self.settings.value("data_choice"))
         self._restore_panel_states()
 
     def _restore_panel_states(self):

@@ -4,7 +4,7 @@ between sessions, and earlier runs."""
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Qt
+from PySide6.QtCore import QSettings, QTimer, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -110,6 +110,30 @@ def test_workspace_is_remembered_between_sessions(window, home, qtbot):
     assert restored.editors["optimizer"].value() == "adamw"
     assert not again.inspector_dock.isVisible()
     again.close()
+
+
+def test_the_dataset_chosen_is_remembered_between_sessions(window, home, qtbot):
+    from designer.data.choice import DataChoice
+    from designer.ui.window import MainWindow
+    window.open_design("lenet5")
+    box = window.panels["data"].editors["dataset"].box
+    with qtbot.waitSignal(window.context.data_changed, timeout=5_000):
+        box.setCurrentIndex(box.findData("fashion_mnist"))
+    assert window.close()
+    again = MainWindow(home=home)
+    qtbot.addWidget(again)
+    again.show()
+    again.open_design("resnet18")       # another design, another session: the same data
+    assert again.context.data_choice == DataChoice("fashion_mnist")
+    assert again.panels["train"].config().dataset == "fashion_mnist"
+    assert again.close()
+    edited = QSettings(str(home / "settings.ini"), QSettings.IniFormat)   # edited by hand
+    edited.setValue("data_choice", "[not a choice")
+    edited.sync()
+    third = MainWindow(home=home)
+    qtbot.addWidget(third)
+    assert third.context.last_data_choice is None
+    third.close()
 
 
 def test_open_recent_tells_files_of_the_same_name_apart(window, tmp_path):
