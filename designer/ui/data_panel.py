@@ -1,6 +1,6 @@
-"""The Data panel: the dataset the document trains on, chosen once (its Dataset, Data folder and
-Validation share rows are the document's data choice, which Train, Insight, Compress and Sweep
-read), and what is in it, from the data engine (designer.data.report): the images per class of
+"""The Data panel: the dataset the document trains on, chosen once (its Dataset, Data folder,
+Validation share and Augmentation rows are the document's data choice, which Train, Insight,
+Compress and Sweep read), and what is in it, from the data engine (designer.data.report): the images per class of
 each split as bars, a grid of samples of the class clicked (a sample clicked shows enlarged with
 its file name and size), the training augmentation (the engine's own seeded batch ops) applied
 to those samples and redrawn as its settings change, and the problems found, each with its
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
                                QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from designer.core.errors import DesignError
+from designer.data.choice import AUGMENT_SETTINGS, DATA_SETTINGS
 from designer.train.config import TRAIN_SETTINGS
 from .forms import SettingsForm
 from .jobs import Job
@@ -21,8 +22,8 @@ from .panel_registry import DataField
 from .theme import THEMES
 from .widgets import settings_column
 
-CHOICE_ROWS = ("dataset", "data_dir", "val_fraction")
-AUGMENT_ROWS = ("crop", "crop_padding", "flip", "scale_jitter", "pca_lighting")
+CHOICE_ROWS = DATA_SETTINGS         # the images: a change reads them again
+AUGMENT_ROWS = AUGMENT_SETTINGS     # how they are augmented: a change redraws the preview
 SAMPLES = 24             # samples of a class in the grid
 THUMB = 56               # their size on screen, pixels
 PREVIEW_DELAY_MS = 150   # settings settle before the preview is drawn again
@@ -70,6 +71,7 @@ class DataPanel(QWidget):
         self.preview_job = None
         self.preview_again = False
         self.rescan = False         # the choice changed while a scan ran: scan again after it
+        self.scanned = None         # the choice last read
         self.label = 0              # the class whose samples are shown
         self.augmented_images = []  # the augmentation preview's arrays, as drawn
         self.seed = 0
@@ -215,7 +217,11 @@ class DataPanel(QWidget):
             self.start_scan()
 
     def _choice_changed(self, choice):
-        if choice is not None:
+        if choice is None:
+            return
+        if self.report is not None and choice.same_data(self.scanned):
+            self.preview_timer.start()      # only the augmentation changed (here or in Train)
+        else:
             self.start_scan()
 
     def values(self, names):
@@ -247,7 +253,7 @@ class DataPanel(QWidget):
         except DesignError as error:
             self.status.setText(str(error))
             return False
-        choice = self.choice()
+        choice = self.scanned = self.choice()
         self.scan_job = Job(parent=self)
         self.scan_job.progress.connect(
             lambda done, total: self.status.setText(f"reading images: {done:,} of {total:,}…"))

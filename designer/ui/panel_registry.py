@@ -204,8 +204,8 @@ class WeightsField:
 
 
 class DataField:
-    """Keeps a settings form's data rows (dataset, data folder, validation share: those it has)
-    on the document's data choice, both ways: the rows show the choice each time it changes, and
+    """Keeps a settings form's data rows (dataset, data folder, validation share, augmentation:
+    those it has) on the document's data choice, both ways: the rows show the choice each time it changes, and
     editing one of them makes the form's data the choice, which every other panel then shows."""
 
     def __init__(self, context, form):
@@ -216,9 +216,9 @@ class DataField:
         self.show(context.data_choice)
 
     def show(self, choice):
-        if choice is not None:    # no choice yet: the form keeps its own values
+        if choice is not None:    # no choice yet, or of a row: the form keeps its own values
             values = choice.settings()
-            self.form.set_values({name: values[name] for name in self.names})
+            self.form.set_values({name: values[name] for name in self.names if name in values})
 
     def _edited(self, name):
         if name in self.names:

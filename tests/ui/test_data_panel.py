@@ -60,7 +60,7 @@ def _choose_folder(panel, qtbot, folder):
 def test_folder_counts_class_click_sample_click(panel, qtbot, tmp_path):
     folder = _folder(tmp_path / "pics")
     _choose_folder(panel, qtbot, folder)
-    assert panel.context.data_choice == DataChoice("imagefolder", str(folder), 0.2)
+    assert panel.context.data_choice.same_data(DataChoice("imagefolder", str(folder), 0.2))
     counts = panel.report.counts()
     assert sum(counts["train"].values()) + sum(counts["val"].values()) == 27
     assert "3 classes" in panel.status.text()
@@ -112,6 +112,10 @@ def test_augmentation_setting_redraws_the_preview(panel, qtbot, tmp_path):
     flipped = panel.augmented_images
     assert all(np.array_equal(a, s) or np.array_equal(a, s[:, ::-1])
                for a, s in zip(flipped, samples))
+    # The augmentation is the document's: part of its data choice, and no reason to read the
+    # images again.
+    assert dict(panel.context.data_choice.augment)["flip"] is True and panel.scan_job is None
+    assert panel.context.data_choice.same_data(DataChoice("imagefolder", str(folder), 0.2))
 
 
 def test_one_choice_for_train_compress_insight_and_sweep(qtbot, context, tmp_path, monkeypatch):
@@ -132,6 +136,13 @@ def test_one_choice_for_train_compress_insight_and_sweep(qtbot, context, tmp_pat
     box = train.editors["dataset"].box
     box.setCurrentIndex(box.findData("mnist"))
     assert context.data_choice.dataset == "mnist" and compress.options()["dataset"] == "mnist"
+    # ...and so is its Flip row: the Data panel previews what Train will do
+    flip = train.editors["flip"].box
+    flip.setCurrentIndex(flip.findData(False))
+    assert context.data_choice.settings()["flip"] is False
+    data = DataPanel(context)
+    qtbot.addWidget(data)
+    assert data.editors["flip"].value() is False
 
     seen = {}
 
@@ -153,8 +164,9 @@ def test_one_choice_for_train_compress_insight_and_sweep(qtbot, context, tmp_pat
     sweep.fixed_edit.setText("epochs=1")
     assert sweep.start()
     qtbot.waitUntil(lambda: bool(started), timeout=10_000)
-    assert started["train_settings"] == {"dataset": "mnist", "data_dir": str(tmp_path / "pics"),
-                                         "val_fraction": 0.3, "epochs": 1}
+    assert started["train_settings"] == {**dict(context.data_choice.augment), "dataset": "mnist",
+                                         "data_dir": str(tmp_path / "pics"),
+                                         "val_fraction": 0.3, "epochs": 1, "flip": False}
     qtbot.waitUntil(lambda: sweep.job is None or not sweep.job.isRunning(), timeout=10_000)
 
 

@@ -124,7 +124,7 @@ def test_the_dataset_chosen_is_remembered_between_sessions(window, home, qtbot):
     qtbot.addWidget(again)
     again.show()
     again.open_design("resnet18")       # another design, another session: the same data
-    assert again.context.data_choice == DataChoice("fashion_mnist")
+    assert again.context.data_choice.same_data(DataChoice("fashion_mnist"))
     assert again.panels["train"].config().dataset == "fashion_mnist"
     assert again.close()
     edited = QSettings(str(home / "settings.ini"), QSettings.IniFormat)   # edited by hand
