@@ -1,10 +1,11 @@
 """The Data panel: the dataset the document trains on, chosen once (its Dataset, Data folder,
 Validation share and Augmentation rows are the document's data choice, which Train, Insight,
-Compress and Sweep read), and what is in it, from the data engine (designer.data.report): the images per class of
-each split as bars, a grid of samples of the class clicked (a sample clicked shows enlarged with
-its file name and size), the training augmentation (the engine's own seeded batch ops) applied
-to those samples and redrawn as its settings change, and the problems found, each with its
-files. Scanning a folder and drawing the preview run in jobs, never on the GUI thread.
+Compress and Sweep read), and what is in it, from the data engine (designer.data.report): the
+images per class of each split as bars, a grid of samples of the class clicked (a sample clicked
+shows enlarged with its file name and size), the training augmentation (the engine's own seeded
+batch ops) applied to those samples and redrawn as its settings change, and the problems found,
+each with its files. Scanning a folder and drawing the preview run in jobs, never on the GUI
+thread.
 """
 
 import pyqtgraph as pg

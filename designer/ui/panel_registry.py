@@ -205,8 +205,9 @@ class WeightsField:
 
 class DataField:
     """Keeps a settings form's data rows (dataset, data folder, validation share, augmentation:
-    those it has) on the document's data choice, both ways: the rows show the choice each time it changes, and
-    editing one of them makes the form's data the choice, which every other panel then shows."""
+    those it has) on the document's data choice, both ways: the rows show the choice each time
+    it changes, and editing one of them makes the form's data the choice, which every other
+    panel then shows."""
 
     def __init__(self, context, form):
         self.context, self.form = context, form
