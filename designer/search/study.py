@@ -152,6 +152,7 @@ class SearchSweep(Sweep):
         fails (`warm_start` says why)."""
         if not self.warm_start:
             return graph, None
+        (run_dir / WARM_WEIGHTS).unlink(missing_ok=True)    # a re-run trial's old start
         here = [r for r in self.records() if r["number"] != trial.number
                 and r.get("run_dir") and Path(r["run_dir"]).is_dir()]   # another machine's: no
         chosen = choose_parent(here, settings, graph)
