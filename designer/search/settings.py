@@ -1,6 +1,6 @@
 """The structure search's settings, declared once (designer.core.settings): `designer sweep`'s
---space, --objective, --constraint and --pruner flags and the Experiments panel's fields. Light
-(no torch, no optuna)."""
+--space, --objective, --constraint, --pruner and --warm-start flags and the Experiments panel's
+fields. Light (no torch, no optuna)."""
 
 from designer.core.params import Param
 from designer.core.settings import Settings
@@ -26,4 +26,8 @@ SEARCH_SETTINGS = Settings([
           "halving": "successive halving", "none": "none"}, title="Pruner", group="Search",
           help="How trials that trail are stopped early (one objective only); --no-prune "
                "turns pruning off too"),
+    Param("warm_start", "bool", False, title="Warm starts", group="Search",
+          help="Start a trial from the trained weights of an earlier complete trial whose design "
+               "it widens (conv out_channels, linear out_features grown, all else equal), grown "
+               "keeping its function; the lowest-error such parent is chosen"),
 ], SweepError)

@@ -9,15 +9,19 @@ are the sweep's) that overrides the sweep's hooks: a `NODE.type` value replaces 
 (core.space.replace_type); before training it records the weight bytes and the latency measured
 by the profile engine (batch 1, the sweep's threads), cached per design hash in
 OUT/latency_cache.json, and refuses a trial over a cost bound; a complete trial is told one value
-per objective. A sample that makes the design invalid is recorded as failed with its sentence
-and never trained (the sweep's own rule); the values of the design's space are not checked
-before the study starts, since only some combinations may be invalid.
+per objective; with --warm-start a trial starts from the grown weights of its best parent
+trial (designer.search.warm). A sample that makes the design invalid is recorded as failed
+with its sentence and never trained (the sweep's own rule); the values of the design's space
+are not checked before the study starts, since only some combinations may be invalid.
 """
 
 import json
+from pathlib import Path
 
 from designer.core import fileformat
 from designer.core.atomic import write_text
+from designer.core.errors import DesignError
+from designer.core.infer import Analyzer
 from designer.core.presets import load_design
 from designer.core.space import TYPE, entries, replace_type
 from designer.speed.settings import SweepError
@@ -25,6 +29,7 @@ from designer.speed.sweep import Sweep, SweptParam, _grid_sampler, _OverBudget
 
 from .objectives import COSTS, front_of, parse_constraint, value_of
 from .settings import OBJECTIVES
+from .warm import WARM_WEIGHTS, choose_parent, grow_parent, same_design
 
 LATENCY_CACHE = "latency_cache.json"
 
@@ -53,21 +58,24 @@ def _optuna_value(value):
 
 
 def make_sweep(design, params=(), space="none", objective=("error",), constraint=None,
-               pruner="median", **settings):
+               pruner="median", warm_start=False, **settings):
     """A Sweep, or a SearchSweep when any search setting is not its default."""
     objective = list(objective or ["error"])
-    if space == "none" and objective == ["error"] and not constraint and pruner == "median":
+    if space == "none" and objective == ["error"] and not constraint and pruner == "median" \
+            and not warm_start:
         return Sweep(design, params=list(params), **settings)
     return SearchSweep(design, params=list(params), space=space, objective=objective,
-                       constraint=constraint or [], pruner=pruner, **settings)
+                       constraint=constraint or [], pruner=pruner, warm_start=warm_start,
+                       **settings)
 
 
 class SearchSweep(Sweep):
     DESIGN_PSEUDO_PARAMS = (TYPE,)
 
     def __init__(self, design, params=(), space="none", objective=("error",), constraint=(),
-                 pruner="median", **settings):
+                 pruner="median", warm_start=False, **settings):
         self.objectives = list(objective)
+        self.warm_start = warm_start
         if len(set(self.objectives)) != len(self.objectives) or not self.objectives:
             raise SweepError("--objective: name each objective once")
         unknown = [o for o in self.objectives if o not in OBJECTIVES]
@@ -137,6 +145,38 @@ class SearchSweep(Sweep):
                 self._set_constraints(trial, record)     # told once: here, or when complete
                 raise _OverBudget(f"{c.objective} {value_of(record, c.objective):,.4g} is over "
                                   f"{c.text}; not trained")
+
+    def _start_from(self, trial, settings, graph, run_dir):
+        """--warm-start: the grown weights of the best parent (designer.search.warm), written
+        to the trial's run folder; from scratch (None) when no trial is a parent or the growing
+        fails (`warm_start` says why)."""
+        if not self.warm_start:
+            return graph, None
+        (run_dir / WARM_WEIGHTS).unlink(missing_ok=True)    # a re-run trial's old start
+        here = [r for r in self.records() if r["number"] != trial.number
+                and r.get("run_dir") and Path(r["run_dir"]).is_dir()]   # another machine's: no
+        chosen = choose_parent(here, settings, graph)
+        if chosen is None:
+            return graph, None
+        parent, edits = chosen
+        try:
+            grown, state, text = grow_parent(parent, edits, seed=trial.number)
+        except DesignError as error:
+            trial.set_user_attr("warm_start", f"from scratch: trial {parent['number']}'s weights "
+                                              f"did not grow: {error}")
+            return graph, None
+        if not same_design(grown, graph):      # the edits made another graph: it is trained
+            fileformat.save(grown, run_dir / "design.json")
+            totals = Analyzer(grown).totals
+            trial.set_user_attr("total_params", totals.params)
+            trial.set_user_attr("total_macs", totals.macs)
+            text += " (the grown design is trained)"
+            graph = grown
+        from designer.train.loop import atomic_save
+        atomic_save(state, run_dir / WARM_WEIGHTS)
+        trial.set_user_attr("parent", parent["number"])
+        trial.set_user_attr("warm_start", text)
+        return graph, run_dir / WARM_WEIGHTS
 
     def _report(self, trial, error, epoch):
         if len(self.objectives) > 1:      # Optuna keeps no intermediate values then
@@ -211,9 +251,14 @@ class SearchSweep(Sweep):
     def _record(self, t):
         record = Sweep._record(t)
         record["weight_bytes"] = t.user_attrs.get("weight_bytes")
+        record["parent"] = t.user_attrs.get("parent")
+        record["warm_start"] = t.user_attrs.get("warm_start")
         record["feasible"] = all(e <= 0 for e in self._excess(record)) if self.constraints \
             else True
         return record
+
+    def _extra_columns(self):
+        return ["parent", "warm_start"] if self.warm_start else []
 
     def result(self):
         result = super().result()

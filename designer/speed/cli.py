@@ -112,6 +112,8 @@ def _trial_line(trial):
     settings = ", ".join(f"{k}={v}" for k, v in trial["settings"].items())
     error = trial["val_top1_error"]
     tail = (f"val top-1 error {error:.2%}" if error is not None else trial.get("message") or "")
+    if trial.get("warm_start"):            # --warm-start: which trial it grew from
+        tail += f" ({trial['warm_start']})"
     return f"trial {trial['number']} {trial['state']}: {settings}: {tail}"
 
 

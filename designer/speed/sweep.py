@@ -218,7 +218,8 @@ class Sweep:
     """A sweep over `params` (SweptParams); `run()` yields plain-dict events, `stop()` ends it."""
 
     # Hooks for designer.search.study.SearchSweep (structure search): NODE.PARAM names that are
-    # not parameters (a block's `type`), and the four methods under "hooks" below.
+    # not parameters (a block's `type`), the methods under "hooks" below, and the trials.csv
+    # columns of `_extra_columns`.
     DESIGN_PSEUDO_PARAMS = ()
 
     def __init__(self, design, dataset, params, out, epochs=5, trials=None, sampler="grid",
@@ -479,13 +480,14 @@ class Sweep:
             trial.set_user_attr("total_params", totals.params)
             trial.set_user_attr("total_macs", totals.macs)
             self._before_training(trial, graph, totals)
+            graph, weights = self._start_from(trial, settings, graph, run_dir)
             config = self._trial_config(settings, run_dir)
             self._control = TrainControl()
             if self._stopped:                 # Stop came while this trial was being set up
                 self._control.stop()
             pruned = False
             finished = None
-            for event in Trainer(graph, config, control=self._control).run():
+            for event in Trainer(graph, config, control=self._control, weights=weights).run():
                 if isinstance(event, Epoch):
                     error, epoch = event.val_top1_error, event.epoch
                     best = error if best is None else min(best, error)
@@ -542,6 +544,10 @@ class Sweep:
         if self.latency:
             trial.set_user_attr("latency_ms", measure(graph, threads=1, repeats=10,
                                                       warmup=2).end_to_end_ms)
+
+    def _start_from(self, trial, settings, graph, run_dir):
+        """(the design the trial trains, the weights it starts from or None: its own)."""
+        return graph, None
 
     def _tell_complete(self, trial, best):
         self.study.tell(trial, best)
@@ -627,6 +633,10 @@ class Sweep:
                 "storage": storages.redact(self.storage), "study": self.study_name,
                 "out": str(self.out)}
 
+    def _extra_columns(self):
+        """Record fields trials.csv lists after the message (a warm-started search's)."""
+        return []
+
     def write_outputs(self):
         """trials.csv and tradeoff.png in the sweep folder (atomic replaces)."""
         trials = self.records()
@@ -634,14 +644,16 @@ class Sweep:
                                                    *(t["settings"] for t in trials))))
         with atomic_path(self.out / "trials.csv") as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
+            extra = self._extra_columns()
             writer.writerow(["trial", "state", *names, "total_params", "total_macs", "latency_ms",
-                             "val_top1_error", "run_dir", "message"])
+                             "val_top1_error", "run_dir", "message", *extra])
             for t in trials:
                 writer.writerow([t["number"], t["state"], *(t["settings"].get(n, "") for n in names),
                                  t["total_params"], t["total_macs"],
                                  "" if t["latency_ms"] is None else f"{t['latency_ms']:.4f}",
                                  "" if t["val_top1_error"] is None else f"{t['val_top1_error']:.6f}",
-                                 t["run_dir"], t["message"] or ""])
+                                 t["run_dir"], t["message"] or "",
+                                 *("" if t.get(c) is None else t[c] for c in extra)])
         finished = [t for t in trials if t["state"] not in ("running", "waiting")]
         with atomic_path(self.out / "tradeoff.png") as tmp:
             write_tradeoff_png(finished, tmp, title=f"Sweep of {Path(self.design).stem}")

@@ -12,7 +12,8 @@ A structure search (designer.search.study) runs from the same form: its Search r
 design's own search space, minimise several objectives (NSGA-II) under bounds and pick the
 pruner. The plot shows any two objectives (the X and Y boxes) with the 2-D Pareto front of the
 trials within every bound, and the region inside the bounds on those axes shaded; opening a
-point opens its trial's design with the trial's weights as the current weights.
+point opens its trial's design with the trial's weights as the current weights. With Warm
+starts on, the table names the trial each one was grown from (its tooltip: what was widened).
 """
 
 import json
@@ -39,7 +40,7 @@ from .widgets import settings_column, side_by_side
 
 DEFAULT_PARAMS = "lr=0.05,0.1\nwidth=0.5,1.0,2.0"
 TABLE_COLUMNS = ("Trial", "State", "Settings", "Parameters", "Multiply-adds", "Latency",
-                 "Val top-1 error", "Front")
+                 "Val top-1 error", "Front", "Warm start")
 # The form: the sweep's settings, then the structure search's (one check, one set of values).
 PANEL_SETTINGS = Settings(SWEEP_SETTINGS.params + SEARCH_SETTINGS.params, SweepError)
 # The X box lists the costs first (multiply-adds, parameters, latency), as it always has.
@@ -327,13 +328,16 @@ class ExperimentsPanel(QWidget):
                      "" if t["total_macs"] is None else human(t["total_macs"]),
                      "" if t["latency_ms"] is None else f"{t['latency_ms']:.3f} ms",
                      "" if error is None else f"{error:.2%}",
-                     "●" if t["number"] in self.front_numbers else "")
+                     "●" if t["number"] in self.front_numbers else "",
+                     "" if t.get("parent") is None else f"from trial {t['parent']}")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.UserRole, t["number"])
                 if t["state"] != "complete":
                     item.setForeground(QColor(self.trials_colour))
                     item.setToolTip(t.get("message") or "")
+                elif t.get("warm_start"):      # what was grown, or why it trained from scratch
+                    item.setToolTip(t["warm_start"])
                 self.table.setItem(row, column, item)
 
     def _point_clicked(self, _item, points, _event=None):

@@ -28,6 +28,7 @@ def _records(tmp_path):
                         "latency_ms": latency, "val_top1_error": error, "weight_bytes": None,
                         "run_dir": str(run), "design": str(run / "design.json"),
                         "message": None if error is not None else "kernel 9×9 is larger"})
+    records[1].update(parent=0, warm_start="from trial 0: widened conv1 2→4")   # --warm-start
     return records
 
 
@@ -52,6 +53,11 @@ def test_front_of_two_chosen_objectives_within_the_bounds(window, tmp_path):
     marks = {int(panel.table.item(r, 0).text()): panel.table.item(r, 7).text()
              for r in range(panel.table.rowCount())}
     assert marks == {0: "●", 1: "●", 2: "", 3: "", 4: ""}
+    # and names the trial a warm-started one grew from, what was grown in its tooltip
+    starts = {int(panel.table.item(r, 0).text()): panel.table.item(r, 8)
+              for r in range(panel.table.rowCount())}
+    assert starts[1].text() == "from trial 0" and "widened conv1 2→4" in starts[1].toolTip()
+    assert starts[0].text() == "" and starts[0].toolTip() == ""
     # any two objectives: parameters against latency
     panel.y_box.setCurrentIndex(panel.y_box.findData("params"))
     assert sorted(p.pos().y() for p in panel.scatter.points()) == [700, 800, 900, 5000]
