@@ -516,6 +516,7 @@ class Sweep:
             raise
         except _OverBudget as error:
             state, message = TrialState.PRUNED, str(error)
+            trial.set_user_attr("over_budget", True)      # pruned before training, not during
         except DesignError as error:
             message = str(error)
         except Exception as error:       # one broken trial must not end the sweep
@@ -594,7 +595,7 @@ class Sweep:
                 "total_params": attrs.get("total_params"), "total_macs": attrs.get("total_macs"),
                 "latency_ms": attrs.get("latency_ms"), "val_top1_error": attrs.get("val_top1_error"),
                 "run_dir": attrs.get("run_dir"), "message": attrs.get("message"),
-                "design": attrs.get("design")}
+                "design": attrs.get("design"), "over_budget": attrs.get("over_budget", False)}
 
     def records(self):
         """Every trial in the study (all workers'), by number: finished ones, and those running

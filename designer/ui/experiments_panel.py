@@ -323,7 +323,8 @@ class ExperimentsPanel(QWidget):
         self.table.setRowCount(len(records))
         for row, t in enumerate(records):
             error = t["val_top1_error"]
-            cells = (str(t["number"]), t["state"], _settings_text(t["settings"]),
+            state = "over bound" if t.get("over_budget") else t["state"]   # never trained
+            cells = (str(t["number"]), state, _settings_text(t["settings"]),
                      "" if t["total_params"] is None else f"{t['total_params']:,}",
                      "" if t["total_macs"] is None else human(t["total_macs"]),
                      "" if t["latency_ms"] is None else f"{t['latency_ms']:.3f} ms",

@@ -77,6 +77,9 @@ def test_six_trial_search_over_the_design_space_ends_with_a_front(tmp_path):
     for t in trials:
         if t["total_params"] is not None and t["total_params"] > 2000:
             assert t["state"] == "pruned" and "params<=2000" in t["message"]
+            assert t["over_budget"]
+        else:
+            assert not t["over_budget"]
     complete = [t for t in trials if t["state"] == "complete"]
     assert complete and all(t["total_params"] <= 2000 and t["latency_ms"] > 0 for t in complete)
     # the front: complete trials no other complete trial beats on both error and latency

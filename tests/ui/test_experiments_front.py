@@ -29,6 +29,8 @@ def _records(tmp_path):
                         "run_dir": str(run), "design": str(run / "design.json"),
                         "message": None if error is not None else "kernel 9×9 is larger"})
     records[1].update(parent=0, warm_start="from trial 0: widened conv1 2→4")   # --warm-start
+    records[4].update(state="pruned", over_budget=True, total_params=9000,
+                      message="params 9,000 is over params<=1000; not trained")
     return records
 
 
@@ -58,6 +60,11 @@ def test_front_of_two_chosen_objectives_within_the_bounds(window, tmp_path):
               for r in range(panel.table.rowCount())}
     assert starts[1].text() == "from trial 0" and "widened conv1 2→4" in starts[1].toolTip()
     assert starts[0].text() == "" and starts[0].toolTip() == ""
+    # a trial over a cost bound was never trained: not "pruned" (which stops a trailing run)
+    states = {int(panel.table.item(r, 0).text()): panel.table.item(r, 1).text()
+              for r in range(panel.table.rowCount())}
+    assert states == {0: "complete", 1: "complete", 2: "complete", 3: "complete",
+                      4: "over bound"}
     # any two objectives: parameters against latency
     panel.y_box.setCurrentIndex(panel.y_box.findData("params"))
     assert sorted(p.pos().y() for p in panel.scatter.points()) == [700, 800, 900, 5000]
