@@ -279,17 +279,18 @@ class CapsuleMask(nn.Module):
 
 # ---- the modules of layers/channels.py -----------------------------------------------------------
 class ChannelSlice(nn.Module):
-    """The first `channels` channels of the input."""
+    """`channels` channels of the input from channel `start`."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, start: int = 0):
         super().__init__()
         self.channels = channels
+        self.start = start
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :self.channels]
+        return x[:, self.start:self.start + self.channels]
 
     def extra_repr(self):
-        return f"channels={self.channels}"
+        return f"channels={self.channels}, start={self.start}"
 
 
 class ChannelGather(nn.Module):

@@ -463,18 +463,27 @@ def _block_matches(kind, params, module, in_value, out_value):
     return mine.shape == out_value.shape and (mine - out_value).abs().max().item() <= 1e-5 * scale
 
 
-def _first_channels(index):
-    """n when `index` is x[:, :n] (with any trailing full slices), else None."""
+def _channel_range(index, channels):
+    """(start, stop) when `index` is x[:, start:stop] (with any trailing full slices) of a tensor
+    with `channels` channels, else None."""
     if not isinstance(index, tuple) or len(index) < 2:
         return None
     whole = slice(None)
-    head, channels, rest = index[0], index[1], index[2:]
+    head, picked, rest = index[0], index[1], index[2:]
     if head != whole or not all(r == whole or r is Ellipsis for r in rest):
         return None
-    if isinstance(channels, slice) and not channels.start and channels.step in (None, 1) and \
-            isinstance(channels.stop, int) and channels.stop > 0:
-        return channels.stop
-    return None
+    if not isinstance(picked, slice) or picked.step not in (None, 1):
+        return None
+    return _bounds(picked.start, picked.stop, channels)
+
+
+def _bounds(start, stop, channels):
+    """(start, stop) of a slice of `channels` channels, as Python clamps them; None unless the
+    bounds are ints (or left out) and keep at least one channel."""
+    if not all(b is None or isinstance(b, int) for b in (start, stop)):
+        return None
+    start, stop, _ = slice(start, stop).indices(channels)
+    return (start, stop) if stop > start else None
 
 
 def _tensors(value):
@@ -727,34 +736,40 @@ class _Level:
     def op_getitem(self, node, value):
         source, index = node.args
         ref = self.refs.get(source)
+        picked = _channel_range(index, self.values[source].shape[1]) \
+            if isinstance(ref, _Ref) else None
         if isinstance(ref, tuple) and isinstance(index, int):
             self.refs[node] = ref[index]
-        elif isinstance(ref, _Ref) and _first_channels(index) is not None:
-            self.channel_slice(node, ref, _first_channels(index))
+        elif picked is not None:
+            self.channel_slice(node, ref, *picked)
         else:
-            raise NotImportable("indexing a tensor")
+            raise NotImportable("indexing a tensor other than a range of its channels")
 
-    def channel_slice(self, node, ref, stop):
-        channels = self.values[node.args[0]].shape[1]
-        if stop >= channels:
+    def channel_slice(self, node, ref, start, stop):
+        """x[:, start:stop]: a ChannelSlice, or x itself when it keeps every channel."""
+        if start == 0 and stop >= self.values[node.args[0]].shape[1]:
             self.refs[node] = ref
             return
-        created = self.add("ChannelSlice", node.name, [ref], {"channels": stop})
+        created = self.add("ChannelSlice", node.name, [ref], {"channels": stop - start,
+                                                              "start": start})
         self.refs[node] = _Ref(created.id)
 
     def op_slice(self, node, value):
-        """aten.slice (torch.export's x[:, :n]): the first n channels, else unsupported."""
+        """aten.slice (torch.export's x[:, a:b]): the whole batch, or a range of channels."""
         dim, start, end = (list(node.args[1:4]) + [0, None, None])[:3]
         step = node.args[4] if len(node.args) > 4 else 1
-        rank = self.values[node.args[0]].dim()
+        source = self.values[node.args[0]]
+        rank = source.dim()
         ref = self.refs.get(node.args[0])
-        if dim % rank == 0 and not start and step == 1 and (end is None or end >= 2 ** 62):
+        if isinstance(end, int) and end >= 2 ** 62:
+            end = None                     # export writes x[:, a:] as an end of 2**63 - 1
+        picked = _bounds(start, end, source.shape[1]) if dim % rank == 1 else None
+        if dim % rank == 0 and not start and step == 1 and end is None:
             self.refs[node] = ref          # the whole batch
-        elif dim % rank == 1 and not start and step == 1 and isinstance(end, int) and \
-                isinstance(ref, _Ref):
-            self.channel_slice(node, ref, end)
+        elif picked is not None and step == 1 and isinstance(ref, _Ref):
+            self.channel_slice(node, ref, *picked)
         else:
-            raise NotImportable("slicing other than the first channels")
+            raise NotImportable("slicing other than a range of channels")
 
     def op_contiguous(self, node, value):
         self.refs[node] = self.refs[node.args[0]]

@@ -237,6 +237,36 @@ class FirstChannels(nn.Module):
         return self.conv(x)[:, :6]
 
 
+class ChannelRanges(nn.Module):
+    """ReXNet's and DPN's partial residual: the first channels summed with the input, the rest
+    (and a range from the end) concatenated as they are: ChannelSlices from a start."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 12, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return torch.cat([y[:, 0:8] + x, y[:, 8:], y[:, -3:-1]], dim=1)
+
+
+class BranchyRanges(ChannelRanges):
+    """The same ranges where fx cannot trace (a branch on a shape): torch.export's aten.slice."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        return y[:, 2:] if y.shape[-1] > 4 else y
+
+
+class ExportedRanges(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ranges = BranchyRanges()
+
+    def forward(self, x):
+        return self.ranges(x)
+
+
 class SumFromZero(nn.Module):
     """MobileOne's train-time block: a sum that starts at the number 0."""
 
@@ -274,6 +304,7 @@ IMPORT_EQUAL = {"split in a block": SplitUser, "unequal split": UnequalSplit,
                 "list mutation": ListMutation, "scaled gain": ScaledGain,
                 "scaled weight": ScaledWeight, "list fed": ListFed,
                 "fx cannot, torch.export can": ExportedInside, "first channels": FirstChannels,
+                "channel ranges": ChannelRanges, "channel ranges, exported": ExportedRanges,
                 "sum from zero": SumFromZero}
 
 
