@@ -12,7 +12,6 @@ from pathlib import Path
 import warnings
 
 import torch
-import torchvision.transforms.v2.functional as TF
 
 from designer.core import atomic
 from designer.core.compile import compile_graph
@@ -245,6 +244,7 @@ def prepare_image(image, config, input_shape):
         tensor = (tensor.clamp(0, 1) * 255).round().to(torch.uint8)
     size = list(eval_size(config, config.dataset, input_shape))
     if list(tensor.shape[-2:]) != size:
+        from torchvision.transforms.v2 import functional as TF   # seconds to import: when needed
         tensor = TF.resize(tensor, size, antialias=True)
     return batch_eval(config, config.dataset, input_shape)(tensor.unsqueeze(0))
 

@@ -16,7 +16,8 @@ No per-image Python runs and nothing assumes the CPU: the same code runs on CUDA
 import math
 
 import torch
-from torchvision.transforms.v2 import functional as TF
+# torchvision is imported where a crop needs it: its import costs seconds (it loads its models
+# package), which a run on the bundled digits never needs.
 
 # AlexNet's PCA colour lighting: eigenvalues and eigenvectors of ImageNet's RGB covariance.
 EIGVAL = torch.tensor([0.2175, 0.0188, 0.0045])
@@ -194,7 +195,9 @@ class BatchEval:
     def __call__(self, images):
         images = to_float(images)
         if self.crops == 10:
+            from torchvision.transforms.v2 import functional as TF
             images = torch.stack(TF.ten_crop(images, self.size), dim=1)
         elif tuple(images.shape[-2:]) != tuple(self.size):
+            from torchvision.transforms.v2 import functional as TF
             images = TF.center_crop(images, self.size)
         return self.normalize(images)

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from torchvision.transforms.v2 import functional as TF
+# torchvision is imported where an image needs it: its import costs seconds (it loads its
+# models package), which a run on the bundled digits never needs.
 
 from .augment import BatchAugment, BatchEval
 from .config import DATASETS
@@ -80,6 +81,7 @@ class MatchChannels:
         if have == 1:
             return image.expand(*image.shape[:-3], self.channels, *image.shape[-2:]).clone()
         if self.channels == 1 and have == 3:
+            from torchvision.transforms.v2 import functional as TF
             return TF.rgb_to_grayscale(image)
         raise DatasetError(f"cannot turn {have}-channel images into the design's "
                            f"{self.channels} channels")
@@ -96,9 +98,11 @@ class Decode:
 
     def __call__(self, image):
         if not isinstance(image, torch.Tensor):
+            from torchvision.transforms.v2 import functional as TF
             image = TF.pil_to_tensor(image)
         image = self.match(image)
         if list(image.shape[-2:]) != self.size:
+            from torchvision.transforms.v2 import functional as TF
             image = TF.resize(image, self.size, antialias=True)
         return image
 
