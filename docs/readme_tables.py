@@ -13,7 +13,7 @@ since float sums round differently on each and training follows another path the
 machine `--check` compares counts exactly and validation errors within `ERROR_TOLERANCE`; on
 another, errors within `OTHER_MACHINE_ERROR` points and other numbers within
 `OTHER_MACHINE_RELATIVE` of theirs (LeNet-5 pruned 90 % without fine-tuning moved 3.3 points
-between an Intel and an AMD machine). Latencies, which belong to the machine, are not compared.
+between two machines). Latencies, which belong to the machine, are not compared.
 """
 
 import argparse
