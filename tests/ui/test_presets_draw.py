@@ -37,7 +37,8 @@ def test_preset_draws_without_errors(shared_window, name):
     scene = window.scene
     assert len(list(scene.node_items())) == len(graph.nodes)
     assert len(scene._edges) == len(graph.edges)
-    in_error = [item.node.id for item in scene.node_items() if item.result is None or not item.result.ok]
+    in_error = [item.node.id for item in scene.node_items()
+                if item.result is None or not item.result.ok]
     assert in_error == []
     assert window.issues.node_ids() == []
     window.view.viewport().grab()  # paints every visible item once
