@@ -588,6 +588,29 @@ class _OnnxImporter:
             raise _Unsupported("concatenation along other than channels")
         self.emit("Concat", node, list(node.input), {"num_inputs": len(node.input)})
 
+    def op_Slice(self, node, a):
+        """x[:, start:end], a range of channels (DPN's and ReXNet's partial residual, GhostNet's
+        trim): starts, ends, axes and steps are constant inputs from opset 10, attributes
+        before; a negative index counts from the end."""
+        def given(index, attribute):
+            if len(node.input) > index and node.input[index]:
+                return [int(v) for v in self.const(node.input[index]).reshape(-1).tolist()]
+            return [int(v) for v in a[attribute]] if attribute in a else None
+        starts, ends = given(1, "starts"), given(2, "ends")
+        axes, steps = given(3, "axes"), given(4, "steps")
+        shape = self.shapes.get(node.input[0], ())
+        if starts is None or ends is None or len(shape) < 2 or shape[1] < 1:
+            raise _Unsupported("a slice of unknown extent")
+        axes = list(range(len(starts))) if axes is None else axes
+        if [d % len(shape) for d in axes] != [1] or steps not in (None, [1]):
+            raise _Unsupported("a slice other than a range of channels")
+        channels = shape[1]
+        start, end = (min(max(v + channels if v < 0 else v, 0), channels)
+                      for v in (starts[0], ends[0]))
+        if end <= start:
+            raise _Unsupported("an empty range of channels")
+        self.emit("ChannelSlice", node, node.input[:1], {"channels": end - start, "start": start})
+
     def op_Split(self, node, a):
         sizes = self.const(node.input[1]) if len(node.input) > 1 else None
         if a.get("axis", 0) != 1 or (sizes is not None and len(set(sizes.tolist())) != 1):

@@ -46,6 +46,27 @@ def test_exported_preset_imports_back_equal(name, tmp_path):
     assert np.abs(got - expected).max() / scale < 1e-4
 
 
+def test_channel_ranges_import_as_channel_slices(tmp_path):
+    """x[:, 0:8], x[:, 8:] and x[:, -3:-1] (DPN's and ReXNet's partial residual) as the exporter
+    writes them: Slice nodes over the channels, each a ChannelSlice from its start."""
+    from .test_odd_modules import ChannelRanges
+    torch.manual_seed(0)
+    model = ChannelRanges().eval()
+    path = tmp_path / "ranges.onnx"
+    torch.onnx.export(model, (torch.randn(1, 8, 5, 5),), path, dynamo=False,
+                      input_names=["x"], output_names=["y"])
+    assert "Slice" in {n.op_type for n in onnx.load(str(path)).graph.node}
+    result = import_onnx(path)
+    slices = [n for n in result.graph.nodes.values() if n.type == "ChannelSlice"]
+    assert sorted((n.params["start"], n.params["channels"]) for n in slices) == \
+        [(0, 8), (8, 4), (9, 2)]
+    imported = compile_graph(result.graph).eval()
+    imported.load_state_dict(result.state_dict, strict=True)
+    x = torch.randn(2, 8, 5, 5)
+    with torch.no_grad():
+        assert (imported(x) - model(x)).abs().max() < 1e-6
+
+
 def test_channel_shuffle_export_is_reported_not_approximated(tmp_path):
     # The exporter writes ShuffleNet's channel shuffle with run-time Shape arithmetic.
     graph = load_design("shufflenet_v2_x1_0")
