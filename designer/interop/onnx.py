@@ -19,7 +19,7 @@ from designer.core.errors import DesignError
 from designer.core.graph import Graph, NODE_ID
 from designer.core.layout import layered_layout
 from . import ModelLoadError, NodeNames, UnsupportedOpsError
-from .pytorch import ImportResult
+from .pytorch import ImportResult, channel_bounds
 
 
 def _attrs(node):
@@ -604,11 +604,10 @@ class _OnnxImporter:
         axes = list(range(len(starts))) if axes is None else axes
         if [d % len(shape) for d in axes] != [1] or steps not in (None, [1]):
             raise _Unsupported("a slice other than a range of channels")
-        channels = shape[1]
-        start, end = (min(max(v + channels if v < 0 else v, 0), channels)
-                      for v in (starts[0], ends[0]))
-        if end <= start:
+        picked = channel_bounds(starts[0], ends[0], shape[1])   # as Python clamps x[:, a:b]
+        if picked is None:
             raise _Unsupported("an empty range of channels")
+        start, end = picked
         self.emit("ChannelSlice", node, node.input[:1], {"channels": end - start, "start": start})
 
     def op_Split(self, node, a):

@@ -474,10 +474,10 @@ def _channel_range(index, channels):
         return None
     if not isinstance(picked, slice) or picked.step not in (None, 1):
         return None
-    return _bounds(picked.start, picked.stop, channels)
+    return channel_bounds(picked.start, picked.stop, channels)
 
 
-def _bounds(start, stop, channels):
+def channel_bounds(start, stop, channels):
     """(start, stop) of a slice of `channels` channels, as Python clamps them; None unless the
     bounds are ints (or left out) and keep at least one channel."""
     if not all(b is None or isinstance(b, int) for b in (start, stop)):
@@ -763,7 +763,7 @@ class _Level:
         ref = self.refs.get(node.args[0])
         if isinstance(end, int) and end >= 2 ** 62:
             end = None                     # export writes x[:, a:] as an end of 2**63 - 1
-        picked = _bounds(start, end, source.shape[1]) if dim % rank == 1 else None
+        picked = channel_bounds(start, end, source.shape[1]) if dim % rank == 1 else None
         if dim % rank == 0 and not start and step == 1 and end is None:
             self.refs[node] = ref          # the whole batch
         elif picked is not None and step == 1 and isinstance(ref, _Ref):
