@@ -535,7 +535,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("docks", self.saveState())
         self.settings.setValue("theme", self.theme.name)
-        choice = self.context.data_choice or self.context.last_data_choice
+        choice = self.context.last_data_choice     # the open document's, once it has one
         if choice is not None:
             self.settings.setValue("data_choice", json.dumps(choice.settings()))
         for name, panel in self.panels.items():
